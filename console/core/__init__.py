@@ -1,0 +1,1 @@
+"""The console core: session, acquisition, timers, alarms, notes, audio control. No Qt widgets."""

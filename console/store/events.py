@@ -1,0 +1,86 @@
+"""The append-only event log: everything clinical that is not a device reading.
+
+An event is immutable once written (the table has triggers that refuse UPDATE and DELETE).
+Its `uid` is made here, before it reaches the disk, so a caller can refer to an event (an
+amendment, an acknowledgement) without waiting for the writer thread.
+Kinds are dotted lower-case names, e.g. `session.started`, `dose.given`, `alarm.raised`,
+`note.observation`, `music.track_started`. `t` is when it happened (clinical time, may be
+earlier than `recorded` for a late entry); `recorded` is when it was written.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    kind: str
+    t: float
+    payload: dict[str, Any] = field(default_factory=dict)
+    session_id: int | None = None
+    author: str | None = None
+    refers_to: str | None = None  # uid of the event this one amends, acknowledges, ...
+    recorded: float | None = None  # defaults to t
+    uid: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "uid": self.uid,
+            "session_id": self.session_id,
+            "t": self.t,
+            "recorded": self.recorded if self.recorded is not None else self.t,
+            "kind": self.kind,
+            "author": self.author,
+            "payload": json.dumps(self.payload, sort_keys=True, ensure_ascii=False),
+            "refers_to": self.refers_to,
+        }
+
+
+def _from_row(r: sqlite3.Row | tuple[Any, ...]) -> Event:
+    uid, session_id, t, recorded, kind, author, payload, refers_to = r
+    return Event(
+        kind=kind,
+        t=t,
+        payload=json.loads(payload),
+        session_id=session_id,
+        author=author,
+        refers_to=refers_to,
+        recorded=recorded,
+        uid=uid,
+    )
+
+
+_COLS = "uid, session_id, t, recorded, kind, author, payload, refers_to"
+
+
+def insert_events(conn: sqlite3.Connection, events: Iterable[Event]) -> None:
+    conn.executemany(
+        f"INSERT INTO events ({_COLS}) VALUES "
+        "(:uid, :session_id, :t, :recorded, :kind, :author, :payload, :refers_to)",
+        [e.row() for e in events],
+    )
+
+
+def session_events(
+    conn: sqlite3.Connection, session_id: int, kinds: Iterable[str] | None = None
+) -> list[Event]:
+    """A session's events in clinical time order (ties in the order they were written)."""
+    sql = f"SELECT {_COLS} FROM events WHERE session_id = ?"
+    args: list[Any] = [session_id]
+    ks = list(kinds) if kinds is not None else None
+    if ks:
+        sql += f" AND kind IN ({','.join('?' * len(ks))})"
+        args += ks
+    sql += " ORDER BY t, id"
+    return [_from_row(r) for r in conn.execute(sql, args)]
+
+
+def event_by_uid(conn: sqlite3.Connection, uid: str) -> Event | None:
+    r = conn.execute(f"SELECT {_COLS} FROM events WHERE uid = ?", (uid,)).fetchone()
+    return _from_row(r) if r else None

@@ -1,0 +1,85 @@
+"""What every monitor driver provides: serial settings, a decoder, and a simulated monitor.
+
+A driver is data plus two factories, so the link, the recorder, the settings dialog, the
+simulator and the benchmark all treat IntelliVue, S/5, Masimo, Nonin, HL7 and our own `sim`
+line protocol the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from devices.physiology import Physiology
+from devices.reading import Sample
+
+
+@dataclass(frozen=True, slots=True)
+class SerialSettings:
+    """The port settings a monitor expects; shown in the device dialog, used to open the port."""
+
+    baudrate: int = 9600
+    bytesize: int = 8
+    parity: str = "N"  # pyserial's PARITY_NONE / "E" / "O"
+    stopbits: float = 1
+    rtscts: bool = False
+    xonxoff: bool = False
+
+    def describe(self) -> str:
+        flow = "RTS/CTS" if self.rtscts else ("XON/XOFF" if self.xonxoff else "no handshake")
+        return f"{self.baudrate} baud, {self.bytesize}{self.parity}{self.stopbits:g}, {flow}"
+
+
+@dataclass(slots=True)
+class DecoderStats:
+    """Counters shown in the device dialog and used to tell 'no data' from 'wrong protocol'."""
+
+    frames_ok: int = 0
+    frames_rejected: int = 0  # bad checksum, bad length, unparseable
+    bytes_in: int = 0
+    last_frame_t: float | None = None
+
+
+class Decoder(Protocol):
+    """Turns a byte stream into samples. Never raises on bad input: it counts and resyncs.
+
+    `feed` may be given the stream split at any byte boundary. `outgoing` returns whatever the
+    protocol must send to the device at `now` (association, polls, keep-alives, ACKs) and is
+    called by the link after every read and at least every 100 ms. `reset` is called when the
+    port is (re)opened. Codes in the produced samples are canonical MDC codes
+    (devices.mdc.canonical).
+    """
+
+    stats: DecoderStats
+
+    def feed(self, data: bytes, now: float) -> list[Sample]: ...
+
+    def outgoing(self, now: float) -> bytes: ...
+
+    def reset(self) -> None: ...
+
+
+class SimulatedMonitor(Protocol):
+    """The monitor's side of a protocol, byte for byte, driven by a physiology model."""
+
+    def receive(self, data: bytes, now: float) -> None:
+        """Bytes the client (our link) sent to the monitor."""
+
+    def produce(self, now: float) -> bytes:
+        """Bytes the monitor sends between the previous call and `now` (called every ~20 ms)."""
+
+    def reset(self) -> None:
+        """The cable was re-plugged: start over as a freshly powered monitor would."""
+
+
+@dataclass(frozen=True)
+class Driver:
+    name: str  # used on the command line: --device NAME:PORT
+    title: str  # shown to clinicians
+    settings: SerialSettings
+    make_decoder: Callable[[str], Decoder]  # argument: the source label for readings
+    make_simulator: Callable[[Physiology], SimulatedMonitor]
+    talks_back: bool = False  # the protocol writes to the device (association, polls, ACKs)
+    notes: str = ""
+    aliases: tuple[str, ...] = field(default_factory=tuple)

@@ -1,0 +1,1 @@
+"""One module per wire protocol: a decoder and a simulated monitor for each."""
