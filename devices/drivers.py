@@ -1,9 +1,16 @@
-"""The registry of monitor drivers, by the name used in `--device NAME:PORT` and settings."""
+"""The registry of monitor drivers, by the name used in `--device NAME:PORT` and settings.
+
+Each module in devices/protocols/ that defines `DRIVER` is registered, so adding a monitor
+is adding one module.
+"""
 
 from __future__ import annotations
 
-from devices.protocol import Driver, SerialSettings
-from devices.protocols import sim
+import importlib
+import pkgutil
+
+from devices import protocols
+from devices.protocol import Driver
 
 
 class UnknownProtocol(ValueError):
@@ -12,9 +19,11 @@ class UnknownProtocol(ValueError):
 
 DRIVERS: dict[str, Driver] = {}
 
-
-def register(driver: Driver) -> None:
-    DRIVERS[driver.name] = driver
+for _info in sorted(pkgutil.iter_modules(protocols.__path__), key=lambda m: m.name):
+    _mod = importlib.import_module(f"devices.protocols.{_info.name}")
+    _driver = getattr(_mod, "DRIVER", None)
+    if isinstance(_driver, Driver):
+        DRIVERS[_driver.name] = _driver
 
 
 def get_driver(name: str) -> Driver:
@@ -27,13 +36,12 @@ def get_driver(name: str) -> Driver:
     )
 
 
-register(
-    Driver(
-        name="sim",
-        title="Holdspace simulator (built-in)",
-        settings=SerialSettings(baudrate=115200),
-        make_decoder=sim.SimDecoder,
-        make_simulator=sim.SimMonitor,
-        notes="Our own documented line protocol; see docs/protocol-sim.md.",
-    )
-)
+def parse_device(spec: str) -> tuple[Driver, str]:
+    """'nonin:/dev/ttyUSB0' -> (driver, port). A bare port means the sim protocol."""
+    name, sep, port = spec.partition(":")
+    if not sep or not port:
+        raise UnknownProtocol(
+            f"device {spec!r} should look like PROTOCOL:PORT, e.g. nonin:/dev/ttyUSB0"
+        )
+    # socket://host:port and loop:// keep their own colons after the protocol name.
+    return get_driver(name), port

@@ -17,7 +17,7 @@ import numpy as np
 
 from devices import mdc
 from devices.physiology import Physiology
-from devices.protocol import DecoderStats
+from devices.protocol import DecoderStats, Driver, SerialSettings
 from devices.reading import Quality, Reading, Sample, WaveChunk
 
 MAX_LINE = 4096
@@ -180,3 +180,13 @@ class SimMonitor:
             ):
                 out += numeric_line(ms, code, val, mdc.MDC_DIM_MMHG, Quality.VALID)
         return bytes(out)
+
+
+DRIVER = Driver(
+    name="sim",
+    title="Holdspace simulator (built-in)",
+    settings=SerialSettings(baudrate=115200),
+    make_decoder=SimDecoder,
+    make_simulator=SimMonitor,
+    notes="Our own documented line protocol; see docs/protocol-sim.md.",
+)

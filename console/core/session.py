@@ -1,0 +1,111 @@
+"""The session now open in this room, and who is at the console.
+
+One `SessionService` per running console. Starting or ending a session goes through the
+writer thread (so the GUI never holds a write lock) and waits for that one small transaction.
+Listeners hear about the change on the caller's thread (the GUI thread in the app).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from console.core.clock import Clock
+from console.core.observers import Observers
+from console.store import records
+from console.store.events import Event
+from console.store.writer import StoreWriter
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    name: str
+    role: str  # e.g. "therapist", "nurse", "physician"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSession:
+    row: records.SessionRow
+    patient: records.Patient | None
+
+    @property
+    def id(self) -> int:
+        return self.row.id
+
+
+class SessionService:
+    def __init__(self, clock: Clock, writer: StoreWriter, reader: sqlite3.Connection) -> None:
+        self.clock = clock
+        self.writer = writer
+        self.reader = reader
+        self.current: OpenSession | None = None
+        self.user: Staff | None = None
+        self.changed: Observers[OpenSession | None] = Observers()
+        self.user_changed: Observers[Staff | None] = Observers()
+
+    @property
+    def author(self) -> str | None:
+        return self.user.name if self.user else None
+
+    def set_user(self, user: Staff | None) -> None:
+        self.user = user
+        self.user_changed.emit(user)
+
+    def resume_open_session(self) -> OpenSession | None:
+        """After a crash or restart, pick up the session that was never ended."""
+        row = records.active_session(self.reader)
+        if row is None:
+            return None
+        self.current = self._load(row.id)
+        self.changed.emit(self.current)
+        return self.current
+
+    def start(self, patient_id: int | None, template: str | None = None,
+              title: str | None = None) -> OpenSession:
+        if self.current is not None:
+            raise RuntimeError("a session is already open; end it first")
+        now = self.clock.now()
+        author = self.author
+        sid = self.writer.call(
+            lambda c: records.start_session(c, patient_id, now, template, title, author)
+        ).result(10)
+        self.current = self._load(sid)
+        self.changed.emit(self.current)
+        return self.current
+
+    def end(self, reason: str | None = None) -> None:
+        if self.current is None:
+            return
+        sid, now, author = self.current.id, self.clock.now(), self.author
+        self.writer.call(lambda c: records.end_session(c, sid, now, author, reason)).result(10)
+        self.current = None
+        self.changed.emit(None)
+
+    def record(self, kind: str, payload: dict[str, object] | None = None, *,
+               t: float | None = None, refers_to: str | None = None,
+               author: str | None = None) -> Event:
+        """Append an event to the open session (or to no session) and return it at once."""
+        now = self.clock.now()
+        ev = Event(
+            kind=kind,
+            t=now if t is None else t,
+            payload=dict(payload or {}),
+            session_id=self.current.id if self.current else None,
+            author=author if author is not None else self.author,
+            refers_to=refers_to,
+            recorded=now,
+        )
+        self.writer.append_event(ev)
+        return ev
+
+    def refresh_patient(self) -> None:
+        if self.current is not None:
+            self.current = self._load(self.current.id)
+            self.changed.emit(self.current)
+
+    def _load(self, sid: int) -> OpenSession:
+        row = records.get_session(self.reader, sid)
+        if row is None:  # the writer committed, so the reader must see it
+            raise RuntimeError(f"session {sid} not found after commit")
+        patient = records.get_patient(self.reader, row.patient_id) if row.patient_id else None
+        return OpenSession(row, patient)
