@@ -1,0 +1,120 @@
+"""Where readings from every monitor meet: storage, latest values, and a buffer for display.
+
+Link threads call `samples()`/`status()`; those go straight to the writer queue (so storage
+never depends on the GUI keeping up) and into a bounded buffer that the GUI drains at
+display rate with `drain()`. When two devices send the same parameter both are stored; the
+one shown is chosen by `preferred` (else the first one heard).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from console.store.events import Event
+from console.store.writer import StoreWriter
+from devices.link import LinkState, LinkStatus, SerialLink
+from devices.protocol import Driver
+from devices.reading import Reading, Sample
+
+DISPLAY_BUFFER = 200_000
+
+
+@dataclass
+class Drained:
+    samples: list[Sample] = field(default_factory=list)
+    statuses: list[LinkStatus] = field(default_factory=list)
+
+
+class AcquisitionHub:
+    def __init__(self, writer: StoreWriter | None, now: Callable[[], float]) -> None:
+        self.writer = writer
+        self.now = now
+        self.links: dict[str, SerialLink] = {}
+        self.session_id: int | None = None
+        self.preferred: dict[int, str] = {}
+        self._lock = threading.Lock()
+        self._latest: dict[tuple[int, str], Reading] = {}
+        self._first_source: dict[int, str] = {}
+        self._buffer: deque[Sample] = deque(maxlen=DISPLAY_BUFFER)
+        self._statuses: list[LinkStatus] = []
+        self.dropped_for_display = 0
+
+    # ----- devices -----
+    def add_device(self, driver: Driver, port: str, source: str | None = None,
+                   capture: BinaryIO | None = None) -> SerialLink:
+        link = SerialLink(port, driver, self, source=source, capture=capture, now=self.now)
+        if link.source in self.links:
+            raise ValueError(f"{link.source} is already connected")
+        self.links[link.source] = link
+        link.start()
+        return link
+
+    def remove_device(self, source: str) -> None:
+        link = self.links.pop(source, None)
+        if link is not None:
+            link.stop()
+
+    def stop(self) -> None:
+        for link in list(self.links.values()):
+            link.stop()
+        self.links.clear()
+
+    def statuses(self) -> dict[str, LinkStatus]:
+        return {s: link.status for s, link in self.links.items()}
+
+    # ----- LinkSink, called on link threads -----
+    def samples(self, source: str, samples: list[Sample]) -> None:
+        sid = self.session_id
+        if sid is not None and self.writer is not None:
+            self.writer.add_samples(sid, samples)
+        with self._lock:
+            for s in samples:
+                if isinstance(s, Reading):
+                    self._latest[(s.code, source)] = s
+                    self._first_source.setdefault(s.code, source)
+            if len(self._buffer) + len(samples) > DISPLAY_BUFFER:
+                self.dropped_for_display += len(samples)
+            self._buffer.extend(samples)
+
+    def status(self, status: LinkStatus) -> None:
+        with self._lock:
+            self._statuses.append(status)
+        sid = self.session_id
+        if sid is not None and self.writer is not None and status.state in (
+            LinkState.LIVE, LinkState.LOST, LinkState.NO_DATA
+        ):
+            self.writer.append_event(
+                Event(
+                    "link.state",
+                    status.since,
+                    {"source": status.source, "state": str(status.state),
+                     "message": status.message,
+                     "summary": f"{status.source}: {status.state} — {status.message}"},
+                    session_id=sid,
+                )
+            )
+
+    # ----- for the GUI thread / recorder -----
+    def drain(self) -> Drained:
+        with self._lock:
+            out = Drained(list(self._buffer), self._statuses)
+            self._buffer.clear()
+            self._statuses = []
+        return out
+
+    def shown_source(self, code: int) -> str | None:
+        return self.preferred.get(code) or self._first_source.get(code)
+
+    def latest(self, code: int) -> Reading | None:
+        """The newest reading of `code` from the source chosen for display."""
+        with self._lock:
+            src = self.preferred.get(code) or self._first_source.get(code)
+            return self._latest.get((code, src)) if src else None
+
+    def sources_for(self, code: int) -> list[str]:
+        with self._lock:
+            return sorted({s for (c, s) in self._latest if c == code})
