@@ -58,6 +58,8 @@ class Physiology:
         rng = np.random.default_rng(seed)
         self._phase = rng.uniform(0, 2 * math.pi, size=6)
         self._noise = rng.normal(0, 1, size=4096)
+        self._pleth_end: float | None = None  # time and beat phase where the last chunk ended
+        self._pleth_phase = 0.0
 
     def _jitter(self, t: float, k: int) -> float:
         """Smooth pseudo-random variation in [-1, 1]: sum of slow sines plus a little table noise."""
@@ -127,7 +129,12 @@ class Physiology:
         hr = self._baseline(self.elapsed(t0))[0] + 3.0 * self._jitter(t0, 0)
         f = hr / 60.0
         t = t0 + np.arange(n) / rate_hz
-        ph = (t * f) % 1.0
+        # Continue the beat phase from the previous chunk so the wave has no seams.
+        if self._pleth_end is None or abs(t0 - self._pleth_end) > 1.0 / rate_hz + 1e-6:
+            self._pleth_phase = (t0 * f) % 1.0
+        ph = (self._pleth_phase + np.arange(n) * f / rate_hz) % 1.0
+        self._pleth_phase = float((self._pleth_phase + n * f / rate_hz) % 1.0)
+        self._pleth_end = t0 + n / rate_hz
         wave = np.exp(-((ph - 0.18) ** 2) / 0.006) + 0.35 * np.exp(-((ph - 0.45) ** 2) / 0.01)
         breath = 0.05 * np.sin(2 * math.pi * t * 14.0 / 60.0)
         out = 0.1 + 0.8 * wave / 1.35 + breath

@@ -1,0 +1,158 @@
+"""The composition root: builds the store, the session, the device links and the window.
+
+Features add themselves through FEATURES: each is `install(window, ctx, feed)` from its own
+ui module, so the window and the core never import a feature.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from console.core.acquisition import AcquisitionHub
+from console.core.clock import Clock, SystemClock
+from console.core.config import Config, DeviceConfig, default_data_dir
+from console.core.context import AppContext
+from console.core.ducking import Ducking
+from console.core.session import SessionService
+from console.store.db import open_reader
+from console.store.writer import StoreWriter
+from devices.drivers import get_driver
+from devices.physiology import Physiology
+from devices.simulator import Simulator
+
+Feature = Callable[..., None]  # install(window, ctx, feed)
+
+FEATURES: list[Feature] = [
+]
+
+
+@dataclass
+class Running:
+    """What `start_core` built, so it can be stopped in the right order."""
+
+    ctx: AppContext
+    simulator: Simulator | None = None
+    captures: list[object] = field(default_factory=list)
+
+    def stop(self) -> None:
+        self.ctx.hub.stop()
+        if self.simulator is not None:
+            self.simulator.stop()
+        self.ctx.writer.stop()
+        self.ctx.reader.close()
+
+
+def start_core(
+    db_path: Path,
+    devices: list[DeviceConfig] | None = None,
+    config: Config | None = None,
+    clock: Clock | None = None,
+    scenario: str = "calm",
+    data_dir: Path | None = None,
+    on_store_error: Callable[[str], None] | None = None,
+) -> Running:
+    """Open the store, resume an unfinished session, and connect the monitors.
+
+    With no device configured, the built-in simulator runs on a real pseudo-terminal (or a
+    local TCP port on Windows) and the link reads it like any monitor.
+    """
+    clock = clock or SystemClock()
+    config = config or Config.load()
+    writer = StoreWriter(str(db_path), on_error=on_store_error)
+    writer.start()
+    reader = open_reader(db_path)
+    hub = AcquisitionHub(writer, clock.now)
+    sessions = SessionService(clock, writer, reader)
+    sessions.changed.connect(lambda s: setattr(hub, "session_id", s.id if s else None))
+    ctx = AppContext(clock, db_path, writer, reader, sessions, hub, config,
+                     data_dir or default_data_dir(), Ducking())
+    hub.preferred = {int(k): v for k, v in config.preferred_source.items()}
+    running = Running(ctx)
+    sessions.resume_open_session()
+    specs = devices if devices is not None else config.devices
+    if not specs:
+        driver = get_driver("sim")
+        sim = Simulator(driver, Physiology(scenario, start=clock.now()))
+        port = sim.start()
+        running.simulator = sim
+        hub.add_device(driver, port, source="SIMULATOR")
+    for d in specs:
+        hub.add_device(get_driver(d.protocol), d.port)
+    return running
+
+
+def build_window(running: Running):  # type: ignore[no-untyped-def]
+    """The main window with every feature installed; returns (window, feed)."""
+    from console.ui.live_feed import LiveFeed
+    from console.ui.main_window import MainWindow
+    from console.ui.shell_actions import install_shell
+
+    ctx = running.ctx
+    feed = LiveFeed(ctx.hub, ctx.clock)
+    window = MainWindow(ctx, feed)
+    install_shell(window, ctx, running)
+    for install in FEATURES:
+        install(window, ctx, feed)
+    feed.start()
+    return window, feed
+
+
+def has_screen() -> bool:
+    if sys.platform != "linux":
+        return True
+    if os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] in ("offscreen", "minimal", "vnc"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def run_gui(
+    db_path: Path,
+    devices: list[DeviceConfig] | None,
+    scenario: str = "calm",
+    fullscreen: bool = False,
+    screenshot: Path | None = None,
+    quit_after: float | None = None,
+) -> int:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from console.ui import theme
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Holdspace")
+    config = Config.load()
+    theme.apply_theme(app, room_mode=config.room_mode)
+    running = start_core(db_path, devices, config, scenario=scenario)
+    window, feed = build_window(running)
+    running.ctx.writer.on_error = lambda msg: QTimer.singleShot(
+        0, lambda: window.show_store_error(msg)
+    )
+    # Ctrl-C / SIGTERM end the Qt loop normally, so the database is flushed and closed.
+    signal.signal(signal.SIGINT, lambda *_: app.quit())
+    signal.signal(signal.SIGTERM, lambda *_: app.quit())
+    wake = QTimer()
+    wake.start(250)  # lets Python run signal handlers while Qt's loop is in C++
+    wake.timeout.connect(lambda: None)
+    if fullscreen:
+        window.showFullScreen()
+    else:
+        window.show()
+    if screenshot is not None:
+        def grab() -> None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            window.grab().save(str(screenshot))
+            print(f"screenshot saved to {screenshot}")
+        QTimer.singleShot(int((quit_after or 5.0) * 1000) - 200, grab)
+    if quit_after is not None:
+        QTimer.singleShot(int(quit_after * 1000), app.quit)
+    try:
+        return app.exec()
+    finally:
+        feed.stop()
+        running.stop()

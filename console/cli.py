@@ -1,0 +1,196 @@
+"""`holdspace` on the command line: the console, the simulator, headless recording, listings.
+
+Every mistake a user can make on the command line (an unknown protocol, a port that does not
+exist, a database that cannot be written or is damaged) ends with one clear line and exit
+code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from console.core.config import DeviceConfig, default_data_dir
+
+EXIT_USAGE = 2
+
+
+class UserError(Exception):
+    """A mistake the person at the keyboard can fix; printed as one line."""
+
+
+def default_db() -> Path:
+    return default_data_dir() / "holdspace.db"
+
+
+def _devices(specs: list[str] | None) -> list[DeviceConfig] | None:
+    from devices.drivers import UnknownProtocol, parse_device
+
+    if not specs:
+        return None
+    out = []
+    for spec in specs:
+        try:
+            driver, port = parse_device(spec)
+        except UnknownProtocol as e:
+            raise UserError(str(e)) from None
+        out.append(DeviceConfig(driver.name, port))
+    return out
+
+
+def check_port(port: str) -> None:
+    """Refuse at start a port that plainly is not there (a later unplug is handled live)."""
+    if "://" in port:
+        return
+    if os.name != "nt" and not os.path.exists(port):
+        raise UserError(f"serial port {port} does not exist — check the cable/adapter and the name")
+
+
+def check_db(path: Path) -> None:
+    """Open (creating or migrating) the database once, to fail early with a clear message."""
+    from console.store.db import StoreError, open_db
+
+    try:
+        open_db(path).close()
+    except StoreError as e:
+        raise UserError(str(e)) from None
+
+
+def cmd_run(a: argparse.Namespace) -> int:
+    from console.app import has_screen, run_gui
+
+    devices = _devices(a.device)
+    for d in devices or []:
+        check_port(d.port)
+    db = Path(a.db) if a.db else default_db()
+    check_db(db)
+    if not has_screen():
+        raise UserError(
+            "no screen found (DISPLAY is not set). Start it on the room's desktop, or on a "
+            "virtual screen: `xvfb-run -a holdspace`, or record without a window: "
+            "`holdspace record --device sim:PORT`"
+        )
+    return run_gui(db, devices, scenario=a.scenario, fullscreen=a.fullscreen,
+                   screenshot=Path(a.screenshot) if a.screenshot else None,
+                   quit_after=a.quit_after)
+
+
+def cmd_simulate(a: argparse.Namespace) -> int:
+    from devices.drivers import UnknownProtocol, get_driver
+    from devices.physiology import Physiology
+    from devices.simulator import Simulator
+
+    try:
+        driver = get_driver(a.protocol)
+        physio = Physiology(a.scenario, start=time.time())
+    except (UnknownProtocol, ValueError) as e:
+        raise UserError(str(e)) from None
+    sim = Simulator(driver, physio, link_path=a.link, tcp=a.tcp is not None,
+                    tcp_port=a.tcp or 0)
+    port = sim.start()
+    print(f"simulated {driver.title}, scenario '{a.scenario}', on: {port}", flush=True)
+    print(f"connect with: holdspace record --device {driver.name}:{port}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+    return 0
+
+
+def cmd_record(a: argparse.Namespace) -> int:
+    from console.core.recorder import record
+    from devices.drivers import get_driver
+
+    devices = _devices(a.device) or []
+    for d in devices:
+        check_port(d.port)
+    db = Path(a.db) if a.db else default_db()
+    check_db(db)
+    record(db, [(get_driver(d.protocol), d.port) for d in devices], patient=a.patient,
+           duration=a.duration, out=sys.stdout)
+    return 0
+
+
+def cmd_sessions(a: argparse.Namespace) -> int:
+    from console.store.db import StoreError, open_db
+    from console.store.records import session_summaries
+
+    db = Path(a.db) if a.db else default_db()
+    if not db.exists():
+        raise UserError(f"there is no database at {db}")
+    try:
+        conn = open_db(db, create=False)
+    except StoreError as e:
+        raise UserError(str(e)) from None
+    rows = session_summaries(conn)
+    if not rows:
+        print("no sessions yet")
+    for r in rows:
+        start = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["started"]))
+        mins = ((r["ended"] or time.time()) - r["started"]) / 60
+        print(f"#{r['id']:<4} {start}  {mins:6.1f} min  {r['state']:<6}  "
+              f"{(r['patient'] or '(no patient)'):<24} {r['readings']:>7} readings  "
+              f"{r['wave_seconds']:>7.0f} s wave  {r['events']:>5} events")
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as everywhere else
+        raise UserError(message)
+
+
+def parser() -> argparse.ArgumentParser:
+    from devices.physiology import SCENARIOS
+
+    p = _Parser(prog="holdspace", description="Holdspace treatment-room console.")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    db_help = f"database file (default {default_db()})"
+    dev_help = "monitor as PROTOCOL:PORT, e.g. nonin:/dev/ttyUSB0; repeat for several"
+
+    run = sub.add_parser("run", help="start the console window (the default)")
+    for q in (p, run):
+        q.add_argument("--db", help=db_help)
+        q.add_argument("--device", action="append", help=dev_help)
+        q.add_argument("--scenario", default="calm", choices=sorted(SCENARIOS),
+                       help="built-in simulator scenario when no device is configured")
+        q.add_argument("--fullscreen", action="store_true")
+        q.add_argument("--screenshot", help="save a picture of the window to this PNG")
+        q.add_argument("--quit-after", type=float, help="close after this many seconds")
+
+    sim = sub.add_parser("simulate", help="run a simulated monitor on a pseudo-terminal")
+    sim.add_argument("--protocol", default="sim")
+    sim.add_argument("--scenario", default="calm", help=", ".join(sorted(SCENARIOS)))
+    sim.add_argument("--link", help="also make this stable path point at the port")
+    sim.add_argument("--tcp", type=int, nargs="?", const=0,
+                     help="serve on 127.0.0.1:PORT instead of a pty (socket:// clients)")
+
+    rec = sub.add_parser("record", help="record monitors into a new session without a window")
+    rec.add_argument("--device", action="append", required=True, help=dev_help)
+    rec.add_argument("--db", help=db_help)
+    rec.add_argument("--patient", help="patient identifier (created if new)")
+    rec.add_argument("--duration", type=float, help="seconds to record (default: until Ctrl-C)")
+
+    ses = sub.add_parser("sessions", help="list sessions with their counts")
+    ses.add_argument("--db", help=db_help)
+    return p
+
+
+COMMANDS = {"run": cmd_run, "simulate": cmd_simulate, "record": cmd_record,
+            "sessions": cmd_sessions}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        a = parser().parse_args(argv)
+        return COMMANDS[a.command or "run"](a)
+    except UserError as e:
+        print(f"holdspace: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130

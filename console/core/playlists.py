@@ -1,0 +1,230 @@
+"""Playlists from M3U/M3U8 and XSPF files, read so that a bad file never stops a session.
+
+A clinic's playlists are hand-made and copied between computers, so every problem (a
+missing or unreadable track, an empty or malformed file) becomes a sentence a nurse can act
+on, kept in `Playlist.problems`, and the bad part is skipped. Nothing here raises.
+
+Lyrics: a track may say which language its lyrics are in, so the program can keep words in
+the patient's language away until the return phase.
+- M3U: a line `#EXTHS-LYRICS:de` (or `none` for instrumental) before the track's path.
+- XSPF: `<meta rel="https://holdspace.app/xspf/lyrics">de</meta>` inside `<track>` (any
+  meta whose rel ends in "lyrics" is accepted).
+- Side file: `<track file>.lyrics` next to the audio file, holding the language code.
+Unknown means "not marked"; such a track is played.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+PLAYLIST_SUFFIXES = (".m3u", ".m3u8", ".xspf")
+XSPF_NS = "{http://xspf.org/ns/0/}"
+NO_LYRICS = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    path: Path
+    title: str
+    duration_s: float | None = None
+    lyrics: str | None = None  # language code, "none" (instrumental) or None (not marked)
+
+    def has_lyrics_in(self, languages: set[str]) -> bool:
+        if self.lyrics is None or self.lyrics == NO_LYRICS:
+            return False
+        return any(code.strip().lower() in languages for code in self.lyrics.split(","))
+
+
+@dataclass
+class Playlist:
+    name: str
+    path: Path | None
+    tracks: list[Track] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def discover(dirs: list[Path]) -> dict[str, Path]:
+    """Playlists by file stem; a later directory (the clinic's) overrides an earlier one."""
+    found: dict[str, Path] = {}
+    for d in dirs:
+        try:
+            entries = sorted(d.iterdir())
+        except OSError:
+            continue
+        for p in entries:
+            if p.suffix.lower() in PLAYLIST_SUFFIXES and p.is_file():
+                found[p.stem] = p
+    return found
+
+
+def load(path: Path) -> Playlist:
+    """Read a playlist; problems are described in `problems`, never raised."""
+    pl = Playlist(name=path.stem, path=path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        pl.problems.append(f"Playlist '{path.name}' was not found.")
+        return pl
+    except OSError:
+        pl.problems.append(f"Playlist '{path.name}' could not be opened (no permission or "
+                           "disk problem).")
+        return pl
+    if path.suffix.lower() == ".xspf":
+        entries = _parse_xspf(raw, path, pl)
+    else:
+        entries = _parse_m3u(raw, path, pl)
+    for track in entries:
+        problem = _check_file(track.path)
+        if problem:
+            pl.problems.append(f"Playlist '{path.name}': {problem} — skipped.")
+        else:
+            pl.tracks.append(track)
+    if not pl.tracks and not pl.problems:
+        pl.problems.append(f"Playlist '{path.name}' has no tracks.")
+    elif not pl.tracks:
+        pl.problems.append(f"Playlist '{path.name}' has no playable tracks.")
+    return pl
+
+
+def _check_file(p: Path) -> str | None:
+    if not p.exists():
+        return f"track '{p.name}' is missing"
+    if not p.is_file():
+        return f"'{p.name}' is not an audio file"
+    try:
+        with p.open("rb") as f:
+            head = f.read(16)
+    except OSError:
+        return f"track '{p.name}' cannot be read (no permission or disk problem)"
+    if not head:
+        return f"track '{p.name}' is empty"
+    return None
+
+
+def _side_lyrics(p: Path) -> str | None:
+    side = p.with_name(p.name + ".lyrics")
+    try:
+        text = side.read_text(encoding="utf-8").strip().lower()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text or None
+
+
+def _resolve(location: str, base: Path) -> Path | None:
+    """A local path from a playlist entry; None for streams (local files only)."""
+    loc = location.strip()
+    if loc.lower().startswith("file:"):
+        parsed = urlparse(loc)
+        return Path(unquote(parsed.path))
+    if "://" in loc:
+        return None
+    p = Path(unquote(loc) if "%" in loc else loc)
+    return p if p.is_absolute() else (base / p)
+
+
+def _parse_m3u(raw: bytes, path: Path, pl: Playlist) -> list[Track]:
+    if b"\x00" in raw[:4096]:
+        pl.problems.append(f"Playlist '{path.name}' is not a text playlist (damaged or wrong "
+                           "file type).")
+        return []
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    out: list[Track] = []
+    title: str | None = None
+    duration: float | None = None
+    lyrics: str | None = None
+    for line in text.splitlines():
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith("#EXTINF:"):
+            head, _, rest = s[8:].partition(",")
+            try:
+                duration = float(head.split()[0]) if head.split() else None
+            except ValueError:
+                duration = None
+            if duration is not None and duration < 0:
+                duration = None
+            title = rest.strip() or None
+            continue
+        if s.upper().startswith("#EXTHS-LYRICS:"):
+            lyrics = s.split(":", 1)[1].strip().lower() or None
+            continue
+        if s.startswith("#"):
+            continue
+        p = _resolve(s, path.parent)
+        if p is None:
+            pl.problems.append(f"Playlist '{path.name}': '{s}' is a stream, only local files "
+                               "are played — skipped.")
+        else:
+            out.append(Track(p, title or p.stem, duration, lyrics or _side_lyrics(p)))
+        title, duration, lyrics = None, None, None
+    return out
+
+
+def _parse_xspf(raw: bytes, path: Path, pl: Playlist) -> list[Track]:
+    try:
+        root = ET.fromstring(raw)
+    except ET.ParseError as e:
+        pl.problems.append(f"Playlist '{path.name}' is damaged and could not be read "
+                           f"(XML error at line {e.position[0]}).")
+        return []
+    if root.tag not in (f"{XSPF_NS}playlist", "playlist"):
+        pl.problems.append(f"Playlist '{path.name}' is not an XSPF playlist.")
+        return []
+
+    def find(el: ET.Element, name: str) -> ET.Element | None:
+        found = el.find(f"{XSPF_NS}{name}")
+        return found if found is not None else el.find(name)
+
+    def findall(el: ET.Element, name: str) -> list[ET.Element]:
+        return el.findall(f"{XSPF_NS}{name}") + el.findall(name)
+
+    out: list[Track] = []
+    title_el = find(root, "title")
+    if title_el is not None and (title_el.text or "").strip():
+        pl.name = (title_el.text or "").strip()
+    track_list = find(root, "trackList")
+    for tr in findall(track_list, "track") if track_list is not None else []:
+        loc_el = find(tr, "location")
+        loc = (loc_el.text or "").strip() if loc_el is not None else ""
+        if not loc:
+            pl.problems.append(f"Playlist '{path.name}': a track has no location — skipped.")
+            continue
+        p = _resolve(loc, path.parent)
+        if p is None:
+            pl.problems.append(f"Playlist '{path.name}': '{loc}' is a stream, only local "
+                               "files are played — skipped.")
+            continue
+        t_el, d_el = find(tr, "title"), find(tr, "duration")
+        duration: float | None = None
+        if d_el is not None and d_el.text:
+            try:
+                duration = int(d_el.text.strip()) / 1000.0
+            except ValueError:
+                duration = None
+        lyrics = None
+        for meta in findall(tr, "meta"):
+            if (meta.get("rel") or "").lower().endswith("lyrics") and meta.text:
+                lyrics = meta.text.strip().lower() or None
+        title = (t_el.text or "").strip() if t_el is not None else ""
+        out.append(Track(p, title or p.stem, duration, lyrics or _side_lyrics(p)))
+    return out
+
+
+def default_dirs(repo_root: Path | None, data_dir: Path) -> list[Path]:
+    """Shipped playlists first, then the clinic's (which win on a name clash)."""
+    dirs: list[Path] = []
+    env = os.environ.get("HOLDSPACE_PLAYLISTS")
+    if env:
+        dirs.append(Path(env))
+    if repo_root is not None:
+        dirs.append(repo_root / "playlists")
+    dirs.append(data_dir / "playlists")
+    return dirs

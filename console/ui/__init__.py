@@ -1,0 +1,1 @@
+"""Widgets. Only this package (and the composition root) imports Qt."""

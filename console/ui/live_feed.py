@@ -1,0 +1,47 @@
+"""Data from the acquisition hub, handed to widgets in batches at display rate.
+
+A QTimer on the GUI thread drains the hub about 20 times a second and emits one `samples`
+signal per tick with everything that arrived (never one signal per sample). A 1 Hz `second`
+tick carries the clock's time so timers repaint from stored absolute times.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from console.core.acquisition import AcquisitionHub
+from console.core.clock import Clock
+
+DISPLAY_HZ = 20
+
+
+class LiveFeed(QObject):
+    samples = Signal(list)  # list[Reading | WaveChunk]
+    link_status = Signal(object)  # LinkStatus
+    second = Signal(float)  # clock.now()
+
+    def __init__(self, hub: AcquisitionHub, clock: Clock, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.hub = hub
+        self.clock = clock
+        self._drain_timer = QTimer(self)
+        self._drain_timer.setInterval(1000 // DISPLAY_HZ)
+        self._drain_timer.timeout.connect(self.drain)
+        self._second_timer = QTimer(self)
+        self._second_timer.setInterval(1000)
+        self._second_timer.timeout.connect(lambda: self.second.emit(self.clock.now()))
+
+    def start(self) -> None:
+        self._drain_timer.start()
+        self._second_timer.start()
+
+    def stop(self) -> None:
+        self._drain_timer.stop()
+        self._second_timer.stop()
+
+    def drain(self) -> None:
+        d = self.hub.drain()
+        for st in d.statuses:
+            self.link_status.emit(st)
+        if d.samples:
+            self.samples.emit(d.samples)

@@ -1,0 +1,163 @@
+"""The one window in the room: header, banners, vitals strip, side tabs and bottom panels.
+
+Features (dose, music, notes, …) add themselves through the `add_*` methods from their own
+`install` functions (see console/app.py), so this module knows none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.core.context import AppContext
+from console.core.session import OpenSession
+from console.ui import theme
+from console.ui.live_feed import LiveFeed
+from console.ui.session_header import SessionHeader
+from console.ui.vitals_strip import VitalsStrip
+
+DISCLAIMER = (
+    "Holdspace is an adjunct display and record — not a certified alarm system. "
+    "Watch the patient and the bedside monitor."
+)
+
+
+class MainWindow(QMainWindow):
+    closing = Signal()
+
+    def __init__(self, ctx: AppContext, feed: LiveFeed) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.feed = feed
+        self.setWindowTitle("Holdspace")
+        # A feature that knows the dosing templates sets this: () -> [(template id, title)].
+        self.template_choices: Callable[[], list[tuple[str, str]]] | None = None
+        self.resize(1600, 960)
+
+        self.header = SessionHeader()
+        self.banners = QVBoxLayout()
+        self.banners.setContentsMargins(0, 0, 0, 0)
+        self.banners.setSpacing(4)
+        self.vitals = VitalsStrip(shown_source=ctx.hub.shown_source)
+        self.side_tabs = QTabWidget()
+        self.side_tabs.hide()
+        self.bottom = QHBoxLayout()
+        self.bottom.setContentsMargins(0, 0, 0, 0)
+        self._bottom_box = QWidget()
+        self._bottom_box.setLayout(self.bottom)
+        self._bottom_box.hide()
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.vitals)
+        self.splitter.addWidget(self.side_tabs)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(10, 8, 10, 6)
+        lay.setSpacing(8)
+        lay.addWidget(self.header)
+        lay.addLayout(self.banners)
+        lay.addWidget(self.splitter, 1)
+        lay.addWidget(self._bottom_box)
+        self.setCentralWidget(central)
+
+        self.store_message = QLabel("")
+        self.store_message.setStyleSheet(f"color: {theme.ALARM_MEDIUM}; font-weight: bold;")
+        self.statusBar().addWidget(self.store_message, 1)
+        disclaimer = QLabel(DISCLAIMER)
+        disclaimer.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 12px;")
+        self.statusBar().addPermanentWidget(disclaimer)
+
+        self.session_menu = self.menuBar().addMenu("&Session")
+        self.devices_menu = self.menuBar().addMenu("&Devices")
+        self.view_menu = self.menuBar().addMenu("&View")
+        self.actions_menu = self.menuBar().addMenu("&Actions")
+        full = QAction("Full screen", self)
+        full.setShortcut(QKeySequence("F11"))
+        full.triggered.connect(
+            lambda: self.showNormal() if self.isFullScreen() else self.showFullScreen()
+        )
+        self.view_menu.addAction(full)
+        self.view_menu.addAction(self._action("Trend: follow now", "L", self.vitals.trend.go_live))
+
+        feed.samples.connect(self._on_samples)
+        feed.link_status.connect(self.vitals.set_link_status)
+        feed.second.connect(self.refresh)
+        ctx.sessions.changed.connect(self.header.set_session)
+        self._end_confirm = QTimer(self)
+        self._end_confirm.setSingleShot(True)
+        self._end_confirm.setInterval(5000)
+        self._end_confirm.timeout.connect(lambda: self.header.end_button.setText("End session"))
+        self.header.set_session(ctx.sessions.current)
+        self.refresh(ctx.clock.now())
+
+    def _action(self, text: str, shortcut: str, slot: object) -> QAction:
+        a = QAction(text, self)
+        a.setShortcut(QKeySequence(shortcut))
+        a.triggered.connect(slot)  # type: ignore[arg-type]
+        self.addAction(a)
+        return a
+
+    # ----- extension points for features -----
+    def add_header_widget(self, w: QWidget) -> None:
+        self.header.extra.addWidget(w)
+
+    def add_banner(self, w: QWidget) -> None:
+        self.banners.addWidget(w)
+
+    def add_bottom_panel(self, w: QWidget, stretch: int = 1) -> None:
+        self.bottom.addWidget(w, stretch)
+        self._bottom_box.show()
+
+    def add_side_tab(self, title: str, w: QWidget) -> int:
+        self.side_tabs.show()
+        return self.side_tabs.addTab(w, title)
+
+    def add_action(self, action: QAction, menu: str = "actions") -> None:
+        """Put an action in a menu and make its shortcut work anywhere in the window."""
+        {"session": self.session_menu, "devices": self.devices_menu, "view": self.view_menu}.get(
+            menu, self.actions_menu
+        ).addAction(action)
+        self.addAction(action)
+
+    # ----- live data -----
+    def _on_samples(self, samples: list) -> None:  # type: ignore[type-arg]
+        self.vitals.add_samples(samples)
+        self.vitals.refresh(self.ctx.clock.now())
+
+    def refresh(self, now: float) -> None:
+        self.header.refresh(now)
+        self.vitals.refresh(now)
+
+    def show_store_error(self, message: str) -> None:
+        self.store_message.setText(message)
+
+    def request_end_session(self) -> bool:
+        """Two presses within five seconds end the session: no modal dialog over the vitals."""
+        if not self._end_confirm.isActive():
+            self.header.end_button.setText("Press again to end")
+            self._end_confirm.start()
+            return False
+        self._end_confirm.stop()
+        self.ctx.sessions.end()
+        return True
+
+    def session(self) -> OpenSession | None:
+        return self.ctx.sessions.current
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.closing.emit()
+        super().closeEvent(event)

@@ -1,0 +1,83 @@
+"""The top line: who, which session, what state, wall clock and time since session start."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from console.core.session import OpenSession
+from console.ui import theme
+
+
+def hms(seconds: float) -> str:
+    s = max(0, int(seconds))
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def wall(t: float, seconds: bool = False) -> str:
+    return time.strftime("%H:%M:%S" if seconds else "%H:%M", time.localtime(t))
+
+
+class SessionHeader(QFrame):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("panel")
+        self.session: OpenSession | None = None
+        self.who = QLabel()
+        self.who.setStyleSheet("font-size: 22px; font-weight: bold;")
+        self.state = QLabel()
+        self.elapsed = QLabel()
+        self.elapsed.setStyleSheet(f"font-size: 22px; color: {theme.TEXT_DIM};")
+        self.clock = QLabel()
+        self.clock.setStyleSheet("font-size: 30px; font-weight: bold;")
+        self.start_button = QPushButton("Start session…")
+        self.end_button = QPushButton("End session")
+        self.end_button.setCheckable(False)
+        row = QHBoxLayout()
+        row.addWidget(self.who)
+        row.addWidget(self.state)
+        row.addStretch(1)
+        row.addWidget(self.elapsed)
+        row.addSpacing(24)
+        row.addWidget(self.start_button)
+        row.addWidget(self.end_button)
+        row.addSpacing(16)
+        row.addWidget(self.clock)
+        self.extra = QVBoxLayout()
+        self.extra.setContentsMargins(0, 0, 0, 0)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(14, 8, 14, 8)
+        lay.addLayout(row)
+        lay.addLayout(self.extra)
+        self.set_session(None)
+
+    def set_session(self, session: OpenSession | None) -> None:
+        self.session = session
+        if session is None:
+            self.who.setText("No session open")
+            self.state.setText(
+                f"<span style='color:{theme.ALARM_MEDIUM}'>· readings are shown but not recorded"
+                "</span>"
+            )
+            self.start_button.show()
+            self.end_button.hide()
+        else:
+            p = session.patient
+            name = p.display_name if p else "Unassigned patient"
+            weight = f" · {p.weight_kg:g} kg" if p and p.weight_kg else " · weight not entered"
+            self.who.setText(name + weight)
+            tmpl = f" · {session.row.template}" if session.row.template else ""
+            self.state.setText(
+                f"<span style='color:{theme.OK}'>· session {session.id} recording</span>{tmpl}"
+            )
+            self.start_button.hide()
+            self.end_button.show()
+        self.end_button.setText("End session")
+
+    def refresh(self, now: float) -> None:
+        self.clock.setText(wall(now))
+        if self.session is not None:
+            self.elapsed.setText(f"session {hms(now - self.session.row.started)}")
+        else:
+            self.elapsed.setText("")

@@ -1,0 +1,88 @@
+"""The console's own actions: start and end a session, choose monitors, the simulator banner."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QLabel
+
+from console.core.context import AppContext
+from console.core.session import Staff
+from console.store import records
+from console.ui import theme
+from console.ui.device_dialog import DeviceDialog
+from console.ui.main_window import MainWindow
+from console.ui.session_dialog import SessionDialog
+from devices.drivers import get_driver
+
+if TYPE_CHECKING:
+    from console.app import Running
+
+def start_session_from_choice(ctx: AppContext, choice) -> None:  # type: ignore[no-untyped-def]
+    """Create the patient if new, then open the session (both through the writer thread)."""
+    if choice.user is not None:
+        ctx.sessions.set_user(choice.user)
+    pid = choice.patient_id
+    if choice.new_patient is not None:
+        np_ = dict(choice.new_patient)
+        now = ctx.clock.now()
+        author = ctx.sessions.author
+        pid = ctx.writer.call(
+            lambda c: records.create_patient(c, now=now, author=author, **np_)  # type: ignore[arg-type]
+        ).result(10)
+    ctx.sessions.start(pid, template=choice.template)
+
+
+def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None:
+    def start_session() -> None:
+        if ctx.sessions.current is not None:
+            return
+        staff = [Staff(s.name, s.role) for s in ctx.config.staff]
+        dlg = SessionDialog(records.list_patients(ctx.reader), staff, window.template_choices,
+                            window)
+        if dlg.exec() and dlg.choice is not None:
+            start_session_from_choice(ctx, dlg.choice)
+
+    def choose_devices() -> None:
+        dlg = DeviceDialog(ctx.config.devices, window)
+        if not dlg.exec():
+            return
+        ctx.config.devices = dlg.result_devices
+        ctx.config.save()
+        for source in list(ctx.hub.links):
+            ctx.hub.remove_device(source)
+            window.vitals.links.pop(source, None)
+        if running.simulator is not None and ctx.config.devices:
+            running.simulator.stop()
+            running.simulator = None
+            sim_banner.hide()
+        for d in ctx.config.devices:
+            ctx.hub.add_device(get_driver(d.protocol), d.port)
+
+    start = QAction("Start session…", window)
+    start.setShortcut(QKeySequence("Ctrl+N"))
+    start.triggered.connect(start_session)
+    end = QAction("End session", window)
+    end.setShortcut(QKeySequence("Ctrl+Shift+E"))
+    end.triggered.connect(window.request_end_session)
+    devices = QAction("Monitors…", window)
+    devices.setShortcut(QKeySequence("Ctrl+D"))
+    devices.triggered.connect(choose_devices)
+    window.add_action(start, "session")
+    window.add_action(end, "session")
+    window.add_action(devices, "devices")
+    window.header.start_button.clicked.connect(start_session)
+    window.header.end_button.clicked.connect(window.request_end_session)
+
+    sim_banner = QLabel(
+        "SIMULATED MONITOR — these numbers are not from a patient. "
+        "Choose the room's monitor under Devices ▸ Monitors… (Ctrl+D)."
+    )
+    sim_banner.setStyleSheet(
+        f"background: {theme.dim(theme.ALARM_LOW, 0.25)}; color: {theme.ALARM_LOW}; "
+        "font-size: 16px; font-weight: bold; padding: 6px 12px; border-radius: 4px;"
+    )
+    window.add_banner(sim_banner)
+    sim_banner.setVisible(running.simulator is not None)
+

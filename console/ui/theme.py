@@ -1,0 +1,135 @@
+"""Colours, fonts and the dark palette for a dim treatment room.
+
+One colour per parameter everywhere (tile, trend, timeline), as on bedside monitors, so a
+medical monitor reads them without thinking. Alarm colours follow IEC 60601-1-8 priorities.
+"Room mode" lowers luminance further for when the patient is under eyeshades and the lights
+are low; alarms stay visible.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QApplication
+
+from devices import mdc
+
+BG = "#0b0e12"
+PANEL = "#12161c"
+PANEL_EDGE = "#1e252e"
+TEXT = "#c9d1d9"
+TEXT_DIM = "#7d8792"
+STALE = "#59626c"
+
+HR = "#3ddc84"
+SPO2 = "#3cc8e6"
+NIBP = "#e6e6e6"
+RR = "#e6c84a"
+TEMP = "#d08cf0"
+
+ALARM_HIGH = "#e5484d"
+ALARM_MEDIUM = "#f5c542"
+ALARM_LOW = "#46b8d6"
+OK = "#5fb37a"
+WARN = ALARM_MEDIUM
+
+PARAMETER_COLOURS: dict[int, str] = {
+    mdc.MDC_ECG_HEART_RATE: HR,
+    mdc.MDC_PULS_RATE: HR,
+    mdc.MDC_PULS_OXIM_PULS_RATE: HR,
+    mdc.MDC_PULS_OXIM_SAT_O2: SPO2,
+    mdc.MDC_PULS_OXIM_PLETH: SPO2,
+    mdc.MDC_PRESS_BLD_NONINV_SYS: NIBP,
+    mdc.MDC_PRESS_BLD_NONINV_DIA: NIBP,
+    mdc.MDC_PRESS_BLD_NONINV_MEAN: NIBP,
+    mdc.MDC_RESP_RATE: RR,
+    mdc.MDC_TEMP: TEMP,
+}
+
+PRIORITY_COLOURS = {"high": ALARM_HIGH, "medium": ALARM_MEDIUM, "low": ALARM_LOW}
+
+NUMERAL_PX = 64  # vitals values; readable from two metres
+CLOCK_PX = 84  # the since-dose clock is larger still
+
+
+def colour_for(code: int) -> str:
+    return PARAMETER_COLOURS.get(code, TEXT)
+
+
+def dim(colour: str, factor: float) -> str:
+    c = QColor(colour)
+    return QColor.fromRgbF(c.redF() * factor, c.greenF() * factor, c.blueF() * factor).name()
+
+
+def numeral_font(px: int = NUMERAL_PX, bold: bool = True) -> QFont:
+    f = QFont()
+    f.setStyleHint(QFont.StyleHint.SansSerif)
+    f.setPixelSize(px)
+    f.setBold(bold)
+    return f
+
+
+STYLESHEET = f"""
+QWidget {{ background: {BG}; color: {TEXT}; font-size: 15px; }}
+QFrame#panel, QGroupBox {{ background: {PANEL}; border: 1px solid {PANEL_EDGE}; border-radius: 6px; }}
+QGroupBox {{ margin-top: 18px; padding-top: 6px; }}
+QGroupBox::title {{ subcontrol-origin: margin; left: 10px; color: {TEXT_DIM}; }}
+QLabel {{ background: transparent; }}
+QPushButton {{ background: #1b222b; border: 1px solid #2c3540; border-radius: 6px;
+              padding: 8px 14px; min-height: 28px; color: {TEXT}; }}
+QPushButton:hover {{ background: #232c37; }}
+QPushButton:pressed {{ background: #2a3440; }}
+QPushButton:disabled {{ color: #4a525b; border-color: #222a33; }}
+QPushButton:checked {{ background: #24323f; border-color: #3d5266; }}
+QLineEdit, QTextEdit, QPlainTextEdit, QSpinBox, QDoubleSpinBox, QComboBox, QDateEdit,
+QDateTimeEdit, QTimeEdit {{ background: #0f1318; border: 1px solid #2c3540; border-radius: 4px;
+              padding: 5px; selection-background-color: #2d4a63; }}
+QTabWidget::pane {{ border: 1px solid {PANEL_EDGE}; }}
+QTabBar::tab {{ background: {PANEL}; padding: 8px 16px; border: 1px solid {PANEL_EDGE};
+              color: {TEXT_DIM}; }}
+QTabBar::tab:selected {{ color: {TEXT}; background: #18202a; }}
+QListWidget, QTableWidget, QTreeWidget, QTableView {{ background: #0f1318;
+              border: 1px solid {PANEL_EDGE}; alternate-background-color: #121820; }}
+QHeaderView::section {{ background: {PANEL}; color: {TEXT_DIM}; border: none; padding: 4px; }}
+QMenuBar, QMenu {{ background: {PANEL}; color: {TEXT}; }}
+QMenu::item:selected, QMenuBar::item:selected {{ background: #24323f; }}
+QToolTip {{ background: #1b222b; color: {TEXT}; border: 1px solid #2c3540; }}
+QScrollBar:vertical {{ background: {BG}; width: 12px; }}
+QScrollBar::handle:vertical {{ background: #2a323c; border-radius: 5px; min-height: 30px; }}
+"""
+
+ROOM_MODE_STYLESHEET = STYLESHEET.replace(TEXT, "#8a939c").replace(BG, "#050608").replace(
+    PANEL, "#090b0e"
+)
+
+
+def apply_theme(app: QApplication, room_mode: bool = False) -> None:
+    """The dark palette and stylesheet; room mode dims text and panels further."""
+    app.setStyle("Fusion")
+    pal = QPalette()
+    for role, colour in (
+        (QPalette.ColorRole.Window, BG),
+        (QPalette.ColorRole.WindowText, TEXT),
+        (QPalette.ColorRole.Base, "#0f1318"),
+        (QPalette.ColorRole.AlternateBase, PANEL),
+        (QPalette.ColorRole.Text, TEXT),
+        (QPalette.ColorRole.Button, "#1b222b"),
+        (QPalette.ColorRole.ButtonText, TEXT),
+        (QPalette.ColorRole.Highlight, "#2d4a63"),
+        (QPalette.ColorRole.HighlightedText, "#ffffff"),
+        (QPalette.ColorRole.ToolTipBase, "#1b222b"),
+        (QPalette.ColorRole.ToolTipText, TEXT),
+    ):
+        pal.setColor(role, QColor(colour))
+    app.setPalette(pal)
+    app.setStyleSheet(ROOM_MODE_STYLESHEET if room_mode else STYLESHEET)
+    app.setProperty("holdspace_room_mode", room_mode)
+
+
+def room_mode_active() -> bool:
+    app = QApplication.instance()
+    return bool(app.property("holdspace_room_mode")) if app is not None else False
+
+
+def apply_room_mode(app: QApplication, on: bool) -> None:
+    """Switch room mode for the whole application (widgets listening repaint themselves)."""
+    apply_theme(app, room_mode=on)

@@ -1,0 +1,201 @@
+"""Whole-session trends: HR and NIBP, SpO2, respiration, on one shared time axis.
+
+Data accumulate in growing numpy arrays; curves are redrawn at most twice a second with
+`setData` (one call per curve), clipped to view and peak-downsampled for long sessions. A gap
+in the data (link lost, probe off) is a NaN, so the line breaks rather than bridging the gap.
+The view follows the present unless the user pans or zooms; "Live" brings it back.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from console.ui import theme
+from devices import mdc
+from devices.reading import Reading
+
+GAP_SECONDS = 6.0  # a longer silence between readings breaks the line
+NIBP_CODES = (mdc.MDC_PRESS_BLD_NONINV_SYS, mdc.MDC_PRESS_BLD_NONINV_DIA)
+
+
+class Series:
+    """A growing (t, v) array pair with NaN inserted at gaps."""
+
+    def __init__(self, gap: float | None = GAP_SECONDS) -> None:
+        self.t = np.empty(1024)
+        self.v = np.empty(1024)
+        self.n = 0
+        self.gap = gap
+
+    def append(self, t: float, v: float) -> None:
+        if self.n and self.gap is not None and t - self.t[self.n - 1] > self.gap:
+            self._push(self.t[self.n - 1] + 0.001, math.nan)
+        self._push(t, v)
+
+    def _push(self, t: float, v: float) -> None:
+        if self.n == len(self.t):
+            self.t = np.resize(self.t, self.n * 2)
+            self.v = np.resize(self.v, self.n * 2)
+        self.t[self.n] = t
+        self.v[self.n] = v
+        self.n += 1
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.t[: self.n], self.v[: self.n]
+
+
+class TrendChart(QWidget):
+    def __init__(self, parent: QWidget | None = None, window_s: float = 30 * 60) -> None:
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=False, background=theme.BG, foreground=theme.TEXT_DIM)
+        self.window_s = window_s
+        self.follow = True
+        self.now = 0.0
+        self.layout_widget = pg.GraphicsLayoutWidget()
+        self.layout_widget.ci.setSpacing(2)
+        self.plots: dict[str, pg.PlotItem] = {}
+        rows = (("hr", "HR · NIBP", (30, 210)), ("spo2", "SpO2 %", (75, 101)),
+                ("rr", "RR /min", (0, 40)))
+        first: pg.PlotItem | None = None
+        for i, (key, title, yr) in enumerate(rows):
+            axis = pg.DateAxisItem(orientation="bottom")
+            p = self.layout_widget.addPlot(row=i, col=0, axisItems={"bottom": axis})
+            p.setYRange(*yr, padding=0)
+            p.getAxis("left").setWidth(52)
+            p.setTitle(f"<span style='color:{theme.TEXT_DIM};font-size:11pt'>{title}</span>",
+                       justify="left")
+            p.showGrid(x=True, y=True, alpha=0.12)
+            p.setClipToView(True)
+            p.setDownsampling(auto=True, mode="peak")
+            p.setMenuEnabled(False)
+            p.getViewBox().setMouseEnabled(x=True, y=False)
+            p.getViewBox().sigRangeChangedManually.connect(self._user_moved)
+            if first is not None:
+                p.setXLink(first)
+            if i < len(rows) - 1:
+                p.getAxis("bottom").setStyle(showValues=False)
+            first = first or p
+            self.plots[key] = p
+        self.series: dict[int, Series] = {}
+        self.curves: dict[int, pg.PlotDataItem] = {}
+        self._add_curve("hr", mdc.MDC_ECG_HEART_RATE, theme.HR)
+        self._add_curve("hr", mdc.MDC_PULS_OXIM_PULS_RATE, theme.dim(theme.HR, 0.6))
+        for code in NIBP_CODES:
+            self._add_curve("hr", code, theme.NIBP, symbol=True, gap=None)
+        self._add_curve("spo2", mdc.MDC_PULS_OXIM_SAT_O2, theme.SPO2)
+        self._add_curve("rr", mdc.MDC_RESP_RATE, theme.RR)
+        self.markers: list[tuple[float, str]] = []
+        self.live_button = QPushButton("Live")
+        self.live_button.setToolTip("Follow the present again (L)")
+        self.live_button.setShortcut("L")
+        self.live_button.clicked.connect(self.go_live)
+        self.range_label = QLabel("")
+        self.range_label.setStyleSheet(f"color: {theme.TEXT_DIM};")
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Trend"))
+        bar.addWidget(self.range_label, 1)
+        for label, seconds in (("10 min", 600), ("30 min", 1800), ("2 h", 7200), ("All", 0)):
+            b = QPushButton(label)
+            b.clicked.connect(lambda _=False, s=seconds: self.set_window(s))
+            bar.addWidget(b)
+        bar.addWidget(self.live_button)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(bar)
+        lay.addWidget(self.layout_widget, 1)
+        self._dirty = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(500)
+        self._timer.timeout.connect(self.redraw)
+        self._timer.start()
+        self._update_live_button()
+
+    def _add_curve(self, plot: str, code: int, colour: str, symbol: bool = False,
+                   gap: float | None = GAP_SECONDS) -> None:
+        pen = pg.mkPen(colour, width=1)
+        kw: dict[str, object] = {"pen": pen, "connect": "finite"}
+        if symbol:
+            kw.update(pen=None, symbol="o", symbolSize=7, symbolBrush=colour, symbolPen=None)
+        self.curves[code] = self.plots[plot].plot([], [], **kw)
+        self.series[code] = Series(gap)
+
+    def add_readings(self, readings: list[Reading]) -> None:
+        for r in readings:
+            s = self.series.get(r.code)
+            if s is None:
+                continue
+            value = r.value if r.quality.displayable else math.nan
+            s.append(r.t, value)
+            self._dirty = True
+
+    def add_marker(self, t: float, text: str, colour: str = theme.TEXT) -> None:
+        """A labelled vertical line across all trend rows (doses, alarms, notes)."""
+        self.markers.append((t, text))
+        for i, p in enumerate(self.plots.values()):
+            line = pg.InfiniteLine(
+                pos=t, angle=90, pen=pg.mkPen(colour, width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
+                label=text if i == 0 else None,
+                labelOpts={"color": colour, "position": 0.92, "anchors": [(0, 0), (0, 0)]},
+            )
+            p.addItem(line)
+
+    def set_now(self, now: float) -> None:
+        self.now = now
+        if self.follow:
+            self._apply_window()
+
+    def set_window(self, seconds: float) -> None:
+        self.window_s = seconds
+        self.follow = True
+        self._apply_window()
+        self._update_live_button()
+
+    def _start_time(self) -> float | None:
+        starts = [s.t[0] for s in self.series.values() if s.n]
+        return min(starts) if starts else None
+
+    def _apply_window(self) -> None:
+        now = self.now
+        if self.window_s:
+            lo = now - self.window_s
+        else:
+            lo = self._start_time() or now - 600
+        p = next(iter(self.plots.values()))
+        p.setXRange(lo, now + max(10.0, (now - lo) * 0.02), padding=0)
+
+    def show_time(self, t: float, span: float = 600.0) -> None:
+        """Jump the chart to time t (centred), leaving live-follow mode."""
+        self.follow = False
+        p = next(iter(self.plots.values()))
+        p.setXRange(t - span / 2, t + span / 2, padding=0)
+        self._update_live_button()
+
+    def view_range(self) -> tuple[float, float]:
+        (lo, hi), _ = next(iter(self.plots.values())).viewRange()
+        return float(lo), float(hi)
+
+    def go_live(self) -> None:
+        self.follow = True
+        self._apply_window()
+        self._update_live_button()
+
+    def _user_moved(self, *_: object) -> None:
+        self.follow = False
+        self._update_live_button()
+
+    def _update_live_button(self) -> None:
+        self.live_button.setEnabled(not self.follow)
+        self.range_label.setText("following now" if self.follow else "reviewing — press Live (L)")
+
+    def redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        for code, s in self.series.items():
+            t, v = s.arrays()
+            self.curves[code].setData(t, v)

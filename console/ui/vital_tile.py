@@ -1,0 +1,113 @@
+"""One big number on the vitals strip: value, unit, where it came from and how old it is.
+
+A value older than its `stale_after` is drawn grey with its age ("42 s ago"), never in the
+parameter's live colour; an invalid reading shows dashes. An alarm colours the tile's frame
+and label by priority.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from console.ui import theme
+from devices.reading import Quality
+
+
+def age_text(seconds: float) -> str:
+    s = max(0, int(seconds))
+    if s < 90:
+        return f"{s} s ago"
+    if s < 3600:
+        return f"{s // 60} min ago"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min ago"
+
+
+class VitalTile(QFrame):
+    def __init__(self, title: str, unit: str, colour: str, stale_after: float,
+                 parent: QWidget | None = None, value_px: int = theme.NUMERAL_PX) -> None:
+        super().__init__(parent)
+        self.setObjectName("panel")
+        self.colour = colour
+        self.stale_after = stale_after
+        self.alarm: str | None = None
+        self._text: str | None = None
+        self._t: float | None = None
+        self._quality = Quality.VALID
+        self._source = ""
+        self._extra: str | None = None
+
+        self.title = QLabel(title)
+        self.unit = QLabel(unit)
+        self.value = QLabel("---")
+        self.value_px = value_px
+        self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.value.setMinimumWidth(int(value_px * 2.2))
+        self.detail = QLabel("")
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignRight)
+        top = QHBoxLayout()
+        top.addWidget(self.title)
+        top.addStretch(1)
+        top.addWidget(self.unit)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(12, 8, 12, 8)
+        lay.setSpacing(0)
+        lay.addLayout(top)
+        lay.addWidget(self.value)
+        lay.addWidget(self.detail)
+        self._restyle(stale=True)
+
+    def set_value(self, text: str | None, t: float | None, quality: Quality, source: str,
+                  extra: str | None = None) -> None:
+        """`text` None means the device sent 'no value' (probe off, invalid)."""
+        self._text, self._t, self._quality, self._source = text, t, quality, source
+        self._extra = extra
+
+    def set_alarm(self, priority: str | None) -> None:
+        self.alarm = priority
+        self._restyle(stale=self.is_stale(None))
+
+    def is_stale(self, now: float | None) -> bool:
+        if self._t is None or self._text is None:
+            return True
+        return now is not None and now - self._t > self.stale_after
+
+    def refresh(self, now: float) -> None:
+        """Repaint for `now`: value, its age, staleness."""
+        stale = self.is_stale(now)
+        if self._t is None:
+            self.value.setText("---")
+            self.detail.setText("no data yet")
+        elif self._text is None:
+            self.value.setText("---")
+            self.detail.setText(f"no valid value · {age_text(now - self._t)}")
+        else:
+            mark = "?" if self._quality == Quality.QUESTIONABLE else ""
+            self.value.setText(self._text + mark)
+            parts = [self._extra] if self._extra else []
+            if self._quality == Quality.MANUAL:
+                parts.append("manual")
+            elif self._quality == Quality.QUESTIONABLE:
+                parts.append("questionable")
+            elif self._quality == Quality.DEMO:
+                parts.append("DEMO DATA")
+            if stale or self.stale_after > 60:
+                parts.append(age_text(now - self._t))
+            self.detail.setText(" · ".join(parts))
+        self._restyle(stale)
+
+    def _restyle(self, stale: bool) -> None:
+        colour = theme.STALE if stale else self.colour
+        edge = theme.PRIORITY_COLOURS.get(self.alarm or "", theme.PANEL_EDGE)
+        width = 3 if self.alarm else 1
+        bg = theme.dim(edge, 0.22) if self.alarm else theme.PANEL
+        self.setStyleSheet(
+            f"QFrame#panel {{ background: {bg}; border: {width}px solid {edge}; border-radius: 6px; }}"
+        )
+        self.value.setStyleSheet(
+            f"color: {colour}; font-size: {self.value_px}px; font-weight: bold;"
+        )
+        label_colour = edge if self.alarm else theme.dim(self.colour, 0.8)
+        self.title.setStyleSheet(f"color: {label_colour}; font-size: 18px; font-weight: bold;")
+        self.unit.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 14px;")
+        self.detail.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 15px;")

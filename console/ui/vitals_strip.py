@@ -1,0 +1,154 @@
+"""The vitals strip: big current values, link states, the pleth wave and the session trend.
+
+Fed in batches by LiveFeed. When two devices send the same parameter, only the source chosen
+for display (`shown_source`) drives the tile; both are stored regardless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from console.ui import theme
+from console.ui.pleth_view import PlethView
+from console.ui.trend_chart import TrendChart
+from console.ui.vital_tile import VitalTile
+from devices import mdc
+from devices.link import LinkState, LinkStatus
+from devices.reading import Quality, Reading, Sample, WaveChunk
+
+CONTINUOUS_STALE_S = 5.0
+NIBP_STALE_S = 15 * 60.0
+
+LINK_COLOURS = {
+    LinkState.LIVE: theme.OK,
+    LinkState.CONNECTING: theme.TEXT_DIM,
+    LinkState.NO_DATA: theme.ALARM_MEDIUM,
+    LinkState.LOST: theme.ALARM_MEDIUM,
+    LinkState.STOPPED: theme.TEXT_DIM,
+}
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.0f}"
+
+
+class VitalsStrip(QWidget):
+    def __init__(self, shown_source: Callable[[int], str | None] | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.shown_source = shown_source or (lambda code: None)
+        self.hr = VitalTile("HR", "/min", theme.HR, CONTINUOUS_STALE_S)
+        self.spo2 = VitalTile("SpO2", "%", theme.SPO2, CONTINUOUS_STALE_S)
+        self.nibp = VitalTile("NIBP", "mmHg", theme.NIBP, NIBP_STALE_S)
+        self.nibp.value.setMinimumWidth(int(theme.NUMERAL_PX * 3.6))
+        self.rr = VitalTile("RR", "/min", theme.RR, 10.0)
+        self.tiles: dict[int, VitalTile] = {
+            mdc.MDC_ECG_HEART_RATE: self.hr,
+            mdc.MDC_PULS_OXIM_PULS_RATE: self.hr,
+            mdc.MDC_PULS_OXIM_SAT_O2: self.spo2,
+            mdc.MDC_PRESS_BLD_NONINV_SYS: self.nibp,
+            mdc.MDC_PRESS_BLD_NONINV_DIA: self.nibp,
+            mdc.MDC_PRESS_BLD_NONINV_MEAN: self.nibp,
+            mdc.MDC_RESP_RATE: self.rr,
+        }
+        self._nibp: dict[int, Reading] = {}
+        self._ecg_hr_t: float | None = None
+        self.links: dict[str, LinkStatus] = {}
+        self.link_label = QLabel("No monitor connected")
+        self.link_label.setWordWrap(True)
+        self.pleth = PlethView()
+        self.trend = TrendChart()
+
+        tiles = QHBoxLayout()
+        for w in (self.hr, self.spo2, self.nibp, self.rr):
+            tiles.addWidget(w, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(tiles)
+        lay.addWidget(self.link_label)
+        lay.addWidget(self.pleth)
+        lay.addWidget(self.trend, 1)
+        self._render_links()
+
+    def set_alarm(self, code: int, priority: str | None) -> None:
+        tile = self.tiles.get(mdc.canonical(code))
+        if tile is not None:
+            tile.set_alarm(priority)
+
+    def add_samples(self, samples: list[Sample]) -> None:
+        readings: list[Reading] = []
+        waves: list[WaveChunk] = []
+        for s in samples:
+            if isinstance(s, WaveChunk):
+                if s.code == mdc.MDC_PULS_OXIM_PLETH and self._shown(s.code, s.source):
+                    waves.append(s)
+            elif self._shown(s.code, s.source) or s.quality == Quality.MANUAL:
+                readings.append(s)
+        for r in readings:
+            self._show(r)
+        self.trend.add_readings(readings)
+        self.pleth.add_chunks(waves)
+
+    def _shown(self, code: int, source: str) -> bool:
+        chosen = self.shown_source(code)
+        return chosen is None or chosen == source
+
+    def _show(self, r: Reading) -> None:
+        ok = r.quality.displayable and r.value == r.value  # NaN check
+        text = _fmt(r.value) if ok else None
+        if r.code == mdc.MDC_ECG_HEART_RATE:
+            self._ecg_hr_t = r.t
+            self.hr.title.setText("HR")
+            self.hr.set_value(text, r.t, r.quality, r.source)
+        elif r.code == mdc.MDC_PULS_OXIM_PULS_RATE:
+            # Pulse rate from the oximeter stands in only when no ECG heart rate is current.
+            if self._ecg_hr_t is None or r.t - self._ecg_hr_t > CONTINUOUS_STALE_S:
+                self.hr.title.setText("PR (SpO2)")
+                self.hr.set_value(text, r.t, r.quality, r.source)
+        elif r.code in (mdc.MDC_PRESS_BLD_NONINV_SYS, mdc.MDC_PRESS_BLD_NONINV_DIA,
+                        mdc.MDC_PRESS_BLD_NONINV_MEAN):
+            self._nibp[r.code] = r
+            self._show_nibp()
+        else:
+            tile = self.tiles.get(r.code)
+            if tile is not None:
+                tile.set_value(text, r.t, r.quality, r.source)
+
+    def _show_nibp(self) -> None:
+        s = self._nibp.get(mdc.MDC_PRESS_BLD_NONINV_SYS)
+        d = self._nibp.get(mdc.MDC_PRESS_BLD_NONINV_DIA)
+        m = self._nibp.get(mdc.MDC_PRESS_BLD_NONINV_MEAN)
+        if s is None or d is None or abs(s.t - d.t) > 5:
+            return  # wait for the matching pair of one cuff measurement
+        valid = all(x.quality.displayable and x.value == x.value for x in (s, d))
+        text = f"{_fmt(s.value)}/{_fmt(d.value)}" if valid else None
+        mean = None
+        if valid and m is not None and abs(m.t - s.t) <= 5 and m.value == m.value:
+            mean = f"mean {_fmt(m.value)}"
+        self.nibp.set_value(text, s.t, s.quality, s.source, extra=mean)
+
+    def set_link_status(self, st: LinkStatus) -> None:
+        self.links[st.source] = st
+        self._render_links()
+
+    def _render_links(self) -> None:
+        if not self.links:
+            self.link_label.setText(f"<span style='color:{theme.TEXT_DIM}'>No monitor connected — "
+                                    "Devices ▸ Monitors… (Ctrl+D)</span>")
+            return
+        parts = []
+        for st in self.links.values():
+            c = LINK_COLOURS.get(st.state, theme.TEXT_DIM)
+            msg = "" if st.state == LinkState.LIVE else f" — {st.message}"
+            parts.append(f"<span style='color:{c}'>●</span> {st.source}: "
+                         f"<b style='color:{c}'>{st.state}</b>{msg}")
+        self.link_label.setText("&nbsp;&nbsp;&nbsp;".join(parts))
+
+    def refresh(self, now: float) -> None:
+        """Repaint ages and staleness (called at 1 Hz and after each batch)."""
+        for tile in (self.hr, self.spo2, self.nibp, self.rr):
+            tile.refresh(now)
+        self.trend.set_now(now)
+        self.pleth.blank_if_stale(now)
