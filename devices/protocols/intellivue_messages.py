@@ -11,8 +11,6 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from devices.protocols.intellivue_codec import ABS_TIME_INVALID
-
 # --- association control session header types
 CN_SPDU = 0x0D  # association request
 AC_SPDU = 0x0E  # association accept
@@ -201,9 +199,8 @@ class UserInfo:
     def encode(self) -> bytes:
         packages: list[tuple[int, bytes]] = []
         if self.ext_options is not None:
-            packages.append(
-                (NOM_ATTR_POLL_PROFILE_EXT, struct.pack(">I", self.ext_options) + attribute_list([]))
-            )
+            ext = struct.pack(">I", self.ext_options) + attribute_list([])
+            packages.append((NOM_ATTR_POLL_PROFILE_EXT, ext))
         profile = struct.pack(
             ">IIIIII",
             POLL_PROFILE_REV_0,
@@ -284,7 +281,9 @@ def invoke(invoke_id: int, command: int, body: bytes) -> bytes:
     return _sp(ROIV, struct.pack(">HHH", invoke_id, command, len(body)) + body)
 
 
-def result(invoke_id: int, command: int, body: bytes, linked: tuple[int, int] | None = None) -> bytes:
+def result(
+    invoke_id: int, command: int, body: bytes, linked: tuple[int, int] | None = None
+) -> bytes:
     """A remote operation result, or one linked part of it (linked = (state, count))."""
     head = struct.pack(">HHH", invoke_id, command, len(body))
     if linked is None:
@@ -462,10 +461,6 @@ def decode_data(msg: bytes) -> DataMessage:
         r.take(elen)
         return DataMessage(ro_type, invoke_id, command, mo, event_type)
     return DataMessage(ro_type, invoke_id, command, mo, linked=linked)
-
-
-def no_abs_time() -> bytes:
-    return ABS_TIME_INVALID
 
 
 # --- physiological identifiers (SCADA partition) and units (DIM partition) the simulator uses
