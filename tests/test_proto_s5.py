@@ -189,6 +189,14 @@ def test_raw_7e_checksum_waits_for_the_real_closing_flag() -> None:
     assert_good(d.feed(data[-1:], 1.0))
 
 
+def test_a_run_summing_to_7e_without_a_following_flag_is_not_a_frame() -> None:
+    rec = with_checksum(0x7E, **dict(GOOD, hr=150))
+    other = wire(record([subrecord(block(**GOOD))]))
+    d, out = decode(b"\x7e" + esc(rec) + other)  # no checksum, next frame shares the flag
+    assert_good(out)
+    assert (d.stats.frames_ok, d.stats.frames_rejected) == (1, 1)
+
+
 def test_sending_escapes_the_checksum_by_default() -> None:
     assert s5.ESCAPE_CHECKSUM is True
     rec = with_checksum(0x7E, **GOOD)
