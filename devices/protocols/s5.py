@@ -235,24 +235,27 @@ def _len_ok(record: bytes) -> bool:
 
 
 def _unescape(run: bytes) -> bytes | None:
-    out = bytearray()
-    i = 0
-    n = len(run)
-    while i < n:
-        b = run[i]
-        if b == ESC:
-            if i + 1 == n:
-                out.append(ESC)  # raw 7D checksum right before the closing flag
-                break
-            nxt = run[i + 1]
-            if nxt not in (FLAG ^ ESC_XOR, ESC ^ ESC_XOR):
+    """Undo 7D escaping; None for an escape other than 7D 5E / 7D 5D.
+
+    A lone 7D at the very end is kept as is: the checksum sent unescaped.
+    """
+    if ESC not in run:
+        return run
+    parts = run.split(bytes((ESC,)))
+    out = [parts[0]]
+    last = len(parts) - 1
+    for i in range(1, len(parts)):
+        part = parts[i]
+        if not part:
+            if i != last:
                 return None
-            out.append(nxt ^ ESC_XOR)
-            i += 2
-        else:
-            out.append(b)
-            i += 1
-    return bytes(out)
+            out.append(bytes((ESC,)))
+            continue
+        if part[0] not in (FLAG ^ ESC_XOR, ESC ^ ESC_XOR):
+            return None
+        out.append(bytes((part[0] ^ ESC_XOR,)))
+        out.append(part[1:])
+    return b"".join(out)
 
 
 # --------------------------------------------------------------------------- requests
