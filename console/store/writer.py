@@ -59,6 +59,7 @@ class _WaveBuffer:
 
 
 _STOP = object()
+_FLUSH = object()
 
 
 class StoreWriter:
@@ -102,10 +103,9 @@ class StoreWriter:
 
     def flush(self, timeout: float = 10.0) -> None:
         """Block until everything queued before this call is on disk (waves included)."""
-        def _noop(conn: sqlite3.Connection) -> None:
-            self._close_waves()
-            self._commit_pending()
-        self.call(_noop).result(timeout)
+        fut: Future[None] = Future()
+        self._q.put((_FLUSH, fut))
+        fut.result(timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
         if self._thread.is_alive():
@@ -149,6 +149,11 @@ class StoreWriter:
             self._events.append(item)
         elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Future):
             fn, fut = item
+            if fn is _FLUSH:
+                self._close_waves()
+                self._commit_pending()
+                fut.set_result(None)
+                return
             self._commit_pending()
             if not fut.set_running_or_notify_cancel():
                 return
