@@ -8,6 +8,7 @@ time-stamped once, on arrival, and never re-stamped. Samples go to a `LinkSink` 
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import errno
 import threading
@@ -18,7 +19,8 @@ from typing import BinaryIO, Protocol
 
 import serial
 
-from devices.protocol import DecoderStats, Driver
+from devices import capture as capture_file
+from devices.protocol import DecoderStats, Driver, SerialSettings
 from devices.reading import Sample
 
 
@@ -63,6 +65,30 @@ def friendly_open_error(port: str, exc: BaseException) -> str:
     return f"Cannot open {port}: {text}"
 
 
+def open_port(url: str, s: SerialSettings, exclusive: bool = True) -> serial.SerialBase:
+    """Open `url` with a monitor's settings; real ports exclusively (one program per monitor)."""
+    port = serial.serial_for_url(
+        url,
+        do_not_open=True,
+        baudrate=s.baudrate,
+        bytesize=s.bytesize,
+        parity=s.parity,
+        stopbits=s.stopbits,
+        rtscts=s.rtscts,
+        xonxoff=s.xonxoff,
+        timeout=0.1,
+        write_timeout=1.0,
+    )
+    if exclusive and hasattr(port, "exclusive") and not url.startswith(
+        ("loop://", "socket://", "spy://", "rfc2217://")
+    ):
+        port.exclusive = True
+    port.open()
+    if not url.startswith("socket://"):
+        port.reset_input_buffer()
+    return port
+
+
 class SerialLink:
     """Reads one monitor. `start()` returns at once; the thread runs until `stop()`."""
 
@@ -92,6 +118,7 @@ class SerialLink:
         self._status = LinkStatus(self.source, LinkState.CONNECTING, "Connecting…", now(),
                                   DecoderStats())
         self._port: serial.SerialBase | None = None
+        self.open_failures = 0  # failed (re)open attempts since the link started
 
     @property
     def status(self) -> LinkStatus:
@@ -111,27 +138,7 @@ class SerialLink:
             self.sink.status(self._status)
 
     def _open(self) -> serial.SerialBase:
-        s = self.driver.settings
-        port = serial.serial_for_url(
-            self.url,
-            do_not_open=True,
-            baudrate=s.baudrate,
-            bytesize=s.bytesize,
-            parity=s.parity,
-            stopbits=s.stopbits,
-            rtscts=s.rtscts,
-            xonxoff=s.xonxoff,
-            timeout=0.1,
-            write_timeout=1.0,
-        )
-        if self.exclusive and hasattr(port, "exclusive") and not self.url.startswith(
-            ("loop://", "socket://", "spy://", "rfc2217://")
-        ):
-            port.exclusive = True
-        port.open()
-        if not self.url.startswith("socket://"):
-            port.reset_input_buffer()
-        return port
+        return open_port(self.url, self.driver.settings, self.exclusive)
 
     def _run(self) -> None:
         attempt = 0
@@ -139,7 +146,9 @@ class SerialLink:
             try:
                 self._port = self._open()
             except (serial.SerialException, OSError, ValueError) as e:
-                state = LinkState.LOST if attempt or self._status.state == LinkState.LOST else LinkState.CONNECTING
+                self.open_failures += 1
+                lost = attempt or self._status.state == LinkState.LOST
+                state = LinkState.LOST if lost else LinkState.CONNECTING
                 self._set(state, friendly_open_error(self.url, e))
                 self._stop.wait(self.BACKOFF[min(attempt, len(self.BACKOFF) - 1)])
                 attempt += 1
@@ -156,10 +165,8 @@ class SerialLink:
                     "Holdspace reconnects by itself.",
                 )
             finally:
-                try:
+                with contextlib.suppress(serial.SerialException, OSError):
                     self._port.close()
-                except (serial.SerialException, OSError):
-                    pass
                 self._port = None
             if not self._stop.is_set():
                 self._stop.wait(self.BACKOFF[0])
@@ -181,6 +188,8 @@ class SerialLink:
                 out = self.decoder.outgoing(now)
                 if out:
                     port.write(out)
+                    if self.capture is not None:
+                        self._capture(now, out, sent=True)
                 last_out = now
             self._update_state(now, opened)
 
@@ -203,9 +212,13 @@ class SerialLink:
                 "No data — check the cable and the monitor's data-export setting.",
             )
 
-    def _capture(self, now: float, data: bytes) -> None:
-        """Raw capture record: 8-byte little-endian float time, 4-byte length, the bytes."""
-        import struct
-
+    def _capture(self, now: float, data: bytes, sent: bool = False) -> None:
+        """Raw capture record (format in devices/capture.py)."""
         assert self.capture is not None
-        self.capture.write(struct.pack("<dI", now, len(data)) + data)
+        try:
+            capture_file.write_record(self.capture, now, data, sent)
+        except (OSError, ValueError):
+            # Disk full or file closed: stop capturing, keep reading the monitor.
+            with contextlib.suppress(OSError, ValueError):
+                self.capture.close()
+            self.capture = None
