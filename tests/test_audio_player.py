@@ -1,0 +1,162 @@
+"""Real libvlc playing real audio files with outputs that need no sound card."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.core.audio_player import MusicUnavailable, open_engine
+from console.core.music_controller import MusicController, MusicState
+from console.ui.gui_post import GuiPoster
+from tests.music_support import music_rig, program, tone
+
+
+@pytest.fixture
+def post(qapp):
+    """Forwards VLC's callbacks to the Qt GUI thread, as the app does."""
+    return GuiPoster()
+
+
+def test_track_starts_and_is_recorded(tmp_path, qtbot, post):
+    with music_rig(tmp_path, post) as r:
+        r.music.start()
+        deck = r.engine.decks[r.music.active_deck]
+        qtbot.waitUntil(lambda: deck.state() == "playing", timeout=5000)
+        qtbot.waitUntil(lambda: deck.position_s() > 0.2, timeout=5000)
+        assert deck.path is not None and deck.path.name == "a1.wav"
+        assert deck.vlc_volume() == 70  # libvlc's own volume = the console's setting
+        assert r.music.now_playing().title == "Drone A1"
+        kinds = [e.kind for e in r.events()]
+        assert kinds == ["music.phase_changed", "music.track_started"]
+
+
+def test_phase_change_crossfades(tmp_path, qtbot, post):
+    with music_rig(tmp_path, post, fade=1.5) as r:
+        r.music.start()
+        old = r.engine.decks[r.music.active_deck]
+        qtbot.waitUntil(lambda: old.state() == "playing", timeout=5000)
+        r.music.next_phase()
+        new = r.engine.decks[r.music.active_deck]
+        assert new is not old
+        seen: list[tuple[int, int]] = []
+
+        def sample() -> bool:
+            r.music.tick()
+            seen.append((old.vlc_volume(), new.vlc_volume()))
+            return not r.music.now_playing().crossfading
+
+        qtbot.waitUntil(sample, timeout=6000)
+        assert new.state() == "playing" and new.path is not None and new.path.name == "b1.wav"
+        assert old.state() in ("stopped", "nothingspecial")
+        rising = [n for _, n in seen if n >= 0]
+        falling = [o for o, _ in seen if o >= 0]
+        assert rising[0] <= 10 and rising[-1] >= 60, rising  # heard ramps in libvlc itself
+        assert falling[0] >= 60 and min(falling) <= 10, falling
+        assert rising == sorted(rising)
+        assert len(set(rising)) >= 4  # a ramp, not a jump
+        ev = r.events()
+        kinds = [e.kind for e in ev]
+        i = kinds.index("music.phase_changed", 1)
+        assert kinds[i:] == ["music.phase_changed", "music.crossfade", "music.track_started",
+                             "music.track_stopped"]
+        assert ev[i].payload["previous"] == "onset" and ev[i].payload["phase"] == "peak"
+        assert ev[-1].t - ev[i].t >= 1.4  # the old track stopped when the fade ended
+        assert [e.t for e in ev] == sorted(e.t for e in ev)
+
+
+def test_fade_out_reaches_silence_in_the_audio(tmp_path, qtbot, post):
+    with music_rig(tmp_path, post, output="meter") as r:
+        r.music.start()
+        deck = r.engine.decks[r.music.active_deck]
+        assert deck.sink is not None
+        qtbot.waitUntil(lambda: deck.state() == "playing", timeout=5000)
+        qtbot.waitUntil(lambda: len(deck.sink.recent()) > 20, timeout=5000)
+        assert max(lv.rms for lv in deck.sink.recent()) > 0.1  # real sound came out
+        r.music.fade_out(1.0)
+        t_fade = deck.sink.recent()[-1].t
+
+        def done() -> bool:
+            r.music.tick()
+            return r.music.state is MusicState.SILENT
+
+        qtbot.waitUntil(done, timeout=5000)
+        qtbot.waitUntil(lambda: deck.state() == "paused", timeout=3000)
+        after = [lv.rms for lv in deck.sink.recent() if lv.t > t_fade]
+        assert after and after[-1] < 0.01, after  # the last audio played was silent
+        kinds = [e.kind for e in r.events()]
+        assert kinds[-2:] == ["music.fade_out", "music.silence"]
+        silence = r.events()[-1]
+        assert silence.payload["on"] is True and "silence" in silence.payload["summary"]
+        r.music.fade_in(0.5)
+        qtbot.waitUntil(lambda: deck.state() == "playing", timeout=5000)
+        assert [e.kind for e in r.events()][-2:] == ["music.silence", "music.fade_in"]
+
+
+def test_chosen_silence_and_quiet_are_recorded(tmp_path, qtbot, post):
+    with music_rig(tmp_path, post) as r:
+        r.music.start()
+        deck = r.engine.decks[r.music.active_deck]
+        qtbot.waitUntil(lambda: deck.state() == "playing", timeout=5000)
+        r.music.quiet()
+        assert r.music.state is MusicState.QUIET
+        assert deck.vlc_volume() == 0
+        qtbot.waitUntil(lambda: deck.state() == "paused", timeout=3000)
+        r.music.toggle_silence()  # from quiet: back in
+        r.music.toggle_silence()  # then a chosen silence
+        qtbot.waitUntil(lambda: (r.music.tick(), r.music.state)[1] is MusicState.SILENT,
+                        timeout=6000)
+        ev = r.events()
+        kinds = [e.kind for e in ev]
+        assert "music.quiet" in kinds
+        chosen = [e for e in ev if e.kind == "music.silence" and e.payload.get("on")]
+        assert chosen[-1].payload["cause"] == "chosen"
+
+
+def test_track_end_moves_on_and_volume_is_recorded(tmp_path, qtbot, post):
+    with music_rig(tmp_path, post) as r:
+        for p in ("a1", "a2"):
+            tone(tmp_path / "music" / f"{p}.wav", 1.0)
+        r.music.start()
+        r.music.step_volume(-10)
+        qtbot.waitUntil(lambda: r.music.now_playing().title == "Drone A2", timeout=6000)
+        deck = r.engine.decks[r.music.active_deck]
+        qtbot.waitUntil(lambda: deck.vlc_volume() == 60, timeout=3000)
+        ev = r.events()
+        stopped = [e for e in ev if e.kind == "music.track_stopped"]
+        assert stopped[0].payload["reason"] == "ended"
+        vol = [e for e in ev if e.kind == "music.volume"]
+        assert vol[0].payload["volume"] == 60 and vol[0].payload["previous"] == 70
+
+
+def test_damaged_audio_file_is_skipped(tmp_path, qtbot, post):
+    with music_rig(tmp_path, post) as r:
+        (tmp_path / "music" / "a1.wav").write_bytes(b"not audio at all " * 200)
+        messages: list[str] = []
+        r.music.messages.connect(messages.append)
+        r.music.start()
+        qtbot.waitUntil(lambda: r.music.now_playing().title == "Drone A2", timeout=6000)
+        assert any("Could not play 'a1.wav'" in m for m in messages)
+        assert r.music.state is MusicState.PLAYING
+        assert any(e.kind == "music.error" for e in r.events())
+
+
+def test_missing_libvlc_disables_music_with_a_reason(tmp_path):
+    with pytest.raises(MusicUnavailable) as exc:
+        open_engine(lambda f: None, lib_path=str(tmp_path / "no" / "libvlc.so.5"))
+    assert "Music unavailable" in str(exc.value)
+    recorded: list[str] = []
+    music = MusicController(None, program(), [], SystemClockLike(),
+                            lambda k, p: recorded.append(k),
+                            unavailable_reason=str(exc.value))
+    music.start()
+    music.fade_out()
+    music.quiet()
+    music.tick()
+    assert music.state is MusicState.UNAVAILABLE and recorded == []
+
+
+class SystemClockLike:
+    def now(self) -> float:
+        return 0.0
+
+    def monotonic(self) -> float:
+        return 0.0
