@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from notes_support import T0, rig, write_day
-
 from console.core.course import measures_in, outcome_trend, patient_course
 from console.core.notes import NoteBook
 from console.core.scales import NoteError, measures
 from console.core.search import search
+from tests.notes_support import T0, rig, write_day
 
 
 def _session(r, template, phase, label, phq, sign=True, tag=None):

@@ -6,11 +6,11 @@ import json
 import sqlite3
 
 import pytest
-from notes_support import rig
 
 from console.core.record import build_record
 from console.core.scales import NoteError
 from console.store.events import session_events
+from tests.notes_support import rig
 
 
 def test_amendment_keeps_the_original(tmp_path):

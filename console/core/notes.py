@@ -286,6 +286,12 @@ class NoteBook:
         elif kind.startswith("score."):
             sc = SCORES[kind.split(".", 1)[1]]
             new = _score_payload(sc, sc.parse(changes.get("value", cur.get("value", ""))))
+        elif kind == "outcome.measure":
+            m = str(cur["measure"])
+            sc = measures(self.custom_measures).get(m) or Scale(m, m, float(cur["low"]),
+                                                                float(cur["high"]), whole=False)
+            v = sc.parse(changes.get("value", cur["value"]))
+            new = {"value": v, "summary": f"{sc.label} {v:g}"}
         elif kind in ("note.section", "discharge.recorded"):
             ev = self.save_section(str(cur["section"]), str(changes.get("text", cur["text"])),
                                    {k: str(v) for k, v in changes.get("fields", {}).items()},
