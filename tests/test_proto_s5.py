@@ -141,7 +141,7 @@ def test_split_at_every_byte_boundary() -> None:
     for i in range(len(data) + 1):
         d = S5Decoder("test")
         out = d.feed(data[:i], 1.0) + d.feed(data[i:], 1.0)
-        assert len(readings(out)) == 2 * len(EXPECTED), i
+        assert len(readings(out)) == 2 * len(EXPECTED) - 3, i  # unchanged NIBP not repeated
         assert_good(out[: len(EXPECTED)])
         assert d.stats.frames_rejected == 0
 
@@ -311,6 +311,24 @@ def test_other_record_types_count_as_good_frames_without_values() -> None:
     assert out == [] and d.stats.frames_ok == 1 and d.stats.last_frame_t == 50.0
     d, out = decode(wire(record([subrecord(block(**GOOD))], sr_type=2)))  # 10 s trend
     assert out == [] and d.stats.frames_ok == 1
+
+
+def test_nibp_goes_out_only_when_the_cuff_result_changes() -> None:
+    d = S5Decoder("test")
+
+    def nibp(raw: dict[str, int]) -> list[float]:
+        out = d.feed(wire(record([subrecord(block(**raw))])), 1.0)
+        return [r.value for r in readings(out) if r.code in (SYS, DIA, MEAN)]
+
+    no_cuff = dict(GOOD, nibp_sys=-32767, nibp_dia=-32767, nibp_mean=-32767)
+    first = nibp(no_cuff)
+    assert len(first) == 3 and all(math.isnan(v) for v in first)
+    assert nibp(no_cuff) == []
+    assert nibp(GOOD) == [122.0, 78.0, 93.0]
+    assert nibp(GOOD) == []  # the same result repeated is not a new measurement
+    assert nibp(dict(GOOD, nibp_dia=8000)) == [122.0, 80.0, 93.0]
+    d.reset()
+    assert nibp(dict(GOOD, nibp_dia=8000)) == [122.0, 80.0, 93.0]
 
 
 # --------------------------------------------------------------------------- talk-back

@@ -8,7 +8,8 @@ plug_id, r_time, reserved, r_maintype, 8 subrecord descriptors) followed by subr
 We ask for displayed values (physiological data, record type 1) at `interval` seconds. Each
 displayed-values subrecord is `time u32 | 270-byte block | marker u8 | reserved u8 |
 cl_drilvl_subt u16`; the block class (basic / ext1-3) is in bits 8-11 of the last word and only
-the basic block is decoded. Any value <= -32001 is a device marker (invalid, not updated, under
+the basic block is decoded. NIBP is passed on only when the cuff result changes (see
+`S5Decoder._basic`). Any value <= -32001 is a device marker (invalid, not updated, under
 or over range ...) and becomes NaN with Quality.INVALID: never a number on screen.
 
 Whether the monitor escapes the checksum byte is UNVERIFIED: we escape it on send
@@ -304,11 +305,13 @@ class S5Decoder:
         self._deframer = Deframer(self.stats)
         self._asked_at: float | None = None
         self._last_values_t: float | None = None
+        self._last_nibp: tuple[int, int, int] | None = None
 
     def reset(self) -> None:
         self._deframer.reset()
         self._asked_at = None
         self._last_values_t = None
+        self._last_nibp = None
 
     def outgoing(self, now: float) -> bytes:
         if self._asked_at is None:
@@ -342,7 +345,7 @@ class S5Decoder:
                                            float(h.r_time))
         return out
 
-    def _basic(self, block: bytes, now: float, device_time: float) -> list[Sample]:
+    def _basic(self, block: bytes, now: float, device_time: float) -> list[Reading]:
         def reading(code: int, raw: int | None, per: float, unit: int) -> Reading:
             ok = raw is not None and raw > INVALID_LIMIT
             return Reading(
@@ -363,17 +366,30 @@ class S5Decoder:
         et, amb = _i16(block, CO2_ET), _i16(block, CO2_AMB)
         # EtCO2 mmHg = et (0.01 %) x ambient pressure (0.1 mmHg) / 1e5.
         et_raw = et * amb if et > INVALID_LIMIT and amb > 0 else None
-        return [
-            reading(mdc.MDC_ECG_HEART_RATE, _i16(block, ECG_HR), 1.0, bpm),
-            reading(mdc.MDC_PRESS_BLD_NONINV_SYS, _i16(block, NIBP_SYS), 100, mmhg),
-            reading(mdc.MDC_PRESS_BLD_NONINV_DIA, _i16(block, NIBP_DIA), 100, mmhg),
-            reading(mdc.MDC_PRESS_BLD_NONINV_MEAN, _i16(block, NIBP_MEAN), 100, mmhg),
+        out = [reading(mdc.MDC_ECG_HEART_RATE, _i16(block, ECG_HR), 1.0, bpm)]
+        # The block repeats the last cuff result every record. Passing it on each time would
+        # make an old measurement look fresh, so it goes out only when it changes (and once
+        # after a reset). Two identical results in a row therefore look like one, older one.
+        nibp = (_i16(block, NIBP_SYS), _i16(block, NIBP_DIA), _i16(block, NIBP_MEAN))
+        if nibp != self._last_nibp:
+            self._last_nibp = nibp
+            out += [
+                reading(code, raw, 100, mmhg)
+                for code, raw in zip(
+                    (mdc.MDC_PRESS_BLD_NONINV_SYS, mdc.MDC_PRESS_BLD_NONINV_DIA,
+                     mdc.MDC_PRESS_BLD_NONINV_MEAN),
+                    nibp,
+                    strict=True,
+                )
+            ]
+        out += [
             reading(mdc.MDC_PULS_OXIM_SAT_O2, _i16(block, SPO2), 100, mdc.MDC_DIM_PERCENT),
             reading(mdc.MDC_PULS_OXIM_PULS_RATE, _i16(block, SPO2_PR), 1.0, bpm),
             reading(rr_code, rr_raw, 1.0, mdc.MDC_DIM_RESP_PER_MIN),
             reading(mdc.MDC_AWAY_CO2_ET, et_raw, 1e5, mmhg),
             reading(mdc.MDC_TEMP, _i16(block, T1), 100, mdc.MDC_DIM_DEGC),
         ]
+        return out
 
 
 # --------------------------------------------------------------------------- simulator
