@@ -146,7 +146,8 @@ class IntelliVueDecoder:
         if self.state == "associated" and (
             self._heard_t is None or now - self._heard_t >= self.LOST_AFTER_S
         ):
-            self.state = "idle"  # the monitor has gone quiet: it will have dropped us
+            self._dissociate()  # the monitor has gone quiet: it will have dropped us
+            msgs.clear()
         if self.state != "associated":
             if self._assoc_t is None or now - self._assoc_t >= self.ASSOC_RETRY_S:
                 self._assoc_t = now
@@ -204,12 +205,16 @@ class IntelliVueDecoder:
             self._hold_until = now + 1.0
         elif kind == m.RF_SPDU:
             self.refusals += 1
-            self.state = "idle"
+            self._dissociate()
         elif kind in (m.AB_SPDU, m.DN_SPDU):
-            self.state = "idle"
+            self._dissociate()
         elif kind not in (m.CN_SPDU, m.FN_SPDU):
             raise m.Malformed(f"unknown session header {kind:#x}")
         return []
+
+    def _dissociate(self) -> None:
+        self.state = "idle"
+        self._queue.clear()  # answers meant for the association that just ended
 
     def _associated(self) -> None:
         self.state = "associated"
