@@ -1,0 +1,103 @@
+"""The console window with the built-in simulator: live values, sessions, staleness, picture."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from console.app import Running, build_window, start_core
+from console.core.config import Config
+from console.store.db import open_db
+from console.ui import theme
+from console.ui.main_window import MainWindow
+from console.ui.session_dialog import SessionChoice, parse_weight
+from console.ui.shell_actions import start_session_from_choice
+from devices import mdc
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
+
+
+@pytest.fixture
+def console(qtbot: QtBot, db_path: Path, config: Config) -> Iterator[tuple[MainWindow, Running]]:
+    """The real console on the built-in simulator (a real pty), with a real database."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    theme.apply_theme(app)
+    running = start_core(db_path, devices=None, config=config)
+    window, feed = build_window(running)
+    qtbot.addWidget(window)
+    window.resize(1600, 960)
+    window.show()
+    yield window, running
+    feed.stop()
+    running.stop()
+
+
+def test_live_values_appear_and_a_session_records_them(
+    console: tuple[MainWindow, Running], qtbot: QtBot, db_path: Path
+) -> None:
+    window, running = console
+    strip = window.vitals
+    qtbot.waitUntil(lambda: strip.hr.value.text().isdigit(), timeout=10_000)
+    assert 55 <= int(strip.hr.value.text()) <= 90
+    qtbot.waitUntil(lambda: strip.spo2.value.text().isdigit(), timeout=10_000)
+    assert "No session open" in window.header.who.text()
+    assert "not recorded" in window.header.state.text()
+
+    start_session_from_choice(
+        running.ctx,
+        SessionChoice(None, {"display_name": "Ada Example", "identifier": "MRN-1",
+                             "birth_date": "1950-02-03", "weight_kg": 61.0}, None, None),
+    )
+    assert "Ada Example" in window.header.who.text() and "61 kg" in window.header.who.text()
+    sid = running.ctx.sessions.current.id  # type: ignore[union-attr]
+    conn = open_db(db_path)
+
+    def stored() -> int:
+        running.ctx.writer.flush()
+        return int(conn.execute(
+            "SELECT COUNT(*) FROM readings WHERE session_id=? AND code=?",
+            (sid, mdc.MDC_ECG_HEART_RATE)).fetchone()[0])
+
+    qtbot.waitUntil(lambda: stored() >= 2, timeout=10_000)
+    qtbot.waitUntil(lambda: "/" in strip.nibp.value.text(), timeout=10_000)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    assert window.grab().save(str(SCREENSHOTS / "console-live.png"))
+
+    # End needs two presses (no modal dialog over the vitals).
+    window.request_end_session()
+    assert running.ctx.sessions.current is not None
+    window.request_end_session()
+    assert running.ctx.sessions.current is None
+    assert conn.execute("SELECT state FROM sessions WHERE id=?", (sid,)).fetchone()[0] == "ended"
+    kinds = [k for (k,) in conn.execute("SELECT kind FROM events WHERE session_id=? ORDER BY t",
+                                        (sid,))]
+    assert kinds[0] == "session.started" and kinds[-1] == "session.ended"
+
+
+def test_a_value_that_stops_arriving_turns_grey_with_its_age(
+    console: tuple[MainWindow, Running], qtbot: QtBot
+) -> None:
+    window, running = console
+    tile = window.vitals.spo2
+    qtbot.waitUntil(lambda: tile.value.text().isdigit(), timeout=10_000)
+    assert theme.SPO2 in tile.value.styleSheet()
+    assert running.simulator is not None
+    running.simulator.unplug()
+    qtbot.waitUntil(lambda: theme.STALE in tile.value.styleSheet(), timeout=15_000)
+    assert "ago" in tile.detail.text()
+    qtbot.waitUntil(lambda: "lost" in window.vitals.link_label.text(), timeout=10_000)
+
+
+def test_weight_input_is_checked_in_plain_words() -> None:
+    assert parse_weight("72,5 kg") == 72.5
+    assert parse_weight("") is None
+    with pytest.raises(ValueError, match="not a number"):
+        parse_weight("seventy")
+    with pytest.raises(ValueError, match="check the units"):
+        parse_weight("720")
