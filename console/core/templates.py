@@ -10,6 +10,7 @@ templates still load.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 import tomllib
@@ -238,6 +239,10 @@ class _Reader:
         self.used.add(key)
         if key not in self.data:
             if required:
+                near = difflib.get_close_matches(key, list(self.data), n=1, cutoff=0.7)
+                if near:
+                    raise self.fail(near[0], f"unknown setting `{near[0]}` in {self.name} — "
+                                             f"did you mean `{key}`?")
                 raise self.fail(None, f"{self.name} needs `{key}`")
             return None
         return self.data[key]

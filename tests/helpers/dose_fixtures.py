@@ -63,8 +63,8 @@ def bp(t: float, s: float, d: float, source: str = "MON") -> list[Reading]:
     return [reading(t, "sys", s, source=source), reading(t, "dia", d, source=source)]
 
 
-@pytest.fixture
-def core(tmp_path: Path) -> Iterator[Core]:
+@pytest.fixture(name="core")
+def core_fixture(tmp_path: Path) -> Iterator[Core]:
     """A real SQLite file with its writer thread, a FakeClock and a SessionService."""
     path = tmp_path / "holdspace.db"
     clock = FakeClock()

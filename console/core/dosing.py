@@ -1,0 +1,190 @@
+"""Dose entry rules: what a typed dose means, and whether it may be recorded.
+
+A dose is always typed in mg; mg/kg is computed from the patient's weight and shown beside it.
+The classic harm is a 10x error (mg vs mg/kg, a slipped decimal), so a dose far outside what
+the protocol allows is refused outright, and anything outside the protocol's range needs an
+explicit confirmation. Every message is written for the person holding the syringe.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from console.core.templates import Template
+
+FUTURE_TOLERANCE_S = 60.0  # clocks differ a little; a minute ahead is still "now"
+LATE_AFTER_S = 120.0  # typed more than 2 min after it happened: a late entry
+
+
+class DoseInputError(ValueError):
+    """Input that cannot be a dose or a time; the message is for the clinician."""
+
+
+@dataclass(frozen=True, slots=True)
+class GivenDose:
+    """A dose as stored (from a `dose.given` event)."""
+
+    uid: str
+    t: float
+    mg: float
+    role: str
+    method: str
+    planned_minutes: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DoseVerdict:
+    mg: float
+    mg_per_kg: float | None
+    t: float
+    late: bool
+    role: str
+    refused: str | None = None
+    confirm: tuple[str, ...] = ()  # reasons needing an explicit "yes, give it"
+
+    @property
+    def ok_without_confirmation(self) -> bool:
+        return self.refused is None and not self.confirm
+
+
+def parse_mg(text: str) -> float:
+    """'50', '50.5', '50,5', '50 mg' -> 50.0; anything else is refused in plain words."""
+    s = text.strip().lower().replace(",", ".")
+    s = re.sub(r"\s*mg$", "", s)
+    if not s:
+        raise DoseInputError("Type the dose in milligrams, for example 50.")
+    try:
+        v = float(s)
+    except ValueError:
+        raise DoseInputError(
+            f"“{text.strip()}” is not a number of milligrams. Type digits only, e.g. 50 or 37.5."
+        ) from None
+    if not math.isfinite(v):
+        raise DoseInputError("Type the dose in milligrams, for example 50.")
+    if v <= 0:
+        raise DoseInputError("A dose must be more than 0 mg.")
+    return v
+
+
+def parse_when(text: str, now: float) -> float:
+    """When something happened: '' = now, '14:05' = today at 14:05, '10' or '-10' = 10 min ago."""
+    s = text.strip().lower()
+    if not s or s == "now":
+        return now
+    m = re.fullmatch(r"-?\s*(\d+(?:[.,]\d+)?)\s*(?:m|min|mins|minutes)?(?:\s*ago)?", s)
+    if m:
+        return now - float(m.group(1).replace(",", ".")) * 60.0
+    m = re.fullmatch(r"(\d{1,2})[:.h](\d{2})", s)
+    if m:
+        hh, mm = int(m.group(1)), int(m.group(2))
+        if hh > 23 or mm > 59:
+            raise DoseInputError(f"“{text.strip()}” is not a time of day. Use 24-hour hh:mm.")
+        day = datetime.fromtimestamp(now).astimezone()
+        return day.replace(hour=hh, minute=mm, second=0, microsecond=0).timestamp()
+    raise DoseInputError(
+        f"“{text.strip()}” is not a time. Leave it empty for now, type hh:mm (e.g. 14:05), "
+        "or minutes ago (e.g. 10)."
+    )
+
+
+def clock_text(t: float) -> str:
+    return datetime.fromtimestamp(t).astimezone().strftime("%H:%M")
+
+
+def range_text(tpl: Template, weight_kg: float | None) -> str:
+    d = tpl.dose
+    if d.per_kg:
+        text = f"{d.min:g}–{d.max:g} mg/kg"
+        if weight_kg:
+            text += f" ({d.min * weight_kg:.0f}–{d.max * weight_kg:.0f} mg at {weight_kg:g} kg)"
+        return text
+    return f"{d.min:g}–{d.max:g} mg"
+
+
+@dataclass
+class DoseRules:
+    """Checks one proposed dose against the template and the doses already given."""
+
+    template: Template
+    weight_kg: float | None
+    session_start: float
+    given: list[GivenDose] = field(default_factory=list)
+
+    def check(self, mg_text: str, when_text: str, now: float) -> DoseVerdict:
+        """Raise DoseInputError for unusable input; else a verdict (maybe refused/confirm)."""
+        mg = parse_mg(mg_text)
+        t = parse_when(when_text, now)
+        return self.judge(mg, t, now)
+
+    def judge(self, mg: float, t: float, now: float) -> DoseVerdict:
+        tpl, d = self.template, self.template.dose
+        w = self.weight_kg if self.weight_kg and self.weight_kg > 0 else None
+        role = "booster" if self.given else "initial"
+        per_kg = mg / w if w else None
+        late = now - t > LATE_AFTER_S
+
+        def refuse(msg: str) -> DoseVerdict:
+            return DoseVerdict(mg, per_kg, t, late, role, refused=msg)
+
+        if t > now + FUTURE_TOLERANCE_S:
+            return refuse(f"The time {clock_text(t)} is in the future. A dose can only be "
+                          "recorded when it has been given.")
+        if t < self.session_start - FUTURE_TOLERANCE_S:
+            return refuse(f"The time {clock_text(t)} is before this session started "
+                          f"({clock_text(self.session_start)}).")
+        if d.per_kg and w is None:
+            return refuse("This protocol doses by body weight (mg/kg), but the patient has no "
+                          "weight recorded. Enter the patient's weight first.")
+        max_mg = d.max * w if d.per_kg and w else d.max
+        min_mg = d.min * w if d.per_kg and w else d.min
+        if mg > max_mg * d.plausible_factor:
+            return refuse(
+                f"{mg:g} mg is more than {d.plausible_factor:g} times the protocol maximum "
+                f"({max_mg:.0f} mg). Check mg against mg/kg and the decimal point."
+            )
+        confirm: list[str] = []
+        dose_text = f"{mg:g} mg" + (f" ({per_kg:.2f} mg/kg)" if per_kg is not None else "")
+        if mg > max_mg + 1e-9:
+            confirm.append(f"{dose_text} is ABOVE the protocol range {range_text(tpl, w)}.")
+        elif mg < min_mg - 1e-9:
+            confirm.append(f"{dose_text} is below the protocol range {range_text(tpl, w)}.")
+        if d.unit_mg and abs(mg / d.unit_mg - round(mg / d.unit_mg)) > 1e-6:
+            what = "tablets" if d.method == "tablets" else "devices"
+            confirm.append(f"{mg:g} mg is not a whole number of {d.unit_mg:g} mg {what}.")
+        if self.given:
+            b = tpl.boosters
+            n = sum(1 for g in self.given if g.role == "booster") + 1
+            if b.max_count == 0:
+                confirm.append("This protocol has no boosters: this would be a second dose.")
+            elif n > b.max_count:
+                confirm.append(f"This would be booster {n}; the protocol allows {b.max_count}.")
+            first = min(g.t for g in self.given)
+            if b.earliest_minutes is not None and t - first < b.earliest_minutes * 60:
+                confirm.append(f"Booster at {(t - first) / 60:.0f} min after the first dose; "
+                               f"the protocol says not before {b.earliest_minutes:g} min.")
+            total = sum(g.mg for g in self.given) + mg
+            if b.max_cumulative_mg is not None and total > b.max_cumulative_mg + 1e-9:
+                confirm.append(f"Total for the session would be {total:g} mg; the protocol "
+                               f"maximum is {b.max_cumulative_mg:g} mg.")
+        return DoseVerdict(mg, per_kg, t, late, role, None, tuple(confirm))
+
+
+def dose_summary(tpl: Template, v: DoseVerdict, lot: str | None, given_by: str | None) -> str:
+    parts = [f"{v.role.capitalize()} dose: {tpl.drug.name} {v.mg:g} mg"]
+    if v.mg_per_kg is not None:
+        parts[0] += f" ({v.mg_per_kg:.2f} mg/kg)"
+    parts.append(tpl.drug.route)
+    if tpl.dose.method == "infusion" and tpl.dose.infusion_minutes:
+        parts.append(f"infusion over {tpl.dose.infusion_minutes:g} min")
+    if lot:
+        parts.append(f"lot {lot}")
+    if given_by:
+        parts.append(f"given by {given_by}")
+    if v.late:
+        parts.append(f"LATE ENTRY for {clock_text(v.t)}")
+    if v.confirm:
+        parts.append("confirmed outside protocol: " + " ".join(v.confirm))
+    return " · ".join(parts)
