@@ -160,3 +160,21 @@ class SystemClockLike:
 
     def monotonic(self) -> float:
         return 0.0
+
+
+def test_shipped_demo_program_plays(tmp_path, qtbot, post):
+    from pathlib import Path
+
+    from console.core.music_program import find_program
+
+    repo = Path(__file__).resolve().parents[1]
+    with music_rig(tmp_path, post, output="meter",
+                   prog=find_program([repo / "playlists"])) as r:
+        r.music.playlist_dirs = [repo / "playlists"]
+        r.music.start()
+        deck = r.engine.decks[r.music.active_deck]
+        qtbot.waitUntil(lambda: deck.has_audio and deck.state() == "playing", timeout=5000)
+        assert deck.sink is not None
+        qtbot.waitUntil(lambda: any(lv.rms > 0.001 for lv in deck.sink.recent()), timeout=5000)
+        assert r.music.now_playing().title == "Holdspace demo - Harbour"
+        assert r.music.now_playing().phase == "pre-onset"
