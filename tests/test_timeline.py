@@ -89,3 +89,101 @@ def test_live_session_scrolls_with_now(qtbot, tmp_path):
         r.clock.advance(600)
         tl.on_second(r.clock.now())
         assert tl.view_range() == (lo2, hi2)
+
+
+@pytest.fixture
+def console(qtbot, qapp, tmp_path):
+    """The real main window with the notes feature installed, over a recorded day."""
+    from console.core.acquisition import AcquisitionHub
+    from console.core.config import Config, StaffConfig
+    from console.core.context import AppContext
+    from console.core.ducking import Ducking
+    from console.ui import theme
+    from console.ui.live_feed import LiveFeed
+    from console.ui.main_window import MainWindow
+    from console.ui.notes_feature import install
+
+    theme.apply_theme(qapp)
+    with rig(tmp_path) as r:
+        cfg = Config(path=tmp_path / "workstation.json",
+                     staff=[StaffConfig("Ana Ruiz", "therapist"),
+                            StaffConfig("Dr Chen", "physician")])
+        ctx = AppContext(r.clock, r.path, r.writer, r.reader, r.sessions,
+                         AcquisitionHub(None, r.clock.now), cfg, tmp_path / "data", Ducking())
+        feed = LiveFeed(ctx.hub, r.clock)
+        window = MainWindow(ctx, feed)
+        install(window, ctx, feed)
+        qtbot.addWidget(window)
+        window.resize(1600, 960)
+        window.show()
+        qtbot.waitExposed(window)
+        yield r, window, feed
+
+
+def test_clicking_an_alarm_moves_the_vitals_chart(qtbot, console):
+    from console.app import FEATURES
+
+    r, window, feed = console
+    feature = window.notes_feature
+    uids = write_day(r)
+    r.clock.advance(3000)
+    obs = feature.notes.observe("Brief SpO2 dip, repositioned chin")
+    r.flush()
+    feed.second.emit(r.clock.now())  # the 1 Hz tick: the timeline reads the new events
+    tl = feature.timeline
+    qtbot.waitUntil(lambda: tl.item(uids["alarm"]) is not None)
+    assert [it.kind for it in tl.items][-1] == "note.observation" and tl.live
+    window.side_tabs.setCurrentWidget(tl)
+    tl.show_all()
+    alarm_t = tl.item(uids["alarm"]).t
+    with qtbot.waitSignal(tl.activated, timeout=2000):
+        click_mark(qtbot, tl, uids["alarm"])
+    lo, hi = window.vitals.trend.view_range()
+    assert lo < alarm_t < hi and hi - lo <= 900 and not window.vitals.trend.follow
+    # ... and the note goes to that moment: the first entry at or after it.
+    assert feature.pane.selected_uid() == obs.uid
+    # Ctrl+O from anywhere in the window brings the observation field.
+    qtbot.keyClick(window, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
+    assert window.side_tabs.currentWidget() is feature.pane and feature.pane.obs_edit.hasFocus()
+    assert any("console.ui.notes_feature" in f.__code__.co_consts for f in FEATURES)
+    window.grab().save(str(SHOTS / "window_with_timeline.png"))
+
+
+def test_staff_list_edit_and_course_view(qtbot, console):
+    r, window, _feed = console
+    feature = window.notes_feature
+    feature.open_staff()
+    ed = feature.staff_editor
+    qtbot.addWidget(ed)
+    ed.add_row("Sam Okafor", "")
+    assert not ed.save() and "Sam Okafor's role" in ed.message.text()
+    ed.table.item(ed.table.rowCount() - 1, 1).setText("nurse")
+    assert ed.save()
+    assert [s.name for s in r.sessions.reader and window.ctx.config.staff] == [
+        "Ana Ruiz", "Dr Chen", "Sam Okafor"]
+    assert "Sam Okafor" in [feature.pane.author_box.itemText(i)
+                            for i in range(feature.pane.author_box.count())]
+    assert '"Sam Okafor"' in (r.path.parent / "workstation.json").read_text()
+
+    write_day(r)
+    feature.notes.outcome("PHQ-9", "15")
+    r.sessions.end()
+    feature.notes.sign("Dr Chen", "physician")
+    r.flush()
+    feature.open_courses()
+    cv = feature.course_view
+    qtbot.addWidget(cv)
+    assert cv.table.rowCount() == 1
+    assert [cv.table.item(0, c).text() for c in (2, 3, 4, 5)] == [
+        "dosing", "ketamine 50 mg IM", "signed — Dr Chen", "PHQ-9 15"]
+    cv.search_from.setText("15/01/2027")
+    cv.run_search()
+    assert "not a date" in cv.message.text() and cv.search_from.text() == "15/01/2027"
+    cv.search_from.clear()
+    cv.search_text.setText("SpO2 low")
+    cv.run_search()
+    assert cv.results.count() == 1
+    with qtbot.waitSignal(cv.open_session, timeout=2000):
+        cv._hit_opened(cv.results.item(0))
+    assert feature.timeline.session_id == r.notes.session_id and not feature.timeline.live
+    cv.grab().save(str(SHOTS / "course_view.png"))
