@@ -28,6 +28,7 @@ from devices.simulator import Simulator
 Feature = Callable[..., None]  # install(window, ctx, feed)
 
 FEATURES: list[Feature] = [
+    lambda *a: __import__("console.ui.notes_feature", fromlist=["install"]).install(*a),  # notes
 ]
 
 
