@@ -118,6 +118,8 @@ class SerialLink:
         self._status = LinkStatus(self.source, LinkState.CONNECTING, "Connecting…", now(),
                                   DecoderStats())
         self._port: serial.SerialBase | None = None
+        # A monitor that reports every 5 s (S/5) must not flicker between live and "no data".
+        self.no_data_after = max(self.NO_DATA_AFTER, 3 * driver.update_interval)
         self.open_failures = 0  # failed (re)open attempts since the link started
 
     @property
@@ -196,12 +198,12 @@ class SerialLink:
     def _update_state(self, now: float, opened: float) -> None:
         st = self.decoder.stats
         last = st.last_frame_t
-        if last is not None and now - last < self.NO_DATA_AFTER:
+        if last is not None and now - last < self.no_data_after:
             self._set(LinkState.LIVE, "Live.")
             return
-        if now - max(opened, last or opened) < self.NO_DATA_AFTER:
+        if now - max(opened, last or opened) < self.no_data_after:
             return
-        if st.frames_rejected and (last is None or now - last >= self.NO_DATA_AFTER):
+        if st.frames_rejected and (last is None or now - last >= self.no_data_after):
             self._set(
                 LinkState.NO_DATA,
                 "Data arrives but cannot be read — check the monitor type and its baud rate.",

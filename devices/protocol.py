@@ -81,5 +81,7 @@ class Driver:
     make_decoder: Callable[[str], Decoder]  # argument: the source label for readings
     make_simulator: Callable[[Physiology], SimulatedMonitor]
     talks_back: bool = False  # the protocol writes to the device (association, polls, ACKs)
+    # Seconds between numerics in normal running; staleness and "no data" scale with it.
+    update_interval: float = 1.0
     notes: str = ""
     aliases: tuple[str, ...] = field(default_factory=tuple)

@@ -56,6 +56,7 @@ def test_pulled_cable_is_reported_lost_then_recovers_and_the_gap_is_kept(
     hub.samples = tee_samples  # type: ignore[method-assign]
     try:
         assert sink.wait_for(lambda s: LinkState.LIVE in s.states())
+        assert sink.wait_for(lambda s: len(s.readings(mdc.MDC_ECG_HEART_RATE)) >= 1)
         writer.flush()
         conn = open_db(db_path)
         n_before = conn.execute("SELECT COUNT(*) FROM readings").fetchone()[0]

@@ -56,12 +56,20 @@ class AcquisitionHub:
     def remove_device(self, source: str) -> None:
         link = self.links.pop(source, None)
         if link is not None:
-            link.stop()
+            self._stop_link(link)
 
     def stop(self) -> None:
         for link in list(self.links.values()):
-            link.stop()
+            self._stop_link(link)
         self.links.clear()
+
+    @staticmethod
+    def _stop_link(link: SerialLink) -> None:
+        """Stop reading, then close the link's capture file (the hub owns captures given to it)."""
+        capture = link.capture
+        link.stop()
+        if capture is not None:
+            capture.close()
 
     def statuses(self) -> dict[str, LinkStatus]:
         return {s: link.status for s, link in self.links.items()}
@@ -105,6 +113,12 @@ class AcquisitionHub:
             self._buffer.clear()
             self._statuses = []
         return out
+
+    def stale_after(self, source: str) -> float:
+        """Seconds after which a value from `source` is old: a few of its update periods."""
+        link = self.links.get(source)
+        interval = link.driver.update_interval if link is not None else 1.0
+        return max(5.0, 2.5 * interval)
 
     def shown_source(self, code: int) -> str | None:
         return self.preferred.get(code) or self._first_source.get(code)

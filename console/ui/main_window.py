@@ -49,7 +49,8 @@ class MainWindow(QMainWindow):
         self.banners = QVBoxLayout()
         self.banners.setContentsMargins(0, 0, 0, 0)
         self.banners.setSpacing(4)
-        self.vitals = VitalsStrip(shown_source=ctx.hub.shown_source)
+        self.vitals = VitalsStrip(shown_source=ctx.hub.shown_source,
+                                  stale_after=ctx.hub.stale_after)
         self.side_tabs = QTabWidget()
         self.side_tabs.hide()
         self.bottom = QHBoxLayout()

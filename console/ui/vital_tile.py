@@ -36,6 +36,7 @@ class VitalTile(QFrame):
         self._quality = Quality.VALID
         self._source = ""
         self._extra: str | None = None
+        self._stale_after = stale_after
 
         self.title = QLabel(title)
         self.unit = QLabel(unit)
@@ -58,10 +59,14 @@ class VitalTile(QFrame):
         self._restyle(stale=True)
 
     def set_value(self, text: str | None, t: float | None, quality: Quality, source: str,
-                  extra: str | None = None) -> None:
-        """`text` None means the device sent 'no value' (probe off, invalid)."""
+                  extra: str | None = None, stale_after: float | None = None) -> None:
+        """`text` None means the device sent 'no value' (probe off, invalid).
+
+        `stale_after` overrides the tile's default for a source that reports slowly.
+        """
         self._text, self._t, self._quality, self._source = text, t, quality, source
         self._extra = extra
+        self._stale_after = max(stale_after or 0.0, self.stale_after)
 
     def set_alarm(self, priority: str | None) -> None:
         self.alarm = priority
@@ -70,7 +75,7 @@ class VitalTile(QFrame):
     def is_stale(self, now: float | None) -> bool:
         if self._t is None or self._text is None:
             return True
-        return now is not None and now - self._t > self.stale_after
+        return now is not None and now - self._t > self._stale_after
 
     def refresh(self, now: float) -> None:
         """Repaint for `now`: value, its age, staleness."""
@@ -91,7 +96,7 @@ class VitalTile(QFrame):
                 parts.append("questionable")
             elif self._quality == Quality.DEMO:
                 parts.append("DEMO DATA")
-            if stale or self.stale_after > 60:
+            if stale or self._stale_after > 60:
                 parts.append(age_text(now - self._t))
             self.detail.setText(" · ".join(parts))
         self._restyle(stale)

@@ -36,9 +36,11 @@ def _fmt(v: float) -> str:
 
 class VitalsStrip(QWidget):
     def __init__(self, shown_source: Callable[[int], str | None] | None = None,
+                 stale_after: Callable[[str], float] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.shown_source = shown_source or (lambda code: None)
+        self.stale_after = stale_after or (lambda source: CONTINUOUS_STALE_S)
         self.hr = VitalTile("HR", "/min", theme.HR, CONTINUOUS_STALE_S)
         self.spo2 = VitalTile("SpO2", "%", theme.SPO2, CONTINUOUS_STALE_S)
         self.nibp = VitalTile("NIBP", "mmHg", theme.NIBP, NIBP_STALE_S)
@@ -101,12 +103,14 @@ class VitalsStrip(QWidget):
         if r.code == mdc.MDC_ECG_HEART_RATE:
             self._ecg_hr_t = r.t
             self.hr.title.setText("HR")
-            self.hr.set_value(text, r.t, r.quality, r.source)
+            self.hr.set_value(text, r.t, r.quality, r.source,
+                              stale_after=self.stale_after(r.source))
         elif r.code == mdc.MDC_PULS_OXIM_PULS_RATE:
             # Pulse rate from the oximeter stands in only when no ECG heart rate is current.
             if self._ecg_hr_t is None or r.t - self._ecg_hr_t > CONTINUOUS_STALE_S:
                 self.hr.title.setText("PR (SpO2)")
-                self.hr.set_value(text, r.t, r.quality, r.source)
+                self.hr.set_value(text, r.t, r.quality, r.source,
+                              stale_after=self.stale_after(r.source))
         elif r.code in (mdc.MDC_PRESS_BLD_NONINV_SYS, mdc.MDC_PRESS_BLD_NONINV_DIA,
                         mdc.MDC_PRESS_BLD_NONINV_MEAN):
             self._nibp[r.code] = r
@@ -114,7 +118,8 @@ class VitalsStrip(QWidget):
         else:
             tile = self.tiles.get(r.code)
             if tile is not None:
-                tile.set_value(text, r.t, r.quality, r.source)
+                tile.set_value(text, r.t, r.quality, r.source,
+                               stale_after=self.stale_after(r.source))
 
     def _show_nibp(self) -> None:
         s = self._nibp.get(mdc.MDC_PRESS_BLD_NONINV_SYS)

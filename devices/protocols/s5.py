@@ -509,6 +509,7 @@ DRIVER = Driver(
     make_decoder=S5Decoder,
     make_simulator=S5Monitor,
     talks_back=True,
+    update_interval=5.0,
     notes="Asks for displayed values every 5 s; decodes HR, NIBP, SpO2, PR, RR, EtCO2, T1.",
     aliases=("datex", "ge-s5"),
 )
