@@ -1,0 +1,517 @@
+"""HL7 v2 ORU^R01 over MLLP: message vectors, framing damage, properties, pty and TCP."""
+
+from __future__ import annotations
+
+import math
+import threading
+from datetime import datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from devices import mdc
+from devices.link import LinkStatus, SerialLink
+from devices.physiology import Physiology, Vitals
+from devices.protocol import Decoder, SimulatedMonitor
+from devices.protocols import hl7
+from devices.protocols.hl7 import DRIVER, EB, SB, Hl7Decoder, Hl7Monitor, mllp
+from devices.reading import Quality, Reading, Sample
+from devices.simulator import Simulator
+
+# hl7apy may warn about its own internals on newer Pythons; ours must not.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:hl7apy.*")
+
+T0 = 1_732_443_330.0  # 2024-11-24 10:15:30 UTC
+MSH_26 = (
+    "MSH|^~\\&|MINDRAY_D-SERIES^00A037009A0053DE^EUI-64|MINDRAY|||20241124101530.000+0000||"
+    "ORU^R01^ORU_R01|{cid}|{pid}|2.6|||{ack}|NE||UNICODE UTF-8|||IHE_PCD_001^IHE PCD^"
+    "1.3.6.1.4.1.19376.1.6.1.1.1^ISO"
+)
+
+
+def oru(*obx: str, cid: str = "M1", ack: str = "AL", pid: str = "P", msh: str = MSH_26) -> str:
+    head = [
+        msh.format(cid=cid, ack=ack, pid=pid),
+        "PID|||12345^^^HOSP^PI||Doe^Jane",
+        "PV1||I|KAP^^1",
+        "OBR|1||M1|182777000^monitoring of patient^SNOMED-CT|||20241124101530+0000",
+    ]
+    lines = [f"OBX|{i}|{o}" for i, o in enumerate(obx, start=1)]
+    return "\r".join(head + lines) + "\r"
+
+
+def nm(code: str, value: str, unit: str, status: str = "R", when: str = "") -> str:
+    """The part of an NM OBX after OBX-1."""
+    return f"NM|{code}|1.1.1.1|{value}|{unit}|||||{status}|||{when}"
+
+
+HR = nm("147842^MDC_ECG_HEART_RATE^MDC", "72", "264864^MDC_DIM_BEAT_PER_MIN^MDC")
+SPO2 = nm("150456^MDC_PULS_OXIM_SAT_O2^MDC", "97", "262688^MDC_DIM_PERCENT^MDC")
+MMHG = "266016^MDC_DIM_MMHG^MDC"
+
+
+def decode(*messages: str | bytes) -> tuple[Hl7Decoder, list[Reading]]:
+    d = Hl7Decoder("test")
+    out: list[Sample] = []
+    for m in messages:
+        out += d.feed(mllp(m) if isinstance(m, str) else m, 500.0)
+    return d, [r for r in out if isinstance(r, Reading)]
+
+
+def by_code(rs: list[Reading]) -> dict[int, Reading]:
+    return {r.code: r for r in rs}
+
+
+# --- message vectors --------------------------------------------------------------------------
+
+
+def test_ihe_pcd01_message() -> None:
+    d, rs = decode(oru(HR, SPO2))
+    assert [(r.code, r.value, r.unit, r.quality) for r in rs] == [
+        (mdc.MDC_ECG_HEART_RATE, 72, mdc.MDC_DIM_BEAT_PER_MIN, Quality.VALID),
+        (mdc.MDC_PULS_OXIM_SAT_O2, 97, mdc.MDC_DIM_PERCENT, Quality.VALID),
+    ]
+    assert all(r.device_time == T0 and r.t == 500.0 for r in rs)
+    assert d.stats.frames_ok == 1 and d.stats.frames_rejected == 0 and d.stats.last_frame_t == 500
+
+
+@pytest.mark.parametrize(
+    ("codes", "expect"),
+    [
+        (("150021", "150022", "150023"), (150021, 150022, 150023)),
+        (("150301", "150302", "150303"), (150021, 150022, 150023)),
+    ],
+)
+def test_both_nibp_families_fold(codes: tuple[str, ...], expect: tuple[int, ...]) -> None:
+    obx = [nm(f"{c}^NIBP^MDC", v, MMHG) for c, v in zip(codes, ("121", "79", "93"), strict=True)]
+    _, rs = decode(oru(*obx))
+    assert [(r.code, r.value, r.unit) for r in rs] == [
+        (c, v, mdc.MDC_DIM_MMHG) for c, v in zip(expect, (121, 79, 93), strict=True)
+    ]
+
+
+@pytest.mark.parametrize("code", ["151562^MDC_RESP_RATE^MDC", "151578^MDC_TTHOR_RESP_RATE^MDC"])
+def test_resp_rate_both_codes(code: str) -> None:
+    _, rs = decode(oru(nm(code, "14", "264928^MDC_DIM_RESP_PER_MIN^MDC")))
+    assert [(r.code, r.value, r.unit) for r in rs] == [
+        (mdc.MDC_RESP_RATE, 14, mdc.MDC_DIM_RESP_PER_MIN)
+    ]
+
+
+def test_mindray_231_with_vendor_codes() -> None:
+    msh = "MSH|^~\\&|Mindray|PDS|||20241124101530||ORU^R01|{cid}|{pid}|2.3.1||||{ack}"
+    msg = oru(
+        nm("101^HR^99MNDRY^147842^MDC_ECG_HEART_RATE^MDC", "88", "bpm"),  # alternate coding
+        nm("150456^SpO2^99MNDRY", "95", "%"),  # vendor system with an MDC number
+        nm("0^MDC_PULS_OXIM_PULS_RATE^99MNDRY", "87", "/min"),  # MDC reference id as text
+        nm("2001^ST-II^99MNDRY", "0.1", "mV"),  # unknown: counted, not shown
+        nm("2001^ST-II^99MNDRY", "0.2", "mV"),
+        "ST|2002^Rhythm^99MNDRY||Sinus||||||R",
+        msh=msh,
+    )
+    d, rs = decode(msg)
+    got = {r.code: (r.value, r.unit, r.quality) for r in rs}
+    assert got == {
+        mdc.MDC_ECG_HEART_RATE: (88, mdc.MDC_DIM_BEAT_PER_MIN, Quality.VALID),
+        mdc.MDC_PULS_OXIM_SAT_O2: (95, mdc.MDC_DIM_PERCENT, Quality.VALID),
+        mdc.MDC_PULS_OXIM_PULS_RATE: (87, mdc.MDC_DIM_BEAT_PER_MIN, Quality.VALID),
+    }
+    assert d.unknown_codes == {"2001^ST-II^99MNDRY": 2}
+    assert d.skipped == {"ST": 1}
+    assert rs[0].device_time == T0  # OBR-7 (+0000) before MSH-7 (no zone)
+    no_obr_time = oru(HR, msh=msh).replace("|||20241124101530+0000", "")
+    _, rs = decode(no_obr_time)
+    assert rs[0].device_time == datetime(2024, 11, 24, 10, 15, 30).timestamp()  # host zone
+
+
+def test_unknown_mdc_codes_are_kept() -> None:
+    _, rs = decode(oru(nm("148066^MDC_ECG_V_P_C_CNT^MDC", "3", "")))
+    assert [(r.code, r.value, r.unit) for r in rs] == [(148066, 3, mdc.MDC_DIM_DIMLESS)]
+
+
+@pytest.mark.parametrize("value", ["-999", "-100", "32767", "", "-100.0"])
+def test_sentinels_give_no_value(value: str) -> None:
+    _, rs = decode(oru(nm("150456^MDC_PULS_OXIM_SAT_O2^MDC", value, "262688^^MDC"), HR))
+    spo2 = by_code(rs)[mdc.MDC_PULS_OXIM_SAT_O2]
+    assert math.isnan(spo2.value) and spo2.quality == Quality.INVALID
+    assert by_code(rs)[mdc.MDC_ECG_HEART_RATE].value == 72
+
+
+@pytest.mark.parametrize(
+    ("status", "quality"),
+    [("R", Quality.VALID), ("F", Quality.VALID), ("C", Quality.VALID), ("", Quality.VALID),
+     ("P", Quality.QUESTIONABLE), ("X", Quality.INVALID), ("W", Quality.INVALID),
+     ("D", Quality.INVALID), ("N", Quality.INVALID)],
+)
+def test_result_status(status: str, quality: Quality) -> None:
+    _, rs = decode(oru(nm("150456^MDC_PULS_OXIM_SAT_O2^MDC", "96", "262688^^MDC", status)))
+    assert rs[0].quality == quality
+
+
+def test_cannot_obtain_without_value() -> None:
+    _, rs = decode(oru(nm("147842^MDC_ECG_HEART_RATE^MDC", "", "264864^^MDC", "X")))
+    assert math.isnan(rs[0].value) and rs[0].quality == Quality.INVALID
+
+
+@pytest.mark.parametrize(
+    ("unit", "code", "expect"),
+    [
+        ("266016^MDC_DIM_MMHG^MDC", "150021^^MDC", mdc.MDC_DIM_MMHG),
+        ("mm[Hg]^mm[Hg]^UCUM", "150021^^MDC", mdc.MDC_DIM_MMHG),
+        ("^MDC_DIM_MMHG^MDC", "150021^^MDC", mdc.MDC_DIM_MMHG),
+        ("", "150021^^MDC", mdc.MDC_DIM_MMHG),
+        ("/min^/min^UCUM", "151562^^MDC", mdc.MDC_DIM_RESP_PER_MIN),
+        ("/min", "147842^^MDC", mdc.MDC_DIM_BEAT_PER_MIN),
+        ("Cel^Cel^UCUM", "150344^^MDC", mdc.MDC_DIM_DEGC),
+    ],
+)
+def test_units(unit: str, code: str, expect: int) -> None:
+    _, rs = decode(oru(nm(code, "37", unit)))
+    assert (rs[0].unit, rs[0].quality) == (expect, Quality.VALID)
+
+
+@pytest.mark.parametrize(
+    ("unit", "code"),
+    [("kPa^kPa^UCUM", "150021^^MDC"), ("262688^^MDC", "147842^^MDC"), ("furlong", "150456^^MDC"),
+     ("/min", "150456^^MDC")],
+)
+def test_wrong_or_unknown_units_are_never_shown(unit: str, code: str) -> None:
+    d, rs = decode(oru(nm(code, "16", unit)))
+    assert rs[0].quality == Quality.INVALID and not rs[0].quality.displayable
+    assert sum(d.unknown_units.values()) == 1
+
+
+def test_observation_time_and_fallbacks() -> None:
+    obx = nm("150301^^MDC", "120", MMHG, when="20241124101000+0100")
+    _, rs = decode(oru(obx, HR))
+    assert rs[0].device_time == T0 - 330 - 3600 and rs[1].device_time == T0
+    assert hl7.parse_hl7_time("20241124101530.250-0000") == T0 + 0.25
+    assert hl7.parse_hl7_time("2024112410") == datetime(2024, 11, 24, 10).timestamp()
+    assert hl7.parse_hl7_time("20241341") is None and hl7.parse_hl7_time("soon") is None
+
+
+def test_repeated_nibp_is_not_fresh_again() -> None:
+    sys_ = nm("150301^^MDC", "120", MMHG, when="20241124101000+0000")
+    later = nm("150301^^MDC", "131", MMHG, when="20241124101300+0000")
+    second = oru(sys_, HR, cid="M2").replace("101530+0000", "101531+0000")
+    third = oru(later, HR, cid="M3").replace("101530+0000", "101532+0000")
+    _, rs = decode(oru(sys_, HR), second, third)
+    assert [r.value for r in rs if r.code == mdc.MDC_PRESS_BLD_NONINV_SYS] == [120, 131]
+    assert [r.device_time for r in rs if r.code == mdc.MDC_ECG_HEART_RATE] == [T0, T0 + 1, T0 + 2]
+
+
+def test_resent_message_gives_values_once() -> None:
+    d, rs = decode(oru(HR, SPO2), oru(HR, SPO2))
+    assert [r.value for r in rs] == [72, 97] and d.stats.frames_ok == 2 and d.acks_sent == 2
+
+
+def test_demo_processing_id() -> None:
+    _, rs = decode(oru(HR, pid="T"))
+    assert rs[0].quality == Quality.DEMO
+
+
+def test_unsupported_version_still_parses() -> None:
+    _, rs = decode(oru(HR).replace("|2.6|", "|2.9|"))
+    assert [r.value for r in rs] == [72]
+
+
+def test_other_messages_are_counted_not_decoded() -> None:
+    d, rs = decode(oru(HR).replace("ORU^R01^ORU_R01", "ORU^R40^ORU_R40"))
+    assert rs == [] and d.other_messages == {"ORU^R40": 1} and d.stats.frames_ok == 1
+
+
+# --- rejected frames --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"garbage\r",
+        b"OBX|1|NM|150456^^MDC||97\r",  # no MSH
+        b"MSH|\r",
+        oru(HR, SPO2).replace("97", "9\x007").encode(),  # control character
+        oru(HR, SPO2).replace("|97|", "|9?|").encode(),  # NM value not a number
+        oru(HR, SPO2).replace("|97|", "|nan|").encode(),
+        oru(HR, SPO2).rstrip("\r").encode(),  # cut short: no final CR
+        oru(HR, SPO2)[: oru(HR, SPO2).index("|97|") + 2].encode(),  # "97" arrived as "9"
+        oru("NM||1|5|%").encode(),  # OBX-3 empty
+        b"\xff\xfe\x00MSH",
+    ],
+)
+def test_unreadable_frames_are_rejected(body: bytes) -> None:
+    d, rs = decode(SB + body + EB + b"\r")
+    assert rs == []
+    assert d.stats.frames_rejected == 1 and d.stats.frames_ok == 0
+
+
+def test_unusable_message_is_answered_with_ae() -> None:
+    d, _ = decode(oru(HR).replace("|72|", "|7x|"))
+    ack = hl7.parse(d.outgoing(0)[1:-2].decode())
+    assert [s.name for s in ack] == ["MSH", "MSA"] and ack[1].get(1) == "AE"
+
+
+def short(obx: str, when: str = "20241124101530") -> str:
+    """A small ORU^R01 (hl7apy takes ~10 ms for a full monitor message; tests run many)."""
+    return f"MSH|^~\\&|MR||||{when}||ORU^R01|{when}|P|2.6\rOBX|1|{obx}\r"
+
+
+def test_split_at_every_byte_boundary() -> None:
+    data = b"\r\n" + mllp(short(SPO2)) + mllp(short(HR, "20241124101531"))
+    for cut in range(len(data) + 1):
+        d = Hl7Decoder("t")
+        out = d.feed(data[:cut], 1.0) + d.feed(data[cut:], 2.0)
+        assert [r.value for r in out if isinstance(r, Reading)] == [97, 72], cut
+        assert d.stats.frames_ok == 2 and d.stats.frames_rejected == 0
+        assert d.stats.bytes_in == len(data)
+
+
+def test_byte_by_byte() -> None:
+    data = mllp(oru(HR, SPO2))
+    d = Hl7Decoder("t")
+    out: list[Sample] = []
+    for i in range(len(data)):
+        out += d.feed(data[i : i + 1], 1.0)
+    assert [r.value for r in out if isinstance(r, Reading)] == [72, 97]
+
+
+def test_two_messages_in_one_frame_are_rejected() -> None:
+    a, b = mllp(oru(HR)), mllp(oru(SPO2, cid="M2"))
+    d, rs = decode(a[:-2] + b[1:])  # EB of one and SB of the next lost together
+    assert rs == [] and d.stats.frames_rejected == 1
+
+
+def test_lost_end_block_drops_only_that_message() -> None:
+    a, b = mllp(oru(HR)), mllp(oru(SPO2, cid="M2"))
+    d, rs = decode(a[:-2] + b)
+    assert [r.value for r in rs] == [97] and d.stats.frames_rejected == 1
+
+
+def test_lost_start_block_drops_only_that_message() -> None:
+    a, b = mllp(oru(HR)), mllp(oru(SPO2, cid="M2"))
+    d, rs = decode(b"noise" + a[1:] + b)
+    assert [r.value for r in rs] == [97] and d.stats.frames_rejected >= 1
+
+
+def test_crlf_segments_accepted() -> None:
+    _, rs = decode(SB + oru(HR, SPO2).replace("\r", "\r\n").encode() + EB + b"\r")
+    assert [r.value for r in rs] == [72, 97]
+
+
+def test_oversized_frame_is_dropped() -> None:
+    d = Hl7Decoder("t")
+    d.feed(SB + b"x" * (hl7.MAX_MESSAGE + 10), 0.0)
+    assert d.stats.frames_rejected == 1
+    out = d.feed(mllp(oru(HR)), 1.0)
+    assert [r.value for r in out if isinstance(r, Reading)] == [72]
+
+
+# --- acknowledgements -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("ack", "expect"), [("AL", True), ("", True), ("SU", True),
+                                            ("NE", False), ("ER", False)])
+def test_ack_policy(ack: str, expect: bool) -> None:
+    d, _ = decode(oru(HR, cid="CTRL42", ack=ack))
+    out = d.outgoing(1.0)
+    assert bool(out) == expect
+    if expect:
+        assert out.startswith(SB) and out.endswith(EB + b"\r")
+        segs = hl7.parse(out[1:-2].decode())
+        assert segs[0].get(9) == "ACK" and segs[0].get(5) == "MINDRAY_D-SERIES"
+        assert (segs[1].get(1), segs[1].get(2)) == ("AA", "CTRL42")
+        assert d.outgoing(1.1) == b""
+
+
+def test_ack_in_sender_version() -> None:
+    msh = "MSH|^~\\&|Mindray|PDS|||20241124101530||ORU^R01|{cid}|{pid}|2.3.1||||{ack}"
+    d, _ = decode(oru(HR, msh=msh, cid="77"))
+    segs = hl7.parse(d.outgoing(0)[1:-2].decode())
+    assert segs[0].get(12) == "2.3.1" and segs[1].get(2) == "77"
+
+
+# --- properties -------------------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400), st.lists(st.integers(1, 60), max_size=10))
+def test_random_bytes_never_raise(data: bytes, cuts: list[int]) -> None:
+    d = Hl7Decoder("p")
+    pos = 0
+    for c in [*cuts, len(data)]:
+        d.feed(data[pos : pos + c], 0.0)
+        pos += c
+    d.outgoing(0.0)
+    assert d.stats.bytes_in == len(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([b"\x0b", b"\x1c", b"\r", b"MSH|^~\\&|", b"OBX|1|NM|",
+                                 b"150456^^MDC", b"|97|", b"ORU^R01", b"\n", b"|2.6|", b"x"]),
+                max_size=40))
+def test_hl7ish_fragments_never_raise(parts: list[bytes]) -> None:
+    d = Hl7Decoder("p")
+    for r in d.feed(b"".join(parts), 0.0):
+        assert isinstance(r, Reading)
+
+
+@st.composite
+def framed_stream(draw: st.DrawFn) -> tuple[bytes, list[int], set[int], list[int]]:
+    """Messages with unique HRs; some lose their SB, EB or final CR, or get noise inside."""
+    n = draw(st.integers(2, 6))
+    hrs = [60 + i for i in range(n + 1)]  # the last is left clean
+    damaged: set[int] = set()
+    out = bytearray()
+    for i, hr in enumerate(hrs):
+        m = bytearray(mllp(short(nm("147842^^MDC", str(hr), "/min"), f"2024112410{i:04d}")))
+        kind = draw(st.sampled_from(["none", "sb", "eb", "cr", "noise", "ctl", "between"]))
+        if i == n or kind == "none":
+            pass
+        elif kind == "between":  # noise between frames damages nothing
+            out += draw(st.binary(max_size=20).filter(lambda b: SB not in b and EB not in b))
+        else:
+            damaged.add(i)
+            if kind == "sb":
+                del m[0]
+            elif kind == "eb":
+                del m[-2:]
+            elif kind == "cr":
+                del m[-3]  # the last segment's CR
+            else:
+                pos = draw(st.integers(1, len(m) - 3))
+                m[pos:pos] = b"\x00" if kind == "ctl" else draw(
+                    st.binary(min_size=1, max_size=5).filter(lambda b: any(c < 32 for c in b)))
+        out += m
+    cuts = draw(st.lists(st.integers(1, 300), max_size=10))
+    return bytes(out), hrs, damaged, cuts
+
+
+@settings(max_examples=200, deadline=None)
+@given(framed_stream())
+def test_damaged_frames_never_give_values_and_decoding_resumes(
+    case: tuple[bytes, list[int], set[int], list[int]],
+) -> None:
+    data, hrs, damaged, cuts = case
+    d = Hl7Decoder("p")
+    out: list[Sample] = []
+    pos = 0
+    for c in cuts:
+        out += d.feed(data[pos : pos + c], 0.0)
+        pos += c
+    out += d.feed(data[pos:], 0.0)
+    got = [r.value for r in out if isinstance(r, Reading)]
+    intact = [hr for i, hr in enumerate(hrs) if i not in damaged]
+    # A frame that lost its EB swallows the next one (its SB then starts a new frame), so the
+    # next can be lost too; but nothing from a damaged frame ever appears.
+    assert all(v in intact for v in got) and got == sorted(set(got))
+    assert hrs[-1] in got
+    if damaged:
+        assert d.stats.frames_rejected >= 1
+
+
+# --- simulator --------------------------------------------------------------------------------
+
+
+class FixedPhysiology(Physiology):
+    """A patient whose numbers are set by the test."""
+
+    def __init__(self, hr: float | None, spo2: float | None, nibp_t: float = T0) -> None:
+        super().__init__("calm", start=0.0)
+        self.hr, self.spo2, self.nibp_t = hr, spo2, nibp_t
+
+    def vitals(self, t: float) -> Vitals:
+        return Vitals(hr=self.hr, spo2=self.spo2, rr=13, pulse=self.hr,
+                      nibp=(118.0, 76.0, 90.0), nibp_t=self.nibp_t)
+
+
+def run_loop(decoder: Decoder, monitor: SimulatedMonitor, seconds: float) -> list[Reading]:
+    out: list[Sample] = []
+    t = T0
+    for _ in range(round(seconds / 0.02)):
+        monitor.receive(decoder.outgoing(t), t)
+        out += decoder.feed(monitor.produce(t), t)
+        t += 0.02
+    return [r for r in out if isinstance(r, Reading)]
+
+
+def test_simulator_values_units_and_acks() -> None:
+    d, m = Hl7Decoder("s"), Hl7Monitor(FixedPhysiology(131, 94))
+    rs = run_loop(d, m, 3.1)
+    assert d.stats.frames_ok == 4 and d.stats.frames_rejected == 0
+    assert len(m.sent) == 4 and m.unacked == [] and set(m.acks.values()) == {"AA"}
+    got = {(r.code, r.value, r.unit, r.quality) for r in rs}
+    assert got == {
+        (mdc.MDC_ECG_HEART_RATE, 131, mdc.MDC_DIM_BEAT_PER_MIN, Quality.VALID),
+        (mdc.MDC_PULS_OXIM_PULS_RATE, 131, mdc.MDC_DIM_BEAT_PER_MIN, Quality.VALID),
+        (mdc.MDC_PULS_OXIM_SAT_O2, 94, mdc.MDC_DIM_PERCENT, Quality.VALID),
+        (mdc.MDC_RESP_RATE, 13, mdc.MDC_DIM_RESP_PER_MIN, Quality.VALID),
+        (mdc.MDC_PRESS_BLD_NONINV_SYS, 118, mdc.MDC_DIM_MMHG, Quality.VALID),
+        (mdc.MDC_PRESS_BLD_NONINV_DIA, 76, mdc.MDC_DIM_MMHG, Quality.VALID),
+        (mdc.MDC_PRESS_BLD_NONINV_MEAN, 90, mdc.MDC_DIM_MMHG, Quality.VALID),
+    }
+    nibp = [r for r in rs if r.code == mdc.MDC_PRESS_BLD_NONINV_SYS]
+    assert len(nibp) == 1 and nibp[0].device_time == T0  # sent 4 times, fresh once
+    hr = [r for r in rs if r.code == mdc.MDC_ECG_HEART_RATE]
+    assert [round(r.device_time or 0, 2) for r in hr] == [round(r.t, 2) for r in hr]
+    assert d.unknown_codes == {hl7.VENDOR_UNKNOWN: 4}
+
+
+def test_simulator_probe_off() -> None:
+    rs = run_loop(Hl7Decoder("s"), Hl7Monitor(FixedPhysiology(None, None)), 1)
+    bad = [r for r in rs if r.code != mdc.MDC_RESP_RATE and r.unit != mdc.MDC_DIM_MMHG]
+    assert len(bad) == 3 and all(math.isnan(r.value) and r.quality == Quality.INVALID for r in bad)
+
+
+def test_driver_loop_produces_readings_fast() -> None:
+    rs = run_loop(DRIVER.make_decoder("x"), DRIVER.make_simulator(Physiology("calm")), 3)
+    assert {mdc.MDC_ECG_HEART_RATE, mdc.MDC_PULS_OXIM_SAT_O2} <= {r.code for r in rs}
+    assert DRIVER.name == "hl7" and DRIVER.talks_back and DRIVER.settings.baudrate == 115200
+
+
+# --- end to end -------------------------------------------------------------------------------
+
+
+class Sink:
+    def __init__(self, want: int) -> None:
+        self.got: list[Reading] = []
+        self.want = want
+        self.done = threading.Event()
+        self._lock = threading.Lock()
+
+    def samples(self, source: str, samples: list[Sample]) -> None:
+        with self._lock:
+            self.got += [s for s in samples if isinstance(s, Reading)]
+            if len({r.t for r in self.got}) >= self.want:
+                self.done.set()
+
+    def status(self, status: LinkStatus) -> None:
+        pass
+
+
+@pytest.mark.parametrize("tcp", [False, True], ids=["pty", "tcp"])
+def test_end_to_end(tcp: bool) -> None:
+    sim = Simulator(DRIVER, FixedPhysiology(130, 95), tcp=tcp)
+    monitor = sim.monitor
+    assert isinstance(monitor, Hl7Monitor)
+    acked = threading.Event()
+    monitor.on_ack = lambda cid, code: acked.set() if len(monitor.acks) >= 2 else None
+    port = sim.start()
+    assert port.startswith("socket://") == tcp
+    sink = Sink(want=2)  # two messages
+    link = SerialLink(port, DRIVER, sink)
+    link.start()
+    try:
+        assert sink.done.wait(8), link.status
+        assert acked.wait(3), monitor.acks
+    finally:
+        link.stop()
+        sim.stop()
+    got = by_code(sink.got)
+    assert (got[mdc.MDC_ECG_HEART_RATE].value, got[mdc.MDC_ECG_HEART_RATE].unit) == (
+        130, mdc.MDC_DIM_BEAT_PER_MIN)
+    assert (got[mdc.MDC_PULS_OXIM_SAT_O2].value, got[mdc.MDC_PULS_OXIM_SAT_O2].unit) == (
+        95, mdc.MDC_DIM_PERCENT)
+    assert got[mdc.MDC_PRESS_BLD_NONINV_SYS].value == 118
+    assert set(monitor.acks.values()) == {"AA"}
+    assert link.decoder.stats.frames_rejected == 0
