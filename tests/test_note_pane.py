@@ -207,3 +207,23 @@ def test_sections_and_dose_record(qtbot, pane):
     sec = r.notes.record().section("check_in")
     assert sec is not None and sec.current["fields"]["mood"] == 6.0
     assert "goals_of_care" not in p.section_boxes
+
+
+def test_course_phase_and_outcome_from_the_note_tab(qtbot, pane):
+    r, p = pane
+    p.tabs.setCurrentIndex(1)
+    p.phase_box.setCurrentText("dosing")
+    p.phase_label.setText("low-dose")
+    p.set_phase()
+    qtbot.waitUntil(lambda: p.phase_state.text() == "Course: dosing (low-dose)")
+    p.measure_box.setCurrentText("GAD-7")
+    p.measure_edit.setText("25")
+    p.add_outcome()
+    assert "GAD-7 goes from 0 to 21" in p.message.text() and p.measure_edit.text() == "25"
+    p.measure_edit.setText("12")
+    p.add_outcome()
+    qtbot.waitUntil(lambda: p.measure_list.text() == "GAD-7 12")
+    from console.core.course import patient_course
+    r.flush()
+    c = patient_course(r.reader, r.patient_id)[0]
+    assert (c.phase, c.phase_label, c.outcomes) == ("dosing", "low-dose", {"GAD-7": 12.0})

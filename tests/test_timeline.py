@@ -23,7 +23,10 @@ def click_mark(qtbot, tl: Timeline, uid: str) -> None:
 
 
 @pytest.fixture
-def day(tmp_path):
+def day(tmp_path, qapp):
+    from console.ui import theme
+
+    theme.apply_theme(qapp)
     with rig(tmp_path) as r:
         uids = write_day(r)
         r.clock.advance(1800)
@@ -58,7 +61,6 @@ def test_recorded_day_shows_in_order_and_clicks_jump(qtbot, day):
     with qtbot.waitSignal(tl.activated, timeout=2000) as sig:
         click_mark(qtbot, tl, uids["alarm"])
     assert sig.args == [tl.item(uids["alarm"]).t, uids["alarm"]]  # type: ignore[union-attr]
-    tl.grab().save(str(SHOTS / "timeline_finished_session.png"))
 
     with qtbot.waitSignal(tl.activated, timeout=2000) as sig:
         row = tl.table.topLevelItem(kinds.index("dose.given"))
@@ -187,3 +189,30 @@ def test_staff_list_edit_and_course_view(qtbot, console):
         cv._hit_opened(cv.results.item(0))
     assert feature.timeline.session_id == r.notes.session_id and not feature.timeline.live
     cv.grab().save(str(SHOTS / "course_view.png"))
+
+
+def test_screenshot_of_a_finished_day(qtbot, qapp, tmp_path):
+    """A fuller day for the picture: scores, an adverse event with rescue, sign-off."""
+    from console.ui import theme
+
+    theme.apply_theme(qapp)
+    with rig(tmp_path) as r:
+        write_day(r)
+        r.clock.advance(3600)
+        for minutes, score in ((50, "4"), (35, "3"), (15, "5")):
+            r.notes.score("moaas", score, at=r.clock.now() - minutes * 60)
+        r.notes.adverse_event("Nausea", "mild", drug="ondansetron", mg="4", route="IV",
+                              at=r.clock.now() - 1800, outcome="settled")
+        r.notes.observe("I saw my mother's garden", quote=True, at=r.clock.now() - 2400)
+        r.sessions.end()
+        r.notes.sign("Dr Chen", "physician")
+        r.flush()
+        tl = Timeline(r.reader)
+        qtbot.addWidget(tl)
+        tl.resize(1200, 760)
+        tl.show()
+        qtbot.waitExposed(tl)
+        tl.load(r.notes.session_id)
+        assert [it.kind for it in tl.items].count("score.moaas") == 3
+        assert [it.lane for it in tl.items if it.kind == "dose.given"] == ["doses", "doses"]
+        tl.grab().save(str(SHOTS / "timeline_finished_session.png"))

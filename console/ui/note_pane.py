@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.core.notes import DEFAULT_TAGS, ROUTES, SEVERITIES, NoteBook
+from console.core.notes import DEFAULT_TAGS, PHASES, ROUTES, SEVERITIES, NoteBook
 from console.core.record import Entry, SessionRecord
 from console.core.scales import SCORES, NoteError, clock_text, measures
 from console.core.sections import Section, sections_for
@@ -342,8 +342,24 @@ class NotePane(QWidget):
         self.note_layout = QVBoxLayout(inner)
         self.section_boxes: dict[str, SectionBox] = {}
         self._section_template: str | None = "\0"
-        out = QGroupBox("Outcome measures")
-        row = QHBoxLayout(out)
+        out = QGroupBox("Course and outcome measures")
+        grid = QVBoxLayout(out)
+        phase_row = QHBoxLayout()
+        self.phase_box = QComboBox()
+        self.phase_box.addItems(list(PHASES))
+        self.phase_label = QLineEdit()
+        self.phase_label.setPlaceholderText("label, e.g. low-dose")
+        set_phase = QPushButton("Set phase")
+        set_phase.clicked.connect(self.set_phase)
+        self.phase_state = QLabel("")
+        phase_row.addWidget(QLabel("This session is"))
+        phase_row.addWidget(self.phase_box)
+        phase_row.addWidget(self.phase_label, 1)
+        phase_row.addWidget(set_phase)
+        grid.addLayout(phase_row)
+        grid.addWidget(self.phase_state)
+        row = QHBoxLayout()
+        grid.addLayout(row)
         self.measure_box = QComboBox()
         self.measure_box.addItems(list(measures(self.notes.custom_measures)))
         self.measure_edit = QLineEdit()
@@ -519,6 +535,12 @@ class NotePane(QWidget):
         if self._try(lambda: self.notes.outcome(m, v, author=self.author())):
             self.measure_edit.clear()
 
+    def set_phase(self) -> None:
+        phase, label = self.phase_box.currentText(), self.phase_label.text()
+        if self._try(lambda: self.notes.set_phase(phase, label, author=self.author()),
+                     ok="Course phase set."):
+            self.phase_label.clear()
+
     def save_section(self, key: str) -> None:
         box = self.section_boxes[key]
         if self._try(lambda: self.notes.save_section(key, box.text.toPlainText(), box.values(),
@@ -651,6 +673,9 @@ class NotePane(QWidget):
                 box.load(rec.section(key))
         outs = rec.of_kind("outcome.")
         self.measure_list.setText(", ".join(e.summary for e in outs))
+        phases = rec.of_kind("course.phase")
+        self.phase_state.setText(phases[-1].summary if phases else
+                                 "Phase not set: guessed from the template.")
         self._show_sign_state(rec)
         self._update_history()
 

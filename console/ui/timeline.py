@@ -73,6 +73,7 @@ class TimelineItem:
     colour: str
     summary: str
     author: str | None
+    label: str = ""  # a short text beside the mark (dose mg, score value)
 
 
 def lane_of(kind: str) -> str:
@@ -116,7 +117,7 @@ def timeline_items(events: list[Event]) -> list[TimelineItem]:
         if entry is not None and entry.amended:
             summary = f"{entry.summary}  [amended]"
         out.append(TimelineItem(ev.t, ev.uid, ev.kind, lane_of(ev.kind), colour_of(ev),
-                                summary, ev.author))
+                                summary, ev.author, _label(ev, entry.current if entry else None)))
     return out
 
 
@@ -184,6 +185,7 @@ class Timeline(QWidget):
         self.scatter = pg.ScatterPlotItem(size=13, hoverable=True, hoverSize=17,
                                           tip=self._tip)
         self.scatter.sigClicked.connect(self._clicked)
+        self._labels: list[pg.TextItem] = []
         self.lane_plot.addItem(self.scatter)
         self.now_lines = [pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.TEXT, width=1))
                           for _ in range(2)]
@@ -198,8 +200,8 @@ class Timeline(QWidget):
         self.table.setHeaderLabels(["Time", "Lane", "By", "What"])
         self.table.setRootIsDecorated(False)
         self.table.setUniformRowHeights(True)
-        self.table.setColumnWidth(0, 70)
-        self.table.setColumnWidth(1, 70)
+        self.table.setColumnWidth(0, 90)
+        self.table.setColumnWidth(1, 80)
         self.table.setColumnWidth(2, 110)
         self.table.itemActivated.connect(self._row_activated)
         self.table.itemClicked.connect(self._row_activated)
@@ -233,7 +235,8 @@ class Timeline(QWidget):
         if self.session_id is None:
             self.items = []
             self.title.setText("No session")
-            self._draw()
+            self._draw_curves()
+            self._draw_items()
             return
         row = self.reader.execute("SELECT started, ended, template FROM sessions WHERE id=?",
                                   (self.session_id,)).fetchone()
@@ -243,13 +246,17 @@ class Timeline(QWidget):
             state = "live" if self.live else "review"
             self.title.setText(f"Session {self.session_id} · {row[2] or 'no template'} · "
                                f"{day} · {state}")
-        self._read_readings()
-        self.items = timeline_items(session_events(self.reader, self.session_id))
-        self._draw()
+        if self._read_readings():
+            self._draw_curves()
+        items = timeline_items(session_events(self.reader, self.session_id))
+        if items != self.items or not self.table.topLevelItemCount():
+            self.items = items
+            self._draw_items()
         if now is not None:
             self.set_now(now)
 
-    def _read_readings(self) -> None:
+    def _read_readings(self) -> bool:
+        """Append readings newer than the last read; True if there were any."""
         assert self.session_id is not None
         codes = {**{c: c for c in VITALS}, **{k: v for k, v in mdc.CANONICAL.items()
                                               if v in VITALS}}
@@ -267,15 +274,30 @@ class Timeline(QWidget):
             ts.append(t)
             vs.append(math.nan if value is None else value)
             self._last_reading_t = max(self._last_reading_t, t)
+        return bool(rows)
 
-    def _draw(self) -> None:
+    def _draw_curves(self) -> None:
         for code, (ts, vs) in self._series.items():
             self.curves[code].setData(np.asarray(ts, float), np.asarray(vs, float))
+
+    def _draw_items(self) -> None:
+        """Marks and rows again (only when the log changed), keeping the row selected."""
+        current = self.table.currentItem()
+        keep = current.data(0, Qt.ItemDataRole.UserRole) if current is not None else None
         spots = [{"pos": (it.t, LANE_Y[it.lane]), "data": it.uid,
                   "brush": pg.mkBrush(it.colour), "pen": pg.mkPen(theme.BG, width=1),
                   "symbol": _symbol(it.kind),
                   "size": 9 if it.kind == "alarm.acknowledged" else 13} for it in self.items]
         self.scatter.setData(spots)
+        for label in self._labels:
+            self.lane_plot.removeItem(label)
+        self._labels = []
+        for it in self.items:
+            if it.label:
+                text = pg.TextItem(it.label, color=it.colour, anchor=(0.5, 1.25))
+                text.setPos(it.t, LANE_Y[it.lane])
+                self.lane_plot.addItem(text)
+                self._labels.append(text)
         self.table.clear()
         rows = []
         for it in self.items:
@@ -286,6 +308,9 @@ class Timeline(QWidget):
             row.setToolTip(3, f"{it.kind}\n{it.summary}")
             rows.append(row)
         self.table.addTopLevelItems(rows)
+        selected = [r for r in rows if keep and r.data(0, Qt.ItemDataRole.UserRole) == keep]
+        if selected:
+            self.table.setCurrentItem(selected[0])
         if self.follow and rows:
             self.table.scrollToBottom()
 
@@ -379,6 +404,14 @@ class Timeline(QWidget):
             self.follow = False
             self._update_buttons()
             self.activated.emit(it.t, uid)
+
+
+def _label(ev: Event, current: dict[str, object] | None) -> str:
+    p = current or ev.payload
+    value = p.get("mg") if ev.kind == "dose.given" else p.get("value")
+    if not isinstance(value, int | float) or not ev.kind.startswith(("dose.given", "score.")):
+        return ""
+    return f"{value:g} mg" if ev.kind == "dose.given" else f"{value:g}"
 
 
 def _humane(kind: str) -> str:
