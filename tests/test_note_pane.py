@@ -227,3 +227,33 @@ def test_course_phase_and_outcome_from_the_note_tab(qtbot, pane):
     r.flush()
     c = patient_course(r.reader, r.patient_id)[0]
     assert (c.phase, c.phase_label, c.outcomes) == ("dosing", "low-dose", {"GAD-7": 12.0})
+
+
+def test_no_default_author_and_switching_per_entry(qtbot, qapp, tmp_path):
+    with rig(tmp_path) as r:
+        r.sessions.set_user(None)
+        p = NotePane(r.notes, lambda: STAFF, default_author=lambda: r.sessions.author)
+        qtbot.addWidget(p)
+        assert p.author() is None and p.sign_name.currentText() == ""
+        p.obs_edit.setText("Calm, hands relaxed")
+        p.add_observation()
+        assert "who you are" in p.message.text() and p.obs_edit.text() == "Calm, hands relaxed"
+        p.author_box.setCurrentText("Dr Chen")
+        p.add_observation()
+        r.sessions.set_user(None)
+        p.set_author("Ana Ruiz")
+        p.obs_edit.setText("Asks for water")
+        p.add_observation()
+        qtbot.waitUntil(lambda: p.entries.count() == 2)
+        assert [(k, a) for k, a, _p in rows(r)][1:] == [("note.observation", "Dr Chen"),
+                                                        ("note.observation", "Ana Ruiz")]
+
+
+def test_quick_tags_from_the_clinic_folder(tmp_path):
+    from console.core.notes import DEFAULT_TAGS
+    from console.ui.notes_feature import quick_tags
+
+    assert quick_tags(tmp_path, {}) == list(DEFAULT_TAGS)
+    assert quick_tags(tmp_path, {"tags": ["shivering"]}) == ["shivering"]
+    (tmp_path / "quick_tags.txt").write_text("# our tags\ncrying\n\nlaughing\n", "utf-8")
+    assert quick_tags(tmp_path, {"tags": ["shivering"]}) == ["crying", "laughing"]

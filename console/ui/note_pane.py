@@ -447,15 +447,17 @@ class NotePane(QWidget):
         people = list(self.staff())
         current = self.author_box.currentText() or self.default_author() or ""
         for box in (self.author_box, self.sign_name, self.add_name):
-            keep = box.currentText()
+            keep = box.currentText() if box is not self.author_box else current
             box.blockSignals(True)
             box.clear()
             box.addItems([n for n, _r in people])
-            box.setCurrentText(keep if box is not self.author_box else current)
-            if box is not self.author_box and not keep:
-                box.setCurrentIndex(-1)
-                box.setEditText("")
+            # Never a default person: an entry must not be signed by whoever is listed first.
+            box.setCurrentIndex(box.findText(keep) if keep else -1)
+            if box.isEditable():
+                box.setEditText(keep)
             box.blockSignals(False)
+        self.author_box.setPlaceholderText(
+            "choose who you are" if people else "no staff yet: Session ▸ Staff list…")
         if current and self.author_box.findText(current) < 0:
             self.author_box.addItem(current)
             self.author_box.setCurrentText(current)

@@ -2,10 +2,14 @@
 
 The Notes and Timeline tabs sit in the right column. Clicking anything on the timeline moves
 the vitals chart and the note to that moment. Settings, per clinic, under
-`config.extra["notes"]`: "tags" (quick tags, in order) and "measures" ({name: [low, high]}).
+`config.extra["notes"]`: "tags" (quick tags, in order) and "measures" ({name: [low, high]});
+a clinic-wide `quick_tags.txt` in the clinic data folder takes precedence for tags.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
@@ -21,6 +25,17 @@ from console.ui.staff_dialog import StaffEditor
 from console.ui.timeline import Timeline
 
 
+def quick_tags(data_dir: Path, settings: dict[str, Any]) -> list[str]:
+    """The clinic's own tags (quick_tags.txt in the clinic folder, one per line), else this
+    workstation's (settings "tags"), else the defaults."""
+    try:
+        lines = (data_dir / "quick_tags.txt").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    tags = [t.strip() for t in lines if t.strip() and not t.lstrip().startswith("#")]
+    return tags or [str(t) for t in settings.get("tags", [])] or list(DEFAULT_TAGS)
+
+
 class NotesFeature:
     """Holds the pieces so windows opened from the menu live as long as the console."""
 
@@ -28,7 +43,7 @@ class NotesFeature:
         self.window = window
         self.ctx = ctx
         settings = ctx.config.extra.get("notes", {})
-        tags = [str(t) for t in settings.get("tags", [])] or list(DEFAULT_TAGS)
+        tags = quick_tags(ctx.data_dir, settings)
         self.notes = NoteBook(ctx.clock, ctx.writer, ctx.reader, ctx.sessions,
                               custom_measures=dict(settings.get("measures", {})))
         self.pane = NotePane(self.notes, self._staff, tags=tags, own_shortcuts=False,
