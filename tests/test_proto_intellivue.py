@@ -223,12 +223,28 @@ def test_poll_sent_again_when_results_stop() -> None:
     assert any(p and p[1] == m.NOM_MOC_VMO_METRIC_NU for p in sent)
 
 
-def test_error_reply_makes_the_client_poll_again() -> None:
+def test_error_reply_makes_the_client_poll_again_after_a_pause() -> None:
     d = associated_decoder(0.0)
-    d.outgoing(0.1)
-    d.feed(wrap(m.error(2, 16)), 0.2)
-    sent = [m.decode_data(f).poll_request for f in frames_out(d.outgoing(0.3))]
-    assert any(p and p[1] == m.NOM_MOC_VMO_METRIC_NU for p in sent)
+    sent = [m.decode_data(f) for f in frames_out(d.outgoing(0.1))]
+    nu_invoke = next(s.invoke_id for s in sent if s.poll_request and s.poll_request[1] == 6)
+    d.feed(wrap(m.error(nu_invoke, 10)), 0.2)
+    assert d.outgoing(0.3) == b""  # not at once
+    again = [m.decode_data(f).poll_request for f in frames_out(d.outgoing(1.25))]
+    assert [p[1] for p in again if p] == [m.NOM_MOC_VMO_METRIC_NU]
+
+
+def test_wave_poll_refused_means_numerics_only() -> None:
+    d = associated_decoder(0.0)
+    sent = [m.decode_data(f) for f in frames_out(d.outgoing(0.1))]
+    wave_invoke = next(s.invoke_id for s in sent if s.poll_request and s.poll_request[1] == 9)
+    d.feed(wrap(m.error(wave_invoke, 16)), 0.2)
+    d.feed(wrap(poll_result([])), 0.2)
+    t, polled = 0.2, []
+    while t < 20.0:
+        t += 0.1
+        d.feed(wrap(poll_result([])), t)
+        polled += [m.decode_data(f).poll_request for f in frames_out(d.outgoing(t))]
+    assert m.NOM_MOC_VMO_METRIC_SA_RT not in {p[1] for p in polled if p}
 
 
 def test_silent_monitor_means_a_new_association() -> None:

@@ -112,6 +112,7 @@ class IntelliVueDecoder:
         self._poll_number = 0
         self._wave_ok = True
         self._poll_t: dict[int, float] = {}
+        self._poll_invokes: dict[int, int] = {}  # invoke id -> polled object class
         self._result_t: dict[int, float] = {}
         self._time_map: tuple[float, int] | None = None  # (epoch, RelativeTime) from MDS create
         self._waves: dict[tuple[int, int], _WaveSpec] = {}
@@ -126,8 +127,11 @@ class IntelliVueDecoder:
     def _poll(self, obj_class: int, now: float) -> bytes:
         self._poll_number = (self._poll_number + 1) & 0xFFFF
         self._poll_t[obj_class] = now
+        invoke = self._next_invoke()
+        self._poll_invokes = {i: c for i, c in self._poll_invokes.items() if c != obj_class}
+        self._poll_invokes[invoke] = obj_class
         return m.poll_request(
-            self._next_invoke(),
+            invoke,
             self._poll_number,
             obj_class,
             m.ALL_GROUPS,
@@ -234,7 +238,13 @@ class IntelliVueDecoder:
             self._hold_until = None
             return []
         if msg.ro_type == m.ROER:
-            self._poll_t.clear()  # a refused or lost poll: ask again soon
+            cls = self._poll_invokes.pop(msg.invoke_id, None)
+            if cls == m.NOM_MOC_VMO_METRIC_SA_RT:
+                self._wave_ok = False  # this monitor will not export waves: numerics only
+            elif cls is not None:
+                # Try again after a short pause, not at once (the monitor drops floods).
+                self._poll_t[cls] = now - self.POLL_RETRY_S + 1.0
+                self._result_t.pop(cls, None)
             return []
         poll = msg.poll
         if poll is None:
