@@ -179,6 +179,16 @@ def test_after_accept_create_result_then_polls_for_numerics_and_waves() -> None:
     ]
 
 
+def test_accept_with_unreadable_user_data_still_associates() -> None:
+    d = iv.IntelliVueDecoder("iv")
+    d.outgoing(0.0)
+    d.feed(wrap(b"\x0e\x10" + bytes(16)), 0.0)
+    assert d.state == "associated" and d.stats.frames_ok == 1
+    d.feed(wrap(m.mds_create_event(1, 8000, encode_abs_time(1e6))), 0.0)
+    polls = [m.decode_data(f).poll_request for f in frames_out(d.outgoing(0.1))[1:]]
+    assert [p[1] for p in polls if p] == [m.NOM_MOC_VMO_METRIC_NU, m.NOM_MOC_VMO_METRIC_SA_RT]
+
+
 def test_no_wave_poll_when_monitor_declines_waves() -> None:
     d = iv.IntelliVueDecoder("iv")
     d.outgoing(0.0)

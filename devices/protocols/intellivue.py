@@ -201,10 +201,13 @@ class IntelliVueDecoder:
         if kind == m.DATA_EXPORT:
             return self._data(m.decode_data(msg), now)
         if kind == m.AC_SPDU:
-            info = m.association_user_info(msg)
-            self._wave_ok = info.ext_options is not None and bool(
-                info.ext_options & m.POLL_EXT_PERIOD_RTSA
-            )
+            try:
+                info = m.association_user_info(msg)
+                ext = info.ext_options
+                self._wave_ok = ext is not None and bool(ext & m.POLL_EXT_PERIOD_RTSA)
+            except (m.Malformed, struct.error):
+                # Accepted is accepted: poll anyway; an error reply tells us what is missing.
+                self._wave_ok = True
             self._associated()
             self._hold_until = now + 1.0
         elif kind == m.RF_SPDU:
