@@ -10,10 +10,12 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from console.core.acquisition import AcquisitionHub
+from console.core.captures import connect
 from console.core.clock import Clock, SystemClock
 from console.core.config import Config, DeviceConfig, default_data_dir
 from console.core.context import AppContext
@@ -24,6 +26,10 @@ from console.store.writer import StoreWriter
 from devices.drivers import get_driver
 from devices.physiology import Physiology
 from devices.simulator import Simulator
+
+if TYPE_CHECKING:
+    from console.ui.live_feed import LiveFeed
+    from console.ui.main_window import MainWindow
 
 Feature = Callable[..., None]  # install(window, ctx, feed)
 
@@ -56,6 +62,7 @@ def start_core(
     scenario: str = "calm",
     data_dir: Path | None = None,
     on_store_error: Callable[[str], None] | None = None,
+    capture: bool = False,
 ) -> Running:
     """Open the store, resume an unfinished session, and connect the monitors.
 
@@ -76,18 +83,20 @@ def start_core(
     running = Running(ctx)
     sessions.resume_open_session()
     specs = devices if devices is not None else config.devices
+    if capture:  # `--capture`: this run captures every link, whatever the saved setting
+        specs = [replace(d, capture=True) for d in specs]
     if not specs:
         driver = get_driver("sim")
         sim = Simulator(driver, Physiology(scenario, start=clock.now()))
         port = sim.start()
         running.simulator = sim
-        hub.add_device(driver, port, source="SIMULATOR")
+        connect(hub, DeviceConfig(driver.name, port, capture), db_path, source="SIMULATOR")
     for d in specs:
-        hub.add_device(get_driver(d.protocol), d.port)
+        connect(hub, d, db_path)
     return running
 
 
-def build_window(running: Running):  # type: ignore[no-untyped-def]
+def build_window(running: Running) -> tuple[MainWindow, LiveFeed]:
     """The main window with every feature installed; returns (window, feed)."""
     from console.ui.live_feed import LiveFeed
     from console.ui.main_window import MainWindow
@@ -118,6 +127,7 @@ def run_gui(
     fullscreen: bool = False,
     screenshot: Path | None = None,
     quit_after: float | None = None,
+    capture: bool = False,
 ) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -129,7 +139,7 @@ def run_gui(
     app.setApplicationName("Holdspace")
     config = Config.load()
     theme.apply_theme(app, room_mode=config.room_mode)
-    running = start_core(db_path, devices, config, scenario=scenario)
+    running = start_core(db_path, devices, config, scenario=scenario, capture=capture)
     window, feed = build_window(running)
     running.ctx.writer.on_error = lambda msg: QTimer.singleShot(
         0, lambda: window.show_store_error(msg)

@@ -97,7 +97,7 @@ class Physiology:
 
     def vitals(self, t: float) -> Vitals:
         e = self.elapsed(t)
-        hr0, spo20, rr0, sys0, dia0 = self._baseline(e)
+        hr0, spo20, rr0, _, _ = self._baseline(e)
         hr = hr0 + 3.0 * self._jitter(t, 0)
         spo2 = min(100.0, spo20 + 0.7 * self._jitter(t, 1))
         rr = rr0 + 1.2 * self._jitter(t, 2)
@@ -109,7 +109,7 @@ class Physiology:
             n = int((e - self.first_nibp_after) // self.nibp_interval)
             nibp_t = self.start + self.first_nibp_after + n * self.nibp_interval
             ne = nibp_t - self.start
-            s0, _, _, sy, di = self._baseline(ne)
+            _, _, _, sy, di = self._baseline(ne)
             sys_ = round(sy + 4.0 * self._jitter(nibp_t, 3))
             dia = round(di + 3.0 * self._jitter(nibp_t, 4))
             nibp = (float(sys_), float(dia), float(round((sys_ + 2 * dia) / 3)))

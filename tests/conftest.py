@@ -7,9 +7,9 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HOLDSPACE_AUDIO", "dummy")
 
-import pytest  # noqa: E402
+import pytest
 
-from tests.helpers.fixtures import *  # noqa: E402,F403
+from tests.helpers.fixtures import *  # noqa: F403
 
 
 @pytest.fixture(autouse=True)

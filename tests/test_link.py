@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from console.core.acquisition import AcquisitionHub
@@ -80,7 +81,7 @@ def test_pulled_cable_is_reported_lost_then_recovers_and_the_gap_is_kept(
         ts = [r[0] for r in rows]
         assert any(t >= live_again for t in ts), "readings after the replug are stored"
         assert conn.execute("SELECT COUNT(*) FROM readings").fetchone()[0] >= n_before
-        gaps = [b - a for a, b in zip(ts, ts[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(ts)]
         assert max(gaps) > 1.5, "the unplugged time is a visible gap, not filled in"
         states = [e.payload["state"] for e in session_events(conn, sid, ["link.state"])]
         assert states[:1] == ["live"] and "lost" in states and states[-1] == "live"

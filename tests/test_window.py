@@ -13,7 +13,7 @@ from console.core.config import Config
 from console.store.db import open_db
 from console.ui import theme
 from console.ui.main_window import MainWindow
-from console.ui.session_dialog import SessionChoice, parse_weight
+from console.ui.session_dialog import NewPatient, SessionChoice, parse_weight
 from console.ui.shell_actions import start_session_from_choice
 from devices import mdc
 
@@ -51,8 +51,7 @@ def test_live_values_appear_and_a_session_records_them(
 
     start_session_from_choice(
         running.ctx,
-        SessionChoice(None, {"display_name": "Ada Example", "identifier": "MRN-1",
-                             "birth_date": "1950-02-03", "weight_kg": 61.0}, None, None),
+        SessionChoice(None, NewPatient("Ada Example", "MRN-1", "1950-02-03", 61.0), None, None),
     )
     assert "Ada Example" in window.header.who.text() and "61 kg" in window.header.who.text()
     sid = running.ctx.sessions.current.id  # type: ignore[union-attr]

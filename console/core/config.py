@@ -7,6 +7,7 @@ clinic can add its own without touching code.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -60,10 +61,8 @@ class Config:
             return cfg
         except (OSError, ValueError):
             # A damaged settings file must not stop the console; keep it for support.
-            try:
+            with contextlib.suppress(OSError):
                 p.replace(p.with_suffix(".damaged.json"))
-            except OSError:
-                pass
             return cfg
         cfg.devices = [DeviceConfig(**d) for d in raw.get("devices", []) if isinstance(d, dict)]
         cfg.preferred_source = dict(raw.get("preferred_source", {}))

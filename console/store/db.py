@@ -23,7 +23,7 @@ class StoreError(Exception):
 
 
 def _v1(db: sqlite_utils.Database) -> None:
-    db["patients"].create(
+    db.table("patients").create(
         {
             "id": int,
             "identifier": str,
@@ -36,7 +36,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         not_null={"display_name", "created"},
     )
     db.execute("CREATE UNIQUE INDEX patients_identifier ON patients(identifier)")
-    db["sessions"].create(
+    db.table("sessions").create(
         {
             "id": int,
             "patient_id": int,
@@ -50,7 +50,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         not_null={"started", "state"},
         foreign_keys=[("patient_id", "patients", "id")],
     )
-    db["readings"].create(
+    db.table("readings").create(
         {
             "id": int,
             "session_id": int,
@@ -67,7 +67,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         foreign_keys=[("session_id", "sessions", "id")],
     )
     db.execute("CREATE INDEX readings_session_code_t ON readings(session_id, code, t)")
-    db["waveforms"].create(
+    db.table("waveforms").create(
         {
             "id": int,
             "session_id": int,
@@ -84,7 +84,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         foreign_keys=[("session_id", "sessions", "id")],
     )
     db.execute("CREATE INDEX waveforms_session_code_t0 ON waveforms(session_id, code, t0)")
-    db["events"].create(
+    db.table("events").create(
         {
             "id": int,
             "uid": str,
@@ -116,11 +116,11 @@ def _v1(db: sqlite_utils.Database) -> None:
 
 def _v2(db: sqlite_utils.Database) -> None:
     """The parameter vocabulary, so exports can map MDC codes to LOINC inside SQL."""
-    db["parameters"].create(
+    db.table("parameters").create(
         {"code": int, "name": str, "label": str, "unit": int, "unit_text": str, "loinc": str},
         pk="code",
     )
-    db["parameters"].insert_all(
+    db.table("parameters").insert_all(
         {
             "code": p.code,
             "name": p.name,

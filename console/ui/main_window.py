@@ -26,6 +26,7 @@ from console.ui import theme
 from console.ui.live_feed import LiveFeed
 from console.ui.session_header import SessionHeader
 from console.ui.vitals_strip import VitalsStrip
+from devices.reading import Sample
 
 DISCLAIMER = (
     "Holdspace is an adjunct display and record — not a certified alarm system. "
@@ -105,10 +106,10 @@ class MainWindow(QMainWindow):
         self.header.set_session(ctx.sessions.current)
         self.refresh(ctx.clock.now())
 
-    def _action(self, text: str, shortcut: str, slot: object) -> QAction:
+    def _action(self, text: str, shortcut: str, slot: Callable[[], object]) -> QAction:
         a = QAction(text, self)
         a.setShortcut(QKeySequence(shortcut))
-        a.triggered.connect(slot)  # type: ignore[arg-type]
+        a.triggered.connect(slot)
         self.addAction(a)
         return a
 
@@ -135,7 +136,7 @@ class MainWindow(QMainWindow):
         self.addAction(action)
 
     # ----- live data -----
-    def _on_samples(self, samples: list) -> None:  # type: ignore[type-arg]
+    def _on_samples(self, samples: list[Sample]) -> None:
         self.vitals.add_samples(samples)
         self.vitals.refresh(self.ctx.clock.now())
 

@@ -34,9 +34,17 @@ WEIGHT_RANGE_KG = (2.0, 350.0)
 
 
 @dataclass(frozen=True)
+class NewPatient:
+    display_name: str
+    identifier: str | None = None
+    birth_date: str | None = None
+    weight_kg: float | None = None
+
+
+@dataclass(frozen=True)
 class SessionChoice:
     patient_id: int | None
-    new_patient: dict[str, object] | None  # display_name, identifier, birth_date, weight_kg
+    new_patient: NewPatient | None
     template: str | None
     user: Staff | None
 
@@ -119,14 +127,17 @@ class SessionDialog(QDialog):
         lay.addLayout(pick)
         lay.addWidget(self.patient_list)
         lay.addWidget(new_box)
-        extra = QFormLayout()
-        extra.addRow("Template", self.template)
-        extra.addRow("You are", self.user)
-        lay.addLayout(extra)
+        who = QFormLayout()
+        who.addRow("Template", self.template)
+        who.addRow("You are", self.user)
+        lay.addLayout(who)
         lay.addWidget(self.error)
         lay.addWidget(buttons)
-        self.existing.toggled.connect(lambda on: (self.patient_list.setEnabled(on),
-                                                  new_box.setEnabled(not on)))
+        def pick_existing(on: bool) -> None:
+            self.patient_list.setEnabled(on)
+            new_box.setEnabled(not on)
+
+        self.existing.toggled.connect(pick_existing)
         (self.existing if patients else self.new).setChecked(True)
         self.existing.setEnabled(bool(patients))
         self.patient_list.setEnabled(bool(patients))
@@ -155,8 +166,8 @@ class SessionDialog(QDialog):
                 return
             self.choice = SessionChoice(
                 None,
-                {"display_name": name, "identifier": self.identifier.text().strip() or None,
-                 "birth_date": self.birth.text().strip() or None, "weight_kg": weight},
+                NewPatient(name, self.identifier.text().strip() or None,
+                           self.birth.text().strip() or None, weight),
                 template,
                 user,
             )

@@ -13,23 +13,25 @@ from console.store import records
 from console.ui import theme
 from console.ui.device_dialog import DeviceDialog
 from console.ui.main_window import MainWindow
-from console.ui.session_dialog import SessionDialog
+from console.ui.session_dialog import SessionChoice, SessionDialog
 from devices.drivers import get_driver
 
 if TYPE_CHECKING:
     from console.app import Running
 
-def start_session_from_choice(ctx: AppContext, choice) -> None:  # type: ignore[no-untyped-def]
+def start_session_from_choice(ctx: AppContext, choice: SessionChoice) -> None:
     """Create the patient if new, then open the session (both through the writer thread)."""
     if choice.user is not None:
         ctx.sessions.set_user(choice.user)
     pid = choice.patient_id
     if choice.new_patient is not None:
-        np_ = dict(choice.new_patient)
+        np_ = choice.new_patient
         now = ctx.clock.now()
         author = ctx.sessions.author
         pid = ctx.writer.call(
-            lambda c: records.create_patient(c, now=now, author=author, **np_)  # type: ignore[arg-type]
+            lambda c: records.create_patient(
+                c, np_.display_name, now, np_.identifier, np_.birth_date, np_.weight_kg, author
+            )
         ).result(10)
     ctx.sessions.start(pid, template=choice.template)
 

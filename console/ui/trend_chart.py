@@ -161,10 +161,7 @@ class TrendChart(QWidget):
 
     def _apply_window(self) -> None:
         now = self.now
-        if self.window_s:
-            lo = now - self.window_s
-        else:
-            lo = self._start_time() or now - 600
+        lo = now - self.window_s if self.window_s else (self._start_time() or now - 600)
         p = next(iter(self.plots.values()))
         p.setXRange(lo, now + max(10.0, (now - lo) * 0.02), padding=0)
 
