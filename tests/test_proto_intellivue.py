@@ -169,6 +169,14 @@ def test_refuse_or_abort_leads_to_a_new_association(answer: bytes) -> None:
     assert frames_out(d.outgoing(5.2)) == [m.association_request()]
 
 
+def test_results_just_after_an_abort_do_not_revive_the_association() -> None:
+    d = associated_decoder(0.0)
+    got = d.feed(wrap(m.ABORT) + wrap(POLL_RESULT_HR_SPO2), 3.0)
+    assert len(got) == 2  # the values still count: they were sent while associated
+    assert d.state == "idle"
+    assert frames_out(d.outgoing(3.1)) == [m.association_request()]
+
+
 def test_after_accept_create_result_then_polls_for_numerics_and_waves() -> None:
     d = associated_decoder(0.0)
     sent = [m.decode_data(f) for f in frames_out(d.outgoing(0.1))]

@@ -91,6 +91,7 @@ class IntelliVueDecoder:
     POLL_RETRY_S = 5.0  # no result this long after a poll: ask again
     KEEPALIVE_S = 4.0  # our own silence after which we send a cheap poll
     LOST_AFTER_S = 12.0  # nothing heard this long while associated: associate again
+    RESULTS_LATE_S = 2.0  # results of a periodic poll are this late: it has lapsed
 
     def __init__(self, source: str, waves: bool = True) -> None:
         self.source = source
@@ -107,6 +108,7 @@ class IntelliVueDecoder:
         self._heard_t: float | None = None
         self._sent_t: float | None = None
         self._hold_until: float | None = None  # after accept: wait for the MDS Create Event
+        self._ended_t: float | None = None  # when the monitor last refused or dropped us
         self._queue: list[bytes] = []
         self._invoke = 0
         self._poll_number = 0
@@ -150,7 +152,7 @@ class IntelliVueDecoder:
         if self.state == "associated" and (
             self._heard_t is None or now - self._heard_t >= self.LOST_AFTER_S
         ):
-            self._dissociate()  # the monitor has gone quiet: it will have dropped us
+            self._dissociate(now)  # the monitor has gone quiet: it will have dropped us
             msgs.clear()
         if self.state != "associated":
             if self._assoc_t is None or now - self._assoc_t >= self.ASSOC_RETRY_S:
@@ -164,7 +166,8 @@ class IntelliVueDecoder:
                 if (
                     sent is None
                     or now - sent >= self.POLL_RENEW_S
-                    or (now - sent >= self.POLL_RETRY_S and (got is None or now - got >= 2.0))
+                    or (now - sent >= self.POLL_RETRY_S
+                        and (got is None or now - got >= self.RESULTS_LATE_S))
                 ):
                     msgs.append(self._poll(cls, now))
             if not msgs and (self._sent_t is None or now - self._sent_t >= self.KEEPALIVE_S):
@@ -212,15 +215,16 @@ class IntelliVueDecoder:
             self._hold_until = now + 1.0
         elif kind == m.RF_SPDU:
             self.refusals += 1
-            self._dissociate()
+            self._dissociate(now)
         elif kind in (m.AB_SPDU, m.DN_SPDU):
-            self._dissociate()
+            self._dissociate(now)
         elif kind not in (m.CN_SPDU, m.FN_SPDU):
             raise m.Malformed(f"unknown session header {kind:#x}")
         return []
 
-    def _dissociate(self) -> None:
+    def _dissociate(self, now: float) -> None:
         self.state = "idle"
+        self._ended_t = now
         self._queue.clear()  # answers meant for the association that just ended
 
     def _associated(self) -> None:
@@ -230,8 +234,9 @@ class IntelliVueDecoder:
         self._result_t.clear()
 
     def _data(self, msg: m.DataMessage, now: float) -> list[Sample]:
-        if self.state != "associated":
-            # Data flows, so the monitor holds an association (perhaps from before a reconnect).
+        if self.state != "associated" and (self._ended_t is None or now - self._ended_t >= 1.0):
+            # Data flows, so the monitor holds an association (perhaps from before a reconnect);
+            # not so for stragglers sent just before it refused or aborted.
             self._associated()
             self._wave_ok = True
         if msg.event_type == m.NOM_NOTI_MDS_CREAT and msg.ro_type == m.ROIV:
