@@ -7,7 +7,9 @@ counted in `stats.frames_rejected` and gives no value at all, since HL7 carries 
 and a garbled value elsewhere in the frame is then likely. So is a frame whose last segment
 lacks its CR (bytes lost before 0x1C could have cut a value short: "97" arriving as "9").
 Without a checksum a changed digit inside an intact frame cannot be detected; over serial
-that is a limit of the protocol, over TCP the transport checks it.
+that is a limit of the protocol, over TCP the transport checks it. Segments end in CR (CR LF
+is accepted); a bare LF, any other control character, an empty segment or a malformed
+segment id rejects the frame.
 
 OBX-3 is mapped to an MDC code when it is MDC-coded, when any coding names a known
 `MDC_...` reference id, or when a vendor system (e.g. 99MNDRY) carries a known MDC number.
@@ -60,7 +62,12 @@ SENTINELS = frozenset({-999.0, -100.0, 32767.0})  # vendors' "no value" (UNVERIF
 STATUS_INVALID = frozenset({"X", "N", "I", "D", "W"})  # OBX-11: cannot obtain, deleted, wrong…
 STATUS_QUESTIONABLE = frozenset({"P"})  # preliminary
 DEMO_PROCESSING = frozenset({"T", "D"})  # MSH-11 training / debugging
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# After CR LF is folded to CR, any other control character (a bare LF or TAB included) means
+# the frame was damaged on the way: HL7 text from a monitor has none.
+_CONTROL = re.compile(r"[\x00-\x0c\x0e-\x1f\x7f]")
+# hl7apy (tolerant) accepts odd segment names such as "Z0|" or "obx"; a stray CR inside a
+# segment shows up as one, so every segment must start with a proper three-character id.
+_SEGMENT = re.compile(r"[A-Z][A-Z0-9]{2}(\|.*)?")
 
 # Every MDC reference id we know, by name, for vendor codings that carry it as text.
 CODE_BY_NAME: dict[str, int] = {
@@ -199,7 +206,8 @@ def build_ack(msh: Segment, code: str, control_id: str, now: float) -> bytes:
     the fields we copy back are the sender's own (already escaped) text.
     """
     version = msh.get(12) or FALLBACK_VERSION
-    mtype = "ACK^R01" if version < "2.4" else "ACK^R01^ACK"
+    trigger = msh.get(9, 2) or "R01"
+    mtype = f"ACK^{trigger}" if version < "2.4" else f"ACK^{trigger}^ACK"
     fields = [
         "MSH", "^~\\&", "HOLDSPACE", "", msh.get(3), msh.get(4), format_hl7_time(now)[:14], "",
         mtype, control_id or "0", msh.get(11) or "P", version,
@@ -227,6 +235,7 @@ class Hl7Decoder:
 
     def reset(self) -> None:
         self._buf = bytearray()
+        self._in_garbage = False
         self._out = bytearray()
         self._last: dict[int, tuple[float, float]] = {}  # code -> (OBX-14 time, value)
 
@@ -250,6 +259,7 @@ class Hl7Decoder:
             if sb:
                 self._garbage(buf[:sb])
                 del buf[:sb]
+            self._in_garbage = False
             eb = buf.find(EB, 1)
             nsb = buf.find(SB, 1)
             if nsb >= 0 and (eb < 0 or nsb < eb):  # a new start before this one ended
@@ -269,8 +279,10 @@ class Hl7Decoder:
         return out
 
     def _garbage(self, data: bytes | bytearray) -> None:
-        if bytes(data).strip(b"\r\n\t "):
+        """Count a run of bytes outside any frame once, however it is split across reads."""
+        if not self._in_garbage and bytes(data).strip(b"\r\n\t "):
             self.stats.frames_rejected += 1
+            self._in_garbage = True
 
     # --- one message ---------------------------------------------------------------------------
 
@@ -279,12 +291,13 @@ class Hl7Decoder:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             text = body.decode("latin-1")
-        text = text.replace("\r\n", "\r").replace("\n", "\r").lstrip("\r")
+        text = text.replace("\r\n", "\r").lstrip("\r")
         if REQUIRE_FINAL_CR and not text.endswith("\r"):
             self.stats.frames_rejected += 1  # cut short: its last segment cannot be trusted
             return []
         text = text.rstrip("\r")
-        if not text or _CONTROL.search(text):
+        if (not text or _CONTROL.search(text)
+                or not all(_SEGMENT.fullmatch(seg) for seg in text.split("\r"))):
             self.stats.frames_rejected += 1
             return []
         try:
