@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from console.core.config import DeviceConfig, default_data_dir
 
@@ -75,7 +76,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         )
     return run_gui(db, devices, scenario=a.scenario, fullscreen=a.fullscreen,
                    screenshot=Path(a.screenshot) if a.screenshot else None,
-                   quit_after=a.quit_after)
+                   quit_after=a.quit_after, capture=a.capture)
 
 
 def cmd_simulate(a: argparse.Namespace) -> int:
@@ -113,7 +114,42 @@ def cmd_record(a: argparse.Namespace) -> int:
     db = Path(a.db) if a.db else default_db()
     check_db(db)
     record(db, [(get_driver(d.protocol), d.port) for d in devices], patient=a.patient,
-           duration=a.duration, out=sys.stdout)
+           duration=a.duration, out=sys.stdout, capture=a.capture)
+    return 0
+
+
+def cmd_replay(a: argparse.Namespace) -> int:
+    from devices.capture import CaptureError, read_capture
+    from devices.drivers import UnknownProtocol, get_driver
+    from devices.replay import Replay
+
+    try:
+        cap = read_capture(Path(a.file))
+        driver = get_driver(a.protocol or cap.protocol or "")
+    except (CaptureError, UnknownProtocol) as e:
+        raise UserError(str(e)) from None
+    if not cap.received:
+        raise UserError(f"{a.file} holds no bytes from a monitor — nothing to replay")
+    try:
+        rep = Replay(cap.records, speed=a.speed, link_path=a.link, loop=a.loop)
+        port = rep.start()
+    except (ValueError, OSError) as e:
+        raise UserError(str(e)) from None
+    recorded = cap.header.get("protocol")
+    if recorded and recorded != driver.name:
+        print(f"note: this capture was recorded as {recorded!r}, replaying as {driver.name!r}",
+              flush=True)
+    print(f"replaying {Path(a.file).name} ({len(cap.received)} reads, {cap.duration:.0f} s"
+          f"{', cut short' if cap.truncated else ''}) at {a.speed:g}x on: {port}", flush=True)
+    print(f"connect with: holdspace record --device {driver.name}:{port}", flush=True)
+    try:
+        while not rep.finished.wait(0.5):
+            pass
+        print(f"replay finished: {rep.bytes_sent} bytes sent", flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        rep.stop()
     return 0
 
 
@@ -141,7 +177,7 @@ def cmd_sessions(a: argparse.Namespace) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, as everywhere else
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, as everywhere else
         raise UserError(message)
 
 
@@ -152,6 +188,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     db_help = f"database file (default {default_db()})"
     dev_help = "monitor as PROTOCOL:PORT, e.g. nonin:/dev/ttyUSB0; repeat for several"
+    capture_help = ("write the raw bytes from each monitor to a .hscap file in captures/ beside "
+                    "the database (for support)")
 
     run = sub.add_parser("run", help="start the console window (the default)")
     for q in (p, run):
@@ -162,6 +200,7 @@ def parser() -> argparse.ArgumentParser:
         q.add_argument("--fullscreen", action="store_true")
         q.add_argument("--screenshot", help="save a picture of the window to this PNG")
         q.add_argument("--quit-after", type=float, help="close after this many seconds")
+        q.add_argument("--capture", action="store_true", help=capture_help)
 
     sim = sub.add_parser("simulate", help="run a simulated monitor on a pseudo-terminal")
     sim.add_argument("--protocol", default="sim")
@@ -175,6 +214,15 @@ def parser() -> argparse.ArgumentParser:
     rec.add_argument("--db", help=db_help)
     rec.add_argument("--patient", help="patient identifier (created if new)")
     rec.add_argument("--duration", type=float, help="seconds to record (default: until Ctrl-C)")
+    rec.add_argument("--capture", action="store_true", help=capture_help)
+
+    rep = sub.add_parser("replay", help="play a capture file back through a pseudo-terminal")
+    rep.add_argument("file", help="a .hscap file (from --capture)")
+    rep.add_argument("--protocol", help="monitor protocol (default: the one in the file)")
+    rep.add_argument("--speed", type=float, default=1.0,
+                     help="1 = original pace (default), 10 = ten times faster")
+    rep.add_argument("--link", help="also make this stable path point at the port")
+    rep.add_argument("--loop", action="store_true", help="start over at the end, until Ctrl-C")
 
     ses = sub.add_parser("sessions", help="list sessions with their counts")
     ses.add_argument("--db", help=db_help)
@@ -182,7 +230,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"run": cmd_run, "simulate": cmd_simulate, "record": cmd_record,
-            "sessions": cmd_sessions}
+            "replay": cmd_replay, "sessions": cmd_sessions}
 
 
 def main(argv: list[str] | None = None) -> int:

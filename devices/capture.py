@@ -117,8 +117,10 @@ def read_capture(path: Path) -> Capture:
         with path.open("rb") as f:
             header = read_header(f, path.name)
             size = path.stat().st_size
+            start = f.tell()
             records = list(iter_records(f))
-            truncated = f.tell() < size
+            whole = start + sum(RECORD.size + len(r.data) for r in records)
+            truncated = whole < size
     except FileNotFoundError:
         raise CaptureError(f"there is no capture file at {path}") from None
     except IsADirectoryError:

@@ -151,4 +151,34 @@ class Replay:
                 return False
             self.bytes_sent += len(rec.data)
             self.records_sent += 1
+        self._wait_drained()
         return True
+
+    def _wait_drained(self, timeout: float = 3.0) -> None:
+        """Wait until the client has read the last bytes: closing the pty would discard them."""
+        import fcntl
+        import struct
+        import termios
+
+        try:
+            fd = os.open(self.port, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
+        except OSError:
+            return
+        try:
+            end = self.now() + timeout
+            empty_since: float | None = None
+            while not self._stop.is_set() and self.now() < end:
+                self._drain_input()
+                waiting = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0]
+                t = self.now()
+                if waiting:
+                    empty_since = None
+                elif empty_since is None:
+                    empty_since = t
+                elif t - empty_since >= 0.25:  # the kernel hands bytes on asynchronously
+                    return
+                self._stop.wait(0.02)
+        except OSError:
+            return
+        finally:
+            os.close(fd)

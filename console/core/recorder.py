@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TextIO
 
 from console.core.acquisition import AcquisitionHub
+from console.core.captures import connect
 from console.core.clock import SystemClock
+from console.core.config import DeviceConfig
 from console.store import records
 from console.store.writer import StoreWriter
 from devices import mdc
@@ -43,6 +45,7 @@ def record(
     stop_event: threading.Event | None = None,
     print_every: float = 60.0,
     install_signals: bool = True,
+    capture: bool = False,
 ) -> int:
     """Record until `duration` or a signal; returns the session id."""
     clock = SystemClock()
@@ -67,7 +70,9 @@ def record(
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
     for driver, port in devices:
-        hub.add_device(driver, port)
+        link = connect(hub, DeviceConfig(driver.name, port, capture), db_path)
+        if link.capture is not None:
+            say(f"{link.source}: raw bytes captured to {link.capture.name}")
     say(f"recording session {sid} into {db_path} — Ctrl-C to stop")
     counts: dict[int, int] = {}
     latest: dict[int, Reading] = {}
