@@ -356,6 +356,26 @@ def test_compound_nibp_gives_sys_dia_mean_once_per_measurement() -> None:
     assert len(d.feed(wrap(poll_result([compound_nibp(130, 80, 97, newer)])), 7.0)) == 3
 
 
+def test_whole_session_split_at_every_byte_boundary() -> None:
+    stream = (
+        wrap(m.association_response(m.UserInfo(system_type=m.SYST_SERVER)))
+        + wrap(m.mds_create_event(0xC07D, 0x7DC0C1, encode_abs_time(1_000_000.0)))
+        + wrap(POLL_RESULT_HR_SPO2)
+        + wrap(poll_result([compound_nibp(125, 0x7D, 0xC1, b"\x20\x26\x11\x24\x07\x05\x09\x00")],
+                           linked=(m.RORLS_LAST, 1)))
+        + wrap(poll_result([numeric(3, 20490, 0x4000, 0x0AE0, 0xC0)]))
+    )
+    assert b"\x7d" in stream
+    whole = iv.IntelliVueDecoder("iv")
+    expected = whole.feed(stream, 1.0)
+    assert len(expected) == 6
+    for cut in range(1, len(stream)):
+        d = iv.IntelliVueDecoder("iv")
+        got = d.feed(stream[:cut], 1.0) + d.feed(stream[cut:], 1.0)
+        assert got == expected, cut
+        assert (d.stats.frames_ok, d.stats.frames_rejected) == (5, 0)
+
+
 def test_compound_with_wrong_length_rejects_whole_frame() -> None:
     ob = compound_nibp(122, 78, 93, b"\xff" * 8)
     ob.attributes[m.NOM_ATTR_NU_CMPD_VAL_OBS] = struct.pack(">HH", 3, 20) + bytes(30)
