@@ -100,3 +100,36 @@ def test_weight_input_is_checked_in_plain_words() -> None:
         parse_weight("seventy")
     with pytest.raises(ValueError, match="check the units"):
         parse_weight("720")
+
+
+def test_reopening_mid_session_resumes_it_with_its_whole_trend(
+    qtbot: QtBot, db_path: Path, config: Config
+) -> None:
+    from console.store import records
+    from console.store.writer import StoreWriter
+    from devices.reading import Reading
+
+    w = StoreWriter(str(db_path))
+    w.start()
+    import time
+
+    t0 = time.time() - 1800  # a session that started half an hour ago and never ended (crash)
+    sid = w.call(lambda c: records.start_session(c, None, t0)).result(5)
+    w.add_samples(sid, [Reading(t0 + 60 * i, "SIMULATOR", mdc.MDC_ECG_HEART_RATE, 70 + i,
+                                mdc.MDC_DIM_BEAT_PER_MIN) for i in range(20)])
+    w.flush()
+    w.stop()
+    running = start_core(db_path, devices=None, config=config)
+    window, feed = build_window(running)
+    qtbot.addWidget(window)
+    try:
+        assert running.ctx.sessions.current is not None
+        assert running.ctx.sessions.current.id == sid
+        assert "recording" in window.header.state.text()
+        t, v = window.vitals.trend.series[mdc.MDC_ECG_HEART_RATE].arrays()
+        finite = v[v == v]
+        assert list(finite[:20]) == [70 + i for i in range(20)]
+        assert t[0] == pytest.approx(t0)
+    finally:
+        feed.stop()
+        running.stop()

@@ -136,6 +136,18 @@ def end_session(
     )
 
 
+def session_readings(
+    conn: sqlite3.Connection, session_id: int, codes: list[int] | None = None
+) -> list[tuple[float, str, int, float | None, int, int]]:
+    """(t, source, code, value, unit, quality) of a session in time order, for trends."""
+    sql = "SELECT t, source, code, value, unit, quality FROM readings WHERE session_id=?"
+    args: list[Any] = [session_id]
+    if codes:
+        sql += f" AND code IN ({','.join('?' * len(codes))})"
+        args += codes
+    return conn.execute(sql + " ORDER BY t", args).fetchall()
+
+
 _SCOLS = "id, patient_id, started, ended, state, template, title"
 
 

@@ -6,6 +6,7 @@ Features (dose, music, notes, …) add themselves through the `add_*` methods fr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -22,11 +23,12 @@ from PySide6.QtWidgets import (
 
 from console.core.context import AppContext
 from console.core.session import OpenSession
+from console.store import records
 from console.ui import theme
 from console.ui.live_feed import LiveFeed
 from console.ui.session_header import SessionHeader
 from console.ui.vitals_strip import VitalsStrip
-from devices.reading import Sample
+from devices.reading import Quality, Reading, Sample
 
 DISCLAIMER = (
     "Holdspace is an adjunct display and record — not a certified alarm system. "
@@ -99,11 +101,13 @@ class MainWindow(QMainWindow):
         feed.link_status.connect(self.vitals.set_link_status)
         feed.second.connect(self.refresh)
         ctx.sessions.changed.connect(self.header.set_session)
+        ctx.sessions.changed.connect(self._load_session_history)
         self._end_confirm = QTimer(self)
         self._end_confirm.setSingleShot(True)
         self._end_confirm.setInterval(5000)
         self._end_confirm.timeout.connect(lambda: self.header.end_button.setText("End session"))
         self.header.set_session(ctx.sessions.current)
+        self._load_session_history(ctx.sessions.current)
         self.refresh(ctx.clock.now())
 
     def _action(self, text: str, shortcut: str, slot: Callable[[], object]) -> QAction:
@@ -134,6 +138,17 @@ class MainWindow(QMainWindow):
             menu, self.actions_menu
         ).addAction(action)
         self.addAction(action)
+
+    def _load_session_history(self, session: OpenSession | None) -> None:
+        """After a restart mid-session, the trend shows the whole session again."""
+        if session is None:
+            return
+        codes = list(self.vitals.trend.series)
+        rows = records.session_readings(self.ctx.reader, session.id, codes)
+        self.vitals.trend.add_readings(
+            [Reading(t, src, code, math.nan if v is None else v, unit, Quality(q))
+             for t, src, code, v, unit, q in rows if src == (self.ctx.hub.shown_source(code) or src)]
+        )
 
     # ----- live data -----
     def _on_samples(self, samples: list[Sample]) -> None:
