@@ -1,0 +1,138 @@
+"""Music and set & setting in the window: one `install` for the composition root.
+
+Builds the libvlc engine (or says plainly why music is off), the session's music program,
+the checklist, their panels and their keyboard actions, and ties them to the session:
+the program starts when a session starts (workstation setting `extra["music"]["autostart"]`:
+"session" (default), "launch" or "off") and stops when it ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QApplication, QLabel
+
+from console.core import playlists
+from console.core.audio_player import MusicUnavailable, open_engine
+from console.core.context import AppContext
+from console.core.music_controller import MusicController, MusicState
+from console.core.music_program import find_program
+from console.core.session import OpenSession
+from console.core.setting_checklist import SettingChecklist, load_checklist
+from console.store.events import session_events
+from console.ui import theme
+from console.ui.gui_post import GuiPoster
+from console.ui.music_panel import MusicPanel, music_actions
+from console.ui.setting_panel import SettingPanel, SettingSummary, room_mode_action
+
+SHIPPED_ROOT = Path(__file__).resolve().parents[2]  # repo root: playlists/, assets/music/
+SETTING_KINDS = ("setting.item_checked", "setting.item_unchecked", "setting.intention")
+
+
+def music_settings(ctx: AppContext) -> dict[str, Any]:
+    raw = ctx.config.extra.get("music", {})
+    return raw if isinstance(raw, dict) else {}
+
+
+class MusicFeature:
+    """Owns the controller, the checklist and their widgets for the window's lifetime."""
+
+    def __init__(self, window: Any, ctx: AppContext) -> None:
+        self.window = window
+        self.ctx = ctx
+        opts = music_settings(ctx)
+        self.poster = GuiPoster(window)
+        self.dirs = playlists.default_dirs(SHIPPED_ROOT, ctx.data_dir)
+        program = find_program(self.dirs)
+        reason: str | None = None
+        engine = None
+        try:
+            engine = open_engine(self.poster, output=opts.get("output"),
+                                 lib_path=opts.get("libvlc"))
+        except MusicUnavailable as e:
+            reason = str(e)
+        langs = opts.get("patient_languages", ["en"])
+        self.music = MusicController(
+            engine, program, self.dirs, ctx.clock, self.record,
+            languages={str(x) for x in langs} if isinstance(langs, list) else {"en"},
+            volume=int(opts.get("volume", 70)), unavailable_reason=reason)
+        self.checklist = SettingChecklist(load_checklist(ctx.data_dir), self.record,
+                                          ctx.clock.now)
+        ctx.ducking.changed.connect(self.music.set_ducked)
+
+        self.banner: QLabel | None = None
+        if reason:
+            self.banner = QLabel(reason)
+            self.banner.setObjectName("musicBanner")
+            self.banner.setStyleSheet(f"color: {theme.TEXT}; background: #1d2430; "
+                                      "padding: 6px 10px; border-radius: 4px;")
+            window.add_banner(self.banner)
+
+        self.actions = music_actions(window, self.music)
+        for a in self.actions.values():
+            window.add_action(a)
+        self.room_action = room_mode_action(window, self.toggle_room_mode)
+        window.add_action(self.room_action, "view")
+        self.panel = MusicPanel(self.music, self.actions,
+                                intention=lambda: self.checklist.intention,
+                                return_phase=str(opts.get("return_phase", "return")))
+        self.setting = SettingPanel(self.checklist, self.room_action)
+        tab = window.add_side_tab("Set & setting", self.setting)
+        self.summary = SettingSummary(self.checklist, self.room_action,
+                                      open_checklist=lambda: self._open_tab(tab))
+        window.add_bottom_panel(self.panel, 3)
+        window.add_bottom_panel(self.summary, 2)
+
+        ctx.sessions.changed.connect(self.on_session)
+        if hasattr(window, "closing"):
+            window.closing.connect(self.close)
+        autostart = str(opts.get("autostart", "session"))
+        if ctx.sessions.current is not None:
+            self.on_session(ctx.sessions.current)
+        elif autostart == "launch":
+            self.music.start()
+
+    def _open_tab(self, index: int) -> None:
+        tabs = getattr(self.window, "side_tabs", None)
+        if tabs is not None:
+            tabs.setCurrentIndex(index)
+
+    def record(self, kind: str, payload: dict[str, Any]) -> None:
+        self.ctx.sessions.record(kind, payload)
+
+    def on_session(self, s: OpenSession | None) -> None:
+        if s is None:
+            self.music.stop("session ended")
+            self.checklist.reset()
+            return
+        self.checklist.restore(session_events(self.ctx.reader, s.id, SETTING_KINDS))
+        if (str(music_settings(self.ctx).get("autostart", "session")) in ("session", "launch")
+                and self.music.state is MusicState.STOPPED):
+            self.music.start()
+
+    def toggle_room_mode(self) -> None:
+        on = not theme.room_mode_active()
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme.apply_room_mode(app, on)
+        self.ctx.config.room_mode = on
+        with contextlib.suppress(OSError):  # the switch still works for this run
+            self.ctx.config.save()
+        self.record("setting.room_mode", {
+            "summary": "Room mode on — console dimmed" if on else "Room mode off",
+            "on": on})
+        self.panel.set_room_mode(on)
+        self.setting.set_room_mode(on)
+        self.summary.set_room_mode(on)
+
+    def close(self) -> None:
+        if self.music.available and self.music.state is not MusicState.STOPPED:
+            self.music.stop("console closed")
+        self.music.close()
+
+
+def install(window: Any, ctx: AppContext, feed: Any) -> None:
+    """Add music and set & setting to the window (see console/app.py FEATURES)."""
+    window.music_feature = MusicFeature(window, ctx)

@@ -1,0 +1,124 @@
+"""Music and setting panels as real widgets on real libvlc: keys, buttons, room mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
+
+from console.core.music_controller import MusicState
+from console.core.setting_checklist import SettingChecklist, load_checklist
+from console.ui import theme
+from console.ui.gui_post import GuiPoster
+from console.ui.music_panel import MusicPanel, music_actions
+from console.ui.setting_panel import SettingPanel, SettingSummary, room_mode_action
+from tests.music_support import music_rig
+
+SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+
+
+@pytest.fixture
+def themed(qapp):
+    """The console's dark theme for one test, then back to plain Qt."""
+    theme.apply_theme(qapp)
+    yield qapp
+    qapp.setStyleSheet("")
+    qapp.setProperty("holdspace_room_mode", False)
+
+
+def _room(tmp_path, qtbot, r):
+    """The two panels side by side in one window, as in the bottom row."""
+    host = QWidget()
+    host.resize(1700, 430)
+    actions = music_actions(host, r.music)
+    for a in actions.values():
+        host.addAction(a)
+    sc = SettingChecklist(load_checklist(None), lambda k, p: r.sessions.record(k, p),
+                          r.sessions.clock.now)
+
+    def toggle() -> None:
+        on = not theme.room_mode_active()
+        theme.apply_room_mode(qtbot._request.getfixturevalue("qapp"), on)
+        music.set_room_mode(on)
+        setting.set_room_mode(on)
+        summary.set_room_mode(on)
+        r.sessions.record("setting.room_mode", {"summary": f"Room mode {on}", "on": on})
+
+    room = room_mode_action(host, toggle)
+    host.addAction(room)
+    music = MusicPanel(r.music, actions, intention=lambda: sc.intention, return_phase="peak")
+    setting = SettingPanel(sc, room)
+    summary = SettingSummary(sc, room)
+    host.summary = summary
+    lay = QHBoxLayout(host)
+    lay.addWidget(music, 5)
+    lay.addWidget(summary, 3)
+    lay.addWidget(setting, 5)
+    qtbot.addWidget(host)
+    host.show()
+    qtbot.waitExposed(host)
+    host.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is host, timeout=3000)
+    return host, music, setting, sc
+
+
+def test_keys_run_the_music_and_everything_is_recorded(tmp_path, qtbot, themed):
+    with music_rig(tmp_path, GuiPoster(), fade=1.0) as r:
+        host, panel, _setting, _sc = _room(tmp_path, qtbot, r)
+        qtbot.keyClick(host, Qt.Key.Key_F7)  # play
+        deck = r.engine.decks[r.music.active_deck]
+        qtbot.waitUntil(lambda: deck.state() == "playing", timeout=5000)
+        qtbot.waitUntil(lambda: panel.track.text() == "Drone A1", timeout=3000)
+        qtbot.keyClick(host, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier)
+        assert r.music.volume == 65 and panel.volume.value() == 65
+        qtbot.keyClick(host, Qt.Key.Key_F9)  # fade out
+        qtbot.waitUntil(lambda: r.music.state is MusicState.SILENT, timeout=5000)
+        assert panel.state.text() == "SILENCE"
+        assert panel.buttons["fade"].text().startswith("Fade in")
+        qtbot.keyClick(host, Qt.Key.Key_F9)  # fade back in
+        qtbot.waitUntil(lambda: r.music.state is MusicState.PLAYING, timeout=5000)
+        qtbot.keyClick(host, Qt.Key.Key_F12)  # quiet
+        assert r.music.state is MusicState.QUIET and panel.state.text() == "QUIET"
+        qtbot.mouseClick(panel.buttons["silence"], Qt.MouseButton.LeftButton)  # back in
+        qtbot.keyClick(host, Qt.Key.Key_F8, Qt.KeyboardModifier.ShiftModifier)  # next phase
+        qtbot.waitUntil(lambda: panel.phase.text().startswith("peak"), timeout=3000)
+        kinds = [e.kind for e in r.events()]
+        for k in ("music.track_started", "music.volume", "music.fade_out", "music.silence",
+                  "music.fade_in", "music.quiet", "music.phase_changed"):
+            assert k in kinds, k
+        ts = [e.t for e in r.events()]
+        assert ts == sorted(ts)
+
+
+def test_checklist_ticks_are_recorded_and_screenshots(tmp_path, qtbot, themed):
+    SHOTS.mkdir(exist_ok=True)
+    with music_rig(tmp_path, GuiPoster()) as r:
+        host, panel, setting, sc = _room(tmp_path, qtbot, r)
+        r.music.start()
+        for item in ("lights", "eye_mask", "headphones", "dnd"):
+            cb = setting.checks[item]
+            qtbot.mouseClick(cb, Qt.MouseButton.LeftButton, pos=QPoint(12, cb.height() // 2))
+        qtbot.mouseClick(setting.answers["touch_consent"][0], Qt.MouseButton.LeftButton)
+        name, phone = setting.contacts["support_person"]
+        name.setText("Jo Bloggs")
+        phone.setText("+44 7700 900123")
+        phone.editingFinished.emit()
+        setting.texts["intention"].setPlainText("To meet my grief with kindness")
+        sc.set_text("intention", setting.texts["intention"].toPlainText())
+        qtbot.waitUntil(lambda: panel.track.text() == "Drone A1", timeout=5000)
+        r.music.next_phase()  # "peak" is this test's return phase: the intention shows
+        qtbot.waitUntil(lambda: panel.reminder.isVisible(), timeout=3000)
+        assert "grief" in panel.reminder.text()
+        assert setting.count.text().strip().startswith("7 of")
+        assert "Blanket" in host.summary.missing.text()
+        host.grab().save(str(SHOTS / "music_setting.png"))
+        qtbot.keyClick(host, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier
+                       | Qt.KeyboardModifier.ShiftModifier)
+        assert theme.room_mode_active() and setting.room_button.isChecked()
+        host.grab().save(str(SHOTS / "music_setting_room.png"))
+        ev = r.events("setting.")
+        assert [e.kind for e in ev].count("setting.item_checked") == 6
+        assert ev[-1].kind == "setting.room_mode" and ev[-1].payload["on"] is True
+        assert any(e.kind == "setting.intention" for e in ev)
