@@ -510,7 +510,17 @@ def test_linked_results_when_the_mtu_is_small() -> None:
         raw += frames_out(data)
         got += dec.feed(data, t)
         t += 0.02
-    assert any(struct.unpack_from(">H", f, 4)[0] == m.ROLRS for f in raw if f[0] == 0xE1)
+    linked: list[tuple[int, int]] = []
+    for f in raw:
+        if f[0] != m.DATA_EXPORT or f[4:6] not in (b"\x00\x05", b"\x00\x02"):
+            continue
+        if f[4:6] == b"\x00\x02":
+            break  # the final plain result closes the first poll result's chain
+        linked.append((f[8], f[9]))  # RorlsId: state, count
+    n = len(linked)
+    assert n >= 3
+    assert linked == [(m.RORLS_FIRST, 1)] + [(m.RORLS_NOT_FIRST_NOT_LAST, i)
+                                            for i in range(2, n)] + [(m.RORLS_LAST, n)]
     codes = {s.code for s in got if isinstance(s, Reading)}
     assert {mdc.MDC_ECG_HEART_RATE, mdc.MDC_PULS_OXIM_SAT_O2, mdc.MDC_RESP_RATE,
             mdc.MDC_PRESS_BLD_NONINV_MEAN} <= codes

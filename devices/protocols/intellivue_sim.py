@@ -156,10 +156,10 @@ class IntelliVueMonitor:
         if msg.poll_request is None or self.state != "associated":
             return
         self.polls_received += 1
-        number, cls, _group, period = msg.poll_request
+        number, cls, group, period = msg.poll_request
         if cls == m.NOM_MOC_VMO_AL_MON:
             reply = m.PollReply(m.NOM_ACT_POLL_MDIB_DATA, number, None, self._rel(now),
-                                ABS_TIME_INVALID, cls, _group)
+                                ABS_TIME_INVALID, cls, group)
             self._out.append(m.result(msg.invoke_id, m.CMD_CONFIRMED_ACTION,
                                       m.action_result_body(reply)))
             return
@@ -223,8 +223,11 @@ class IntelliVueMonitor:
             parts[-1].append(ob)
         msgs = []
         for i, part in enumerate(parts[:-1]):
-            state = m.RORLS_LAST if i == len(parts) - 2 else (
-                m.RORLS_FIRST if i == 0 else m.RORLS_NOT_FIRST_NOT_LAST)
+            # Every part but the last is a linked result; the last of those says "last".
+            if i == len(parts) - 2:
+                state = m.RORLS_LAST
+            else:
+                state = m.RORLS_FIRST if i == 0 else m.RORLS_NOT_FIRST_NOT_LAST
             msgs.append(m.result(poll.invoke_id, m.CMD_CONFIRMED_ACTION, body(part),
                                  linked=(state, i + 1)))
         msgs.append(m.result(poll.invoke_id, m.CMD_CONFIRMED_ACTION, body(parts[-1])))
