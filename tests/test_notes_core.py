@@ -6,6 +6,8 @@ import json
 import sqlite3
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from console.core.record import build_record
 from console.core.scales import NoteError
@@ -148,3 +150,26 @@ def test_sections_dose_record_and_palliative(tmp_path):
         assert disc is not None and disc.kind == "discharge.recorded"
         sec = r.notes.record().section("check_in")
         assert sec is not None and sec.current["fields"] == {"mood": 5.0}
+
+
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=20), st.floats(0, 1e4),
+                          st.floats(0, 1e4)), max_size=8))
+def test_current_view_is_the_last_amendment_written(amends):
+    """Whatever clinical times amendments carry, the last written wins and none is lost."""
+    from console.store.events import Event
+
+    orig = Event("note.observation", 100.0, {"text": "first", "summary": "first"},
+                 session_id=1, author="A", recorded=100.0)
+    evs = [orig]
+    for i, (text, t, rec) in enumerate(amends):
+        evs.append(Event("note.amended", t, {"changes": {"text": text, "summary": text}},
+                         session_id=1, author=f"B{i}", refers_to=orig.uid,
+                         recorded=200.0 + rec + i * 1e-3))
+    rec = build_record(reversed(evs))
+    entry = rec.entry(orig.uid)
+    assert entry is not None
+    assert entry.history()[0] is orig and len(entry.history()) == len(amends) + 1
+    expected = max(evs[1:], key=lambda e: e.recorded or 0).payload["changes"]["text"] \
+        if amends else "first"
+    assert entry.current["text"] == expected and entry.amended == bool(amends)
+    assert orig.payload["text"] == "first"

@@ -62,6 +62,13 @@ def test_recorded_day_shows_in_order_and_clicks_jump(qtbot, day):
         click_mark(qtbot, tl, uids["alarm"])
     assert sig.args == [tl.item(uids["alarm"]).t, uids["alarm"]]  # type: ignore[union-attr]
 
+    vb = tl.vitals_plot.getViewBox()
+    t_click = tl.item(uids["music"]).t  # type: ignore[union-attr]
+    pos = tl.graph.mapFromScene(vb.mapViewToScene(QPointF(t_click, 150)))
+    with qtbot.waitSignal(tl.activated, timeout=2000) as sig:
+        qtbot.mouseClick(tl.graph.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert abs(sig.args[0] - t_click) < 30 and sig.args[1] == ""
+
     with qtbot.waitSignal(tl.activated, timeout=2000) as sig:
         row = tl.table.topLevelItem(kinds.index("dose.given"))
         rect = tl.table.visualItemRect(row)

@@ -185,6 +185,7 @@ class Timeline(QWidget):
         self.scatter = pg.ScatterPlotItem(size=13, hoverable=True, hoverSize=17,
                                           tip=self._tip)
         self.scatter.sigClicked.connect(self._clicked)
+        self.graph.scene().sigMouseClicked.connect(self._scene_clicked)
         self._labels: list[pg.TextItem] = []
         self.lane_plot.addItem(self.scatter)
         self.now_lines = [pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.TEXT, width=1))
@@ -392,6 +393,18 @@ class Timeline(QWidget):
         if at is not None:
             points = sorted(points, key=lambda p: abs(p.pos().x() - at.x()))
         self.activate(str(points[0].data()))
+
+    def _scene_clicked(self, ev: object) -> None:
+        """A click on the vitals trends jumps to that moment too."""
+        vb = self.vitals_plot.getViewBox()
+        pos = ev.scenePos()  # type: ignore[attr-defined]
+        if vb.sceneBoundingRect().contains(pos):
+            t = float(vb.mapSceneToView(pos).x())
+            self.mark_line.setValue(t)
+            self.mark_line.show()
+            self.follow = False
+            self._update_buttons()
+            self.activated.emit(t, "")
 
     def _row_activated(self, row: QTreeWidgetItem, _col: int = 0) -> None:
         self.activate(str(row.data(0, Qt.ItemDataRole.UserRole)))
