@@ -106,6 +106,10 @@ def test_a_dosing_day_typed_in_the_pane(qtbot, pane):
     assert p.sign_role.text() == "physician"
     qtbot.mouseClick(p.sign_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "Signed by Dr Chen" in p.sign_state.text())
+    full = p.full_note.toPlainText()
+    assert "08:00  Eyes closed, slow deep breathing  — Ana Ruiz  (amended)" in full
+    assert "Rescue: ondansetron 4 mg IV" in full and "Signed by Dr Chen (physician)" in full
+    p.grab().save(str(SHOTS / "note_pane_signed.png"))
 
     stored = rows(r)
     mine = [(k, a) for k, a, _p in stored if k not in ("session.started", "session.ended")]

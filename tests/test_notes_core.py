@@ -173,3 +173,28 @@ def test_current_view_is_the_last_amendment_written(amends):
         if amends else "first"
     assert entry.current["text"] == expected and entry.amended == bool(amends)
     assert orig.payload["text"] == "first"
+
+
+def test_full_note_reads_the_day_in_order(tmp_path):
+    from console.core.report import note_text
+    from tests.notes_support import write_day
+
+    with rig(tmp_path, template="palliative-low-dose") as r:
+        write_day(r)
+        r.notes.save_section("check_in", "Calm", {"mood": "7"})
+        r.clock.advance(600)
+        obs = r.notes.observe("Weeping softly")
+        r.notes.amend(obs.uid, {"text": "Weeping softly, then smiling"})
+        r.notes.adverse_event("Nausea", "mild", intervention="cool cloth")
+        r.notes.save_section("goals_of_care", "Wishes to die at home")
+        r.sessions.end()
+        r.notes.sign("Dr Chen", "physician")
+        r.notes.addendum("Phoned next day: slept well.", "Ana Ruiz", "therapist")
+        text = note_text(r.notes.record(), r.notes.template)
+        order = ["== Check-in ==", "Mood (0–10): 7", "== Dose record", "Ketamine 50 mg IM",
+                 "== Observations ==", "Weeping softly, then smiling  — Ana Ruiz  (amended)",
+                 "== Adverse events", "Adverse event (mild): Nausea — cool cloth",
+                 "== Goals-of-care discussion ==", "Wishes to die at home",
+                 "Signed by Dr Chen (physician)", "Phoned next day: slept well."]
+        at = [text.index(s) for s in order]
+        assert at == sorted(at)

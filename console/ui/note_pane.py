@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from console.core.notes import DEFAULT_TAGS, PHASES, ROUTES, SEVERITIES, NoteBook
 from console.core.record import Entry, SessionRecord
+from console.core.report import note_text
 from console.core.scales import SCORES, NoteError, clock_text, measures
 from console.core.sections import Section, sections_for
 from console.ui import theme
@@ -153,6 +154,9 @@ class NotePane(QWidget):
         self.author_box.setObjectName("author")
         self.author_box.setToolTip("Who is writing the next entry (switch per entry)")
         self.lock_label = QLabel("")
+        self.lock_label.setStyleSheet(f"color: {theme.TEXT_DIM}; font-weight: bold;")
+        self.lock_label.setMinimumWidth(
+            self.lock_label.fontMetrics().horizontalAdvance("SIGNED · locked") + 24)
         self.message = QLabel("")
         self.message.setObjectName("message")
         self.message.setWordWrap(True)
@@ -402,7 +406,12 @@ class NotePane(QWidget):
         self.sign_state = QLabel("Not signed.")
         self.sign_state.setWordWrap(True)
         lay.addWidget(self.sign_state)
-        box = QGroupBox("Sign the session")
+        self.full_note = QPlainTextEdit()
+        self.full_note.setObjectName("full_note")
+        self.full_note.setReadOnly(True)
+        self.full_note.setToolTip("The whole record as it will be signed")
+        lay.addWidget(self.full_note, 2)
+        box = self.sign_box = QGroupBox("Sign the session")
         form = QFormLayout(box)
         self.sign_name = QComboBox()
         self.sign_name.setObjectName("sign_name")
@@ -418,7 +427,7 @@ class NotePane(QWidget):
         form.addRow("Statement", self.sign_statement)
         form.addRow(self.sign_button)
         lay.addWidget(box)
-        add = QGroupBox("Addendum (after signing; signed by its author)")
+        add = self.addendum_box = QGroupBox("Addendum (signed by its author)")
         af = QFormLayout(add)
         self.add_text = QPlainTextEdit()
         self.add_text.setObjectName("addendum")
@@ -438,7 +447,7 @@ class NotePane(QWidget):
         self.addenda = QLabel("")
         self.addenda.setWordWrap(True)
         self.addenda.setAlignment(Qt.AlignmentFlag.AlignTop)
-        lay.addWidget(self.addenda, 1)
+        lay.addWidget(self.addenda)
         return w
 
     # ----- staff / author -----
@@ -680,6 +689,15 @@ class NotePane(QWidget):
                                  "Phase not set: guessed from the template.")
         self._show_sign_state(rec)
         self._update_history()
+        row = self.notes.session_row()
+        title = (f"Session {row.id} · {row.template or 'no template'} · "
+                 f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(row.started))}"
+                 if row else "")
+        bar = self.full_note.verticalScrollBar()
+        pos = bar.value() if bar is not None else 0
+        self.full_note.setPlainText(note_text(rec, self.notes.template, title))
+        if bar is not None:
+            bar.setValue(pos)
 
     def _show_sign_state(self, rec: SessionRecord) -> None:
         sig = rec.signature
@@ -687,9 +705,11 @@ class NotePane(QWidget):
             self.sign_state.setText("Not signed. Sign once the session has ended.")
             self.lock_label.setText("")
         else:
-            self.sign_state.setText(f"Signed by {sig.name} ({sig.role}) at {_hhmm(sig.t)}. "
-                                    "The record is locked; add signed addenda below.")
-            self.lock_label.setText("🔒 signed")
+            self.sign_state.setText(f"Signed by {sig.name} ({sig.role}) at {_hhmm(sig.t)} "
+                                    "— locked.")
+            self.lock_label.setText("SIGNED · locked")
+        self.sign_box.setVisible(sig is None)
+        self.addendum_box.setVisible(sig is not None)
         self.addenda.setText("\n\n".join(
             f"{_hhmm(a.t)} {a.payload.get('name')} ({a.payload.get('role')}): "
             f"{a.payload.get('text')}" for a in rec.addenda))
