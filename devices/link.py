@@ -83,7 +83,12 @@ def open_port(url: str, s: SerialSettings, exclusive: bool = True) -> serial.Ser
         ("loop://", "socket://", "spy://", "rfc2217://")
     ):
         port.exclusive = True
-    port.open()
+    try:
+        port.open()
+    except (serial.SerialException, OSError, ValueError):
+        raise
+    except Exception as e:  # termios.error (POSIX) is none of the above: the tty refused
+        raise serial.SerialException(f"the port refused the settings {s.describe()} ({e})") from e
     if not url.startswith("socket://"):
         port.reset_input_buffer()
     return port

@@ -1,0 +1,141 @@
+"""Which monitor is on this port? Try each driver's settings in turn and see which one decodes.
+
+Used by the device dialog's "Probe" button, so the person in the room need not know the
+monitor's protocol or baud rate. For each driver the port is opened with its SerialSettings,
+what arrives is fed to a fresh decoder for a short window, and what talk-back protocols must
+send (association, polls) is sent. The first driver that decodes a few good frames wins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import serial
+
+from devices.drivers import DRIVERS
+from devices.link import friendly_open_error, open_port
+from devices.protocol import Driver
+
+LISTEN_S = 2.5  # per protocol; a monitor sends at least once a second
+MIN_FRAMES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    protocol: str
+    title: str
+    settings: str
+    frames_ok: int = 0
+    frames_rejected: int = 0
+    bytes_in: int = 0
+    error: str | None = None  # why the port could not be used, in words for the room
+    skipped: bool = False  # not tried: a silent port stays silent at any baud rate
+
+    @property
+    def matched(self) -> bool:
+        """Checksummed frames decoded, and more good than bad (line noise is allowed)."""
+        return self.frames_ok >= 1 and self.frames_ok >= self.frames_rejected
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeReport:
+    port: str
+    results: tuple[ProbeResult, ...]
+
+    @property
+    def best(self) -> ProbeResult | None:
+        found = [r for r in self.results if r.matched]
+        return max(found, key=lambda r: r.frames_ok) if found else None
+
+    def summary(self) -> str:
+        """One sentence for the person in the room."""
+        best = self.best
+        if best is not None:
+            return (f"Found: {best.title} ({best.settings}) — {best.frames_ok} good frames "
+                    f"on {self.port}.")
+        errors = [r.error for r in self.results if r.error]
+        if errors and not any(r.bytes_in for r in self.results):
+            return errors[0]
+        if any(r.bytes_in for r in self.results):
+            return (f"Data arrives on {self.port} but no monitor type can read it — check the "
+                    "monitor's data-export protocol and baud rate.")
+        return (f"No data on {self.port} — check the cable and that the monitor's data export "
+                "is switched on.")
+
+
+def default_order(drivers: Iterable[Driver] | None = None) -> list[Driver]:
+    """Real monitors first (quiet ones that must be asked last), our simulator last."""
+    ds = list(drivers) if drivers is not None else list(DRIVERS.values())
+    return sorted(ds, key=lambda d: (d.name == "sim", d.talks_back, d.name))
+
+
+def probe_driver(url: str, driver: Driver, listen: float = LISTEN_S,
+                 cancel: threading.Event | None = None,
+                 now: Callable[[], float] = time.monotonic) -> ProbeResult:
+    """Listen on `url` with one driver's settings; stops early once it clearly decodes."""
+    name, title, settings = driver.name, driver.title, driver.settings.describe()
+    try:
+        port = open_port(url, driver.settings)
+    except (serial.SerialException, OSError, ValueError) as e:
+        return ProbeResult(name, title, settings, error=friendly_open_error(url, e))
+    decoder = driver.make_decoder(f"probe:{url}")
+    error = None
+    try:
+        start = now()
+        last_out = -1.0
+        while now() - start < listen and not (cancel and cancel.is_set()):
+            data = port.read(max(1, min(port.in_waiting, 65536)))
+            t = time.time()
+            if data:
+                decoder.feed(data, t)
+            if data or now() - last_out >= 0.1:
+                out = decoder.outgoing(t)
+                if out:
+                    port.write(out)
+                last_out = now()
+            st = decoder.stats
+            if st.frames_ok >= MIN_FRAMES and st.frames_ok >= 2 * st.frames_rejected:
+                break
+    except (serial.SerialException, OSError) as e:
+        error = f"The port {url} went away while listening ({type(e).__name__}) — check the cable."
+    finally:
+        with contextlib.suppress(serial.SerialException, OSError):
+            port.close()
+    st = decoder.stats
+    return ProbeResult(name, title, settings, st.frames_ok, st.frames_rejected, st.bytes_in,
+                       error)
+
+
+def probe(
+    url: str,
+    drivers: Iterable[Driver] | None = None,
+    listen: float = LISTEN_S,
+    stop_at_first: bool = True,
+    progress: Callable[[Driver], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> ProbeReport:
+    """Try `drivers` (default: all, in `default_order`) on `url`; never raises on a bad port."""
+    results: list[ProbeResult] = []
+    silent = False
+    for driver in default_order(drivers):
+        if cancel is not None and cancel.is_set():
+            break
+        if silent and not driver.talks_back:
+            results.append(ProbeResult(driver.name, driver.title, driver.settings.describe(),
+                                       skipped=True))
+            continue
+        if progress is not None:
+            progress(driver)
+        r = probe_driver(url, driver, listen, cancel)
+        results.append(r)
+        if r.error and not r.bytes_in:
+            break  # not found / in use / no permission: the same for every protocol
+        if r.matched and stop_at_first:
+            break
+        if not r.bytes_in and not driver.talks_back:
+            silent = True
+    return ProbeReport(url, tuple(results))
