@@ -91,6 +91,10 @@ def write_day(r: Rig) -> dict[str, str]:
         "mg_per_kg": 0.71, "lot": "L123", "given_by": "Dr Chen", "late_entry": False,
         "role": "initial", "summary": "Ketamine 50 mg IM (0.71 mg/kg)"},
         session_id=sid, author="Dr Chen")
+    phase1 = Event("music.phase_changed", t0 + 310, {
+        "phase": "onset", "summary": "Music phase: onset"}, session_id=sid, author="Ana Ruiz")
+    phase2 = Event("music.phase_changed", t0 + 1800, {
+        "phase": "peak", "summary": "Music phase: peak"}, session_id=sid, author="Ana Ruiz")
     music = Event("music.track_started", t0 + 320, {
         "phase": "onset", "track": "Adagio", "summary": "Music: onset — Adagio"},
         session_id=sid, author="Ana Ruiz")
@@ -103,8 +107,8 @@ def write_day(r: Rig) -> dict[str, str]:
                   session_id=sid)
     checklist = Event("checklist.item_done", t0 + 60, {"summary": "Escort phone confirmed"},
                       session_id=sid, author="Ana Ruiz")
-    for ev in (dose, music, alarm, ack, check, checklist):
+    for ev in (dose, phase1, music, alarm, ack, phase2, check, checklist):
         r.writer.append_event(ev)
     r.flush()
-    return {"dose": dose.uid, "music": music.uid, "alarm": alarm.uid, "ack": ack.uid,
+    return {"dose": dose.uid, "music": music.uid, "phase": phase1.uid, "alarm": alarm.uid, "ack": ack.uid,
             "check": check.uid, "checklist": checklist.uid}

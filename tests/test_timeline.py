@@ -48,8 +48,12 @@ def test_recorded_day_shows_in_order_and_clicks_jump(qtbot, day):
     tl.load(r.notes.session_id, live=False)
     kinds = [it.kind for it in tl.items]
     assert kinds == ["session.started", "checklist.item_done", "dose.given",
-                     "music.track_started", "alarm.raised", "alarm.acknowledged",
-                     "note.observation", "check.missed", "session.ended"]
+                     "music.phase_changed", "music.track_started", "alarm.raised",
+                     "alarm.acknowledged", "music.phase_changed", "note.observation",
+                     "check.missed", "session.ended"]
+    t0 = tl.items[0].t
+    assert [(a - t0, b - t0, n) for a, b, n in tl.phases] == [(310, 1800, "onset"),
+                                                              (1800, 5400, "peak")]
     lanes = {it.kind: it.lane for it in tl.items}
     assert (lanes["dose.given"], lanes["alarm.raised"], lanes["music.track_started"],
             lanes["check.missed"], lanes["checklist.item_done"]) == (

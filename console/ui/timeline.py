@@ -74,6 +74,7 @@ class TimelineItem:
     summary: str
     author: str | None
     label: str = ""  # a short text beside the mark (dose mg, score value)
+    phase: str = ""  # music phase name, for phase bands
 
 
 def lane_of(kind: str) -> str:
@@ -117,7 +118,8 @@ def timeline_items(events: list[Event]) -> list[TimelineItem]:
         if entry is not None and entry.amended:
             summary = f"{entry.summary}  [amended]"
         out.append(TimelineItem(ev.t, ev.uid, ev.kind, lane_of(ev.kind), colour_of(ev),
-                                summary, ev.author, _label(ev, entry.current if entry else None)))
+                                summary, ev.author, _label(ev, entry.current if entry else None),
+                                str(ev.payload.get("phase") or "")))
     return out
 
 
@@ -187,6 +189,8 @@ class Timeline(QWidget):
         self.scatter.sigClicked.connect(self._clicked)
         self.graph.scene().sigMouseClicked.connect(self._scene_clicked)
         self._labels: list[pg.TextItem] = []
+        self._bands: pg.BarGraphItem | None = None
+        self.phases: list[tuple[float, float, str]] = []
         self.lane_plot.addItem(self.scatter)
         self.now_lines = [pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.TEXT, width=1))
                           for _ in range(2)]
@@ -293,6 +297,7 @@ class Timeline(QWidget):
         for label in self._labels:
             self.lane_plot.removeItem(label)
         self._labels = []
+        self._draw_phases()
         for it in self.items:
             if it.label:
                 text = pg.TextItem(it.label, color=it.colour, anchor=(0.5, 1.25))
@@ -314,6 +319,36 @@ class Timeline(QWidget):
             self.table.setCurrentItem(selected[0])
         if self.follow and rows:
             self.table.scrollToBottom()
+
+    def _draw_phases(self) -> None:
+        """Music phases as bands in the music lane, each until the next phase or the end."""
+        changes = [it for it in self.items if it.kind == "music.phase_changed"]
+        self.phases = []
+        ends = [it.t for it in self.items if it.kind in ("music.stopped", "session.ended")]
+        for i, it in enumerate(changes):
+            nxt = changes[i + 1].t if i + 1 < len(changes) else None
+            later = [t for t in ends if t > it.t]
+            end = nxt or (min(later) if later else max(self._last_reading_t, it.t + 60))
+            self.phases.append((it.t, end, it.phase or it.summary))
+        if self._bands is not None:
+            self.lane_plot.removeItem(self._bands)
+            self._bands = None
+        if not self.phases:
+            return
+        y = LANE_Y["music"]
+        shades = [theme.dim(MUSIC, f) for f in (0.35, 0.22)]
+        self._bands = pg.BarGraphItem(
+            x0=[a for a, _b, _n in self.phases], x1=[b for _a, b, _n in self.phases],
+            y0=[y - 0.28] * len(self.phases), height=[0.56] * len(self.phases),
+            brushes=[shades[i % 2] for i in range(len(self.phases))], pens=[None] *
+            len(self.phases))
+        self._bands.setZValue(-5)
+        self.lane_plot.addItem(self._bands)
+        for a, _b, name in self.phases:
+            text = pg.TextItem(name, color=MUSIC, anchor=(0, -0.35))
+            text.setPos(a, y)
+            self.lane_plot.addItem(text)
+            self._labels.append(text)
 
     # ----- time -----
     def set_now(self, now: float) -> None:
