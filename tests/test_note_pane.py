@@ -261,3 +261,20 @@ def test_quick_tags_from_the_clinic_folder(tmp_path):
     assert quick_tags(tmp_path, {"tags": ["shivering"]}) == ["shivering"]
     (tmp_path / "quick_tags.txt").write_text("# our tags\ncrying\n\nlaughing\n", "utf-8")
     assert quick_tags(tmp_path, {"tags": ["shivering"]}) == ["crying", "laughing"]
+
+
+def test_unsaved_section_goes_to_its_own_session_when_the_next_starts(qtbot, pane):
+    r, p = pane
+    first = r.notes.session_id
+    box = p.section_boxes["integration_plan"]
+    box.text.setPlainText("Integration session on Friday; journal daily")
+    assert box.dirty
+    r.sessions.end()
+    r.clock.advance(3600)
+    r.sessions.start(r.patient_id, template="palliative-low-dose")
+    assert r.notes.session_id != first
+    qtbot.waitUntil(lambda: "goals_of_care" in p.section_boxes)
+    assert p.section_boxes["integration_plan"].text.toPlainText() == ""
+    r.notes.open(first)
+    sec = r.notes.record().section("integration_plan")
+    assert sec is not None and sec.current["text"] == "Integration session on Friday; journal daily"

@@ -50,6 +50,9 @@ class NoteBook:
         self.custom_measures = custom_measures or {}
         self.session_id: int | None = session_id
         self.changed: Observers[SessionRecord] = Observers()
+        # Told the old session id just before the note moves to another session, so unsaved
+        # drafts can still be written to the session they belong to.
+        self.switching: Observers[int] = Observers()
         self._local: dict[str, Event] = {}
         if sessions is not None:
             sessions.changed.connect(self._on_session)
@@ -59,6 +62,8 @@ class NoteBook:
     # ----- which session -----
     def open(self, session_id: int | None) -> None:
         """Show another session (chart review, sign-off of an ended session)."""
+        if self.session_id is not None and session_id != self.session_id:
+            self.switching.emit(self.session_id)
         self.session_id = session_id
         self._local.clear()
         self.changed.emit(self.record())

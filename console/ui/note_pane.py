@@ -193,6 +193,7 @@ class NotePane(QWidget):
 
         self.reload_staff()
         notes.changed.connect(self.set_record)
+        notes.switching.connect(self._save_drafts)
         self.set_record(notes.record())
 
     def actions_for_window(self) -> list[QAction]:
@@ -385,6 +386,8 @@ class NotePane(QWidget):
     def _rebuild_sections(self, template: str | None) -> None:
         if template == self._section_template:
             return
+        if any(b.dirty for b in self.section_boxes.values()):
+            return  # never throw away typed text; rebuilt once it is saved
         self._section_template = template
         while self.note_layout.count():
             item = self.note_layout.takeAt(0)
@@ -545,6 +548,23 @@ class NotePane(QWidget):
         m, v = self.measure_box.currentText(), self.measure_edit.text()
         if self._try(lambda: self.notes.outcome(m, v, author=self.author())):
             self.measure_edit.clear()
+
+    def _save_drafts(self, session_id: int) -> None:
+        """Before the note moves on, unsaved section text goes to the session it was typed
+        for; what cannot be saved stays in its box with a message."""
+        kept = []
+        for key, box in self.section_boxes.items():
+            if not box.dirty:
+                continue
+            try:
+                self.notes.save_section(key, box.text.toPlainText(), box.values(),
+                                        author=self.author())
+                box.dirty = False
+            except NoteError as e:
+                kept.append(f"{box.section.title} ({e})")
+        if kept:
+            self.say(f"Unsaved text from session {session_id} is still in: "
+                     + "; ".join(kept))
 
     def set_phase(self) -> None:
         phase, label = self.phase_box.currentText(), self.phase_label.text()
