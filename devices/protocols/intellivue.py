@@ -310,6 +310,14 @@ class IntelliVueDecoder:
                     continue
                 self._aperiodic[key] = seen
             device_time = self._device_time(a, poll.rel_time)
+            # An episodic measurement (NIBP) repeated by the monitor is as old as its own
+            # stamp, not as new as the poll that carried it: back-date it on the host clock,
+            # so an old cuff result is never shown as fresh or taken for a new BP check.
+            t = now
+            if stamp is not None and device_time is not None:
+                poll_device_time = self._device_time({}, poll.rel_time)
+                if poll_device_time is not None:
+                    t = now - min(max(0.0, poll_device_time - device_time), 86_400.0)
             for raw in values:
                 if len(raw) != 10:
                     raise m.Malformed("numeric observed value length")
@@ -320,7 +328,7 @@ class IntelliVueDecoder:
                     value, q = math.nan, Quality.INVALID
                 out.append(
                     Reading(
-                        t=now,
+                        t=t,
                         source=self.source,
                         code=mdc_code(physio),
                         value=value,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from devices import mdc
 from devices.physiology import Physiology
@@ -370,11 +370,15 @@ class S5Decoder:
         # The block repeats the last cuff result every record. Passing it on each time would
         # make an old measurement look fresh, so it goes out only when it changes (and once
         # after a reset). Two identical results in a row therefore look like one, older one.
+        # The first result after a (re)connect is of unknown age: it is passed on as
+        # QUESTIONABLE so that it is shown with a mark and never satisfies a due BP check.
         nibp = (_i16(block, NIBP_SYS), _i16(block, NIBP_DIA), _i16(block, NIBP_MEAN))
         if nibp != self._last_nibp:
+            age_unknown = self._last_nibp is None
             self._last_nibp = nibp
             out += [
-                reading(code, raw, 100, mmhg)
+                _age_unknown(reading(code, raw, 100, mmhg)) if age_unknown
+                else reading(code, raw, 100, mmhg)
                 for code, raw in zip(
                     (mdc.MDC_PRESS_BLD_NONINV_SYS, mdc.MDC_PRESS_BLD_NONINV_DIA,
                      mdc.MDC_PRESS_BLD_NONINV_MEAN),
@@ -390,6 +394,10 @@ class S5Decoder:
             reading(mdc.MDC_TEMP, _i16(block, T1), 100, mdc.MDC_DIM_DEGC),
         ]
         return out
+
+
+def _age_unknown(r: Reading) -> Reading:
+    return replace(r, quality=Quality.QUESTIONABLE) if r.quality == Quality.VALID else r
 
 
 # --------------------------------------------------------------------------- simulator
