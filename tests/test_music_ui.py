@@ -122,3 +122,86 @@ def test_checklist_ticks_are_recorded_and_screenshots(tmp_path, qtbot, themed):
         assert [e.kind for e in ev].count("setting.item_checked") == 6
         assert ev[-1].kind == "setting.room_mode" and ev[-1].payload["on"] is True
         assert any(e.kind == "setting.intention" for e in ev)
+
+
+def _console(qtbot, db_path, config):
+    from console.app import build_window, start_core
+
+    running = start_core(db_path, devices=None, config=config)
+    window, feed = build_window(running)
+    qtbot.addWidget(window)
+    window.resize(1600, 960)
+    window.show()
+    return window, feed, running
+
+
+def _start_session(running):
+    from console.ui.session_dialog import NewPatient, SessionChoice
+    from console.ui.shell_actions import start_session_from_choice
+
+    start_session_from_choice(running.ctx, SessionChoice(
+        None, NewPatient("Ada Example", "MRN-1", "1950-02-03", 61.0), None, None))
+
+
+def test_console_starts_the_demo_program_with_the_session(qtbot, db_path, config, themed):
+    window, feed, running = _console(qtbot, db_path, config)
+    try:
+        feature = window.music_feature
+        assert feature.banner is None and feature.music.state is MusicState.STOPPED
+        _start_session(running)
+        music = feature.music
+        qtbot.waitUntil(lambda: music.state is MusicState.PLAYING, timeout=3000)
+        deck = music.engine.decks[music.active_deck]
+        qtbot.waitUntil(lambda: deck.state() == "playing" and deck.position_s() > 0,
+                        timeout=5000)
+        assert music.now_playing().phase == "pre-onset"
+        qtbot.waitUntil(lambda: feature.panel.track.text() == "Holdspace demo - Harbour",
+                        timeout=3000)
+        keys = {a.shortcut().toString() for a in window.actions()}
+        assert {"F9", "F10", "F12", "Ctrl+Shift+R"} <= keys
+        running.ctx.ducking.request("alarm", True)  # an alarm lowers the music
+        qtbot.waitUntil(lambda: (music.tick(), deck.vlc_volume())[1] <= 20, timeout=3000)
+        running.ctx.ducking.request("alarm", False)
+        SHOTS.mkdir(exist_ok=True)
+        window.grab().save(str(SHOTS / "console_music.png"))
+        sid = running.ctx.sessions.current.id
+        running.ctx.writer.flush()
+        from console.store.events import session_events
+
+        kinds = [e.kind for e in session_events(running.ctx.reader, sid)
+                 if e.kind.startswith("music.")]
+        assert kinds[:2] == ["music.phase_changed", "music.track_started"]
+        assert "music.ducked" in kinds
+    finally:
+        window.close()
+        feed.stop()
+        running.stop()
+
+
+def test_without_libvlc_music_is_off_and_the_console_goes_on(qtbot, db_path, config, themed,
+                                                             tmp_path):
+    config.extra["music"] = {"libvlc": str(tmp_path / "nowhere" / "libvlc.so.5")}
+    window, feed, running = _console(qtbot, db_path, config)
+    try:
+        feature = window.music_feature
+        assert feature.banner is not None
+        assert "Music unavailable" in feature.banner.text()
+        assert not feature.banner.isHidden()
+        assert not feature.panel.buttons["fade"].isEnabled()
+        assert feature.music.state is MusicState.UNAVAILABLE
+        qtbot.keyClick(window, Qt.Key.Key_F9)  # does nothing, breaks nothing
+        _start_session(running)  # the session and its checklist still work
+        assert running.ctx.sessions.current is not None
+        feature.checklist.check("lights", True)
+        qtbot.waitUntil(lambda: window.vitals.hr.value.text().isdigit(), timeout=10_000)
+        running.ctx.writer.flush()
+        from console.store.events import session_events
+
+        kinds = [e.kind for e in session_events(running.ctx.reader,
+                                                running.ctx.sessions.current.id)]
+        assert "setting.item_checked" in kinds
+        assert not any(k.startswith("music.track") for k in kinds)
+    finally:
+        window.close()
+        feed.stop()
+        running.stop()

@@ -165,7 +165,13 @@ class Deck:
         if self.on_event is not None:
             self.on_event(self, kind)
 
+    @property
+    def _dead(self) -> bool:
+        return self._engine.closed
+
     def play(self, path: Path, gain: float) -> None:
+        if self._dead:
+            return
         self._generation += 1
         self.path = path
         self.has_audio = False
@@ -182,16 +188,18 @@ class Deck:
         self.apply_gain()
 
     def apply_gain(self) -> None:
+        if self._dead:
+            return
         vol = round(self.gain * 100)
         if vol != self._applied and self._mp.audio_set_volume(vol) == 0:
             self._applied = vol
 
     def pause(self) -> None:
-        if self.is_playing():
+        if not self._dead and self.is_playing():
             self._mp.set_pause(1)
 
     def resume(self) -> None:
-        if self.path is not None and not self.is_playing():
+        if not self._dead and self.path is not None and not self.is_playing():
             self._mp.set_pause(0)
             self._applied = None
             self.apply_gain()
@@ -199,27 +207,35 @@ class Deck:
     def stop(self) -> None:
         self._generation += 1
         self.path = None
-        self._mp.stop()
+        if not self._dead:
+            self._mp.stop()
 
     def state(self) -> str:
         """libvlc's own state name, lower case: playing, paused, ended, stopped, error…"""
+        if self._dead:
+            return "closed"
         return str(self._mp.get_state()).split(".")[-1].lower()
 
     def is_playing(self) -> bool:
-        return bool(self._mp.is_playing())
+        return not self._dead and bool(self._mp.is_playing())
 
     def position_s(self) -> float:
+        if self._dead:
+            return 0.0
         t = self._mp.get_time()
         return max(0.0, t / 1000.0) if t is not None and t >= 0 else 0.0
 
     def length_s(self) -> float | None:
+        if self._dead:
+            return None
         n = self._mp.get_length()
         return n / 1000.0 if n and n > 0 else None
 
     def vlc_volume(self) -> int:
-        return int(self._mp.audio_get_volume())
+        return -1 if self._dead else int(self._mp.audio_get_volume())
 
     def release(self) -> None:
+        """Called by the engine while closing (before `closed` is final)."""
         self._generation += 1
         em = self._mp.event_manager()
         for etype in self._handlers:

@@ -603,8 +603,12 @@ class MusicController:
         return self._active
 
     def close(self) -> None:
-        if self.engine is not None:
-            self.engine.close()
+        """Release libvlc; afterwards every method is a no-op (timers may still fire)."""
+        engine, self.engine = self.engine, None
+        self.state = MusicState.UNAVAILABLE
+        self.unavailable_reason = "Music closed."
+        if engine is not None:
+            engine.close()
 
 
 def _dur(seconds: float) -> str:

@@ -203,7 +203,7 @@ class MusicPanel(QFrame):
         b.setToolTip(f"{act.text()} ({keys})")
         b.setAccessibleName(act.text())
         b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the note being typed
-        b.setMinimumHeight(60)
+        b.setMinimumHeight(54)
         b.setMinimumWidth(76)
         b.clicked.connect(act.trigger)
         b.setEnabled(act.isEnabled())

@@ -255,12 +255,12 @@ class SettingSummary(QFrame):
         self.missing.setWordWrap(True)
         self.room_button = QPushButton(f"Room mode\n{ROOM_MODE_KEY}")
         self.room_button.setCheckable(True)
-        self.room_button.setMinimumHeight(60)
+        self.room_button.setMinimumHeight(52)
         self.room_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         if room_mode_action is not None:
             self.room_button.clicked.connect(lambda _c: room_mode_action.trigger())
         self.open_button = QPushButton("Checklist")
-        self.open_button.setMinimumHeight(60)
+        self.open_button.setMinimumHeight(52)
         self.open_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         if open_checklist is not None:
             self.open_button.clicked.connect(lambda _c: open_checklist())
@@ -289,7 +289,15 @@ class SettingSummary(QFrame):
         n, total = self.sc.done_count()
         self.count.setText(f"  {n} of {total} ready")
         self.done.setText(f"✓ {n} of {total} ready" if n else "Nothing ticked yet")
+        self.done.setProperty("none", n == 0)
+        self._colour_done()
         self.missing.setText("Still open: " + " · ".join(open_) if open_ else "All ready")
+
+    def _colour_done(self) -> None:
+        on = getattr(self, "_room", False)
+        colour = theme.TEXT_DIM if self.done.property("none") else theme.OK
+        self.done.setStyleSheet(f"color: {theme.dim(colour, 0.45 if on else 0.9)}; "
+                                "font-size: 17px;")
 
     def set_room_mode(self, on: bool) -> None:
         self.room_button.blockSignals(True)
@@ -312,7 +320,6 @@ class SettingSummary(QFrame):
         """)
         self.title.setStyleSheet(f"color: {dim_text}; font-size: 12px; letter-spacing: 2px;")
         self.count.setStyleSheet(f"color: {dim_text}; font-size: 13px;")
-        self.done.setStyleSheet(f"color: {theme.dim(theme.OK, 0.45 if on else 0.9)}; "
-                                "font-size: 17px;")
+        self._room = on
         self.missing.setStyleSheet(f"color: {dim_text};")
         self.refresh()
