@@ -148,6 +148,11 @@ def test_sections_dose_record_and_palliative(tmp_path):
                                     {"criteria": "Modified Aldrete", "score": "10",
                                      "escort": "daughter"})
         assert disc is not None and disc.kind == "discharge.recorded"
+        assert disc.payload["fields"]["criteria_met"] is True
+        assert "Criteria met: yes" in disc.payload["summary"]
+        low = r.notes.save_section("discharge", "Steady gait", {
+            "criteria": "Modified Aldrete", "score": "8", "escort": "daughter"})
+        assert low is not None and low.payload["changes"]["fields"]["criteria_met"] is False
         sec = r.notes.record().section("check_in")
         assert sec is not None and sec.current["fields"] == {"mood": 5.0}
 

@@ -227,6 +227,8 @@ class NoteBook:
         if sec.derived:
             raise NoteError(f"{sec.title} is filled from the dose log; record doses there.")
         parsed = parse_fields(sec, fields or {}, self.clock.now())
+        if key == "discharge":
+            parsed.update(discharge_met(parsed))
         body = text.strip()
         rec = self._open_record()
         who = self._author(author)
@@ -342,6 +344,19 @@ class NoteBook:
         return self._append("sign.addendum", {
             "text": body, "name": n, "role": r,
             "summary": f"Addendum by {n} ({r}): {_one_line(body, 100)}"}, author=n)
+
+
+# Discharge thresholds (modified Aldrete ≥ 9/10, PADSS ≥ 9/10): published defaults.
+DISCHARGE_THRESHOLD = {"Modified Aldrete": 9.0, "PADSS": 9.0}
+
+
+def discharge_met(fields: dict[str, object]) -> dict[str, object]:
+    """{"criteria_met": True/False} when a published score threshold applies, else {}."""
+    limit = DISCHARGE_THRESHOLD.get(str(fields.get("criteria", "")))
+    score = fields.get("score")
+    if limit is None or not isinstance(score, int | float):
+        return {}
+    return {"criteria_met": float(score) >= limit}
 
 
 def _observation_summary(text: str, tags: Iterable[str], quote: bool) -> str:

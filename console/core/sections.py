@@ -87,18 +87,20 @@ def parse_fields(section: Section, raw: dict[str, str], now: float) -> dict[str,
             raise NoteError(f"{f.label}: choose one of {', '.join(c for c in f.choices if c)}.")
         else:
             out[f.key] = text
-    unknown = set(raw) - {f.key for f in section.fields}
+    unknown = set(raw) - {f.key for f in section.fields} - {"criteria_met"}
     if unknown:
         raise NoteError(f"{section.title} has no field {', '.join(sorted(unknown))}.")
     return out
 
 
 def summarise(section: Section, text: str, fields: dict[str, object]) -> str:
-    labels = {f.key: f.label for f in section.fields}
+    labels = {f.key: f.label for f in section.fields} | {"criteria_met": "Criteria met"}
     parts = []
     for k, v in fields.items():
         if k == "time" and isinstance(v, float):
             v = clock_text(v)
+        elif isinstance(v, bool):
+            v = "yes" if v else "NO"
         parts.append(f"{labels.get(k, k)}: {v:g}" if isinstance(v, float) else
                      f"{labels.get(k, k)}: {v}")
     head = f"{section.title}: " + "; ".join(parts) if parts else f"{section.title}"
