@@ -181,6 +181,8 @@ def test_staff_list_edit_and_course_view(qtbot, console):
     write_day(r)
     feature.notes.outcome("PHQ-9", "15")
     r.sessions.end()
+    assert feature.pane.tabs.currentIndex() == 2 and "sign" in feature.pane.message.text()
+    assert not feature.timeline.live and feature.timeline.session_id == r.notes.session_id
     feature.notes.sign("Dr Chen", "physician")
     r.flush()
     feature.open_courses()

@@ -98,6 +98,10 @@ class NotesFeature:
             self.timeline.load(s.id, live=True)
         else:  # ended: the day stays on screen for finishing and signing
             self.timeline.load(self.notes.session_id, live=False)
+            if self.notes.session_id is not None and not self.notes.record().locked:
+                self.pane.tabs.setCurrentIndex(2)
+                self.pane.say("The session has ended. Finish the note, read it here and sign.",
+                              error=False)
 
     def jump(self, t: float, uid: str) -> None:
         """From the timeline: the vitals chart and the note go to that moment."""
