@@ -67,6 +67,7 @@ def test_unknown_key_and_bad_values_are_reported_at_their_line(tmp_path: Path) -
         "one of": base.replace('method = "bolus"', 'method = "push"'),
         "must be a number": base.replace("min = 25", 'min = "25"'),
         "not valid TOML": base.replace('route = "IM"', 'route = "IM'),
+        "did you mean `observation`": base.replace("[observation]", "[observaton]"),
     }
     for expected, text in cases.items():
         p = tmp_path / "bad.toml"

@@ -199,7 +199,8 @@ class DoseDay:
     def link(self, status: LinkStatus) -> list[Event]:
         return self.alarms.link(status)
 
-    def manual_vitals(self, texts: dict[str, str], when_text: str = "") -> Event:
+    def manual_vitals(self, texts: dict[str, str],
+                      when_text: str = "") -> tuple[Event, list[Reading]]:
         """Typed BP/HR/SpO2/RR: stored as MANUAL readings, treated like monitor values."""
         now = self.now()
         t = parse_when(when_text, now)
@@ -240,7 +241,7 @@ class DoseDay:
                                             + (f" (for {clock_text(t)})" if now - t > 120 else "")},
                           t)
         self.readings(readings)
-        return ev
+        return ev, readings
 
     # ------------------------------------------------------------------ checklist & gate
     def set_item(self, item_id: str, value: Any) -> Event:
@@ -449,16 +450,21 @@ class DoseDay:
             raise DoseInputError("Type your name to acknowledge the alarm.")
         return self.alarms.acknowledge(by, self.now(), silence_s)
 
-    def set_limit(self, rule_id: str, text: str, reason: str = "") -> Event:
+    def parse_limit(self, rule_id: str, text: str) -> float:
+        """A new limit value, checked (nothing written), or DoseInputError in words."""
+        rule = self.alarms.rules[rule_id]
         try:
             v = float(text.strip().replace(",", "."))
         except ValueError:
-            raise DoseInputError(f"“{text.strip()}” is not a number.") from None
-        rule = self.alarms.rules[rule_id]
+            raise DoseInputError(f"{rule.describe()}: “{text.strip()}” is not a number.") from None
         lo, hi = MANUAL_RANGES[rule.param]
         if not lo <= v <= hi:
             raise DoseInputError(f"A limit of {v:g} for {PARAMS[rule.param][1]} is not "
                                  f"plausible (expected {lo}–{hi}).")
+        return v
+
+    def set_limit(self, rule_id: str, text: str, reason: str = "") -> Event:
+        v = self.parse_limit(rule_id, text)
         ev = self.alarms.set_limit(rule_id, v, self.now(), reason=reason)
         self.changed.emit("limits.changed")
         return ev

@@ -94,6 +94,20 @@ def clock_text(t: float) -> str:
     return datetime.fromtimestamp(t).astimezone().strftime("%H:%M")
 
 
+def method_text(tpl: Template) -> str:
+    """How the dose is given, in the template's own numbers."""
+    d = tpl.dose
+    if d.method == "infusion":
+        return f"infusion over {d.infusion_minutes or 0:g} min"
+    if d.method == "tablets":
+        unit = f"{d.unit_mg:g} mg tablets" if d.unit_mg else "tablets"
+        return f"{unit}, hold {d.hold_minutes or 0:g} min then spit"
+    if d.method == "nasal_devices":
+        unit = f"{d.unit_mg:g} mg per device" if d.unit_mg else "nasal devices"
+        return f"{unit}, rest {d.rest_minutes or 0:g} min between devices"
+    return "single bolus"
+
+
 def range_text(tpl: Template, weight_kg: float | None) -> str:
     d = tpl.dose
     if d.per_kg:

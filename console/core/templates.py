@@ -217,6 +217,10 @@ class _Lines:
     def of(self, table: str, idx: int = 0, key: str | None = None) -> int | None:
         if key is not None and (table, idx, key) in self.keys:
             return self.keys[(table, idx, key)]
+        if key is not None:  # the key may be a table of its own: [observaton]
+            sub = self.tables.get((f"{table}.{key}" if table else key, 0))
+            if sub is not None:
+                return sub
         return self.tables.get((table, idx))
 
 

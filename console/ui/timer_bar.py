@@ -1,0 +1,148 @@
+"""The timer line under the session header: since dose, observation left, next check, infusion.
+
+Readable from two metres: the since-dose clock is the largest number on the screen. Values
+come from a `TimerSnapshot` (derived from stored times); this widget only paints them.
+A due check turns yellow, an overdue one amber on dark with the minutes it is late; nothing
+blinks (checks are reminders, not alarms).
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from console.core.timers import TimerSnapshot, hms, ms
+from console.ui import theme
+
+
+def _wall(t: float) -> str:
+    return time.strftime("%H:%M", time.localtime(t))
+
+
+OBSERVE_PX = 44
+NEXT_PX = 30
+OVERDUE = "#ffb347"
+OVERDUE_BG = "#3a2608"
+
+
+def _big(colour: str, px: int) -> str:
+    """Font size by stylesheet: the app stylesheet would override a QFont set in code."""
+    return f"color: {colour}; font-size: {px}px; font-weight: bold;"
+
+
+def _caption(text: str) -> QLabel:
+    lab = QLabel(text)
+    lab.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 14px; letter-spacing: 1px;")
+    return lab
+
+
+class TimerBar(QFrame):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("panel")
+        self.since = QLabel("--:--:--")
+        self.since_note = QLabel("no dose yet")
+        self.since_note.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 16px;")
+        self.observe = QLabel("—")
+        self.observe_note = QLabel("")
+        self.observe_note.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 16px;")
+        self.next = QLabel("—")
+        self.next.setWordWrap(True)
+        self.next_note = QLabel("")
+        self.next_note.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 16px;")
+        self.infusion = QLabel("")
+        self.infusion.setStyleSheet("font-size: 18px;")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(10)
+        self.progress.setStyleSheet(
+            f"QProgressBar {{ background: #0f1318; border: 1px solid {theme.PANEL_EDGE}; }}"
+            f"QProgressBar::chunk {{ background: {theme.dim(theme.OK, 0.8)}; }}")
+        self.infusion_box = QWidget()
+        ib = QVBoxLayout(self.infusion_box)
+        ib.setContentsMargins(0, 0, 0, 0)
+        ib.addWidget(_caption("INFUSION"))
+        ib.addWidget(self.infusion)
+        ib.addWidget(self.progress)
+        self.infusion_box.hide()
+        self.since.setStyleSheet(_big(theme.TEXT_DIM, theme.CLOCK_PX))
+        self.observe.setStyleSheet(_big(theme.TEXT_DIM, OBSERVE_PX))
+        self.next.setStyleSheet(_big(theme.TEXT_DIM, NEXT_PX))
+
+        row = QHBoxLayout(self)
+        row.setContentsMargins(14, 6, 14, 6)
+        row.setSpacing(28)
+        for cap, big, note in (("SINCE DOSE", self.since, self.since_note),
+                               ("MINIMUM OBSERVATION LEFT", self.observe, self.observe_note),
+                               ("NEXT CHECK", self.next, self.next_note)):
+            col = QVBoxLayout()
+            col.setSpacing(0)
+            col.addWidget(_caption(cap))
+            col.addWidget(big)
+            col.addWidget(note)
+            row.addLayout(col, 2 if big is self.next else 0)
+        row.addWidget(self.infusion_box, 1)
+        row.addStretch(0)
+
+    def show_snapshot(self, snap: TimerSnapshot | None) -> None:
+        if snap is None or snap.first_dose is None:
+            self.since.setText("--:--:--")
+            self.since.setStyleSheet(_big(theme.TEXT_DIM, theme.CLOCK_PX))
+            self.since_note.setText("no dose yet")
+            self.observe.setText("—")
+            self.observe_note.setText("")
+            self.next.setText("—")
+            self.next.setStyleSheet(_big(theme.TEXT_DIM, NEXT_PX))
+            self.next_note.setText("checks start at the first dose")
+            self.infusion_box.hide()
+            return
+        self.since.setText(hms(snap.since_first or 0))
+        self.since.setStyleSheet(_big(theme.TEXT, theme.CLOCK_PX))
+        note = f"first dose {_wall(snap.first_dose)}"
+        if snap.dose_count > 1 and snap.since_last is not None:
+            note += f" · last dose {ms(snap.since_last)} ago ({snap.dose_count} doses)"
+        self.since_note.setText(note)
+        left = snap.observation_left
+        if left is not None and snap.observation_end is not None:
+            if left > 0:
+                self.observe.setText(hms(left))
+                self.observe.setStyleSheet(_big(theme.TEXT, OBSERVE_PX))
+                self.observe_note.setText(f"until {_wall(snap.observation_end)}")
+            else:
+                self.observe.setText("complete")
+                self.observe.setStyleSheet(_big(theme.OK, OBSERVE_PX))
+                self.observe_note.setText(f"since {_wall(snap.observation_end)}")
+        c = snap.next_check
+        if c is None:
+            self.next.setText("none scheduled")
+            self.next.setStyleSheet(_big(theme.TEXT_DIM, NEXT_PX))
+            self.next_note.setText("")
+        elif c.state == "upcoming":
+            self.next.setText(f"{c.label} in {ms(c.due - snap.now)}")
+            self.next.setStyleSheet(_big(theme.TEXT, NEXT_PX))
+            self.next_note.setText(f"due {_wall(c.due)}")
+        elif c.state == "due":
+            self.next.setText(f"{c.label} — DUE now")
+            self.next.setStyleSheet(_big(theme.WARN, NEXT_PX))
+            self.next_note.setText(f"due {_wall(c.due)} · overdue at {_wall(c.overdue_at)}")
+        else:
+            late = (snap.now - c.due) / 60
+            self.next.setText(f"{c.label} — OVERDUE {late:.0f} min")
+            self.next.setStyleSheet(_big(OVERDUE, NEXT_PX) + f"background: {OVERDUE_BG}; padding: 2px 8px;")
+            self.next_note.setText(f"was due {_wall(c.due)} — record a value to clear")
+        inf = snap.infusion
+        if inf is None:
+            self.infusion_box.hide()
+            return
+        self.infusion_box.show()
+        frac = min(1.0, inf.mg_so_far / inf.planned_mg) if inf.planned_mg else 0.0
+        self.progress.setValue(int(frac * 1000))
+        state = {"running": "running", "paused": "PAUSED", "complete": "complete",
+                 "stopped": "stopped"}[inf.state]
+        self.infusion.setText(
+            f"{ms(inf.running_s)} / {ms(inf.planned_s)} · {inf.mg_so_far:.1f} of "
+            f"{inf.planned_mg:g} mg · {inf.rate_mg_per_h:g} mg/h · {state}")
+        self.infusion.setStyleSheet(
+            f"font-size: 18px; color: {theme.WARN if inf.state == 'paused' else theme.TEXT};")
