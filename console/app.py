@@ -36,6 +36,7 @@ Feature = Callable[..., None]  # install(window, ctx, feed)
 FEATURES: list[Feature] = [
     lambda *a: __import__("console.ui.notes_feature", fromlist=["install"]).install(*a),  # notes
     lambda *a: __import__("console.ui.music_feature", fromlist=["install"]).install(*a),  # music
+    lambda *a: __import__("console.ui.dose_feature", fromlist=["install"]).install(*a),  # dose
 ]
 
 
