@@ -99,6 +99,7 @@ class SerialLink:
 
     NO_DATA_AFTER = 5.0  # seconds without a good frame before we say "no data"
     BACKOFF = (0.25, 0.5, 1.0, 2.0, 4.0)
+    UNREADABLE_BYTES = 16  # this many bytes with no good frame: data arrives but cannot be read
 
     def __init__(
         self,
@@ -181,6 +182,8 @@ class SerialLink:
 
     def _read_loop(self, port: serial.SerialBase) -> None:
         opened = self.now()
+        self._last_data_t: float | None = None
+        self._unread = 0  # bytes received since the last good frame
         last_out = 0.0
         while not self._stop.is_set():
             data = port.read(max(1, min(port.in_waiting, 65536)))
@@ -188,9 +191,13 @@ class SerialLink:
             if data:
                 if self.capture is not None:
                     self._capture(now, data)
+                ok_before = self.decoder.stats.frames_ok
                 samples = self.decoder.feed(data, now)
                 if samples:
                     self.sink.samples(self.source, samples)
+                self._last_data_t = now
+                self._unread = 0 if self.decoder.stats.frames_ok > ok_before else (
+                    self._unread + len(data))
             if data or now - last_out >= 0.1:
                 out = self.decoder.outgoing(now)
                 if out:
@@ -208,7 +215,11 @@ class SerialLink:
             return
         if now - max(opened, last or opened) < self.no_data_after:
             return
-        if st.frames_rejected and (last is None or now - last >= self.no_data_after):
+        # Bytes keep arriving but none make a frame: wrong monitor type or baud rate. Judged on
+        # recent bytes only, so old line noise does not blame a monitor that was switched off.
+        arriving = (self._last_data_t is not None and now - self._last_data_t < self.no_data_after
+                    and self._unread >= self.UNREADABLE_BYTES)
+        if arriving:
             self._set(
                 LinkState.NO_DATA,
                 "Data arrives but cannot be read — check the monitor type and its baud rate.",

@@ -77,15 +77,15 @@ def record(
     counts: dict[int, int] = {}
     latest: dict[int, Reading] = {}
     wave_s = 0.0
-    states: dict[str, LinkState] = {}
+    states: dict[str, tuple[LinkState, str]] = {}
     start = time.monotonic()
     next_print = start + print_every
     try:
         while not stop.wait(0.2):
             d = hub.drain()
             for st in d.statuses:
-                if states.get(st.source) != st.state:
-                    states[st.source] = st.state
+                if states.get(st.source) != (st.state, st.message):
+                    states[st.source] = (st.state, st.message)
                     say(f"{st.source}: {st.state} — {st.message}")
             for s in d.samples:
                 if isinstance(s, Reading):
