@@ -74,6 +74,8 @@ def test_a_dosing_day_typed_in_the_pane(qtbot, pane):
     # An adverse event with ondansetron given, by Dr Chen (author switched for this entry).
     r.clock.advance(120)
     p.author_box.setCurrentText("Dr Chen")
+    qtbot.mouseClick(p.ae_toggle, Qt.MouseButton.LeftButton)
+    assert p.ae_box.isVisible() and p.ae_what.hasFocus()
     qtbot.keyClicks(p.ae_what, "Nausea, retching")
     p.ae_severity.setCurrentText("moderate")
     p.ae_drug.setCurrentText("ondansetron")
@@ -83,6 +85,7 @@ def test_a_dosing_day_typed_in_the_pane(qtbot, pane):
     qtbot.mouseClick(p.ae_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: p.entries.count() == 5)
     assert "ondansetron 4 mg IV" in entry_texts(p)[4] and p.ae_what.text() == ""
+    assert not p.ae_box.isVisible()
     # Amend the first observation (as Dr Chen), history on demand.
     r.clock.advance(60)
     p.entries.setCurrentRow(0)

@@ -158,6 +158,10 @@ def test_clicking_an_alarm_moves_the_vitals_chart(qtbot, console):
     # Ctrl+O from anywhere in the window brings the observation field.
     qtbot.keyClick(window, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
     assert window.side_tabs.currentWidget() is feature.pane and feature.pane.obs_edit.hasFocus()
+    window.side_tabs.setCurrentWidget(tl)
+    qtbot.keyClick(window, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier |
+                   Qt.KeyboardModifier.ShiftModifier)
+    assert window.side_tabs.currentWidget() is feature.pane and feature.pane.ae_box.isVisible()
     assert any("console.ui.notes_feature" in f.__code__.co_consts for f in FEATURES)
     window.grab().save(str(SHOTS / "window_with_timeline.png"))
 

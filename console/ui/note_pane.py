@@ -180,6 +180,10 @@ class NotePane(QWidget):
         self.observe_action = QAction("Add observation", self)
         self.observe_action.setShortcut(QKeySequence("Ctrl+O"))
         self.observe_action.triggered.connect(self.focus_observation)
+        self.ae_action = QAction("Adverse event / intervention", self)
+        self.ae_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        self.ae_action.triggered.connect(lambda: (self.tabs.setCurrentIndex(0),
+                                                  self.show_ae_form(True)))
         self.tag_actions: list[QAction] = []
         for i, tag in enumerate(tags[:9]):
             a = QAction(f"Tag: {tag}", self)
@@ -197,7 +201,7 @@ class NotePane(QWidget):
         self.set_record(notes.record())
 
     def actions_for_window(self) -> list[QAction]:
-        return [self.observe_action, *self.tag_actions]
+        return [self.observe_action, self.ae_action, *self.tag_actions]
 
     # ----- building -----
     def _build_log(self, tags: Sequence[str]) -> QWidget:
@@ -259,7 +263,11 @@ class NotePane(QWidget):
         score_row.addStretch(1)
         lay.addLayout(score_row)
 
-        ae = QGroupBox("Adverse event")
+        self.ae_toggle = QPushButton("Adverse event / intervention…")
+        self.ae_toggle.setCheckable(True)
+        lay.addWidget(self.ae_toggle)
+        ae = self.ae_box = QGroupBox("Adverse event")
+        self.ae_toggle.toggled.connect(self.show_ae_form)
         form = QGridLayout(ae)
         self.ae_what = QLineEdit()
         self.ae_what.setObjectName("ae_what")
@@ -297,6 +305,7 @@ class NotePane(QWidget):
         form.addWidget(self.ae_outcome, 3, 0, 1, 3)
         form.addWidget(ae_button, 3, 3)
         lay.addWidget(ae)
+        ae.hide()  # folded away until needed, so the log keeps its room
 
         self.entries = QListWidget()
         self.entries.setObjectName("entries")
@@ -543,6 +552,13 @@ class NotePane(QWidget):
             for c in (self.ae_severity, self.ae_route):
                 c.setCurrentIndex(-1)
             self.ae_drug.setCurrentIndex(0)
+            self.show_ae_form(False)
+
+    def show_ae_form(self, on: bool = True) -> None:
+        self.ae_toggle.setChecked(on)
+        self.ae_box.setVisible(on)
+        if on:
+            self.ae_what.setFocus()
 
     def add_outcome(self) -> None:
         m, v = self.measure_box.currentText(), self.measure_edit.text()

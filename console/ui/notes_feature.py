@@ -63,6 +63,9 @@ class NotesFeature:
 
         self.pane.observe_action.triggered.connect(lambda: self._show_tab(self.pane))
         window.add_action(self.pane.observe_action)
+        self.pane.ae_action.triggered.connect(
+            lambda: window.side_tabs.setCurrentWidget(self.pane))
+        window.add_action(self.pane.ae_action)
         for a in self.pane.tag_actions:
             a.triggered.connect(lambda _=False: self._show_tab(self.pane))
             window.add_action(a)
