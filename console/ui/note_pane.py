@@ -182,8 +182,7 @@ class NotePane(QWidget):
         self.observe_action.triggered.connect(self.focus_observation)
         self.ae_action = QAction("Adverse event / intervention", self)
         self.ae_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
-        self.ae_action.triggered.connect(lambda: (self.tabs.setCurrentIndex(0),
-                                                  self.show_ae_form(True)))
+        self.ae_action.triggered.connect(self.open_ae_form)
         self.tag_actions: list[QAction] = []
         for i, tag in enumerate(tags[:9]):
             a = QAction(f"Tag: {tag}", self)
@@ -553,6 +552,10 @@ class NotePane(QWidget):
                 c.setCurrentIndex(-1)
             self.ae_drug.setCurrentIndex(0)
             self.show_ae_form(False)
+
+    def open_ae_form(self) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.show_ae_form(True)
 
     def show_ae_form(self, on: bool = True) -> None:
         self.ae_toggle.setChecked(on)
