@@ -118,7 +118,9 @@ class AlarmSound(QObject):
             self.player.play(self.files[self.priority], PATTERN[self.priority][0])
 
     def close(self) -> None:
+        """Stop and let go of the player; later calls are harmless (visual alarms only)."""
         self.set_priority(None)
         rel = getattr(self.player, "release", None)
+        self.player = None
         if rel is not None:
             rel()

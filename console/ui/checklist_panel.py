@@ -34,6 +34,12 @@ class ChecklistPanel(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("panel")
+        # Big, visible tick boxes: the dark theme's default indicator is hard to see.
+        self.setStyleSheet(
+            "QCheckBox { font-size: 16px; spacing: 10px; padding: 3px 0; }"
+            "QCheckBox::indicator { width: 22px; height: 22px; border: 2px solid #6b7682; "
+            "border-radius: 4px; background: #0f1318; }"
+            f"QCheckBox::indicator:checked {{ background: {theme.OK}; border-color: {theme.OK}; }}")
         self.day: DoseDay | None = None
         self.title = QLabel("<b>Before the first dose</b>")
         self.form = QFormLayout()

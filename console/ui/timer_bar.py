@@ -41,7 +41,7 @@ class TimerBar(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("panel")
-        self.since = QLabel("--:--:--")
+        self.since = QLabel("—")
         self.since_note = QLabel("no dose yet")
         self.since_note.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 16px;")
         self.observe = QLabel("—")
@@ -88,7 +88,7 @@ class TimerBar(QFrame):
 
     def show_snapshot(self, snap: TimerSnapshot | None) -> None:
         if snap is None or snap.first_dose is None:
-            self.since.setText("--:--:--")
+            self.since.setText("—")
             self.since.setStyleSheet(_big(theme.TEXT_DIM, theme.CLOCK_PX))
             self.since_note.setText("no dose yet")
             self.observe.setText("—")
