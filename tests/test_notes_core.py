@@ -189,6 +189,12 @@ def test_full_note_reads_the_day_in_order(tmp_path):
         r.notes.save_section("check_in", "Calm", {"mood": "7"})
         r.clock.advance(600)
         obs = r.notes.observe("Weeping softly")
+        from console.store.events import Event
+        r.writer.append_event(Event("check.recorded", r.clock.now() + 1, {
+            "what": "sedation", "value": "MOAA/S 4",
+            "summary": "Sedation check: MOAA/S 4"}, session_id=r.notes.session_id,
+            author="Dr Chen"))
+        r.flush()
         r.notes.amend(obs.uid, {"text": "Weeping softly, then smiling"})
         r.notes.adverse_event("Nausea", "mild", intervention="cool cloth")
         r.notes.save_section("goals_of_care", "Wishes to die at home")
@@ -198,6 +204,7 @@ def test_full_note_reads_the_day_in_order(tmp_path):
         text = note_text(r.notes.record(), r.notes.template)
         order = ["== Check-in ==", "Mood (0–10): 7", "== Dose record", "Ketamine 50 mg IM",
                  "== Observations ==", "Weeping softly, then smiling  — Ana Ruiz  (amended)",
+                 "Sedation check: MOAA/S 4  — Dr Chen",
                  "== Adverse events", "Adverse event (mild): Nausea — cool cloth",
                  "== Goals-of-care discussion ==", "Wishes to die at home",
                  "Signed by Dr Chen (physician)", "Phoned next day: slept well."]

@@ -15,6 +15,9 @@ TIMED: dict[str, tuple[str, ...]] = {
     "observations": ("note.observation", "score."),
     "adverse_events": ("ae.",),
 }
+OTHER_TIMED: dict[str, tuple[str, ...]] = {
+    "observations": ("check.recorded", "vitals.manual"),
+}
 
 
 def note_text(rec: SessionRecord, template: str | None, title: str = "") -> str:
@@ -27,9 +30,14 @@ def note_text(rec: SessionRecord, template: str | None, title: str = "") -> str:
                     f"(given by {d.payload.get('given_by') or d.author or '?'})"
                     for d in doses] or ["No dose recorded."]
             continue
-        timed = [e for e in rec.of_kind("") if e.kind.startswith(TIMED.get(sec.key, ("-",)))]
-        out += [f"{clock_text(e.t)}  {e.summary}  — {e.author or '?'}"
-                f"{'  (amended)' if e.amended else ''}" for e in timed]
+        timed = [(e.t, f"{clock_text(e.t)}  {e.summary}  — {e.author or '?'}"
+                  f"{'  (amended)' if e.amended else ''}")
+                 for e in rec.of_kind("") if e.kind.startswith(TIMED.get(sec.key, ("-",)))]
+        # Checks other features record (vitals by hand, sedation) belong with observations.
+        timed += [(e.t, f"{clock_text(e.t)}  {e.payload.get('summary', e.kind)}  "
+                        f"— {e.author or '?'}")
+                  for e in rec.events if e.kind in OTHER_TIMED.get(sec.key, ())]
+        out += [line for _t, line in sorted(timed, key=lambda x: x[0])]
         entry = rec.section(sec.key)
         if entry is None:
             if not timed:
