@@ -171,7 +171,6 @@ def test_staff_list_edit_and_course_view(qtbot, console):
     feature = window.notes_feature
     feature.open_staff()
     ed = feature.staff_editor
-    qtbot.addWidget(ed)
     ed.add_row("Sam Okafor", "")
     assert not ed.save() and "Sam Okafor's role" in ed.message.text()
     ed.table.item(ed.table.rowCount() - 1, 1).setText("nurse")
@@ -191,7 +190,6 @@ def test_staff_list_edit_and_course_view(qtbot, console):
     r.flush()
     feature.open_courses()
     cv = feature.course_view
-    qtbot.addWidget(cv)
     assert cv.table.rowCount() == 1
     assert [cv.table.item(0, c).text() for c in (2, 3, 4, 5)] == [
         "dosing", "ketamine 50 mg IM", "signed — Dr Chen", "PHQ-9 15"]

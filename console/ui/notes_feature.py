@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
@@ -128,7 +129,9 @@ class NotesFeature:
 
     def open_courses(self) -> None:
         if self.course_view is None:
-            self.course_view = CourseView(self.ctx.reader)
+            # A separate window, but owned by the console so it closes with it.
+            self.course_view = CourseView(self.ctx.reader, self.window)
+            self.course_view.setWindowFlag(Qt.WindowType.Window)
             self.course_view.open_session.connect(self.open_session)
         else:
             self.course_view.reload()
@@ -141,7 +144,8 @@ class NotesFeature:
     def open_staff(self) -> None:
         if self.staff_editor is None:
             self.staff_editor = StaffEditor(self.ctx.config, self.ctx.writer, self.ctx.clock,
-                                            lambda: self.ctx.sessions.author)
+                                            lambda: self.ctx.sessions.author, self.window)
+            self.staff_editor.setWindowFlag(Qt.WindowType.Window)
             self.staff_editor.saved.connect(self.pane.reload_staff)
         self.staff_editor.show()
         self.staff_editor.raise_()
