@@ -279,3 +279,73 @@ def test_desaturation_alarm_ack_screenshot_and_reopen_restores_everything(
 
 def test_theme_colours_for_alarm_priorities_are_iec() -> None:
     assert theme.PRIORITY_COLOURS["high"].lower() == theme.ALARM_HIGH.lower()
+
+
+def test_infusion_bad_input_weight_and_a_lost_monitor_link(
+        qtbot: QtBot, tmp_path: Path, consoles: list[Console], config: Config) -> None:
+    sim = start_sim("calm", 0, tmp_path)
+    clock = FakeClock(time.time())
+    try:
+        c = Console(qtbot, tmp_path / "i.db", sim.port, clock, tmp_path / "data", config)
+        consoles.append(c)
+        ctx = c.ctx
+        ctx.sessions.set_user(Staff("Ana Nurse", "nurse"))
+        pid = ctx.writer.call(lambda conn: records.create_patient(
+            conn, "No Weight", clock.now())).result(5)
+        ctx.sessions.start(pid, template="iv-infusion")
+        feature, panel = c.feature, c.feature.dose_panel
+        lim = feature.limits
+        for key, text in (("sys", "124"), ("dia", "78"), ("hr", "70")):
+            qtbot.keyClicks(lim.values[key], text)
+        qtbot.mouseClick(lim.save, Qt.MouseButton.LeftButton)
+        fill_checklist(qtbot, c)
+        assert feature.day is not None and feature.day.gate().passed
+        # bad input: each a sentence, the typed text kept, nothing written
+        for mg, when, words in (("35", "", "no weight recorded"),
+                                ("abc", "", "not a number"), ("-4", "", "more than 0")):
+            panel.mg.setText(mg)
+            panel.when.setText(when)
+            qtbot.mouseClick(panel.record_button, Qt.MouseButton.LeftButton)
+            assert words in panel.message.text()
+            assert panel.mg.text() == mg
+        ctx.writer.call(lambda conn: records.set_patient_weight(
+            conn, pid, 70.0, clock.now(), author="Ana Nurse")).result(5)
+        ctx.sessions.refresh_patient()
+        from datetime import datetime
+        panel.mg.setText("35")
+        panel.when.setText(datetime.fromtimestamp(clock.now() + 900).strftime("%H:%M"))
+        qtbot.mouseClick(panel.record_button, Qt.MouseButton.LeftButton)
+        assert "is in the future" in panel.message.text()
+        assert c.events("dose.given") == []
+        panel.when.clear()
+        qtbot.mouseClick(panel.record_button, Qt.MouseButton.LeftButton)
+        assert panel.message.text() == ""
+        assert "0.50 mg/kg" in panel.log.text()
+        # the monitor cable is pulled during the infusion: a technical alarm, then cleared
+        sim.unplug()
+        qtbot.waitUntil(lambda: any(k.startswith("tech:link") for k in
+                                    feature.day.alarms.active), timeout=10000)  # type: ignore[union-attr]
+        assert "Monitor link" in feature.banner.labels[0].text()
+        assert feature.sound.priority == "medium"
+        sim.replug()
+        qtbot.waitUntil(lambda: not any(k.startswith("tech:link") for k in
+                                        feature.day.alarms.active), timeout=15000)  # type: ignore[union-attr]
+        # twenty minutes into the infusion: half of the dose has run in
+        clock.advance(20 * MIN)
+        bar = feature.timer_bar
+        qtbot.waitUntil(lambda: "17.5 of 35 mg" in bar.infusion.text(), timeout=3000)
+        assert "52.5 mg/h" in bar.infusion.text() and not bar.infusion_box.isHidden()
+        qtbot.mouseClick(panel.pause, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "PAUSED" in bar.infusion.text(), timeout=3000)
+        assert "Cumulative this session: 17.5 mg" in panel.cumulative.text()
+        kinds = [e.kind for e in c.events()]
+        assert "infusion.paused" in kinds
+        tech = [e for e in c.events("alarm.raised") if e.payload["type"] == "technical"]
+        cleared = {e.refers_to for e in c.events("alarm.cleared")}
+        link_alarm = next(e for e in tech if e.payload["rule"].startswith("tech:link"))
+        assert link_alarm.payload["code"] is None and link_alarm.uid in cleared
+    finally:
+        for con in consoles:
+            con.close()
+        consoles.clear()
+        sim.stop()

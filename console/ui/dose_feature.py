@@ -112,16 +112,25 @@ class DoseFeature(QObject):
 
     def _session(self, s: OpenSession | None) -> None:
         if s is not None and self.day is not None and self.day.session_id == s.id:
-            return  # the same session (e.g. patient refreshed)
+            # the same session, e.g. the patient's weight was just entered
+            self.day.patient = s.patient
+            self.day.weight_kg = s.patient.weight_kg if s.patient else None
+            self.dose_panel.attach(self.day)
+            return
+        ended_rems = self.day is not None and self.day.template.rems and s is None
         self.day = None
         tpl = self.template_for(s) if s is not None else None
         if s is not None and tpl is not None:
             self.day = DoseDay.open(tpl, self.ctx.sessions, self.ctx.clock, self.ctx.reader)
+            self.timer_bar.set_source(tpl.observation_minutes, tpl.path.name,
+                                      tpl.observation_source)
         self.chooser.setVisible(s is not None and tpl is None)
         self._markers.clear()
         for panel in (self.checklist, self.dose_panel, self.limits, self.rems):
             panel.attach(self.day)
         self.update_tabs()
+        if ended_rems and self.window is not None and hasattr(self.window, "side_tabs"):
+            self.window.side_tabs.setCurrentWidget(self.rems)  # the form's one-page summary
         self._markers_for_doses()
         self.refresh()
 
@@ -139,6 +148,7 @@ class DoseFeature(QObject):
         if s is None or tpl is None:
             return
         self.day = DoseDay.open(tpl, self.ctx.sessions, self.ctx.clock, self.ctx.reader)
+        self.timer_bar.set_source(tpl.observation_minutes, tpl.path.name, tpl.observation_source)
         self.chooser.hide()
         for panel in (self.checklist, self.dose_panel, self.limits, self.rems):
             panel.attach(self.day)

@@ -67,6 +67,7 @@ class TimerBar(QFrame):
         ib.addWidget(self.infusion)
         ib.addWidget(self.progress)
         self.infusion_box.hide()
+        self.source = ""
         self.since.setStyleSheet(_big(theme.TEXT_DIM, theme.CLOCK_PX))
         self.observe.setStyleSheet(_big(theme.TEXT_DIM, OBSERVE_PX))
         self.next.setStyleSheet(_big(theme.TEXT_DIM, NEXT_PX))
@@ -85,6 +86,11 @@ class TimerBar(QFrame):
             row.addLayout(col, 2 if big is self.next else 0)
         row.addWidget(self.infusion_box, 1)
         row.addStretch(0)
+
+    def set_source(self, minutes: float, file: str, why: str) -> None:
+        """Say where the minimum observation time comes from (a default a clinic can change)."""
+        self.source = f" · {minutes:g} min per {file}"
+        self.observe_note.setToolTip(why)
 
     def show_snapshot(self, snap: TimerSnapshot | None) -> None:
         if snap is None or snap.first_dose is None:
@@ -109,11 +115,11 @@ class TimerBar(QFrame):
             if left > 0:
                 self.observe.setText(hms(left))
                 self.observe.setStyleSheet(_big(theme.TEXT, OBSERVE_PX))
-                self.observe_note.setText(f"until {_wall(snap.observation_end)}")
+                self.observe_note.setText(f"until {_wall(snap.observation_end)}{self.source}")
             else:
                 self.observe.setText("complete")
                 self.observe.setStyleSheet(_big(theme.OK, OBSERVE_PX))
-                self.observe_note.setText(f"since {_wall(snap.observation_end)}")
+                self.observe_note.setText(f"since {_wall(snap.observation_end)}{self.source}")
         c = snap.next_check
         if c is None:
             self.next.setText("none scheduled")
