@@ -129,3 +129,14 @@ def test_active_alarms_and_acks_come_back_after_a_restart(core: Core) -> None:
     cleared = core.events("alarm.cleared")
     assert len(cleared) == 1 and cleared[0].refers_to == uid
     assert len(core.events("alarm.raised")) == 1  # the restart did not raise it twice
+
+
+def test_an_oximeter_pulse_rate_counts_as_heart_rate(core: Core) -> None:
+    from devices import mdc
+    from devices.reading import Reading
+    day = core.start("im")
+    for _ in range(61):
+        day.readings([Reading(day.now(), "OXI", mdc.MDC_PULS_OXIM_PULS_RATE, 130, 0)])
+        core.clock.advance(5)
+    assert list(day.alarms.active) == ["hr-high"]
+    assert day.gate().baseline["hr"] == 130

@@ -27,7 +27,7 @@ Recorder = Callable[[str, dict[str, Any], float, str | None], Event]
 TRUSTED = (Quality.VALID, Quality.MANUAL)
 PRIORITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 DEFAULT_SILENCE_S = 120.0
-STALE_CODES = (mdc.MDC_ECG_HEART_RATE, mdc.MDC_PULS_OXIM_SAT_O2)
+STALE_CODES = (mdc.MDC_ECG_HEART_RATE, mdc.MDC_PULS_OXIM_PULS_RATE, mdc.MDC_PULS_OXIM_SAT_O2)
 
 
 @dataclass
@@ -89,12 +89,13 @@ class AlarmEngine:
         for r in readings:
             if r.quality not in TRUSTED:
                 continue
-            if r.code in STALE_CODES and r.source != "manual":
+            if mdc.canonical(r.code) in STALE_CODES and r.source != "manual":
                 self._last_vital = max(self._last_vital or r.t, r.t)
                 if "tech:stale" in self.active:
                     out += self._clear("tech:stale", r.t, "Monitor data are arriving again.")
+            code = mdc.canonical(r.code)
             for rule in self.rules.values():
-                if rule.code != r.code:
+                if code not in rule.codes:
                     continue
                 if _violates(rule, r.value):
                     start = self._since.setdefault(rule.id, r.t)

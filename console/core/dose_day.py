@@ -32,7 +32,7 @@ from console.core.dosing import (
 from console.core.infusion import Infusion, InfusionStatus
 from console.core.observers import Observers
 from console.core.session import SessionService
-from console.core.templates import PARAMS, Template
+from console.core.templates import PARAM_CODES, PARAMS, Template
 from console.core.timers import SteadyNow, TimerSnapshot
 from console.store.events import Event, session_events
 from devices import mdc
@@ -41,7 +41,7 @@ from devices.reading import Quality, Reading, Sample
 
 MY_PREFIXES = ("dose.", "infusion.", "gate.", "checklist.", "check.", "alarm.", "limits.",
                "vitals.manual", "rems.")
-PARAM_OF_CODE = {code: name for name, (code, _l, _u) in PARAMS.items()}
+PARAM_OF_CODE = {code: name for name, codes in PARAM_CODES.items() for code in codes}
 CHECK_OF_PARAM = {"sys": "bp", "hr": "hr", "spo2": "spo2", "rr": "rr"}
 REPLAY_S = 15 * 60.0  # readings replayed into the alarm rules after a restart
 MANUAL_RANGES = {  # what a hand-typed value may plausibly be
@@ -180,7 +180,7 @@ class DoseDay:
     # ------------------------------------------------------------------ readings
     def _take(self, readings: list[Reading]) -> None:
         for r in readings:
-            param = PARAM_OF_CODE.get(r.code)
+            param = PARAM_OF_CODE.get(mdc.canonical(r.code))
             if param is None or r.quality not in TRUSTED or math.isnan(r.value):
                 continue
             old = self.latest.get(param)

@@ -30,6 +30,15 @@ PARAMS: dict[str, tuple[int, str, str]] = {
     "dia": (mdc.MDC_PRESS_BLD_NONINV_DIA, "BP diastolic", "mmHg"),
     "rr": (mdc.MDC_RESP_RATE, "RR", "/min"),
 }
+# Every code that counts as the parameter: a heart rate may come from the ECG, the oximeter
+# (an oximeter-only monitor) or a hand count; all of them feed the same alarm and gate.
+PARAM_CODES: dict[str, tuple[int, ...]] = {
+    "hr": (mdc.MDC_ECG_HEART_RATE, mdc.MDC_PULS_OXIM_PULS_RATE, mdc.MDC_PULS_RATE),
+    "spo2": (mdc.MDC_PULS_OXIM_SAT_O2,),
+    "sys": (mdc.MDC_PRESS_BLD_NONINV_SYS,),
+    "dia": (mdc.MDC_PRESS_BLD_NONINV_DIA,),
+    "rr": (mdc.MDC_RESP_RATE,),
+}
 CHECK_KINDS = ("bp", "hr", "spo2", "rr", "sedation", "dissociation")
 METHODS = ("bolus", "infusion", "tablets", "nasal_devices")
 PRIORITIES = ("high", "medium", "low")
@@ -128,6 +137,10 @@ class AlarmRule:
     @property
     def code(self) -> int:
         return PARAMS[self.param][0]
+
+    @property
+    def codes(self) -> tuple[int, ...]:
+        return PARAM_CODES[self.param]
 
     @property
     def limit(self) -> float:
