@@ -27,7 +27,7 @@ from console.core.context import AppContext
 from console.core.dose_day import DoseDay
 from console.core.dosing import DoseInputError
 from console.core.session import OpenSession
-from console.core.templates import PARAMS, Catalog, Template, load_catalog
+from console.core.templates import PARAM_CODES, PARAMS, Catalog, Template, load_catalog
 from console.store.events import Event, session_events
 from console.ui import theme
 from console.ui.alarm_banner import AlarmBanner
@@ -122,6 +122,7 @@ class DoseFeature(QObject):
         tpl = self.template_for(s) if s is not None else None
         if s is not None and tpl is not None:
             self.day = DoseDay.open(tpl, self.ctx.sessions, self.ctx.clock, self.ctx.reader)
+            self._seed_from_monitor()
             self.timer_bar.set_source(tpl.observation_minutes, tpl.path.name,
                                       tpl.observation_source)
         self.chooser.setVisible(s is not None and tpl is None)
@@ -142,12 +143,21 @@ class DoseFeature(QObject):
                 rems = self.day is not None and self.day.template.rems
                 self.window.side_tabs.setTabVisible(idx, rems or bool(self.rems.summary.text()))
 
+    def _seed_from_monitor(self) -> None:
+        """The monitor's newest values (e.g. a cuff BP taken before the session was started)
+        count as the baseline at once, instead of waiting for the next NIBP cycle."""
+        if self.day is None:
+            return
+        latest = [self.ctx.hub.latest(code) for codes in PARAM_CODES.values() for code in codes]
+        self.day.readings([r for r in latest if r is not None])
+
     def _choose(self) -> None:
         s = self.ctx.sessions.current
         tpl = self.catalog.get(self.chooser_combo.currentData())
         if s is None or tpl is None:
             return
         self.day = DoseDay.open(tpl, self.ctx.sessions, self.ctx.clock, self.ctx.reader)
+        self._seed_from_monitor()
         self.timer_bar.set_source(tpl.observation_minutes, tpl.path.name, tpl.observation_source)
         self.chooser.hide()
         for panel in (self.checklist, self.dose_panel, self.limits, self.rems):
