@@ -132,3 +132,11 @@ class AcquisitionHub:
     def sources_for(self, code: int) -> list[str]:
         with self._lock:
             return sorted({s for (c, s) in self._latest if c == code})
+
+    def shared_codes(self) -> dict[int, list[str]]:
+        """Parameters heard from two or more devices: where someone chooses which is shown."""
+        by_code: dict[int, set[str]] = {}
+        with self._lock:
+            for c, s in self._latest:
+                by_code.setdefault(c, set()).add(s)
+        return {c: sorted(ss) for c, ss in sorted(by_code.items()) if len(ss) > 1}

@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel
 
+from console.core.captures import connect
+from console.core.config import DeviceConfig
 from console.core.context import AppContext
+from console.core.device_setup import apply_devices, preferred_from_config
 from console.core.session import Staff
 from console.store import records
 from console.ui import theme
@@ -15,6 +18,8 @@ from console.ui.device_dialog import DeviceDialog
 from console.ui.main_window import MainWindow
 from console.ui.session_dialog import SessionChoice, SessionDialog
 from devices.drivers import get_driver
+from devices.physiology import Physiology
+from devices.simulator import Simulator
 
 if TYPE_CHECKING:
     from console.app import Running
@@ -36,6 +41,32 @@ def start_session_from_choice(ctx: AppContext, choice: SessionChoice) -> None:
     ctx.sessions.start(pid, template=choice.template)
 
 
+def apply_device_choice(ctx: AppContext, running: Running, devices: list[DeviceConfig],
+                        preferred: dict[str, str], window: MainWindow | None = None) -> None:
+    """Save the room's monitors and shown sources, then restart only the links that changed."""
+    ctx.config.devices = devices
+    ctx.config.preferred_source = preferred
+    ctx.config.save()
+    ctx.hub.preferred = preferred_from_config(preferred)
+    if running.simulator is not None and devices:
+        ctx.hub.remove_device("SIMULATOR")
+        running.simulator.stop()
+        running.simulator = None
+    problems = apply_devices(ctx.hub, devices, ctx.db_path,
+                             keep={"SIMULATOR"} if running.simulator is not None else set())
+    if not devices and running.simulator is None:
+        driver = get_driver("sim")
+        sim = Simulator(driver, Physiology("calm", start=ctx.clock.now()))
+        running.simulator = sim
+        connect(ctx.hub, DeviceConfig(driver.name, sim.start()), ctx.db_path, source="SIMULATOR")
+    if window is not None:
+        for source in list(window.vitals.links):
+            if source not in ctx.hub.links:
+                window.vitals.forget_link(source)
+        for text in problems:  # only a hand-edited settings file gets here
+            window.vitals.link_label.setText(text)
+
+
 def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None:
     def start_session() -> None:
         if ctx.sessions.current is not None:
@@ -47,20 +78,15 @@ def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None
             start_session_from_choice(ctx, dlg.choice)
 
     def choose_devices() -> None:
-        dlg = DeviceDialog(ctx.config.devices, window)
+        def reconnect(d: DeviceConfig) -> None:
+            connect(ctx.hub, d, ctx.db_path)
+
+        dlg = DeviceDialog(ctx.config.devices, window, hub=ctx.hub,
+                           preferred=ctx.config.preferred_source, reconnect=reconnect)
         if not dlg.exec():
             return
-        ctx.config.devices = dlg.result_devices
-        ctx.config.save()
-        for source in list(ctx.hub.links):
-            ctx.hub.remove_device(source)
-            window.vitals.links.pop(source, None)
-        if running.simulator is not None and ctx.config.devices:
-            running.simulator.stop()
-            running.simulator = None
-            sim_banner.hide()
-        for d in ctx.config.devices:
-            ctx.hub.add_device(get_driver(d.protocol), d.port)
+        apply_device_choice(ctx, running, dlg.result_devices, dlg.result_preferred, window)
+        sim_banner.setVisible(running.simulator is not None)
 
     start = QAction("Start session…", window)
     start.setShortcut(QKeySequence("Ctrl+N"))

@@ -138,6 +138,11 @@ class VitalsStrip(QWidget):
         self.links[st.source] = st
         self._render_links()
 
+    def forget_link(self, source: str) -> None:
+        """A monitor removed from the room: its link line goes."""
+        if self.links.pop(source, None) is not None:
+            self._render_links()
+
     def _render_links(self) -> None:
         if not self.links:
             self.link_label.setText(f"<span style='color:{theme.TEXT_DIM}'>No monitor connected — "
