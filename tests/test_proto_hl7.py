@@ -545,3 +545,79 @@ def test_end_to_end(tcp: bool) -> None:
     assert got[mdc.MDC_PRESS_BLD_NONINV_SYS].value == 118
     assert set(monitor.acks.values()) == {"AA"}
     assert link.decoder.stats.frames_rejected == 0
+
+
+# --- the two readers agree ----------------------------------------------------------------------
+
+TEXT = st.text("abXY019.-+_", max_size=8)  # hl7apy treats blanks unevenly across types
+
+
+def composite(n: int, reps: int = 1) -> st.SearchStrategy[str]:
+    one = st.lists(TEXT, min_size=1, max_size=n).map("^".join)
+    return st.lists(one, min_size=1, max_size=reps).map("~".join)
+
+
+TS = st.from_regex(r"20[0-9]{2}(0[1-9]|1[0-2])[0-2][0-9]([01][0-9]([0-5][0-9]){2})?(\+0[0-9]00)?",
+                   fullmatch=True)
+
+
+@st.composite
+def plain_message(draw: st.DrawFn) -> str:
+    """Messages shaped like monitors' (composites only where HL7 has them), varied content."""
+    msh = (
+        f"MSH|^~\\&|{draw(composite(3))}|{draw(composite(3))}|||{draw(TS)}||ORU^R01|"
+        f"{draw(st.text('abc0123', min_size=1, max_size=8))}|{draw(st.sampled_from('PTD'))}|"
+        f"{draw(st.sampled_from(['2.3.1', '2.4', '2.5', '2.6']))}|||"
+        f"{draw(st.sampled_from(['', 'AL', 'NE', 'ER', 'SU']))}"
+    )
+    segs = [msh, f"PID|||{draw(composite(5))}||{draw(composite(3))}",
+                 f"OBR|1||X1|{draw(composite(3))}|||{draw(TS)}"]
+    for i in range(1, draw(st.integers(0, 6)) + 1):
+        vtype = draw(st.sampled_from(["NM", "ST", "NA", "CWE"]))
+        value = draw(composite(6) if vtype == "NA" else TEXT)
+        segs.append(
+            f"OBX|{i}|{vtype}|{draw(composite(6, reps=2))}|{draw(TEXT)}|{value}|"
+            f"{draw(composite(3))}|||||{draw(st.sampled_from(['R', 'F', 'X', 'P', '']))}|||"
+            f"{draw(TS)}"
+        )
+    return "\r".join(segs)
+
+
+READ = {"MSH": (3, 4, 7, 9, 10, 11, 12, 15), "OBR": (7,), "OBX": (2, 3, 5, 6, 11, 14)}
+
+
+def assert_same_reading(text: str) -> None:
+    """The plain reader gives what hl7apy gives for every field the decoder reads."""
+    fast, ref = hl7.parse(text), hl7.parse_with_hl7apy(text)
+    assert [s.name for s in fast] == [s.name for s in ref]
+    for a, b in zip(fast, ref, strict=True):
+        for n in READ.get(a.name, ()):
+            assert a.reps(n) == b.reps(n), (a.name, n)
+
+
+@settings(max_examples=150, deadline=None)
+@given(plain_message())
+def test_plain_reader_agrees_with_hl7apy(text: str) -> None:
+    assert hl7.is_plain(text)
+    assert_same_reading(text)
+
+
+def test_plain_reader_agrees_on_vendor_messages() -> None:
+    msh = "MSH|^~\\&|Mindray|PDS|||20241124101530||ORU^R01|{cid}|{pid}|2.3.1||||{ack}"
+    for text in (oru(HR, SPO2), oru(HR, msh=msh),
+                 Hl7Monitor(Physiology("calm", start=0.0)).message(5.0)):
+        assert hl7.is_plain(text.rstrip("\r"))
+        hl7.parse_with_hl7apy(text.rstrip("\r"))  # both must read these
+        assert_same_reading(text.rstrip("\r"))
+
+
+def test_escapes_and_other_delimiters_go_to_hl7apy() -> None:
+    esc = oru(nm("150456^Sp\\T\\O2^MDC", "97", "262688^^MDC"))
+    assert not hl7.is_plain(esc)
+    _, rs = decode(esc)
+    assert [r.value for r in rs] == [97]
+    other = oru(HR).replace("MSH|^~\\&|", "MSH|$~\\&|").replace("^", "$").replace(
+        "MSH|$~\\&|", "MSH|$~\\&|")
+    assert not hl7.is_plain(other)
+    _, rs = decode(other)
+    assert [(r.code, r.value) for r in rs] == [(mdc.MDC_ECG_HEART_RATE, 72)]
