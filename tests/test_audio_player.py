@@ -178,3 +178,45 @@ def test_shipped_demo_program_plays(tmp_path, qtbot, post):
         qtbot.waitUntil(lambda: any(lv.rms > 0.001 for lv in deck.sink.recent()), timeout=5000)
         assert r.music.now_playing().title == "Holdspace demo - Harbour"
         assert r.music.now_playing().phase == "pre-onset"
+
+
+def test_lyrics_in_the_patients_language_wait_for_the_return(tmp_path, qtbot, post):
+    from console.core.music_program import MusicProgram, Phase
+    from tests.music_support import m3u
+
+    prog = MusicProgram("t", [Phase("onset", "a", None, lyrics_ok=False),
+                              Phase("return", "b", None, lyrics_ok=True)], fade_seconds=0.5)
+    with music_rig(tmp_path, post, prog=prog) as r:
+        d = tmp_path / "playlists"
+        m3u(d / "a.m3u", ["#EXTINF:4,Song in English", "#EXTHS-LYRICS:en", "../music/a1.wav",
+                          "#EXTINF:4,Song in German", "#EXTHS-LYRICS:de", "../music/a2.wav"])
+        m3u(d / "b.m3u", ["#EXTINF:4,Song in English", "#EXTHS-LYRICS:en", "../music/b1.wav"])
+        r.music.start()
+        assert r.music.now_playing().title == "Song in German"
+        r.music.next_phase()
+        assert r.music.now_playing().title == "Song in English"  # the return: words allowed
+        left = [e for e in r.events() if e.kind == "music.tracks_left_out"]
+        assert left and left[0].payload["count"] == 1 and left[0].payload["phase"] == "onset"
+
+
+def test_planned_phase_time_moves_on_and_extension_holds_it(tmp_path, qtbot, post):
+    from console.core.music_program import MusicProgram, Phase
+
+    prog = MusicProgram("t", [Phase("peak", "a", 0.02), Phase("return", "b", None)],
+                        fade_seconds=0.3, extend_minutes=0.02)
+    with music_rig(tmp_path, post, prog=prog) as r:
+        r.music.start()
+        r.music.extend_phase()  # a booster: the peak lasts 2.4 s instead of 1.2 s
+        t0 = r.music.clock.monotonic()
+
+        def moved() -> bool:
+            r.music.tick()
+            return r.music.now_playing().phase == "return"
+
+        qtbot.waitUntil(moved, timeout=6000)
+        assert r.music.clock.monotonic() - t0 >= 2.0
+        ev = r.events()
+        ext = next(e for e in ev if e.kind == "music.phase_extended")
+        assert ext.payload["minutes"] == 0.02 and ext.payload["phase"] == "peak"
+        change = [e for e in ev if e.kind == "music.phase_changed"][-1]
+        assert change.payload["auto"] is True and change.payload["previous"] == "peak"
