@@ -122,12 +122,19 @@ def test_mindray_231_with_vendor_codes() -> None:
     assert rs[0].device_time == datetime(2024, 11, 24, 10, 15, 30).timestamp()  # host zone
 
 
+@pytest.mark.parametrize(("text", "value"), [("97", 97), ("+97", 97), ("97.", 97), ("36.6", 36.6),
+                                             (".5", 0.5), ("-0.25", -0.25), ("0097", 97)])
+def test_hl7_numbers(text: str, value: float) -> None:
+    _, rs = decode(oru(nm("150456^^MDC", text, "%")))
+    assert rs[0].value == value
+
+
 def test_unknown_mdc_codes_are_kept() -> None:
     _, rs = decode(oru(nm("148066^MDC_ECG_V_P_C_CNT^MDC", "3", "")))
     assert [(r.code, r.value, r.unit) for r in rs] == [(148066, 3, mdc.MDC_DIM_DIMLESS)]
 
 
-@pytest.mark.parametrize("value", ["-999", "-100", "32767", "", "-100.0"])
+@pytest.mark.parametrize("value", ["-999", "-100", "32767", "", "-100.0", "+32767.00", "-", "---"])
 def test_sentinels_give_no_value(value: str) -> None:
     _, rs = decode(oru(nm("150456^MDC_PULS_OXIM_SAT_O2^MDC", value, "262688^^MDC"), HR))
     spo2 = by_code(rs)[mdc.MDC_PULS_OXIM_SAT_O2]
@@ -241,6 +248,8 @@ def test_garbage_trickle_counts_once() -> None:
         oru(HR, SPO2).replace("97", "9\x007").encode(),  # control character
         oru(HR, SPO2).replace("|97|", "|9?|").encode(),  # NM value not a number
         oru(HR, SPO2).replace("|97|", "|nan|").encode(),
+        oru(HR, SPO2).replace("|97|", "|9_7|").encode(),
+        oru(HR, SPO2).replace("|97|", "|1e2|").encode(),
         oru(HR, SPO2).rstrip("\r").encode(),  # cut short: no final CR
         oru(HR, SPO2)[: oru(HR, SPO2).index("|97|") + 2].encode(),  # "97" arrived as "9"
         oru("NM||1|5|%").encode(),  # OBX-3 empty

@@ -2,8 +2,8 @@
 
 Framing is MLLP: 0x0B, the message (segments ending in CR), 0x1C 0x0D. Messages are parsed
 with hl7apy (tolerant validation, so vendor Z-segments and extra fields pass), or, when they
-use only default delimiters and no escapes, split directly for speed (see `parse`); a frame that
-does not parse, that holds control characters, or whose NM observation is not a number is
+use only the default delimiters and no escapes, split directly for speed (see `parse`). A
+frame that does not parse, that holds control characters, or whose NM observation is not a number is
 counted in `stats.frames_rejected` and gives no value at all, since HL7 carries no checksum
 and a garbled value elsewhere in the frame is then likely. So is a frame whose last segment
 lacks its CR (bytes lost before 0x1C could have cut a value short: "97" arriving as "9").
@@ -17,7 +17,7 @@ OBX-3 is mapped to an MDC code when it is MDC-coded, when any coding names a kno
 Anything else is counted in `unknown_codes` and logged once, never silently dropped. NIBP in
 the cuff family (150301-3) is folded onto 150021-3 by mdc.canonical.
 
-Quality: sentinels (-999, -100, 32767) and empty values give NaN/INVALID; OBX-11 X, N, I, D
+Quality: sentinels (-999, -100, 32767), empty values and dashes give NaN/INVALID; OBX-11 X, N, I, D
 and W give INVALID, P gives QUESTIONABLE; MSH-11 T (training) or D (debugging) gives DEMO;
 a unit we cannot read, or a unit other than the one a known parameter is shown in, gives
 INVALID (stored, never displayed as a number in the wrong unit). Device time is OBX-14, else
@@ -68,6 +68,7 @@ _CONTROL = re.compile(r"[\x00-\x0c\x0e-\x1f\x7f]")
 # hl7apy (tolerant) accepts odd segment names such as "Z0|" or "obx"; a stray CR inside a
 # segment shows up as one, so every segment must start with a proper three-character id.
 _SEGMENT = re.compile(r"[A-Z][A-Z0-9]{2}(\|.*)?")
+_NM = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")  # HL7 NM: optional sign, digits, optional point
 
 
 @functools.cache
@@ -89,9 +90,9 @@ def known_segments() -> frozenset[str]:
     return frozenset(names)
 
 
-
 def segment_ok(line: str) -> bool:
     return bool(_SEGMENT.fullmatch(line)) and (line[0] == "Z" or line[:3] in known_segments())
+
 
 # Every MDC reference id we know, by name, for vendor codings that carry it as text.
 CODE_BY_NAME: dict[str, int] = {
@@ -205,9 +206,9 @@ def parse_hl7_time(text: str) -> float | None:
             tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])))
         dt = datetime(int(y), int(mo or 1), int(d or 1), int(h or 0), int(mi or 0), int(s or 0),
                       tzinfo=tz)
-    except ValueError:
+        return dt.timestamp() + (float("0." + frac) if frac else 0.0)
+    except (ValueError, OverflowError, OSError):  # no such date, or out of the platform's range
         return None
-    return dt.timestamp() + (float("0." + frac) if frac else 0.0)
 
 
 def format_hl7_time(t: float) -> str:
@@ -216,7 +217,7 @@ def format_hl7_time(t: float) -> str:
 
 
 def mllp(message: str) -> bytes:
-    """Wrap one message (segments joined by CR) in MLLP framing."""
+    """Wrap one message (segments joined by CR) in MLLP framing, final CR included."""
     body = message if message.endswith("\r") else message + "\r"
     return SB + body.encode("utf-8") + EB + CR
 
@@ -295,7 +296,7 @@ class BadMessage(ValueError):
 
 
 class Hl7Decoder:
-    """MLLP de-framing, hl7apy parsing, OBX to Reading, and ACKs back to the sender."""
+    """MLLP de-framing, parsing, OBX to Reading, and ACKs back to the sender."""
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -447,15 +448,12 @@ class Hl7Decoder:
             return None
         text = obx.get(5)
         quality = Quality.DEMO if demo else Quality.VALID
-        if text == "":
+        if text.strip("-") == "":  # empty, or dashes as some displays show "no value"
             value = math.nan
-        else:
-            try:
-                value = float(text)
-            except ValueError:
-                raise BadMessage(f"OBX-5 {text!r} is not a number") from None
-            if not math.isfinite(value):
-                raise BadMessage(f"OBX-5 {text!r} is not a number")
+        elif _NM.fullmatch(text):
+            value = float(text)
+        else:  # Python's float() would also take "9_7", "1e3" or "inf": HL7 NM takes none
+            raise BadMessage(f"OBX-5 {text!r} is not an HL7 number")
         if math.isnan(value) or value in SENTINELS:
             value, quality = math.nan, Quality.INVALID
         status = obx.get(11).upper()
