@@ -192,8 +192,7 @@ class MusicPanel(QFrame):
         self._timer.timeout.connect(self._tick)
         self._timer.start()
         self.set_room_mode(theme.room_mode_active())
-        if not music.available:
-            self.show_message(music.unavailable_reason or "Music unavailable.")
+        self.volume.setEnabled(music.available)
 
     def _button(self, key: str, label: str) -> QPushButton:
         act = self.actions_by_key[key]
@@ -234,7 +233,7 @@ class MusicPanel(QFrame):
             word += " · lowered for alarm"
         self.state.setText(word)
         self.state.setStyleSheet(f"color: {self._c(STATE_COLOURS[st])}; font-weight: bold;")
-        self.track.setText(np_.title or ("—" if self.music.available else "No music"))
+        self.track.setText(np_.title or ("—" if self.music.available else "Music unavailable"))
         self.position.setText(f"{_mmss(np_.position_s)} / {_mmss(np_.length_s)}")
         frac = np_.position_s / np_.length_s if np_.length_s else 0.0
         self.progress.setValue(int(1000 * min(1.0, frac)))
@@ -293,5 +292,6 @@ class MusicPanel(QFrame):
         self.vol_label.setStyleSheet(f"color: {dim_text}; min-width: 28px; font-size: 17px;")
         self.message.setStyleSheet(f"color: {self._c('#c9a45a')}; font-size: 13px;")
         self.reminder.setStyleSheet(f"color: {text}; font-size: 16px; font-style: italic;")
-        self.buttons["quiet"].setStyleSheet(f"color: {quiet}; border-color: {quiet};")
+        self.buttons["quiet"].setStyleSheet(
+            f"QPushButton:enabled {{ color: {quiet}; border-color: {quiet}; }}")
         self.refresh()

@@ -291,7 +291,9 @@ class SettingSummary(QFrame):
         self.done.setText(f"✓ {n} of {total} ready" if n else "Nothing ticked yet")
         self.done.setProperty("none", n == 0)
         self._colour_done()
-        self.missing.setText("Still open: " + " · ".join(open_) if open_ else "All ready")
+        shown = open_[:3] + ([f"{len(open_) - 3} more"] if len(open_) > 3 else [])
+        self.missing.setText("Still open: " + " · ".join(shown) if open_ else "All ready")
+        self.missing.setToolTip("\n".join(open_))
 
     def _colour_done(self) -> None:
         on = getattr(self, "_room", False)
