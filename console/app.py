@@ -19,6 +19,7 @@ from console.core.captures import connect
 from console.core.clock import Clock, SystemClock
 from console.core.config import Config, DeviceConfig, default_data_dir
 from console.core.context import AppContext
+from console.core.device_setup import apply_devices, preferred_from_config
 from console.core.ducking import Ducking
 from console.core.session import SessionService
 from console.store.db import open_reader
@@ -81,7 +82,7 @@ def start_core(
     sessions.changed.connect(lambda s: setattr(hub, "session_id", s.id if s else None))
     ctx = AppContext(clock, db_path, writer, reader, sessions, hub, config,
                      data_dir or default_data_dir(), Ducking())
-    hub.preferred = {int(k): v for k, v in config.preferred_source.items()}
+    hub.preferred = preferred_from_config(config.preferred_source)
     running = Running(ctx)
     sessions.resume_open_session()
     specs = devices if devices is not None else config.devices
@@ -93,8 +94,7 @@ def start_core(
         port = sim.start()
         running.simulator = sim
         connect(hub, DeviceConfig(driver.name, port, capture), db_path, source="SIMULATOR")
-    for d in specs:
-        connect(hub, d, db_path)
+    apply_devices(hub, specs, db_path, keep={"SIMULATOR"})
     return running
 
 

@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from console.app import start_core
 from console.cli import main
 from console.core.captures import capture_path, port_slug
+from console.core.config import Config
 from console.core.recorder import record
 from devices import mdc
 from devices.capture import (
@@ -30,7 +32,7 @@ from devices.protocols.sim import numeric_line
 from devices.reading import Quality, Reading, Sample, WaveChunk
 from devices.replay import Replay
 from devices.simulator import Simulator
-from tests.helpers.fixtures import CollectingSink
+from tests.helpers.fixtures import CollectingSink, wait_until
 
 
 def _key(s: Sample) -> tuple[object, ...]:
@@ -222,3 +224,22 @@ def test_cli_replay_mistakes_are_one_line(tmp_path: Path, capsys: pytest.Capture
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_capture_switch_on_run_and_record(db_path: Path, config: Config) -> None:
+    from console.cli import parser
+
+    assert parser().parse_args(["run", "--capture"]).capture
+    assert parser().parse_args(["record", "--device", "sim:/dev/x", "--capture"]).capture
+    assert not parser().parse_args(["run"]).capture
+    assert not parser().parse_args(["record", "--device", "sim:/dev/x"]).capture
+    # `run --capture` with no monitor configured captures the built-in simulator's link too.
+    running = start_core(db_path, config=config, capture=True)
+    try:
+        link = running.ctx.hub.links["SIMULATOR"]
+        assert wait_until(lambda: link.decoder.stats.frames_ok >= 3)
+    finally:
+        running.stop()
+    (f,) = (db_path.parent / "captures").glob("*-sim-*.hscap")
+    cap = read_capture(f)
+    assert sum(len(r.data) for r in cap.received) == link.decoder.stats.bytes_in

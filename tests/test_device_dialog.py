@@ -193,3 +193,35 @@ def test_reopening_the_same_port_twice_is_refused_in_words(
 def test_port_list_shows_the_usb_names() -> None:
     for dev, desc in port_choices():
         assert dev and dev not in desc.split(" · ")
+
+
+def test_vitals_strip_link_line_tells_a_missing_port_and_a_bad_saved_type(
+    qtbot: QtBot, tmp_path: Path, db_path: Path, config: Config, sim_port: tuple[Simulator, str],
+) -> None:
+    """A settings file naming an unknown monitor type must not stop the console starting."""
+    from console.core.clock import SystemClock
+    from console.ui.live_feed import LiveFeed
+    from console.ui.vitals_strip import VitalsStrip
+
+    _, port = sim_port
+    missing = str(tmp_path / "ttyUSB3")
+    config.devices = [DeviceConfig("phlips", "/dev/ttyS9"), DeviceConfig("nonin", missing),
+                      DeviceConfig("sim", port)]
+    config.preferred_source = {"not a code": "x", str(HR): f"sim:{port}"}
+    running = start_core(db_path, config=config)
+    try:
+        assert running.ctx.hub.preferred == {HR: f"sim:{port}"}
+        strip = VitalsStrip(shown_source=running.ctx.hub.shown_source)
+        qtbot.addWidget(strip)
+        feed = LiveFeed(running.ctx.hub, SystemClock())
+        feed.link_status.connect(strip.set_link_status)
+        feed.samples.connect(strip.add_samples)
+        feed.second.connect(strip.refresh)
+        feed.start()
+        qtbot.waitUntil(lambda: "not found" in strip.link_label.text(), timeout=10_000)
+        text = strip.link_label.text()
+        assert "unknown monitor protocol 'phlips'" in text and "Monitors…" in text
+        qtbot.waitUntil(lambda: strip.hr.value.text().isdigit(), timeout=10_000)
+        feed.stop()
+    finally:
+        running.stop()

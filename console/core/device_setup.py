@@ -12,6 +12,8 @@ from console.core.acquisition import AcquisitionHub
 from console.core.captures import connect
 from console.core.config import DeviceConfig
 from devices.drivers import UnknownProtocol, get_driver
+from devices.link import LinkState, LinkStatus
+from devices.protocol import DecoderStats
 
 
 def source_for(d: DeviceConfig) -> str:
@@ -43,7 +45,11 @@ def apply_devices(hub: AcquisitionHub, new: list[DeviceConfig], db_path: Path,
         try:
             connect(hub, d, db_path)
         except (UnknownProtocol, ValueError) as e:
-            problems.append(f"{d.port}: {e}")
+            # Only a hand-edited settings file gets here; say so where link states are shown.
+            msg = (f"Cannot start the monitor on {d.port}: {e} — choose its type under "
+                   "Devices ▸ Monitors….")
+            problems.append(msg)
+            hub.status(LinkStatus(source, LinkState.LOST, msg, hub.now(), DecoderStats()))
     return problems
 
 
