@@ -12,83 +12,20 @@ every method is a harmless no-op, so nothing else in the console has to care.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from console.core import playlists
 from console.core.audio_player import AudioEngine, Deck, DeckEvent
 from console.core.clock import Clock
-from console.core.music_program import MusicProgram, Phase
+from console.core.music_program import MusicProgram
+from console.core.music_state import MusicState, NowPlaying, PhaseRun, Ramp
 from console.core.observers import Observers
 
 Record = Callable[[str, dict[str, Any]], Any]
 DUCK_GAIN = 0.25  # music level while an alarm sounds
 DUCK_SECONDS = 0.5
 SILENCE_FADE_SECONDS = 3.0
-
-
-class MusicState(StrEnum):
-    STOPPED = "stopped"
-    PLAYING = "playing"
-    PAUSED = "paused"
-    FADING_OUT = "fading out"
-    SILENT = "silence"
-    FADING_IN = "fading in"
-    QUIET = "quiet"
-    UNAVAILABLE = "unavailable"
-
-
-@dataclass
-class Ramp:
-    """A value moving linearly from `a` to `b` over `dur` seconds from `t0`."""
-
-    t0: float
-    dur: float
-    a: float
-    b: float
-
-    def value(self, now: float) -> float:
-        if self.dur <= 0 or now >= self.t0 + self.dur:
-            return self.b
-        f = max(0.0, (now - self.t0) / self.dur)
-        return self.a + (self.b - self.a) * f
-
-    def done(self, now: float) -> bool:
-        return now >= self.t0 + self.dur
-
-
-@dataclass
-class PhaseRun:
-    index: int
-    phase: Phase
-    playlist: playlists.Playlist
-    tracks: list[playlists.Track]
-    started: float  # monotonic
-    planned_s: float | None
-    extended_min: float = 0.0
-    pos: int = 0
-    errors_in_a_row: int = 0
-
-
-@dataclass(frozen=True)
-class NowPlaying:
-    """What the music panel shows."""
-
-    state: MusicState
-    phase: str | None
-    phase_index: int | None
-    phase_count: int
-    next_phase: str | None
-    title: str | None
-    position_s: float
-    length_s: float | None
-    volume: int
-    phase_elapsed_s: float
-    phase_planned_s: float | None
-    crossfading: bool
-    ducked: bool
 
 
 class MusicController:
