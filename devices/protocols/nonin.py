@@ -7,6 +7,8 @@ SpO2 and the packet's 25 pleth samples only when all 25 frames passed their chec
 next packet's SYNC frame follows directly (so the packet had exactly 25 frames). A corrupted
 frame is counted and drops its whole packet; nothing from it becomes a value. The price is
 one frame (13 ms) of latency and, rarely, a good packet dropped with its damaged neighbour.
+`stats.frames_ok` and `last_frame_t` move only when a packet is proven, because line noise
+holds a frame with a valid checksum every few hundred bytes and must not look like a live link.
 
 Data formats 2 and 7 are told apart per frame by the first byte, so one decoder reads both:
 format 2 frames start with 0x01 (bit 7 clear), format 7 frames start with STATUS (bit 7 set).
@@ -157,8 +159,6 @@ class NoninDecoder:
             frame = bytes(buf[i : i + FRAME_LEN])
             self._aligned = True
             self._skip_run = 0
-            self.stats.frames_ok += 1
-            self.stats.last_frame_t = now
             i += FRAME_LEN
             self._add_frame(frame, fmt, now, out)
         del buf[:i]
@@ -184,6 +184,10 @@ class NoninDecoder:
         status = frame[0] if fmt == 7 else frame[1]
         if status & ST_SYNC:
             if len(self._packet) == FRAMES_PER_PACKET and fmt == self._packet_fmt:
+                # Frames count as good only once their packet is proven: line noise holds a
+                # frame with a valid checksum every few hundred bytes, and must not look live.
+                self.stats.frames_ok += FRAMES_PER_PACKET
+                self.stats.last_frame_t = now
                 out.extend(self._decode_packet(self._packet, fmt, now))
             self._packet = [frame]
             self._packet_fmt = fmt
