@@ -129,6 +129,25 @@ def test_hl7_numbers(text: str, value: float) -> None:
     assert rs[0].value == value
 
 
+def test_pcd01_containment_headers_and_equipment_ids() -> None:
+    """VMD and channel header OBX rows (no value type, status X) carry no value: skipped."""
+    eq = "|||||||080019FFFE0B4020^B40_GE"
+    msg = oru(
+        "|69854^MDC_DEV_METER_PRESS_BLD_VMD^MDC|1.13.0.0|||||||X",
+        "|69855^MDC_DEV_METER_PRESS_BLD_CHAN^MDC|1.13.1.0|||||||X",
+        "NM|150033^MDC_PRESS_BLD_ART_SYS^MDC|1.13.1.1|112|266016^MDC_DIM_MMHG^MDC|||||R" + eq,
+        "NM|147842^MDC_ECG_HEART_RATE^MDC|1.5.1.1|80|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||R" + eq,
+        "NM|148066^MDC_ECG_V_P_C_RATE^MDC|1.5.1.2|0|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||R" + eq,
+    )
+    d, rs = decode(msg)
+    assert [(r.code, r.value, r.unit) for r in rs] == [
+        (150033, 112, mdc.MDC_DIM_MMHG),
+        (mdc.MDC_ECG_HEART_RATE, 80, mdc.MDC_DIM_BEAT_PER_MIN),
+        (148066, 0, mdc.MDC_DIM_BEAT_PER_MIN),
+    ]
+    assert d.skipped == {"?": 2} and d.stats.frames_rejected == 0
+
+
 def test_unknown_mdc_codes_are_kept() -> None:
     _, rs = decode(oru(nm("148066^MDC_ECG_V_P_C_CNT^MDC", "3", "")))
     assert [(r.code, r.value, r.unit) for r in rs] == [(148066, 3, mdc.MDC_DIM_DIMLESS)]
