@@ -148,6 +148,14 @@ def test_pcd01_containment_headers_and_equipment_ids() -> None:
     assert d.skipped == {"?": 2} and d.stats.frames_rejected == 0
 
 
+def test_unknown_code_counter_is_bounded() -> None:
+    d = Hl7Decoder("t")
+    for i in range(0, hl7.MAX_KEYS + 50, 25):
+        d.feed(mllp(oru(*(nm(f"{i + k}^X^99V", "1", "") for k in range(25)), cid=str(i))), 0.0)
+    assert len(d.unknown_codes) == hl7.MAX_KEYS + 1
+    assert sum(d.unknown_codes.values()) == hl7.MAX_KEYS + 50 and d.unknown_codes["…"] == 50
+
+
 def test_unknown_mdc_codes_are_kept() -> None:
     _, rs = decode(oru(nm("148066^MDC_ECG_V_P_C_CNT^MDC", "3", "")))
     assert [(r.code, r.value, r.unit) for r in rs] == [(148066, 3, mdc.MDC_DIM_DIMLESS)]

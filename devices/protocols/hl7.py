@@ -291,6 +291,14 @@ def build_ack(msh: Segment, code: str, control_id: str, now: float) -> bytes:
     return mllp("|".join(fields) + "\r" + f"MSA|{code}|{msh.get(10)}")
 
 
+MAX_KEYS = 500  # distinct keys per counter; past that, new ones are counted under "…"
+
+
+def _count(counter: Counter[str], key: str) -> None:
+    """Count without letting a stream of ever-new codes grow the counter without bound."""
+    counter[key if key in counter or len(counter) < MAX_KEYS else "…"] += 1
+
+
 class BadMessage(ValueError):
     """A parsed message whose content is unusable (e.g. an NM value that is not a number)."""
 
@@ -408,7 +416,7 @@ class Hl7Decoder:
         msh = segs[0]
         mtype = "^".join(msh.comps(9)[:2])
         if mtype != "ORU^R01":
-            self.other_messages[mtype] += 1
+            _count(self.other_messages, mtype)
             return []
         msh_time = parse_hl7_time(msh.get(7))
         demo = msh.get(11).upper() in DEMO_PROCESSING
@@ -441,7 +449,7 @@ class Hl7Decoder:
         if not raw_code or not any(raw_code[0]):
             raise BadMessage("OBX-3 empty")
         if vtype != "NM":
-            self.skipped[vtype or "?"] += 1
+            _count(self.skipped, vtype or "?")
             return None
         code = self._code(raw_code)
         if code is None:
@@ -488,7 +496,7 @@ class Hl7Decoder:
         key = "^".join(reps[0][:3])
         if key not in self.unknown_codes:
             log.info("%s: unknown observation %s (counted, not shown)", self.source, key)
-        self.unknown_codes[key] += 1
+        _count(self.unknown_codes, key)
         return None
 
     def _unit(self, comps: list[str], code: int) -> int | None:
@@ -514,7 +522,7 @@ class Hl7Decoder:
             per_min = (mdc.MDC_DIM_BEAT_PER_MIN, mdc.MDC_DIM_RESP_PER_MIN)
             unit = expected if expected in per_min else None
         if unit is None or (expected is not None and unit != expected):
-            self.unknown_units["^".join(comps[:3])] += 1
+            _count(self.unknown_units, "^".join(comps[:3]))
             return None
         return unit
 
