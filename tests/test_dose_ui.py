@@ -229,6 +229,7 @@ def test_desaturation_alarm_ack_screenshot_and_reopen_restores_everything(
         qtbot.waitUntil(lambda: feature.banner.isVisible(), timeout=3000)
         assert "HIGH" in feature.banner.labels[0].text() and "SpO2" in feature.banner.labels[0].text()
         assert feature.sound.priority == "high" and c.ctx.ducking.active
+        assert c.window.vitals.spo2.alarm == "high" and c.window.vitals.hr.alarm is None
         assert ("alarm_high.wav", 100) in getattr(feature.sound.player, "played", [])
         qtbot.waitUntil(lambda: "128/82 mmHg" in feature.rems.summary.text(), timeout=5000)
         assert "BP before dosing" in feature.rems.summary.text()

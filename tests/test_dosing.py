@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from console.core.dose_day import DoseDay, NeedsConfirmation
 from console.core.dosing import DoseInputError, parse_mg, parse_when
@@ -172,3 +174,35 @@ def test_a_dose_entered_in_error_is_corrected_not_erased(core: Core) -> None:
     assert day.cumulative_mg() == 0
     stored = core.events("dose.given", "dose.entered_in_error")
     assert len(stored) == 2 and stored[1].refers_to == ev.uid
+
+
+def test_a_rate_change_moves_the_infusion_end(core: Core) -> None:
+    day = core.start("iv-infusion", weight=70)
+    ready(day)
+    ev = day.give_dose("35")  # 52.5 mg/h
+    core.clock.advance(10 * 60)
+    day.infusion_action("rate_changed", "26,25")
+    core.clock.advance(20 * 60)
+    st = day.infusion_status()
+    assert st is not None and st.mg_so_far == pytest.approx(17.5)
+    assert st.ends_at == pytest.approx(ev.t + 30 * 60 + 17.5 / 26.25 * 3600)
+    with pytest.raises(DoseInputError, match="mg per hour"):
+        day.infusion_action("rate_changed", "fast")
+
+
+@given(st.floats(min_value=-1e6, max_value=1e6) | st.sampled_from([float("nan"), float("inf")]))
+@settings(max_examples=200, deadline=None)
+def test_no_typed_number_slips_past_the_plausibility_limit(mg: float) -> None:
+    from console.core.dosing import DoseRules
+    from tests.helpers.dose_fixtures import template
+    rules = DoseRules(template("im"), 70.0, 0.0)
+    try:
+        verdict = rules.check(repr(mg), "", 1000.0)
+    except DoseInputError:
+        assert not (0 < mg < float("inf"))
+        return
+    assert mg > 0
+    if mg > 1000:  # 10 x the 100 mg maximum
+        assert verdict.refused
+    elif mg > 100:
+        assert verdict.confirm and not verdict.refused
