@@ -220,3 +220,23 @@ def test_planned_phase_time_moves_on_and_extension_holds_it(tmp_path, qtbot, pos
         assert ext.payload["minutes"] == 0.02 and ext.payload["phase"] == "peak"
         change = [e for e in ev if e.kind == "music.phase_changed"][-1]
         assert change.payload["auto"] is True and change.payload["previous"] == "peak"
+
+
+def test_phase_change_in_silence_waits_for_the_music_to_return(tmp_path, qtbot, post):
+    with music_rig(tmp_path, post) as r:
+        r.music.start()
+        first = r.engine.decks[r.music.active_deck]
+        qtbot.waitUntil(lambda: first.state() == "playing", timeout=5000)
+        r.music.quiet()
+        r.music.next_phase()
+        assert r.music.now_playing().phase == "peak" and r.music.now_playing().title is None
+        assert not any(e.kind == "music.track_started" and e.payload["phase"] == "peak"
+                       for e in r.events())
+        r.music.fade_in(0.5)
+        deck = r.engine.decks[r.music.active_deck]
+        qtbot.waitUntil(lambda: deck.state() == "playing", timeout=5000)
+        assert deck.path is not None and deck.path.name == "b1.wav"
+        kinds = [(e.kind, e.payload.get("phase")) for e in r.events()]
+        assert kinds[-5:] == [("music.phase_changed", "peak"), ("music.track_stopped", "onset"),
+                              ("music.silence", "peak"), ("music.fade_in", "peak"),
+                              ("music.track_started", "peak")]

@@ -181,10 +181,10 @@ class MusicController:
         audible = self.state in (MusicState.PLAYING, MusicState.FADING_IN,
                                  MusicState.FADING_OUT)
         if not audible:
-            # In silence/quiet/pause: change the playlist quietly, ready for a fade in.
+            # In silence/quiet/pause: change the playlist only; its first track starts
+            # (and is recorded) when the music comes back.
             self._stop_deck(self._active, "phase change")
-            self._start_track(self._active, new)
-            self._deck(self._active).pause()
+            self._deck_run[self._active] = new
             self.changed.emit(None)
             return
         self._xfade_from = old
@@ -233,9 +233,11 @@ class MusicController:
         d.stop()
         self._deck_track[deck] = None
         if track is not None:
+            run = self._deck_run.get(deck)
             self._emit("music.track_stopped", f"Track stopped: {track.title} ({reason})",
                        title=track.title, path=str(track.path), reason=reason,
-                       position_s=round(pos, 1), deck=d.name)
+                       position_s=round(pos, 1), deck=d.name,
+                       phase=run.phase.name if run else None)
 
     def _advance(self, deck: int, step: int, reason: str) -> None:
         run = self._deck_run.get(deck)
@@ -283,6 +285,7 @@ class MusicController:
         if self.engine is None or self.run is None or not self._audible_or_paused():
             return
         self._finish_xfade()
+        self._resume_if_paused()
         self._advance(self._active, 1, "skipped to next")
         self.changed.emit(None)
 
@@ -290,11 +293,23 @@ class MusicController:
         if self.engine is None or self.run is None or not self._audible_or_paused():
             return
         self._finish_xfade()
+        self._resume_if_paused()
         if self._deck(self._active).position_s() > 5.0:
             self._advance(self._active, 0, "restarted")
         else:
             self._advance(self._active, -1, "back to previous")
         self.changed.emit(None)
+
+    def _resume_if_paused(self) -> None:
+        """Choosing another track while paused means: play it."""
+        if self.state is MusicState.PAUSED:
+            self.state = MusicState.PLAYING
+            self._emit("music.resumed", "Music resumed", phase=self._phase_name())
+
+    def _start_pending(self) -> None:
+        """Start the current phase's track if a phase change happened while silent."""
+        if self.run is not None and self._deck_track[self._active] is None and self.run.tracks:
+            self._start_track(self._active, self.run)
 
     def _audible_or_paused(self) -> bool:
         return self.state in (MusicState.PLAYING, MusicState.PAUSED, MusicState.FADING_IN)
@@ -315,6 +330,7 @@ class MusicController:
                     self._deck(i).resume()
             self.state = MusicState.PLAYING
             self._emit("music.resumed", "Music resumed", phase=self._phase_name())
+            self._start_pending()
         elif self.state in (MusicState.SILENT, MusicState.QUIET, MusicState.FADING_OUT):
             self.fade_in()
             return
@@ -386,14 +402,13 @@ class MusicController:
             self._fade_gain = 0.0
         self._fade = Ramp(now, secs, self._fade_gain, 1.0)
         self._apply(now)
-        for i in (0, 1):
-            if self._deck_track[i] is not None:
-                self._deck(i).resume()
-        if self.run is not None and self._deck_track[self._active] is None and self.run.tracks:
-            self._start_track(self._active, self.run)
         self.state = MusicState.FADING_IN
         self._emit("music.fade_in", f"Music fading in over {secs:g} s", seconds=secs,
                    phase=self._phase_name())
+        for i in (0, 1):
+            if self._deck_track[i] is not None:
+                self._deck(i).resume()
+        self._start_pending()
         self.changed.emit(None)
 
     def toggle_fade(self) -> None:

@@ -44,7 +44,8 @@ class MusicProgram:
 
 def demo_program() -> MusicProgram:
     """The shipped demo: one demo playlist per phase."""
-    minutes = {"pre-onset": 10, "onset": 15, "peak": 30, "return": 25, "integration": None}
+    # pre-onset has no planned time: it lasts until moved on at the dose.
+    minutes = {"pre-onset": None, "onset": 15, "peak": 30, "return": 25, "integration": None}
     return MusicProgram(
         name="Demo program (calm ambient)",
         phases=[Phase(n, f"demo-{n}", minutes[n], lyrics_ok=n in ("return", "integration"))

@@ -193,6 +193,8 @@ class MusicPanel(QFrame):
         self._timer.start()
         self.set_room_mode(theme.room_mode_active())
         self.volume.setEnabled(music.available)
+        for problem in music.program.problems:
+            self.show_message(problem)
 
     def _button(self, key: str, label: str) -> QPushButton:
         act = self.actions_by_key[key]
