@@ -205,3 +205,38 @@ def test_without_libvlc_music_is_off_and_the_console_goes_on(qtbot, db_path, con
         window.close()
         feed.stop()
         running.stop()
+
+
+def test_restart_resumes_the_phase_and_session_end_is_on_its_record(qtbot, db_path, config,
+                                                                    themed):
+    from console.store.events import session_events
+
+    window, feed, running = _console(qtbot, db_path, config)
+    try:
+        _start_session(running)
+        music = window.music_feature.music
+        qtbot.waitUntil(lambda: music.state is MusicState.PLAYING, timeout=3000)
+        music.next_phase()
+        sid = running.ctx.sessions.current.id
+    finally:
+        window.close()  # the console is closed mid-session (or crashes)
+        feed.stop()
+        running.stop()
+    window, feed, running = _console(qtbot, db_path, config)
+    try:
+        music = window.music_feature.music
+        assert running.ctx.sessions.current.id == sid
+        qtbot.waitUntil(lambda: music.state is MusicState.PLAYING, timeout=3000)
+        assert music.now_playing().phase == "onset"
+        running.ctx.sessions.end()
+        assert music.state is MusicState.STOPPED
+        running.ctx.writer.flush()
+        ev = session_events(running.ctx.reader, sid)
+        kinds = [e.kind for e in ev]
+        assert "music.stopped" in kinds and kinds.count("music.track_stopped") >= 2
+        stopped = [e for e in ev if e.kind == "music.track_stopped"]
+        assert {e.payload["reason"] for e in stopped} >= {"console closed", "session ended"}
+    finally:
+        window.close()
+        feed.stop()
+        running.stop()

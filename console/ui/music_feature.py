@@ -21,7 +21,7 @@ from console.core.music_controller import MusicController, MusicState
 from console.core.music_program import find_program
 from console.core.session import OpenSession
 from console.core.setting_checklist import SettingChecklist, load_checklist
-from console.store.events import session_events
+from console.store.events import Event, session_events
 from console.ui import theme
 from console.ui.gui_post import GuiPoster
 from console.ui.music_panel import MusicPanel, music_actions
@@ -42,6 +42,8 @@ class MusicFeature:
     def __init__(self, window: Any, ctx: AppContext) -> None:
         self.window = window
         self.ctx = ctx
+        self._sid: int | None = None
+        self._ended_sid: int | None = None
         opts = music_settings(ctx)
         self.poster = GuiPoster(window)
         self.dirs = playlists.default_dirs(SHIPPED_ROOT, ctx.data_dir)
@@ -100,17 +102,37 @@ class MusicFeature:
             tabs.setCurrentIndex(index)
 
     def record(self, kind: str, payload: dict[str, Any]) -> None:
+        if self.ctx.sessions.current is None and self._ended_sid is not None:
+            # The music stopping as the session ends still belongs to that session.
+            now = self.ctx.clock.now()
+            self.ctx.writer.append_event(Event(kind, now, dict(payload),
+                                               session_id=self._ended_sid,
+                                               author=self.ctx.sessions.author, recorded=now))
+            return
         self.ctx.sessions.record(kind, payload)
 
     def on_session(self, s: OpenSession | None) -> None:
         if s is None:
-            self.music.stop("session ended")
+            self._ended_sid = self._sid
+            try:
+                self.music.stop("session ended")
+            finally:
+                self._ended_sid = self._sid = None
             self.checklist.reset()
             return
+        self._sid = s.id
         self.checklist.restore(session_events(self.ctx.reader, s.id, SETTING_KINDS))
         if (str(music_settings(self.ctx).get("autostart", "session")) in ("session", "launch")
                 and self.music.state is MusicState.STOPPED):
-            self.music.start()
+            self.music.start(self._resume_phase(s.id))
+
+    def _resume_phase(self, sid: int) -> int:
+        """After a restart mid-session, carry on in the phase the record last shows."""
+        changes = session_events(self.ctx.reader, sid, ["music.phase_changed"])
+        if not changes:
+            return 0
+        idx = self.music.program.index_of(str(changes[-1].payload.get("phase", "")))
+        return idx if idx is not None else 0
 
     def toggle_room_mode(self) -> None:
         on = not theme.room_mode_active()
