@@ -83,6 +83,8 @@ def probe_driver(url: str, driver: Driver, listen: float = LISTEN_S,
     except (serial.SerialException, OSError, ValueError) as e:
         return ProbeResult(name, title, settings, error=friendly_open_error(url, e))
     decoder = driver.make_decoder(f"probe:{url}")
+    # A monitor that reports every few seconds (S/5) has shown itself with one good frame.
+    need = MIN_FRAMES if driver.update_interval <= 1.0 else 1
     error = None
     try:
         start = now()
@@ -98,7 +100,7 @@ def probe_driver(url: str, driver: Driver, listen: float = LISTEN_S,
                     port.write(out)
                 last_out = now()
             st = decoder.stats
-            if st.frames_ok >= MIN_FRAMES and st.frames_ok >= 2 * st.frames_rejected:
+            if st.frames_ok >= need and st.frames_ok >= 2 * st.frames_rejected:
                 break
     except (serial.SerialException, OSError) as e:
         error = f"The port {url} went away while listening ({type(e).__name__}) — check the cable."

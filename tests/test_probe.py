@@ -46,7 +46,7 @@ def test_sim_is_found_and_no_other_decoder_claims_its_data(
     sim_port: tuple[Simulator, str],
 ) -> None:
     _, port = sim_port
-    rep = probe(port, listen=0.3, stop_at_first=False)
+    rep = probe(port, listen=0.25, stop_at_first=False)
     assert [r.protocol for r in rep.results] == [d.name for d in default_order()]
     assert rep.results[-1].protocol == "sim", "our simulator is tried last"
     matched = [r.protocol for r in rep.results if r.matched]
@@ -73,7 +73,7 @@ def test_each_monitor_simulator_is_recognised(name: str, tmp_path: Path) -> None
 
 
 def test_line_noise_is_not_mistaken_for_a_monitor(noisy_pty: str) -> None:
-    rep = probe(noisy_pty, listen=0.3, stop_at_first=False)
+    rep = probe(noisy_pty, listen=0.25, stop_at_first=False)
     assert rep.best is None, rep.results
     assert sum(r.bytes_in for r in rep.results) > 0
     assert "Data arrives" in rep.summary() and "baud rate" in rep.summary()
