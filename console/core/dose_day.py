@@ -43,6 +43,9 @@ MY_PREFIXES = ("dose.", "infusion.", "gate.", "checklist.", "check.", "alarm.", 
                "vitals.manual", "rems.")
 PARAM_OF_CODE = {code: name for name, codes in PARAM_CODES.items() for code in codes}
 CHECK_OF_PARAM = {"sys": "bp", "hr": "hr", "spo2": "spo2", "rr": "rr"}
+# Scores written by the notes that count as a scheduled check of this kind.
+CHECK_OF_SCORE = {"score.moaas": "sedation", "score.rass": "sedation",
+                  "score.cadss": "dissociation", "score.cadss6": "dissociation"}
 REPLAY_S = 15 * 60.0  # readings replayed into the alarm rules after a restart
 MANUAL_RANGES = {  # what a hand-typed value may plausibly be
     "sys": (40, 300), "dia": (20, 200), "hr": (20, 250), "spo2": (50, 100), "rr": (2, 60)}
@@ -95,6 +98,9 @@ class DoseDay:
         self.alarms = AlarmEngine(template.alarms, self._alarm_record, template.stale_seconds,
                                   template.technical_priority)
         self.changed: Observers[str] = Observers()
+        self.rescue_doses: list[Event] = []  # other drugs (ondansetron, …): never ketamine
+        self._recording = False
+        sessions.recorded.connect(self._foreign)
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -115,7 +121,7 @@ class DoseDay:
 
     def _restore(self, conn: sqlite3.Connection) -> None:
         stored = [e for e in session_events(conn, self.session_id)
-                  if e.kind.startswith(MY_PREFIXES)]
+                  if e.kind.startswith(MY_PREFIXES) or e.kind in CHECK_OF_SCORE]
         for e in stored:
             self._apply(e)
         self.alarms.restore(stored)
@@ -136,8 +142,12 @@ class DoseDay:
     # ------------------------------------------------------------------ recording
     def _record(self, kind: str, payload: dict[str, Any], t: float | None = None,
                 refers_to: str | None = None, author: str | None = None) -> Event:
-        ev = self.sessions.record(kind, payload, t=self.now() if t is None else t,
-                                  refers_to=refers_to, author=author)
+        self._recording = True
+        try:
+            ev = self.sessions.record(kind, payload, t=self.now() if t is None else t,
+                                      refers_to=refers_to, author=author)
+        finally:
+            self._recording = False
         self._apply(ev)
         self.changed.emit(kind)
         return ev
@@ -147,11 +157,24 @@ class DoseDay:
         author = payload.get("by") if kind == "alarm.acknowledged" else None
         return self._record(kind, payload, t, refers_to, author=author)
 
+    def _foreign(self, e: Event) -> None:
+        """An event another feature recorded in this session (a score, a rescue drug)."""
+        if self._recording or e.session_id != self.session_id:
+            return
+        if e.kind in CHECK_OF_SCORE or (e.kind == "dose.given"
+                                        and e.payload.get("role") == "rescue"):
+            self._apply(e)
+            self.changed.emit(e.kind)
+
     def _apply(self, e: Event) -> None:
         """Fold one of our events into the picture (alarm state is the engine's own)."""
         self.events.append(e)
         p = e.payload
-        if e.kind == "checklist.item":
+        if e.kind in CHECK_OF_SCORE:
+            bisect.insort(self.values.setdefault(CHECK_OF_SCORE[e.kind], []), e.t)
+        elif e.kind == "dose.given" and p.get("role") == "rescue":
+            self.rescue_doses.append(e)
+        elif e.kind == "checklist.item":
             self.answers[p["item"]] = p.get("value")
         elif e.kind == "gate.override":
             self.override = e

@@ -130,6 +130,8 @@ class NoteBook:
                    **({"uid": uid} if uid else {}))
         self.writer.append_event(ev)
         self._local[ev.uid] = ev
+        if self.sessions is not None:
+            self.sessions.recorded.emit(ev)  # e.g. a MOAA/S satisfies the sedation check
         self.changed.emit(self.record())
         return ev
 

@@ -42,6 +42,9 @@ class SessionService:
         self.user: Staff | None = None
         self.changed: Observers[OpenSession | None] = Observers()
         self.user_changed: Observers[Staff | None] = Observers()
+        # Every event appended through `record`, so one feature can react to another's
+        # (e.g. a MOAA/S scored in the notes satisfies the dose feature's sedation check).
+        self.recorded: Observers[Event] = Observers()
 
     @property
     def author(self) -> str | None:
@@ -96,6 +99,7 @@ class SessionService:
             recorded=now,
         )
         self.writer.append_event(ev)
+        self.recorded.emit(ev)
         return ev
 
     def refresh_patient(self) -> None:
