@@ -240,3 +240,39 @@ def test_restart_resumes_the_phase_and_session_end_is_on_its_record(qtbot, db_pa
         window.close()
         feed.stop()
         running.stop()
+
+
+def test_the_first_dose_moves_to_onset_and_a_booster_extends(qtbot, db_path, config, themed):
+    window, feed, running = _console(qtbot, db_path, config)
+    try:
+        _start_session(running)
+        music = window.music_feature.music
+        qtbot.waitUntil(lambda: music.state is MusicState.PLAYING, timeout=3000)
+        assert music.now_playing().phase == "pre-onset"
+        sessions = running.ctx.sessions
+        sessions.record("dose.given", {"role": "rescue", "summary": "Rescue: ondansetron"})
+        running.ctx.writer.flush()
+        feed.second.emit(running.ctx.clock.now())  # the 1 Hz tick the window runs on
+        assert music.now_playing().phase == "pre-onset"  # a rescue drug changes nothing
+        sessions.record("dose.given", {"role": "initial", "summary": "Initial dose 50 mg"})
+        running.ctx.writer.flush()
+        feed.second.emit(running.ctx.clock.now())
+        assert music.now_playing().phase == "onset"
+        planned = music.now_playing().phase_planned_s
+        sessions.record("dose.given", {"role": "booster", "summary": "Booster 20 mg"})
+        running.ctx.writer.flush()
+        feed.second.emit(running.ctx.clock.now())
+        assert music.now_playing().phase_planned_s == planned + 15 * 60
+        running.ctx.writer.flush()
+        from console.store.events import session_events
+
+        ev = session_events(running.ctx.reader, sessions.current.id)
+        change = [e for e in ev if e.kind == "music.phase_changed"][-1]
+        assert change.payload["trigger"] == "dose" and "at the first dose" in change.payload[
+            "summary"]
+        ext = [e for e in ev if e.kind == "music.phase_extended"][-1]
+        assert ext.payload["reason"] == "booster"
+    finally:
+        window.close()
+        feed.stop()
+        running.stop()

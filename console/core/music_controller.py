@@ -159,7 +159,7 @@ class MusicController:
             return
         self.go_to_phase(self.run.index + 1, auto=auto)
 
-    def go_to_phase(self, index: int, *, auto: bool = False) -> None:
+    def go_to_phase(self, index: int, *, auto: bool = False, trigger: str | None = None) -> None:
         if self.engine is None:
             return
         if self.run is None or self.state is MusicState.STOPPED:
@@ -172,11 +172,12 @@ class MusicController:
         new = self._load_phase(index)
         self.run = new
         fade_s = self.program.fade_seconds
-        how = "automatically at its planned time" if auto else "by hand"
+        how = ("at the first dose" if trigger == "dose"
+               else "automatically at its planned time" if auto else "by hand")
         self._emit("music.phase_changed",
                    f"Music phase: {old.phase.name} → {new.phase.name} ({how}, {fade_s:g} s "
                    "crossfade)", phase=new.phase.name, previous=old.phase.name,
-                   playlist=new.playlist.name, fade_s=fade_s, auto=auto,
+                   playlist=new.playlist.name, fade_s=fade_s, auto=auto, trigger=trigger,
                    planned_min=new.phase.minutes)
         audible = self.state in (MusicState.PLAYING, MusicState.FADING_IN,
                                  MusicState.FADING_OUT)
@@ -196,7 +197,17 @@ class MusicController:
         self._apply(now)
         self.changed.emit(None)
 
-    def extend_phase(self, minutes: float | None = None) -> None:
+    def dose_given(self, role: str) -> None:
+        """Follow the dose record: the first dose ends the first phase (pre-onset) with a
+        crossfade; a booster lengthens the phase now playing. Rescue drugs change nothing."""
+        if self.engine is None or self.run is None or self.state is MusicState.STOPPED:
+            return
+        if role == "initial" and self.run.index == 0 and len(self.program.phases) > 1:
+            self.go_to_phase(1, auto=True, trigger="dose")
+        elif role == "booster":
+            self.extend_phase(reason="booster")
+
+    def extend_phase(self, minutes: float | None = None, reason: str = "by hand") -> None:
         """Lengthen the current phase (e.g. after a booster); its playlist keeps looping."""
         if self.run is None:
             return
@@ -205,9 +216,10 @@ class MusicController:
         elapsed = self._now() - self.run.started
         base = self.run.planned_s if self.run.planned_s is not None else elapsed
         self.run.planned_s = base + add * 60.0
+        why = " after a booster" if reason == "booster" else ""
         self._emit("music.phase_extended",
-                   f"Music phase '{self.run.phase.name}' extended by {add:g} min",
-                   phase=self.run.phase.name, minutes=add,
+                   f"Music phase '{self.run.phase.name}' extended by {add:g} min{why}",
+                   phase=self.run.phase.name, minutes=add, reason=reason,
                    planned_total_min=round(self.run.planned_s / 60.0, 1))
         self.changed.emit(None)
 

@@ -39,7 +39,7 @@ def music_settings(ctx: AppContext) -> dict[str, Any]:
 class MusicFeature:
     """Owns the controller, the checklist and their widgets for the window's lifetime."""
 
-    def __init__(self, window: Any, ctx: AppContext) -> None:
+    def __init__(self, window: Any, ctx: AppContext, feed: Any = None) -> None:
         self.window = window
         self.ctx = ctx
         self._sid: int | None = None
@@ -88,6 +88,10 @@ class MusicFeature:
         window.add_bottom_panel(self.summary, 2)
 
         ctx.sessions.changed.connect(self.on_session)
+        self._dose_seen = 0  # events.id of the last dose looked at
+        self.follow_doses = bool(opts.get("follow_doses", True))
+        if hasattr(feed, "second"):
+            feed.second.connect(lambda _t: self.watch_doses())
         if hasattr(window, "closing"):
             window.closing.connect(self.close)
         autostart = str(opts.get("autostart", "session"))
@@ -121,10 +125,29 @@ class MusicFeature:
             self.checklist.reset()
             return
         self._sid = s.id
+        self._dose_seen = self._last_dose_id(s.id)  # doses before now are history
         self.checklist.restore(session_events(self.ctx.reader, s.id, SETTING_KINDS))
         if (str(music_settings(self.ctx).get("autostart", "session")) in ("session", "launch")
                 and self.music.state is MusicState.STOPPED):
             self.music.start(self._resume_phase(s.id))
+
+    def _last_dose_id(self, sid: int) -> int:
+        row = self.ctx.reader.execute(
+            "SELECT MAX(id) FROM events WHERE session_id = ? AND kind = 'dose.given'",
+            (sid,)).fetchone()
+        return int(row[0] or 0)
+
+    def watch_doses(self) -> None:
+        """Once a second: a new dose in the record moves the music (see `dose_given`)."""
+        if not self.follow_doses or self._sid is None or not self.music.available:
+            return
+        rows = self.ctx.reader.execute(
+            "SELECT id, json_extract(payload, '$.role') FROM events "
+            "WHERE session_id = ? AND kind = 'dose.given' AND id > ? ORDER BY id",
+            (self._sid, self._dose_seen)).fetchall()
+        for dose_id, role in rows:
+            self._dose_seen = int(dose_id)
+            self.music.dose_given(str(role or ""))
 
     def _resume_phase(self, sid: int) -> int:
         """After a restart mid-session, carry on in the phase the record last shows."""
@@ -157,4 +180,4 @@ class MusicFeature:
 
 def install(window: Any, ctx: AppContext, feed: Any) -> None:
     """Add music and set & setting to the window (see console/app.py FEATURES)."""
-    window.music_feature = MusicFeature(window, ctx)
+    window.music_feature = MusicFeature(window, ctx, feed)
