@@ -6,6 +6,7 @@ import math
 import threading
 from datetime import datetime
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,7 +17,7 @@ from devices.physiology import Physiology, Vitals
 from devices.protocol import Decoder, SimulatedMonitor
 from devices.protocols import hl7
 from devices.protocols.hl7 import DRIVER, EB, SB, Hl7Decoder, Hl7Monitor, mllp
-from devices.reading import Quality, Reading, Sample
+from devices.reading import Quality, Reading, Sample, WaveChunk
 from devices.simulator import Simulator
 
 T0 = 1_732_443_330.0  # 2024-11-24 10:15:30 UTC
@@ -146,6 +147,57 @@ def test_pcd01_containment_headers_and_equipment_ids() -> None:
         (148066, 0, mdc.MDC_DIM_BEAT_PER_MIN),
     ]
     assert d.skipped == {"?": 2} and d.stats.frames_rejected == 0
+
+
+PLETH = "150452^MDC_PULS_OXIM_PLETH^MDC"
+ECG = "131330^MDC_ECG_ELEC_POTL_II^MDC"
+
+
+def wave(code: str, sub: str, values: str, status: str = "R") -> str:
+    return f"NA|{code}|{sub}|{values}|262144^^MDC|||||{status}"
+
+
+def rate(sub: str, hz: str) -> str:
+    return f"NM|0^MDC_ATTR_SAMP_RATE^MDC|{sub}|{hz}|264608^MDC_DIM_PER_SEC^MDC|||||R"
+
+
+def waves(*obx: str) -> tuple[Hl7Decoder, list[WaveChunk]]:
+    d = Hl7Decoder("t")
+    out = d.feed(mllp(oru(*obx)), 10.0)
+    return d, [w for w in out if isinstance(w, WaveChunk)]
+
+
+def test_na_wave_with_its_sample_rate() -> None:
+    d, ws = waves(HR, wave(PLETH, "1.3.1.1", "0.1^0.5^^0.9"), rate("1.3.1.1.1", "125"))
+    (w,) = ws
+    assert (w.code, w.rate_hz, w.quality) == (mdc.MDC_PULS_OXIM_PLETH, 125, Quality.VALID)
+    np.testing.assert_allclose(w.samples, [0.1, 0.5, np.nan, 0.9], rtol=1e-6)
+    assert w.t0 == pytest.approx(10.0 - 4 / 125)
+    assert d.skipped == {}
+
+
+def test_rates_go_to_their_own_waves() -> None:
+    _, ws = waves(wave(PLETH, "1.3.1.1", "1^2"), wave(ECG, "1.4.1.1", "3^4^5"),
+                  rate("1.3.1.1.1", "125"), rate("1.4.1.1.1", "500"))
+    assert [(w.code, w.rate_hz, len(w.samples)) for w in ws] == [
+        (mdc.MDC_PULS_OXIM_PLETH, 125, 2), (mdc.MDC_ECG_ELEC_POTL_II, 500, 3)]
+
+
+def test_wave_without_rate_is_counted_not_guessed() -> None:
+    d, ws = waves(wave(PLETH, "1.3.1.1", "1^2"))
+    assert ws == [] and d.skipped == {"NA without sample rate": 1}
+    d, ws = waves(wave(PLETH, "1.3.1.1", "1^2"), rate("1.3.1.1.1", "0"))
+    assert ws == []
+
+
+def test_wave_cannot_obtain_is_invalid() -> None:
+    _, ws = waves(wave(PLETH, "1", "1^2", status="X"), rate("1.1", "100"))
+    assert ws[0].quality == Quality.INVALID
+
+
+def test_wave_with_a_bad_sample_rejects_the_frame() -> None:
+    d, ws = waves(HR, wave(PLETH, "1", "1^2x^3"), rate("1.1", "100"))
+    assert ws == [] and d.stats.frames_rejected == 1
 
 
 def test_unknown_code_counter_is_bounded() -> None:
@@ -523,6 +575,22 @@ def test_simulator_values_units_and_acks() -> None:
     assert d.unknown_codes == {hl7.VENDOR_UNKNOWN: 4}
 
 
+def test_simulator_pleth() -> None:
+    d, m = Hl7Decoder("s"), Hl7Monitor(Physiology("calm", start=T0))
+    out: list[Sample] = []
+    t = T0
+    for _ in range(160):
+        m.receive(d.outgoing(t), t)
+        out += d.feed(m.produce(t), t)
+        t += 0.02
+    ws = [w for w in out if isinstance(w, WaveChunk)]
+    assert len(ws) == 4 and {w.rate_hz for w in ws} == {hl7.PLETH_RATE_HZ}
+    assert all(w.code == mdc.MDC_PULS_OXIM_PLETH for w in ws)
+    assert 124 <= sum(len(w.samples) for w in ws[1:]) / 3 <= 126  # one second each
+    expect = Physiology("calm", start=T0).pleth(ws[0].t0, 10, hl7.PLETH_RATE_HZ)
+    np.testing.assert_allclose(ws[0].samples[:10], expect, atol=6e-4)
+
+
 def test_simulator_probe_off() -> None:
     rs = run_loop(Hl7Decoder("s"), Hl7Monitor(FixedPhysiology(None, None)), 1)
     bad = [r for r in rs if r.code != mdc.MDC_RESP_RATE and r.unit != mdc.MDC_DIM_MMHG]
@@ -541,6 +609,7 @@ def test_driver_loop_produces_readings_fast() -> None:
 class Sink:
     def __init__(self, want: int) -> None:
         self.got: list[Reading] = []
+        self.waves: list[WaveChunk] = []
         self.want = want
         self.done = threading.Event()
         self._lock = threading.Lock()
@@ -548,6 +617,7 @@ class Sink:
     def samples(self, source: str, samples: list[Sample]) -> None:
         with self._lock:
             self.got += [s for s in samples if isinstance(s, Reading)]
+            self.waves += [s for s in samples if isinstance(s, WaveChunk)]
             if len({r.t for r in self.got}) >= self.want:
                 self.done.set()
 
@@ -581,6 +651,7 @@ def test_end_to_end(tcp: bool) -> None:
     assert got[mdc.MDC_PRESS_BLD_NONINV_SYS].value == 118
     assert set(monitor.acks.values()) == {"AA"}
     assert link.decoder.stats.frames_rejected == 0
+    assert sink.waves and sink.waves[0].code == mdc.MDC_PULS_OXIM_PLETH
 
 
 # --- the two readers agree ----------------------------------------------------------------------

@@ -17,6 +17,11 @@ OBX-3 is mapped to an MDC code when it is MDC-coded, when any coding names a kno
 Anything else is counted in `unknown_codes` and logged once, never silently dropped. NIBP in
 the cuff family (150301-3) is folded onto 150021-3 by mdc.canonical.
 
+Waves: an NA observation ('^'-separated samples, an empty one a gap) becomes a WaveChunk in
+the device's own units when an MDC_ATTR_SAMP_RATE row gives its rate in Hz (the one whose
+OBX-4 extends the wave's, else the latest without a rate); without a rate it is counted in
+`skipped`, never guessed. (Recognised by name: the attribute's number is UNVERIFIED.)
+
 Quality: sentinels (-999, -100, 32767), empty values and dashes give NaN/INVALID; OBX-11 X, N, I, D
 and W give INVALID, P gives QUESTIONABLE; MSH-11 T (training) or D (debugging) gives DEMO;
 a unit we cannot read, or a unit other than the one a known parameter is shown in, gives
@@ -41,13 +46,16 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+
+import numpy as np
 
 from devices import mdc
 from devices.physiology import Physiology
 from devices.protocol import DecoderStats, Driver, SerialSettings
-from devices.reading import Quality, Reading, Sample
+from devices.reading import Quality, Reading, Sample, WaveChunk
 
 log = logging.getLogger(__name__)
 
@@ -291,6 +299,40 @@ def build_ack(msh: Segment, code: str, control_id: str, now: float) -> bytes:
     return mllp("|".join(fields) + "\r" + f"MSA|{code}|{msh.get(10)}")
 
 
+MAX_RATE_HZ = 10_000.0
+SAMPLE_RATE_NAME = "MDC_ATTR_SAMP_RATE"  # the attribute OBX giving an NA wave's rate (in Hz)
+
+
+@dataclass(slots=True)
+class _Wave:
+    code: int
+    sub_id: str  # OBX-4; the rate OBX's sub-id extends it (IHE PCD containment)
+    samples: np.ndarray
+    quality: Quality
+    rate: float | None = None
+
+
+def is_sample_rate(obx: Segment) -> bool:
+    return any(SAMPLE_RATE_NAME in c.upper() for rep in obx.reps(3) for c in rep)
+
+
+def _attach_rate(waves: list[_Wave], obx: Segment) -> None:
+    """Give the rate to the wave it belongs to: the latest whose sub-id it extends, else the
+    latest still without one. A rate that is not a plain HL7 number is ignored."""
+    text = obx.get(5)
+    if not _NM.fullmatch(text):
+        return
+    sub = obx.get(4)
+    for w in reversed(waves):
+        if w.sub_id and sub.startswith(w.sub_id + "."):
+            w.rate = float(text)
+            return
+    for w in reversed(waves):
+        if w.rate is None:
+            w.rate = float(text)
+            return
+
+
 MAX_KEYS = 500  # distinct keys per counter; past that, new ones are counted under "…"
 
 
@@ -422,14 +464,49 @@ class Hl7Decoder:
         demo = msh.get(11).upper() in DEMO_PROCESSING
         obr_time: float | None = None
         drafts: list[Reading] = []
+        waves: list[_Wave] = []
         for seg in segs[1:]:
             if seg.name == "OBR":
                 obr_time = parse_hl7_time(seg.get(7))
-            elif seg.name == "OBX":
+            elif seg.name != "OBX":
+                continue
+            elif seg.get(2).upper() == "NA":
+                wave = self._wave(seg, demo)
+                if wave is not None:
+                    waves.append(wave)
+            elif is_sample_rate(seg):
+                _attach_rate(waves, seg)
+            else:
                 r = self._observation(seg, now, obr_time or msh_time, demo)
                 if r is not None:
                     drafts.append(r)
-        return [r for r in drafts if self._fresh(r)]
+        out: list[Sample] = [r for r in drafts if self._fresh(r)]
+        for w in waves:
+            if w.rate is None or not 0 < w.rate <= MAX_RATE_HZ:
+                _count(self.skipped, "NA without sample rate")
+                continue
+            out.append(WaveChunk(t0=now - len(w.samples) / w.rate, source=self.source,
+                                 code=w.code, rate_hz=w.rate, samples=w.samples,
+                                 quality=w.quality))
+        return out
+
+    def _wave(self, obx: Segment, demo: bool) -> _Wave | None:
+        """An NA observation: samples separated by '^'; an empty one is a gap (NaN)."""
+        raw_code = obx.reps(3)
+        if not raw_code or not any(raw_code[0]):
+            raise BadMessage("OBX-3 empty")
+        code = self._code(raw_code)
+        if code is None:
+            return None
+        texts = [t.strip() for t in obx.comps(5)]
+        bad = next((t for t in texts if t and not _NM.fullmatch(t)), None)
+        if bad is not None:
+            raise BadMessage(f"wave sample {bad!r} is not an HL7 number")
+        samples = np.array([float(t) if t else math.nan for t in texts], dtype=np.float32)
+        quality = Quality.DEMO if demo else Quality.VALID
+        if obx.get(11).upper() in STATUS_INVALID:
+            quality = Quality.INVALID
+        return _Wave(code, obx.get(4), samples, quality)
 
     def _fresh(self, r: Reading) -> bool:
         """False for a repeat of the last value with the same observation time."""
@@ -529,11 +606,13 @@ class Hl7Decoder:
 
 # --- the simulated monitor -----------------------------------------------------------------------
 
+PLETH_RATE_HZ = 125.0
 VENDOR_UNKNOWN = "2001^ST-II^99MNDRY"  # a vendor parameter we do not map: counted, not shown
 
 
 class Hl7Monitor:
-    """A Mindray-like monitor: one ORU^R01 a second (NIBP in the cuff family); reads ACKs."""
+    """A Mindray-like monitor: one ORU^R01 a second (NIBP in the cuff family, pleth as an NA
+    row with its sample rate in a child row); reads ACKs."""
 
     def __init__(self, physio: Physiology) -> None:
         self.physio = physio
@@ -542,6 +621,7 @@ class Hl7Monitor:
 
     def reset(self) -> None:
         self._next: float | None = None
+        self._wave_t: float | None = None
         self._seq = 0
         self._inbox = bytearray()
         self.sent: list[str] = []  # control ids
@@ -616,7 +696,25 @@ class Hl7Monitor:
             shown = ("" if status == "X" else "-100") if val is None else f"{val:g}"
             segs.append(f"OBX|{i}|NM|{ident}|1.1.{i}.1|{shown}|{unit}|||||{status}|||"
                         f"{obs_t or ts}")
+        segs += self._pleth(now, len(rows) + 1)
         return "\r".join(segs) + "\r"
+
+    def _pleth(self, now: float, set_id: int) -> list[str]:
+        """The pleth since the last message as an NA row, its sample rate in a child row."""
+        t0 = now - 1.0 if self._wave_t is None or now - self._wave_t > 2.0 else self._wave_t
+        n = round((now - t0) * PLETH_RATE_HZ)
+        if n <= 0:
+            return []
+        self._wave_t = t0 + n / PLETH_RATE_HZ
+        wave = self.physio.pleth(t0, n, PLETH_RATE_HZ)
+        values = "^".join(f"{x:.3f}" for x in wave)
+        sub = "1.3.1.150452"
+        return [
+            f"OBX|{set_id}|NA|150452^MDC_PULS_OXIM_PLETH^MDC|{sub}|{values}|"
+            f"262144^MDC_DIM_DIMLESS^MDC|||||R|||{format_hl7_time(t0)}",
+            f"OBX|{set_id + 1}|NM|0^{SAMPLE_RATE_NAME}^MDC|{sub}.1|{PLETH_RATE_HZ:g}|"
+            "264608^MDC_DIM_PER_SEC^MDC|||||R",
+        ]
 
 
 DRIVER = Driver(
