@@ -208,6 +208,22 @@ def test_unknown_code_counter_is_bounded() -> None:
     assert sum(d.unknown_codes.values()) == hl7.MAX_KEYS + 50 and d.unknown_codes["…"] == 50
 
 
+@pytest.mark.parametrize(
+    ("coding", "code"),
+    [("0002-4182^^MDC", mdc.MDC_ECG_HEART_RATE), ("^MDC_ECG_HEART_RATE^MDC", 147842),
+     ("0^MDC_ECG_HEART_RATE^MDC", 147842), ("147842^MDC_ECG_HEART_RATE^MDC", 147842),
+     ("150301^^MDC", mdc.MDC_PRESS_BLD_NONINV_SYS), ("1^HR^99X~147842^^MDC", 147842)],
+)
+def test_codings(coding: str, code: int) -> None:
+    _, rs = decode(oru(nm(coding, "70", "")))
+    assert [r.code for r in rs] == [code]
+
+
+def test_conflicting_coding_is_not_guessed() -> None:
+    d, rs = decode(oru(nm("150456^MDC_ECG_HEART_RATE^MDC", "70", "")))
+    assert rs == [] and d.unknown_codes == {"150456^MDC_ECG_HEART_RATE^MDC": 1}
+
+
 def test_unknown_mdc_codes_are_kept() -> None:
     _, rs = decode(oru(nm("148066^MDC_ECG_V_P_C_CNT^MDC", "3", "")))
     assert [(r.code, r.value, r.unit) for r in rs] == [(148066, 3, mdc.MDC_DIM_DIMLESS)]

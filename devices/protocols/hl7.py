@@ -13,8 +13,9 @@ is accepted); a bare LF, any other control character, an empty segment, or a seg
 is neither an HL7 segment nor a Z-segment rejects the frame.
 
 OBX-3 is mapped to an MDC code when it is MDC-coded, when any coding names a known
-`MDC_...` reference id, or when a vendor system (e.g. 99MNDRY) carries a known MDC number.
-Anything else is counted in `unknown_codes` and logged once, never silently dropped. NIBP in
+`MDC_...` reference id, or when a vendor system (e.g. 99MNDRY) carries a known MDC number; a
+coding whose number and name disagree is not guessed at. Anything else is counted in
+`unknown_codes` and logged once, never silently dropped. NIBP in
 the cuff family (150301-3) is folded onto 150021-3 by mdc.canonical.
 
 Waves: an NA observation ('^'-separated samples, an empty one a gap) becomes a WaveChunk in
@@ -299,6 +300,24 @@ def build_ack(msh: Segment, code: str, control_id: str, now: float) -> bytes:
     return mllp("|".join(fields) + "\r" + f"MSA|{code}|{msh.get(10)}")
 
 
+_HEX_CODE = re.compile(r"([0-9A-Fa-f]{4})-([0-9A-Fa-f]{4})")  # "0002-4182": partition-term
+
+
+def mdc_number(ident: str, system: str) -> int | None:
+    """An MDC code from a coding's identifier: MDC-coded decimal ("147842") or partition-term
+    hex ("0002-4182", UNVERIFIED which senders use it), or a known MDC number under a vendor's
+    own system (e.g. 99MNDRY)."""
+    if system == "MDC":
+        if ident.isdigit() and int(ident) > 0:
+            return int(ident)
+        m = _HEX_CODE.fullmatch(ident)
+        if m:
+            return (int(m.group(1), 16) << 16) | int(m.group(2), 16)
+    if ident.isdigit() and int(ident) in KNOWN_CODES:
+        return int(ident)
+    return None
+
+
 MAX_RATE_HZ = 10_000.0
 SAMPLE_RATE_NAME = "MDC_ATTR_SAMP_RATE"  # the attribute OBX giving an NA wave's rate (in Hz)
 
@@ -561,15 +580,20 @@ class Hl7Decoder:
         )
 
     def _code(self, reps: list[list[str]]) -> int | None:
+        """The canonical MDC code of OBX-3 (any repetition, primary or alternate coding).
+
+        A coding whose number and reference id name different parameters is not guessed at.
+        """
         for rep in reps:
-            for ident, text, system in ((rep + [""] * 6)[0:3], (rep + [""] * 6)[3:6]):
-                ident, text, system = ident.strip(), text.strip(), system.strip().upper()
-                if system == "MDC" and ident.isdigit():
-                    return mdc.canonical(int(ident))
-                if text.upper() in CODE_BY_NAME:
-                    return mdc.canonical(CODE_BY_NAME[text.upper()])
-                if ident.isdigit() and int(ident) in KNOWN_CODES:
-                    return mdc.canonical(int(ident))
+            padded = [*rep, "", "", "", "", "", ""]
+            for ident, text, system in (padded[0:3], padded[3:6]):
+                by_number = mdc_number(ident.strip(), system.strip().upper())
+                by_name = CODE_BY_NAME.get(text.strip().upper())
+                if by_number is not None and by_name is not None and by_number != by_name:
+                    continue
+                code = by_name if by_name is not None else by_number
+                if code is not None:
+                    return mdc.canonical(code)
         key = "^".join(reps[0][:3])
         if key not in self.unknown_codes:
             log.info("%s: unknown observation %s (counted, not shown)", self.source, key)
