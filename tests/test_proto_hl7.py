@@ -300,6 +300,15 @@ def test_repeated_nibp_is_not_fresh_again() -> None:
     assert [r.device_time for r in rs if r.code == mdc.MDC_ECG_HEART_RATE] == [T0, T0 + 1, T0 + 2]
 
 
+def test_nibp_resent_after_reconnect_is_not_new() -> None:
+    sys_ = nm("150301^^MDC", "120", MMHG, when="20241124101000+0000")
+    d = Hl7Decoder("t")
+    first = d.feed(mllp(oru(sys_)), 1.0)
+    d.reset()  # the port was reopened
+    again = d.feed(mllp(oru(sys_).replace("101530", "101545")), 2.0)
+    assert len(first) == 1 and again == []
+
+
 def test_resent_message_gives_values_once() -> None:
     d, rs = decode(oru(HR, SPO2), oru(HR, SPO2))
     assert [r.value for r in rs] == [72, 97] and d.stats.frames_ok == 2 and d.acks_sent == 2

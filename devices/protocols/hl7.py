@@ -376,13 +376,15 @@ class Hl7Decoder:
         self.skipped: Counter[str] = Counter()  # OBX value types we do not decode (NA, ST, …)
         self.acks_sent = 0
         self._ack_no = 0
+        # code -> (device time, value) last emitted; kept across reconnects, so a monitor
+        # resending its last NIBP after a cable replug does not make it look new.
+        self._last: dict[int, tuple[float, float]] = {}
         self.reset()
 
     def reset(self) -> None:
         self._buf = bytearray()
         self._in_garbage = False
         self._out = bytearray()
-        self._last: dict[int, tuple[float, float]] = {}  # code -> (OBX-14 time, value)
 
     def outgoing(self, now: float) -> bytes:
         out, self._out = bytes(self._out), bytearray()
