@@ -164,6 +164,11 @@ def test_console_starts_the_demo_program_with_the_session(qtbot, db_path, config
         running.ctx.ducking.request("alarm", False)
         SHOTS.mkdir(exist_ok=True)
         window.grab().save(str(SHOTS / "console_music.png"))
+        feature.room_action.trigger()
+        assert theme.room_mode_active() and running.ctx.config.room_mode
+        window.grab().save(str(SHOTS / "console_music_room.png"))
+        feature.room_action.trigger()
+        assert not theme.room_mode_active()
         sid = running.ctx.sessions.current.id
         running.ctx.writer.flush()
         from console.store.events import session_events
