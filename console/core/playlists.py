@@ -73,10 +73,8 @@ def load(path: Path) -> Playlist:
         pl.problems.append(f"Playlist '{path.name}' could not be opened (no permission or "
                            "disk problem).")
         return pl
-    if path.suffix.lower() == ".xspf":
-        entries = _parse_xspf(raw, path, pl)
-    else:
-        entries = _parse_m3u(raw, path, pl)
+    parse = _parse_xspf if path.suffix.lower() == ".xspf" else _parse_m3u
+    entries = parse(raw, path, pl)
     for track in entries:
         problem = _check_file(track.path)
         if problem:
