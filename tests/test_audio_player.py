@@ -102,8 +102,12 @@ def test_chosen_silence_and_quiet_are_recorded(tmp_path, qtbot, post):
         qtbot.waitUntil(lambda: deck.state() == "paused", timeout=3000)
         r.music.toggle_silence()  # from quiet: back in
         r.music.toggle_silence()  # then a chosen silence
-        qtbot.waitUntil(lambda: (r.music.tick(), r.music.state)[1] is MusicState.SILENT,
-                        timeout=6000)
+
+        def silent() -> bool:
+            r.music.tick()
+            return r.music.state is MusicState.SILENT
+
+        qtbot.waitUntil(silent, timeout=6000)
         ev = r.events()
         kinds = [e.kind for e in ev]
         assert "music.quiet" in kinds

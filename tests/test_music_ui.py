@@ -51,7 +51,7 @@ def _room(tmp_path, qtbot, r):
     music = MusicPanel(r.music, actions, intention=lambda: sc.intention, return_phase="peak")
     setting = SettingPanel(sc, room)
     summary = SettingSummary(sc, room)
-    host.summary = summary
+    summary.setObjectName("summary")
     lay = QHBoxLayout(host)
     lay.addWidget(music, 5)
     lay.addWidget(summary, 3)
@@ -112,7 +112,8 @@ def test_checklist_ticks_are_recorded_and_screenshots(tmp_path, qtbot, themed):
         qtbot.waitUntil(lambda: panel.reminder.isVisible(), timeout=3000)
         assert "grief" in panel.reminder.text()
         assert setting.count.text().strip().startswith("7 of")
-        assert "Blanket" in host.summary.missing.text()
+        summary = host.findChild(SettingSummary, "summary")
+        assert summary is not None and "Blanket" in summary.toolTip() + summary.missing.toolTip()
         host.grab().save(str(SHOTS / "music_setting.png"))
         qtbot.keyClick(host, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier
                        | Qt.KeyboardModifier.ShiftModifier)
@@ -160,7 +161,12 @@ def test_console_starts_the_demo_program_with_the_session(qtbot, db_path, config
         keys = {a.shortcut().toString() for a in window.actions()}
         assert {"F9", "F10", "F12", "Ctrl+Shift+R"} <= keys
         running.ctx.ducking.request("alarm", True)  # an alarm lowers the music
-        qtbot.waitUntil(lambda: (music.tick(), deck.vlc_volume())[1] <= 20, timeout=3000)
+
+        def ducked() -> bool:
+            music.tick()
+            return deck.vlc_volume() <= 20
+
+        qtbot.waitUntil(ducked, timeout=3000)
         running.ctx.ducking.request("alarm", False)
         SHOTS.mkdir(exist_ok=True)
         window.grab().save(str(SHOTS / "console_music.png"))
