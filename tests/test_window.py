@@ -133,3 +133,24 @@ def test_reopening_mid_session_resumes_it_with_its_whole_trend(
     finally:
         feed.stop()
         running.stop()
+
+
+def test_room_mode_dims_the_numerals_but_not_an_alarm(
+    console: tuple[MainWindow, Running], qtbot: QtBot
+) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    window, _ = console
+    tile = window.vitals.spo2
+    qtbot.waitUntil(lambda: tile.value.text().isdigit(), timeout=10_000)
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    theme.apply_room_mode(app, True)
+    try:
+        qtbot.waitUntil(lambda: theme.dim(theme.SPO2, 0.55) in tile.value.styleSheet(),
+                        timeout=5_000)
+        tile.set_alarm("high")
+        assert theme.ALARM_HIGH in tile.styleSheet()
+        assert theme.SPO2 in tile.value.styleSheet(), "an alarming value stays bright"
+    finally:
+        theme.apply_room_mode(app, False)
