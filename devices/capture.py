@@ -112,7 +112,7 @@ def read_header(f: BinaryIO, name: str = "the file") -> dict[str, Any]:
 
 
 def read_capture(path: Path) -> Capture:
-    """The whole file in memory (captures are small: about 40 MB for 1 h of IntelliVue)."""
+    """The whole file in memory (captures are small: at most about 40 MB per hour)."""
     try:
         with path.open("rb") as f:
             header = read_header(f, path.name)
