@@ -279,3 +279,17 @@ def test_capture_switch_on_run_and_record(db_path: Path, config: Config) -> None
     (f,) = (db_path.parent / "captures").glob("*-sim-*.hscap")
     cap = read_capture(f)
     assert sum(len(r.data) for r in cap.received) == link.decoder.stats.bytes_in
+
+
+def test_a_capture_that_cannot_be_written_does_not_stop_recording(
+    tmp_path: Path, sim_port: tuple[Simulator, str],
+) -> None:
+    _, port = sim_port
+    db = tmp_path / "holdspace.db"
+    (tmp_path / "captures").write_text("a file where the folder should be")
+    out = io.StringIO()
+    record(db, [(get_driver("sim"), port)], duration=1.0, out=out, install_signals=False,
+           capture=True)
+    text = out.getvalue()
+    assert "No capture for" in text and "The monitor is read as usual." in text
+    assert "live — Live." in text and "Traceback" not in text

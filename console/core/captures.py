@@ -42,20 +42,23 @@ def capture_path(db_path: Path, protocol: str, port: str, when: float | None = N
 
 
 def connect(hub: AcquisitionHub, device: DeviceConfig, db_path: Path,
-            source: str | None = None) -> SerialLink:
+            source: str | None = None, problems: list[str] | None = None) -> SerialLink:
     """Add one configured device to the hub, opening its capture file when asked for.
 
     A capture that cannot be created (disk full, read-only folder) must not stop the monitor
-    from being read, so the link then runs without one.
+    from being read, so the link then runs without one and the reason goes to `problems`.
     """
     driver = get_driver(device.protocol)
     capture = None
     if device.capture:
+        path = capture_path(db_path, driver.name, device.port)
         try:
-            capture = open_capture(capture_path(db_path, driver.name, device.port),
-                                   driver.name, device.port, driver.settings.describe())
-        except OSError:
+            capture = open_capture(path, driver.name, device.port, driver.settings.describe())
+        except OSError as e:
             capture = None
+            if problems is not None:
+                problems.append(f"No capture for {device.port}: cannot write {path} "
+                                f"({e.strerror or e}). The monitor is read as usual.")
     try:
         return hub.add_device(driver, device.port, source=source, capture=capture)
     except Exception:

@@ -43,7 +43,7 @@ def apply_devices(hub: AcquisitionHub, new: list[DeviceConfig], db_path: Path,
         if source in hub.links:
             continue
         try:
-            connect(hub, d, db_path)
+            connect(hub, d, db_path, problems=problems)
         except (UnknownProtocol, ValueError) as e:
             # Only a hand-edited settings file gets here; say so where link states are shown.
             msg = (f"Cannot start the monitor on {d.port}: {e} — choose its type under "

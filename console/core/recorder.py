@@ -70,9 +70,12 @@ def record(
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
     for driver, port in devices:
-        link = connect(hub, DeviceConfig(driver.name, port, capture), db_path)
+        problems: list[str] = []
+        link = connect(hub, DeviceConfig(driver.name, port, capture), db_path, problems=problems)
         if link.capture is not None:
             say(f"{link.source}: raw bytes captured to {link.capture.name}")
+        for p in problems:
+            say(p)
     say(f"recording session {sid} into {db_path} — Ctrl-C to stop")
     counts: dict[int, int] = {}
     latest: dict[int, Reading] = {}
