@@ -194,7 +194,7 @@ def test_record_with_capture_writes_a_replayable_file(tmp_path: Path,
     db = tmp_path / "db" / "holdspace.db"
     db.parent.mkdir()
     out = io.StringIO()
-    record(db, [(get_driver("sim"), port)], duration=1.0, out=out, install_signals=False,
+    record(db, [(get_driver("sim"), port)], duration=0.6, out=out, install_signals=False,
            print_every=60, capture=True)
     files = list((db.parent / "captures").glob("*-sim-ttySIM0.hscap"))
     assert len(files) == 1, out.getvalue()
