@@ -131,7 +131,7 @@ class DeviceDialog(QDialog):
         self.table.verticalHeader().setMinimumSectionSize(46)
         head = self.table.horizontalHeader()
         head.setSectionResizeMode(C_STATE, QHeaderView.ResizeMode.Stretch)
-        for c, w in ((C_TYPE, 400), (C_PORT, 230), (C_CAPTURE, 70), (C_LAST, 150),
+        for c, w in ((C_TYPE, 430), (C_PORT, 215), (C_CAPTURE, 70), (C_LAST, 150),
                      (C_OK, 75), (C_BAD, 75)):
             self.table.setColumnWidth(c, w)
         self.table.setWordWrap(True)
