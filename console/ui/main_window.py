@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QSplitter,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -27,6 +26,7 @@ from console.store import records
 from console.ui import theme
 from console.ui.live_feed import LiveFeed
 from console.ui.session_header import SessionHeader
+from console.ui.side_tabs import SideTabs, scrolling
 from console.ui.vitals_strip import VitalsStrip
 from devices.reading import Quality, Reading, Sample
 
@@ -54,7 +54,7 @@ class MainWindow(QMainWindow):
         self.banners.setSpacing(4)
         self.vitals = VitalsStrip(shown_source=ctx.hub.shown_source,
                                   stale_after=ctx.hub.stale_after)
-        self.side_tabs = QTabWidget()
+        self.side_tabs = SideTabs()
         self.side_tabs.hide()
         self.bottom = QHBoxLayout()
         self.bottom.setContentsMargins(0, 0, 0, 0)
@@ -68,14 +68,22 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
 
+        # The bottom row shares the height with the vitals through a splitter, so the window
+        # fits a 1080p room screen however many panels the features add.
+        self.rows = QSplitter(Qt.Orientation.Vertical)
+        self.rows.setChildrenCollapsible(False)
+        self.rows.addWidget(self.splitter)
+        self.rows.addWidget(self._bottom_box)
+        self.rows.setStretchFactor(0, 3)
+        self.rows.setStretchFactor(1, 1)
+
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(10, 8, 10, 6)
         lay.setSpacing(8)
         lay.addWidget(self.header)
         lay.addLayout(self.banners)
-        lay.addWidget(self.splitter, 1)
-        lay.addWidget(self._bottom_box)
+        lay.addWidget(self.rows, 1)
         self.setCentralWidget(central)
 
         self.store_message = QLabel("")
@@ -125,12 +133,14 @@ class MainWindow(QMainWindow):
         self.banners.addWidget(w)
 
     def add_bottom_panel(self, w: QWidget, stretch: int = 1) -> None:
-        self.bottom.addWidget(w, stretch)
+        """A panel in the bottom row, beside the others; it scrolls when the row is low."""
+        self.bottom.addWidget(scrolling(w, 120), stretch)
         self._bottom_box.show()
+        self.rows.setSizes([700, 260])
 
     def add_side_tab(self, title: str, w: QWidget) -> int:
         self.side_tabs.show()
-        return self.side_tabs.addTab(w, title)
+        return self.side_tabs.add_page(w, title)
 
     def add_action(self, action: QAction, menu: str = "actions") -> None:
         """Put an action in a menu and make its shortcut work anywhere in the window."""

@@ -31,7 +31,7 @@ class PlethView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.plot)
-        self.setFixedHeight(110)
+        self.setFixedHeight(80)
 
     def add_chunks(self, chunks: list[WaveChunk]) -> None:
         for c in chunks:

@@ -66,9 +66,12 @@ class TrendChart(QWidget):
             axis = pg.DateAxisItem(orientation="bottom")
             p = self.layout_widget.addPlot(row=i, col=0, axisItems={"bottom": axis})
             p.setYRange(*yr, padding=0)
-            p.getAxis("left").setWidth(52)
-            p.setTitle(f"<span style='color:{theme.TEXT_DIM};font-size:11pt'>{title}</span>",
-                       justify="left")
+            p.getAxis("left").setWidth(44)
+            p.layout.setContentsMargins(0, 2, 4, 0)
+            # The row's name sits inside the plot, so no height goes to a title line.
+            name = pg.TextItem(title, color=theme.TEXT_DIM, anchor=(0, 0))
+            name.setParentItem(p.getViewBox())
+            name.setPos(4, 0)
             p.showGrid(x=True, y=True, alpha=0.12)
             p.setClipToView(True)
             p.setDownsampling(auto=True, mode="peak")
@@ -108,6 +111,7 @@ class TrendChart(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(bar)
         lay.addWidget(self.layout_widget, 1)
+        self.layout_widget.setMinimumHeight(150)
         self._dirty = False
         self._timer = QTimer(self)
         self._timer.setInterval(500)

@@ -8,6 +8,7 @@ and label by priority.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from console.ui import theme
@@ -43,7 +44,6 @@ class VitalTile(QFrame):
         self.value = QLabel("---")
         self.value_px = value_px
         self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.value.setMinimumWidth(int(value_px * 2.2))
         self.detail = QLabel("")
         self.detail.setAlignment(Qt.AlignmentFlag.AlignRight)
         top = QHBoxLayout()
@@ -101,6 +101,21 @@ class VitalTile(QFrame):
             self.detail.setText(" · ".join(parts))
         self._restyle(stale)
 
+    def _fit_px(self) -> int:
+        """The numeral size that fits the tile's width (large by default, smaller if cramped)."""
+        from PySide6.QtGui import QFont, QFontMetrics
+
+        f = QFont(self.value.font())
+        f.setPixelSize(self.value_px)
+        f.setBold(True)
+        needed = QFontMetrics(f).horizontalAdvance(self.value.text() or "---") + 8
+        avail = max(40, self.width() - 28)
+        return max(28, min(self.value_px, int(self.value_px * avail / needed)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._restyle(self.is_stale(None))
+
     def _restyle(self, stale: bool) -> None:
         colour = theme.STALE if stale else self.colour
         if theme.room_mode_active() and not self.alarm:
@@ -112,7 +127,7 @@ class VitalTile(QFrame):
             f"QFrame#panel {{ background: {bg}; border: {width}px solid {edge}; border-radius: 6px; }}"
         )
         self.value.setStyleSheet(
-            f"color: {colour}; font-size: {self.value_px}px; font-weight: bold;"
+            f"color: {colour}; font-size: {self._fit_px()}px; font-weight: bold;"
         )
         label_colour = edge if self.alarm else theme.dim(self.colour, 0.8)
         self.title.setStyleSheet(f"color: {label_colour}; font-size: 18px; font-weight: bold;")

@@ -44,7 +44,6 @@ class VitalsStrip(QWidget):
         self.hr = VitalTile("HR", "/min", theme.HR, CONTINUOUS_STALE_S)
         self.spo2 = VitalTile("SpO2", "%", theme.SPO2, CONTINUOUS_STALE_S)
         self.nibp = VitalTile("NIBP", "mmHg", theme.NIBP, NIBP_STALE_S)
-        self.nibp.value.setMinimumWidth(int(theme.NUMERAL_PX * 3.6))
         self.rr = VitalTile("RR", "/min", theme.RR, 10.0)
         self.tiles: dict[int, VitalTile] = {
             mdc.MDC_ECG_HEART_RATE: self.hr,
@@ -64,8 +63,8 @@ class VitalsStrip(QWidget):
         self.trend = TrendChart()
 
         tiles = QHBoxLayout()
-        for w in (self.hr, self.spo2, self.nibp, self.rr):
-            tiles.addWidget(w, 1)
+        for w, stretch in ((self.hr, 2), (self.spo2, 2), (self.nibp, 3), (self.rr, 2)):
+            tiles.addWidget(w, stretch)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(tiles)
