@@ -132,6 +132,9 @@ class DoseFeature(QObject):
         self.update_tabs()
         if ended_rems and self.window is not None and hasattr(self.window, "side_tabs"):
             self.window.side_tabs.setCurrentWidget(self.rems)  # the form's one-page summary
+        elif (self.day is not None and not self.day.doses and self.window is not None
+              and hasattr(self.window, "side_tabs")):
+            self.window.side_tabs.setCurrentWidget(self.left)  # checklist before the 1st dose
         self._markers_for_doses()
         self.refresh()
 
@@ -270,8 +273,10 @@ def install(window: Any, ctx: AppContext, feed: LiveFeed) -> DoseFeature:
     window.add_banner(feature.template_errors)
     window.add_banner(feature.sound_note)
     window.add_banner(feature.banner)
-    window.add_bottom_panel(feature.left, 1)
-    window.add_bottom_panel(feature.dose_panel, 1)
+    # The pre-dose checklist is a form: it gets a full-height tab, opened by itself when a
+    # session starts undosed; the bottom row keeps the dose entry at hand.
+    window.add_side_tab("Checks", feature.left)
+    window.add_bottom_panel(feature.dose_panel, 3)
     window.add_side_tab("Vitals && limits", feature.limits)
     window.add_side_tab("REMS", feature.rems)
     feature.update_tabs()

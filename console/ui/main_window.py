@@ -134,7 +134,7 @@ class MainWindow(QMainWindow):
 
     def add_bottom_panel(self, w: QWidget, stretch: int = 1) -> None:
         """A panel in the bottom row, beside the others; it scrolls when the row is low."""
-        self.bottom.addWidget(scrolling(w, 120), stretch)
+        self.bottom.addWidget(scrolling(w, 120, sideways=True), stretch)
         self._bottom_box.show()
         self.rows.setSizes([700, 260])
 

@@ -85,7 +85,7 @@ class MusicFeature:
         self.summary = SettingSummary(self.checklist, self.room_action,
                                       open_checklist=lambda: self._open_tab(tab))
         window.add_bottom_panel(self.panel, 3)
-        window.add_bottom_panel(self.summary, 2)
+        window.add_bottom_panel(self.summary, 1)
 
         ctx.sessions.changed.connect(self.on_session)
         self._dose_seen = 0  # events.id of the last dose looked at

@@ -7,13 +7,16 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QWidget
 
 
-def scrolling(w: QWidget, min_height: int) -> QScrollArea:
-    """Wrap a panel in a frameless, vertically scrolling area."""
+def scrolling(w: QWidget, min_height: int, sideways: bool = False) -> QScrollArea:
+    """Wrap a panel in a frameless scrolling area (sideways too where a row may be narrow:
+    a scroll bar is better than a control cut off out of sight)."""
     scroll = QScrollArea()
     scroll.setWidget(w)
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QFrame.Shape.NoFrame)
-    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setHorizontalScrollBarPolicy(
+        Qt.ScrollBarPolicy.ScrollBarAsNeeded if sideways else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+    )
     scroll.setMinimumHeight(min_height)
     return scroll
 
@@ -26,7 +29,7 @@ class SideTabs(QTabWidget):
         self._scroll_of: dict[QWidget, QScrollArea] = {}
 
     def add_page(self, w: QWidget, title: str) -> int:
-        scroll = scrolling(w, self.PAGE_MIN_HEIGHT)
+        scroll = scrolling(w, self.PAGE_MIN_HEIGHT, sideways=True)
         self._scroll_of[w] = scroll
         return super().addTab(scroll, title)
 
