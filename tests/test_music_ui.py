@@ -144,7 +144,27 @@ def _start_session(running):
         None, NewPatient("Ada Example", "MRN-1", "1950-02-03", 61.0), None, None))
 
 
+def test_console_plays_the_demo_program_out_of_the_box(qtbot, db_path, config, themed):
+    """The default: music from start-up (the room is prepared before the patient comes)."""
+    window, feed, running = _console(qtbot, db_path, config)
+    try:
+        music = window.music_feature.music
+        qtbot.waitUntil(lambda: music.state is MusicState.PLAYING, timeout=3000)
+        assert running.ctx.sessions.current is None
+        deck = music.engine.decks[music.active_deck]
+        qtbot.waitUntil(lambda: deck.state() == "playing" and deck.position_s() > 0,
+                        timeout=5000)
+        assert music.now_playing().phase == "pre-onset"
+        _start_session(running)
+        assert music.state is MusicState.PLAYING  # the session carries on with it
+    finally:
+        window.close()
+        feed.stop()
+        running.stop()
+
+
 def test_console_starts_the_demo_program_with_the_session(qtbot, db_path, config, themed):
+    config.extra["music"] = {"autostart": "session"}  # a clinic that wants quiet until then
     window, feed, running = _console(qtbot, db_path, config)
     try:
         feature = window.music_feature

@@ -2,8 +2,9 @@
 
 Builds the libvlc engine (or says plainly why music is off), the session's music program,
 the checklist, their panels and their keyboard actions, and ties them to the session:
-the program starts when a session starts (workstation setting `extra["music"]["autostart"]`:
-"session" (default), "launch" or "off") and stops when it ends.
+the program plays from start-up, as the room is prepared (workstation setting
+`extra["music"]["autostart"]`: "launch" (default), "session" or "off"), carries on into the
+session, and stops when the session ends.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ class MusicFeature:
             feed.second.connect(lambda _t: self.watch_doses())
         if hasattr(window, "closing"):
             window.closing.connect(self.close)
-        autostart = str(opts.get("autostart", "session"))
+        autostart = str(opts.get("autostart", "launch"))
         if ctx.sessions.current is not None:
             self.on_session(ctx.sessions.current)
         elif autostart == "launch":
@@ -127,7 +128,7 @@ class MusicFeature:
         self._sid = s.id
         self._dose_seen = self._last_dose_id(s.id)  # doses before now are history
         self.checklist.restore(session_events(self.ctx.reader, s.id, SETTING_KINDS))
-        if (str(music_settings(self.ctx).get("autostart", "session")) in ("session", "launch")
+        if (str(music_settings(self.ctx).get("autostart", "launch")) in ("session", "launch")
                 and self.music.state is MusicState.STOPPED):
             self.music.start(self._resume_phase(s.id))
 
