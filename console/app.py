@@ -155,7 +155,7 @@ def run_gui(
     if fullscreen:
         window.showFullScreen()
     else:
-        window.show()
+        window.showMaximized()  # the one screen in the room: use all of it
     if screenshot is not None:
         def grab() -> None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
