@@ -155,7 +155,11 @@ def run_gui(
     if fullscreen:
         window.showFullScreen()
     else:
-        window.showMaximized()  # the one screen in the room: use all of it
+        # The one screen in the room: use all of it (also where no window manager maximises).
+        screen = app.primaryScreen()
+        if screen is not None:
+            window.setGeometry(screen.availableGeometry())
+        window.showMaximized()
     if screenshot is not None:
         def grab() -> None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
