@@ -267,11 +267,9 @@ class MusicPanel(QFrame):
     def set_room_mode(self, on: bool) -> None:
         """Room mode: lower the panel's own colours too (the app sheet dims the rest)."""
         self._room = on
-        panel = "#090b0e" if on else theme.PANEL
-        edge = "#12161b" if on else theme.PANEL_EDGE
+        sf = theme.surfaces(on)
+        panel, edge, btn_bg, btn_edge = sf.panel, sf.edge, sf.control, sf.control_edge
         text, dim_text = self._c(theme.TEXT), self._c(theme.TEXT_DIM)
-        btn_bg = "#0e1216" if on else "#1b222b"
-        btn_edge = "#1a2028" if on else "#2c3540"
         quiet = self._c("#c9a45a")
         self.setStyleSheet(f"""
             QFrame#musicPanel {{ background: {panel}; border: 1px solid {edge};

@@ -204,10 +204,8 @@ class SettingPanel(QFrame):
         self.room_button.blockSignals(False)
         f = 0.5 if on else 1.0
         text, dim_text = theme.dim(theme.TEXT, f), theme.dim(theme.TEXT_DIM, f)
-        panel = "#090b0e" if on else theme.PANEL
-        edge = "#12161b" if on else theme.PANEL_EDGE
-        box = "#0e1216" if on else "#1b222b"
-        box_edge = "#1a2028" if on else "#2c3540"
+        sf = theme.surfaces(on)
+        panel, edge, box, box_edge = sf.panel, sf.edge, sf.control, sf.control_edge
         tick = theme.dim(theme.OK, 0.55 if on else 0.85)
         self.setStyleSheet(f"""
             QFrame#settingPanel {{ background: {panel}; border: 1px solid {edge};
@@ -307,10 +305,8 @@ class SettingSummary(QFrame):
         self.room_button.blockSignals(False)
         f = 0.5 if on else 1.0
         text, dim_text = theme.dim(theme.TEXT, f), theme.dim(theme.TEXT_DIM, f)
-        panel = "#090b0e" if on else theme.PANEL
-        edge = "#12161b" if on else theme.PANEL_EDGE
-        box = "#0e1216" if on else "#1b222b"
-        box_edge = "#1a2028" if on else "#2c3540"
+        sf = theme.surfaces(on)
+        panel, edge, box, box_edge = sf.panel, sf.edge, sf.control, sf.control_edge
         self.setStyleSheet(f"""
             QFrame#settingSummary {{ background: {panel}; border: 1px solid {edge};
                                      border-radius: 6px; }}

@@ -8,6 +8,8 @@ are low; alarms stay visible.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -100,6 +102,22 @@ QScrollBar::handle:vertical {{ background: #2a323c; border-radius: 5px; min-heig
 ROOM_MODE_STYLESHEET = STYLESHEET.replace(TEXT, "#8a939c").replace(BG, "#050608").replace(
     PANEL, "#090b0e"
 )
+
+
+@dataclass(frozen=True)
+class Surfaces:
+    """Panel and control colours for a panel that paints itself, normal or in room mode."""
+
+    panel: str
+    edge: str
+    control: str
+    control_edge: str
+
+
+def surfaces(room_mode: bool) -> Surfaces:
+    if room_mode:
+        return Surfaces("#090b0e", "#12161b", "#0e1216", "#1a2028")
+    return Surfaces(PANEL, PANEL_EDGE, "#1b222b", "#2c3540")
 
 
 def apply_theme(app: QApplication, room_mode: bool = False) -> None:
