@@ -15,7 +15,7 @@ How the pieces are made (numpy only, deterministic seed per piece):
 
 Output: Ogg Vorbis (44.1 kHz stereo) in assets/music/, written with the `soundfile`
 package (libsndfile bundled in its wheel), plus one demo playlist per phase in playlists/.
-Run:  .venv/bin/pip install soundfile && .venv/bin/python assets/make_demo_music.py
+Run:  .venv/bin/pip install -e ".[assets]" && .venv/bin/python assets/make_demo_music.py
 """
 
 from __future__ import annotations
