@@ -35,6 +35,7 @@ from console.core.record import Entry, SessionRecord
 from console.core.report import note_text
 from console.core.scales import SCORES, NoteError, clock_text, measures
 from console.core.sections import Section, sections_for
+from console.store.events import last_event_id
 from console.ui import theme
 
 RESCUE_DRUGS = ("", "ondansetron", "clonidine", "labetalol", "metoprolol", "lorazepam",
@@ -148,6 +149,7 @@ class NotePane(QWidget):
         self.default_author = default_author
         self.record: SessionRecord | None = None
         self._event_count = -1
+        self._seen_event_id = -1  # newest event in the log when last looked
 
         # ----- header: who writes, lock state, messages -----
         self.author_box = QComboBox()
@@ -682,6 +684,11 @@ class NotePane(QWidget):
     # ----- showing the record -----
     def on_second(self, _now: float) -> None:
         """Pick up entries other features wrote (doses for the dose record)."""
+        sid = self.notes.session_id
+        newest = last_event_id(self.notes.reader, sid) if sid is not None else 0
+        if newest == self._seen_event_id:
+            return  # nothing new in the log: no need to rebuild the record
+        self._seen_event_id = newest
         rec = self.notes.record()
         if len(rec.events) != self._event_count:
             self.set_record(rec)

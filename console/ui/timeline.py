@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.record import AMEND, build_record
-from console.store.events import Event, session_events
+from console.store.events import Event, last_event_id, session_events
 from console.ui import theme
 from devices import mdc
 
@@ -135,6 +135,7 @@ class Timeline(QWidget):
         self.follow = True
         self.items: list[TimelineItem] = []
         self._last_reading_t = -math.inf
+        self._seen_event_id = -1  # newest event already drawn
         self._series: dict[int, tuple[list[float], list[float]]] = {}
 
         self.title = QLabel("No session")
@@ -232,6 +233,7 @@ class Timeline(QWidget):
         self.follow = live
         self._series = {code: ([], []) for code in VITALS}
         self._last_reading_t = -math.inf
+        self._seen_event_id = -1
         self.refresh()
         self.show_all() if not live else self.go_live()
 
@@ -253,10 +255,13 @@ class Timeline(QWidget):
                                f"{day} · {state}")
         if self._read_readings():
             self._draw_curves()
-        items = timeline_items(session_events(self.reader, self.session_id))
-        if items != self.items or not self.table.topLevelItemCount():
-            self.items = items
-            self._draw_items()
+        newest = last_event_id(self.reader, self.session_id)
+        if newest != self._seen_event_id or not self.table.topLevelItemCount():
+            self._seen_event_id = newest
+            items = timeline_items(session_events(self.reader, self.session_id))
+            if items != self.items or not self.table.topLevelItemCount():
+                self.items = items
+                self._draw_items()
         if now is not None:
             self.set_now(now)
 
