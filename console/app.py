@@ -139,12 +139,22 @@ def run_gui(
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setApplicationName("Holdspace")
+    from console.ui.crash_guard import CrashGuard
+
     config = Config.load()
+    guard = CrashGuard(default_data_dir())
+    guard.install()
     theme.apply_theme(app, room_mode=config.room_mode)
     running = start_core(db_path, devices, config, scenario=scenario, capture=capture)
     window, feed = build_window(running)
+    guard.show = window.show_problem
+    if guard.previous_crash:
+        window.show_problem(
+            f"Holdspace closed unexpectedly last time; the record up to then is kept. "
+            f"Details for support: {guard.dir / 'crash.previous.log'}"
+        )
     running.ctx.writer.on_error = lambda msg: QTimer.singleShot(
-        0, lambda: window.show_store_error(msg)
+        0, lambda: window.show_problem(msg)
     )
     # Ctrl-C / SIGTERM end the Qt loop normally, so the database is flushed and closed.
     signal.signal(signal.SIGINT, lambda *_: app.quit())
@@ -173,3 +183,4 @@ def run_gui(
     finally:
         feed.stop()
         running.stop()
+        guard.uninstall()

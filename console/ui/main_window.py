@@ -86,9 +86,9 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.rows, 1)
         self.setCentralWidget(central)
 
-        self.store_message = QLabel("")
-        self.store_message.setStyleSheet(f"color: {theme.ALARM_MEDIUM}; font-weight: bold;")
-        self.statusBar().addWidget(self.store_message, 1)
+        self.problem_message = QLabel("")
+        self.problem_message.setStyleSheet(f"color: {theme.ALARM_MEDIUM}; font-weight: bold;")
+        self.statusBar().addWidget(self.problem_message, 1)
         disclaimer = QLabel(DISCLAIMER)
         disclaimer.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 12px;")
         self.statusBar().addPermanentWidget(disclaimer)
@@ -169,8 +169,10 @@ class MainWindow(QMainWindow):
         self.header.refresh(now)
         self.vitals.refresh(now)
 
-    def show_store_error(self, message: str) -> None:
-        self.store_message.setText(message)
+    def show_problem(self, message: str) -> None:
+        """A problem with Holdspace itself (disk, internal error), in the status bar."""
+        self.problem_message.setText(message)
+        self.problem_message.setToolTip(message)
 
     def request_end_session(self) -> bool:
         """Two presses within five seconds end the session: no modal dialog over the vitals."""
