@@ -155,3 +155,27 @@ def test_room_mode_dims_the_numerals_but_not_an_alarm(
         assert theme.SPO2 in tile.value.styleSheet(), "an alarming value stays bright"
     finally:
         theme.apply_room_mode(app, False)
+
+
+def test_start_dialog_explains_bad_input_and_keeps_what_was_typed(qtbot: QtBot) -> None:
+    from console.core.session import Staff
+    from console.ui.session_dialog import SessionDialog
+
+    dlg = SessionDialog([], [Staff("Ana Ruiz", "nurse")],
+                        lambda: [("im", "IM ketamine")])
+    qtbot.addWidget(dlg)
+    assert dlg.new.isChecked() and not dlg.existing.isEnabled()
+    dlg._accept()  # no name
+    assert dlg.choice is None and "needs a name" in dlg.error.text()
+    dlg.name.setText("Rosa M.")
+    dlg.weight.setText("seventy")
+    dlg._accept()
+    assert dlg.choice is None and "not a number" in dlg.error.text()
+    assert dlg.name.text() == "Rosa M." and dlg.weight.text() == "seventy"
+    dlg.weight.setText("70,5")
+    dlg.template.setCurrentIndex(1)
+    dlg.user.setCurrentIndex(1)
+    dlg._accept()
+    assert dlg.choice is not None
+    assert dlg.choice.new_patient is not None and dlg.choice.new_patient.weight_kg == 70.5
+    assert dlg.choice.template == "im" and dlg.choice.user == Staff("Ana Ruiz", "nurse")
