@@ -99,3 +99,28 @@ def test_missing_port_is_reported_in_plain_words(tmp_path: Path, sink: Collectin
         assert "cable" in sink.statuses[-1].message
     finally:
         link.stop()
+
+
+def test_a_link_stopped_on_purpose_during_a_session_says_why(
+    sim_port: tuple[Simulator, str], db_path: Path
+) -> None:
+    import time
+
+    _, port = sim_port
+    writer = StoreWriter(str(db_path))
+    writer.start()
+    sid = writer.call(lambda c: records.start_session(c, None, time.time())).result(5)
+    hub = AcquisitionHub(writer, time.time)
+    hub.session_id = sid
+    hub.add_device(get_driver("sim"), port, source="bedside")
+    try:
+        hub.remove_device("bedside", reason="paused while its port is probed")
+        hub.remove_device("not-connected")  # nothing to stop: nothing recorded
+        writer.flush()
+        stopped = session_events(open_db(db_path), sid, ["link.stopped"])
+        assert [(e.payload["source"], e.payload["reason"]) for e in stopped] == [
+            ("bedside", "paused while its port is probed")]
+        assert "paused while its port is probed" in stopped[0].payload["summary"]
+    finally:
+        hub.stop()
+        writer.stop()

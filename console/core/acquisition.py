@@ -53,10 +53,19 @@ class AcquisitionHub:
         link.start()
         return link
 
-    def remove_device(self, source: str) -> None:
+    def remove_device(self, source: str, reason: str = "removed in the monitors dialog") -> None:
+        """Stop a link on purpose; during a session the record says why its data stops."""
         link = self.links.pop(source, None)
         if link is not None:
             self._stop_link(link)
+            sid = self.session_id
+            if sid is not None and self.writer is not None:
+                self.writer.append_event(Event(
+                    "link.stopped", self.now(),
+                    {"source": source, "reason": reason,
+                     "summary": f"{source}: stopped — {reason}"},
+                    session_id=sid,
+                ))
 
     def stop(self) -> None:
         for link in list(self.links.values()):

@@ -37,7 +37,7 @@ def apply_devices(hub: AcquisitionHub, new: list[DeviceConfig], db_path: Path,
             continue
         d = wanted.get(source)
         if d is None or bool(link.capture is not None) != d.capture:
-            hub.remove_device(source)
+            hub.remove_device(source, reason="monitor settings changed")
     problems: list[str] = []
     for source, d in wanted.items():
         if source in hub.links:

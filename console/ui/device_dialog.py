@@ -427,7 +427,7 @@ class DeviceDialog(QDialog):
                                      "monitor and press OK first, then probe.")
                 return
             self._paused = busy
-            self.hub.remove_device(source_for(busy))
+            self.hub.remove_device(source_for(busy), reason="paused while its port is probed")
         self.probe_button.setEnabled(False)
         self._set_message(f"Probing {d.port}…", theme.TEXT)
         self._probe_cancel.clear()

@@ -49,7 +49,7 @@ def apply_device_choice(ctx: AppContext, running: Running, devices: list[DeviceC
     ctx.config.save()
     ctx.hub.preferred = preferred_from_config(preferred)
     if running.simulator is not None and devices:
-        ctx.hub.remove_device("SIMULATOR")
+        ctx.hub.remove_device("SIMULATOR", reason="replaced by the room's monitor")
         running.simulator.stop()
         running.simulator = None
     problems = apply_devices(ctx.hub, devices, ctx.db_path,
