@@ -179,3 +179,41 @@ def test_start_dialog_explains_bad_input_and_keeps_what_was_typed(qtbot: QtBot) 
     assert dlg.choice is not None
     assert dlg.choice.new_patient is not None and dlg.choice.new_patient.weight_kg == 70.5
     assert dlg.choice.template == "im" and dlg.choice.user == Staff("Ana Ruiz", "nurse")
+
+
+def test_a_missing_weight_is_asked_for_in_the_header_and_recorded(
+    console: tuple[MainWindow, Running], qtbot: QtBot, db_path: Path
+) -> None:
+    from console.store.events import session_events
+
+    window, running = console
+    start_session_from_choice(running.ctx, SessionChoice(None, NewPatient("No Weight"), None, None))
+    header = window.header
+    assert header.weight_edit.isVisible() and "weight not entered" in header.who.text()
+    header.weight_edit.setText("7,2 stone")
+    header.weight_button.click()
+    assert "not a number" in header.weight_message.text()
+    assert header.weight_edit.text() == "7,2 stone", "what was typed is kept"
+    header.weight_edit.setText("700")
+    header.weight_button.click()
+    assert "check the units" in header.weight_message.text()
+    conn = open_db(db_path)
+    sid = running.ctx.sessions.current.id  # type: ignore[union-attr]
+
+    def stored_hr() -> int:
+        running.ctx.writer.flush()
+        return int(conn.execute("SELECT COUNT(*) FROM readings WHERE session_id=? AND code=?",
+                                (sid, mdc.MDC_ECG_HEART_RATE)).fetchone()[0])
+
+    qtbot.waitUntil(lambda: stored_hr() >= 4, timeout=15_000)
+    before = window.vitals.trend.series[mdc.MDC_ECG_HEART_RATE].n
+    header.weight_edit.setText("58.5")
+    header.weight_button.click()
+    after = window.vitals.trend.series[mdc.MDC_ECG_HEART_RATE].n
+    assert after - before < 3, "the session's trend is not loaded again (no duplicate points)"
+    assert "58.5 kg" in header.who.text() and not header.weight_edit.isVisible()
+    s = running.ctx.sessions.current
+    assert s is not None and s.patient is not None and s.patient.weight_kg == 58.5
+    running.ctx.writer.flush()
+    ev = session_events(open_db(db_path), s.id, ["patient.weight_changed"])
+    assert [(e.payload["weight_kg"], e.payload["previous_kg"]) for e in ev] == [(58.5, None)]

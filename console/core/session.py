@@ -40,7 +40,9 @@ class SessionService:
         self.reader = reader
         self.current: OpenSession | None = None
         self.user: Staff | None = None
-        self.changed: Observers[OpenSession | None] = Observers()
+        self.changed: Observers[OpenSession | None] = Observers()  # opened or closed
+        # The open session's patient details changed (e.g. weight entered): not a new session.
+        self.patient_changed: Observers[OpenSession] = Observers()
         self.user_changed: Observers[Staff | None] = Observers()
         # Every event appended through `record`, so one feature can react to another's
         # (e.g. a MOAA/S scored in the notes satisfies the dose feature's sedation check).
@@ -105,7 +107,7 @@ class SessionService:
     def refresh_patient(self) -> None:
         if self.current is not None:
             self.current = self._load(self.current.id)
-            self.changed.emit(self.current)
+            self.patient_changed.emit(self.current)
 
     def _load(self, sid: int) -> OpenSession:
         row = records.get_session(self.reader, sid)

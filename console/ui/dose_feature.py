@@ -92,6 +92,7 @@ class DoseFeature(QObject):
         self.limits.manual.connect(self._manual_shown)
         self.banner.acknowledge.connect(self.acknowledge)
         ctx.sessions.changed.connect(self._session)
+        ctx.sessions.patient_changed.connect(self._session)  # e.g. the weight was entered
         ctx.sessions.user_changed.connect(
             lambda u: self.banner.name.setText(u.name) if u is not None else None)
         if ctx.sessions.author:

@@ -110,11 +110,13 @@ class MainWindow(QMainWindow):
         feed.second.connect(self.refresh)
         ctx.sessions.changed.connect(self.header.set_session)
         ctx.sessions.changed.connect(self._load_session_history)
+        ctx.sessions.patient_changed.connect(self.header.set_session)
         self._end_confirm = QTimer(self)
         self._end_confirm.setSingleShot(True)
         self._end_confirm.setInterval(5000)
         self._end_confirm.timeout.connect(lambda: self.header.end_button.setText("End session"))
         self.header.set_session(ctx.sessions.current)
+        self._history_loaded_for: int | None = None
         self._load_session_history(ctx.sessions.current)
         self.refresh(ctx.clock.now())
 
@@ -151,8 +153,9 @@ class MainWindow(QMainWindow):
 
     def _load_session_history(self, session: OpenSession | None) -> None:
         """After a restart mid-session, the trend shows the whole session again."""
-        if session is None:
+        if session is None or session.id == self._history_loaded_for:
             return
+        self._history_loaded_for = session.id
         codes = list(self.vitals.trend.series)
         rows = records.session_readings(self.ctx.reader, session.id, codes)
         self.vitals.trend.add_readings(

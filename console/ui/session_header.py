@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from console.core.session import OpenSession
 from console.ui import theme
@@ -20,6 +29,8 @@ def wall(t: float, seconds: bool = False) -> str:
 
 
 class SessionHeader(QFrame):
+    weight_entered = Signal(float)  # kg, already checked for plausibility
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("panel")
@@ -31,12 +42,25 @@ class SessionHeader(QFrame):
         self.elapsed.setStyleSheet(f"font-size: 22px; color: {theme.TEXT_DIM};")
         self.clock = QLabel()
         self.clock.setStyleSheet("font-size: 30px; font-weight: bold;")
+        # Weight: asked for right here when missing (a mg/kg protocol cannot dose without it).
+        self.weight_edit = QLineEdit()
+        self.weight_edit.setPlaceholderText("weight, kg")
+        self.weight_edit.setFixedWidth(120)
+        self.weight_button = QPushButton("Save weight")
+        self.weight_message = QLabel("")
+        self.weight_message.setStyleSheet(f"color: {theme.ALARM_MEDIUM};")
+        self.weight_edit.returnPressed.connect(self._save_weight)
+        self.weight_button.clicked.connect(self._save_weight)
         self.start_button = QPushButton("Start session…")
         self.end_button = QPushButton("End session")
         self.end_button.setCheckable(False)
         row = QHBoxLayout()
         row.addWidget(self.who)
         row.addWidget(self.state)
+        row.addSpacing(12)
+        row.addWidget(self.weight_edit)
+        row.addWidget(self.weight_button)
+        row.addWidget(self.weight_message)
         row.addStretch(1)
         row.addWidget(self.elapsed)
         row.addSpacing(24)
@@ -74,6 +98,32 @@ class SessionHeader(QFrame):
             self.start_button.hide()
             self.end_button.show()
         self.end_button.setText("End session")
+        self.show_weight_entry(session is not None and session.patient is not None
+                               and not session.patient.weight_kg)
+
+    def show_weight_entry(self, on: bool) -> None:
+        """Offer the weight field (by itself when missing, or to correct it)."""
+        on = on and self.session is not None and self.session.patient is not None
+        for w in (self.weight_edit, self.weight_button, self.weight_message):
+            w.setVisible(on)
+        if on:
+            self.weight_edit.setFocus()
+        else:
+            self.weight_message.setText("")
+
+    def _save_weight(self) -> None:
+        from console.ui.session_dialog import parse_weight
+
+        try:
+            kg = parse_weight(self.weight_edit.text())
+        except ValueError as e:
+            self.weight_message.setText(str(e))  # what was typed stays in the field
+            return
+        if kg is None:
+            self.weight_message.setText("Type the weight in kilograms, e.g. 72.5")
+            return
+        self.weight_edit.clear()
+        self.weight_entered.emit(kg)
 
     def refresh(self, now: float) -> None:
         self.clock.setText(wall(now))

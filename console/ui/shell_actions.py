@@ -88,6 +88,21 @@ def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None
         apply_device_choice(ctx, running, dlg.result_devices, dlg.result_preferred, window)
         sim_banner.setVisible(running.simulator is not None)
 
+    def save_weight(kg: float) -> None:
+        s = ctx.sessions.current
+        if s is None or s.patient is None:
+            return
+        pid, sid, now, author = s.patient.id, s.id, ctx.clock.now(), ctx.sessions.author
+        ctx.writer.call(lambda c: records.set_patient_weight(
+            c, pid, kg, now, session_id=sid, author=author)).result(10)
+        ctx.sessions.refresh_patient()
+
+    window.header.weight_entered.connect(save_weight)
+    weight = QAction("Patient weight…", window)
+    weight.setShortcut(QKeySequence("Ctrl+Shift+W"))
+    weight.triggered.connect(lambda: window.header.show_weight_entry(True))
+    window.add_action(weight, "session")
+
     start = QAction("Start session…", window)
     start.setShortcut(QKeySequence("Ctrl+N"))
     start.triggered.connect(start_session)
