@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 
 from PySide6.QtCore import Signal
@@ -89,8 +90,9 @@ class SessionHeader(QFrame):
         else:
             p = session.patient
             name = p.display_name if p else "Unassigned patient"
-            weight = f" · {p.weight_kg:g} kg" if p and p.weight_kg else " · weight not entered"
-            self.who.setText(name + weight)
+            weight = (f" · {p.weight_kg:g} kg" if p and p.weight_kg else
+                      f" · <span style='color:{theme.ALARM_MEDIUM}'>weight not entered</span>")
+            self.who.setText(html.escape(name) + weight)
             tmpl = f" · {session.row.template}" if session.row.template else ""
             self.state.setText(
                 f"<span style='color:{theme.OK}'>· session {session.id} recording</span>{tmpl}"
