@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,7 +47,6 @@ class Running:
 
     ctx: AppContext
     simulator: Simulator | None = None
-    captures: list[object] = field(default_factory=list)
 
     def stop(self) -> None:
         self.ctx.hub.stop()

@@ -41,7 +41,6 @@ class AcquisitionHub:
         self._first_source: dict[int, str] = {}
         self._buffer: deque[Sample] = deque(maxlen=DISPLAY_BUFFER)
         self._statuses: list[LinkStatus] = []
-        self.dropped_for_display = 0
 
     # ----- devices -----
     def add_device(self, driver: Driver, port: str, source: str | None = None,
@@ -93,8 +92,6 @@ class AcquisitionHub:
                 if isinstance(s, Reading):
                     self._latest[(s.code, source)] = s
                     self._first_source.setdefault(s.code, source)
-            if len(self._buffer) + len(samples) > DISPLAY_BUFFER:
-                self.dropped_for_display += len(samples)
             self._buffer.extend(samples)
 
     def status(self, status: LinkStatus) -> None:
@@ -138,9 +135,6 @@ class AcquisitionHub:
             src = self.preferred.get(code) or self._first_source.get(code)
             return self._latest.get((code, src)) if src else None
 
-    def sources_for(self, code: int) -> list[str]:
-        with self._lock:
-            return sorted({s for (c, s) in self._latest if c == code})
 
     def shared_codes(self) -> dict[int, list[str]]:
         """Parameters heard from two or more devices: where someone chooses which is shown."""

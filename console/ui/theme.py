@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from devices import mdc
@@ -62,12 +62,6 @@ def dim(colour: str, factor: float) -> str:
     return QColor.fromRgbF(c.redF() * factor, c.greenF() * factor, c.blueF() * factor).name()
 
 
-def numeral_font(px: int = NUMERAL_PX, bold: bool = True) -> QFont:
-    f = QFont()
-    f.setStyleHint(QFont.StyleHint.SansSerif)
-    f.setPixelSize(px)
-    f.setBold(bold)
-    return f
 
 
 STYLESHEET = f"""
