@@ -69,8 +69,10 @@ def test_fade_out_reaches_silence_in_the_audio(tmp_path, qtbot, post):
         deck = r.engine.decks[r.music.active_deck]
         assert deck.sink is not None
         qtbot.waitUntil(lambda: deck.state() == "playing", timeout=5000)
-        qtbot.waitUntil(lambda: len(deck.sink.recent()) > 20, timeout=5000)
-        assert max(lv.rms for lv in deck.sink.recent()) > 0.1  # real sound came out
+        # Real sound came out. The tone's RMS is 0.21 at full scale and 0.07 at the deck's volume
+        # of 70 (libvlc's volume curve is cubic); which of the two the first blocks carry depends
+        # on when libvlc's memory output takes the volume, so wait for either, well above silence.
+        qtbot.waitUntil(lambda: any(lv.rms > 0.05 for lv in deck.sink.recent()), timeout=5000)
         r.music.fade_out(1.0)
         t_fade = deck.sink.recent()[-1].t
 

@@ -184,6 +184,8 @@ def test_reopening_the_same_port_twice_is_refused_in_words(
     _, port = sim_port
     first = DeviceConfig("sim", port)
     apply_devices(hub, [first], db_path)
+    # The first program holds the port before the second tries (else they race to open it).
+    assert wait_until(lambda: hub.links[source_for(first)].status.state is LinkState.LIVE)
     second = hub.add_device(get_driver("nonin"), port)
     assert wait_until(lambda: "in use by another program" in second.status.message), (
         second.status)
