@@ -548,8 +548,8 @@ class StoreWriter:
             self._report_once(what, key, message)
         for i, p in enumerate(events):
             if i in refused:
-                msg = (f"This entry ({p.event.kind}) could not be saved: {refused[i]}. It was "
-                       "set aside for support; enter it again if it is still needed.")
+                msg = (f"This entry could not be saved: {refused[i]}. It was set aside for "
+                       "support.")
                 log.error("event %s (%s) set aside: %s", p.event.uid, p.event.kind, refused[i])
                 self._report(msg)
                 p.future.set_exception(NotSaved(msg))
