@@ -142,13 +142,13 @@ def plain_reason(e: BaseException) -> str:
     text = str(e)
     low = text.lower()
     if "full" in low or (isinstance(e, OSError) and getattr(e, "errno", None) in (27, 28)):
-        return "the disk is full or a file-size limit was reached"
+        return "the disk is full (or a file-size limit was reached)"
     if "locked" in low or "busy" in low:
         return "another program is holding the database"
     if "readonly" in low or "read-only" in low:
         return "the database file cannot be written (read-only)"
     if "i/o" in low:
-        return "the disk reported an error"
+        return "the disk refused to write (full, or a file-size limit)"
     if "malformed" in low or "not a database" in low:
         return "the database file is damaged"
     return f"{type(e).__name__}: {text}"[:200]
@@ -198,6 +198,7 @@ class StoreWriter:
         self._reported: set[tuple[str, str]] = set()  # (what, source) quarantines told once
         self.rows_written = 0  # readings + waveform rows + events committed
         self.failures = 0  # failure episodes
+        self.failed_commits = 0  # attempts the disk refused (several per episode)
         self.quarantined = 0  # rows set aside
         self.restarts = 0  # times the watchdog restarted the thread
         self.unsaved = 0  # rows that had to go to the file beside the database at stop
@@ -341,7 +342,7 @@ class StoreWriter:
             self._commit_pending(force=True)
             if not fut.set_running_or_notify_cancel():
                 return
-            self._in_call = fut
+            self._in_call = fut  # failed by the watchdog if `fn` kills the thread
             try:
                 conn = self._ensure_conn()
                 conn.execute("BEGIN IMMEDIATE")
@@ -351,8 +352,7 @@ class StoreWriter:
             except Exception as e:
                 self._rollback()
                 fut.set_exception(e)
-            finally:
-                self._in_call = None
+            self._in_call = None
         else:
             session_id, samples = item
             for s in samples:
@@ -567,15 +567,15 @@ class StoreWriter:
 
     def _failed(self, e: Exception) -> None:
         self._fail_count += 1
+        self.failed_commits += 1
         self._retry_at = time.monotonic() + min(MAX_RETRY_S, 0.1 * 2 ** self._fail_count)
         if self._failing:
             return
         self._failing = True
         self.failures += 1
         log.error("could not write to the database (%s); keeping the data and retrying", e)
-        self._report(f"Could not save to the database: {plain_reason(e)}. Holdspace keeps "
-                     "everything in memory and keeps trying; free space or close the other "
-                     "program, and do not close Holdspace.")
+        self._report(f"Could not save to the database: {plain_reason(e)}. Everything is "
+                     "kept and retried; do not close Holdspace.")
 
     def _recovered(self) -> None:
         self._fail_count = 0

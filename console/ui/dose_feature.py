@@ -143,7 +143,8 @@ class DoseFeature(QObject):
 
     def _saved(self, o: SaveOutcome) -> None:
         """A dose reached the disk (the log stops saying "saving…") or was refused."""
-        if self.day is None or o.event.session_id != self.day.session_id:
+        if (self.day is None or o.event.session_id != self.day.session_id
+                or not o.event.kind.startswith("dose.")):
             return
         if not o.saved and o.event.kind == "dose.given":
             p = o.event.payload
