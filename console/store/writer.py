@@ -42,6 +42,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -183,6 +184,7 @@ class StoreWriter:
         self._notices: list[tuple[str, str, str]] = []  # told once the quarantine is committed
         self._put_lock = threading.Lock()  # closing and queueing an event do not interleave
         self._in_call: Future[Any] | None = None
+        self._backlog: deque[Any] = deque()  # taken from the queue, not yet handled
         self._thread = self._new_thread()
         self._watchdog = threading.Thread(target=self._watch, name="holdspace-db-watchdog",
                                           daemon=True)
@@ -298,20 +300,21 @@ class StoreWriter:
                 timeout = max(0.0, next_flush - time.monotonic())
                 if self._failing:
                     timeout = min(timeout, max(0.0, self._retry_at - time.monotonic()))
-                try:
-                    items = [self._q.get(timeout=timeout)]
-                except queue.Empty:
-                    items = []
-                while items and len(items) < DRAIN_MAX and items[-1] is not _STOP:
+                if not self._backlog:
+                    with contextlib.suppress(queue.Empty):
+                        self._backlog.append(self._q.get(timeout=timeout))
+                while self._backlog and len(self._backlog) < DRAIN_MAX \
+                        and self._backlog[-1] is not _STOP:
                     try:
-                        items.append(self._q.get_nowait())
+                        self._backlog.append(self._q.get_nowait())
                     except queue.Empty:
                         break
-                for item in items:
+                while self._backlog and not stop:
+                    item = self._backlog.popleft()
                     if item is _STOP:
                         stop = True
-                        break
-                    self._take(item)
+                    else:
+                        self._take_safely(item)
                 if not stop and (self._events or time.monotonic() >= next_flush):
                     self._commit_pending()
                     next_flush = time.monotonic() + self.flush_interval
@@ -329,6 +332,19 @@ class StoreWriter:
         conn = open_db(self.path)
         conn.execute("PRAGMA synchronous=FULL")  # a confirmed event survives a power cut
         return conn
+
+    def _take_safely(self, item: Any) -> None:
+        """One queued item; a bug while taking it costs that item only, which is set aside."""
+        try:
+            self._take(item)
+        except Exception as e:
+            log.exception("could not take a queued item; it is set aside")
+            if isinstance(item, _PendingEvent) and not item.future.done():
+                item.future.set_exception(NotSaved(
+                    "This entry could not be saved: Holdspace had an internal error. It was "
+                    "set aside for support."))
+            self._set_aside("item", None, f"internal error while taking it ({e!r})"[:300],
+                            {"item": item})
 
     def _take(self, item: Any) -> None:
         if isinstance(item, _PendingEvent):
@@ -610,7 +626,7 @@ class StoreWriter:
         """Stop: everything still queued is written, or else kept in a file beside the db."""
         while True:
             try:
-                item = self._q.get_nowait()
+                item = self._backlog.popleft() if self._backlog else self._q.get_nowait()
             except queue.Empty:
                 break
             if item is _STOP:
@@ -620,10 +636,7 @@ class StoreWriter:
                 if item[1].set_running_or_notify_cancel():
                     item[1].set_exception(NotSaved("Holdspace is closing."))
                 continue
-            try:
-                self._take(item)
-            except Exception:
-                log.exception("could not take a last item at stop")
+            self._take_safely(item)
         self._close_waves()
         ok = self._commit_pending(force=True)
         for _ in range(STOP_ATTEMPTS - 1):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import logging
 import os
 import resource
 import signal
@@ -192,7 +191,7 @@ def test_an_event_that_cannot_be_saved_as_json_is_set_aside_and_its_future_says_
     bad = writer.append_event(Event("dose.given", 1002.0, {"mg": 50, "oops": object()},
                                     session_id=sid))
     after = writer.append_event(Event("note.test", 1003.0, {"text": "after"}, session_id=sid))
-    with pytest.raises(NotSaved, match="could not be saved.*set aside"):
+    with pytest.raises(NotSaved, match=r"could not be saved.*set aside"):
         bad.result(5)
     assert good.result(5) and after.result(5)
     writer.add_samples(sid, [hr(1004.0)])
@@ -404,17 +403,15 @@ def test_the_note_pane_shows_saving_until_committed_and_a_refused_entry_in_words
 def test_the_full_disk_message_reaches_the_status_bar_and_entries_wait_for_the_disk(
         qtbot: QtBot, db_path: Path, config: Config) -> None:
     from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
 
     from console.app import build_window, start_core
     from console.core.session import Staff
+    from console.ui import theme
     from console.ui.dose_panel import DosePanel
     from console.ui.note_pane import NotePane
     from console.ui.session_dialog import NewPatient, SessionChoice
     from console.ui.shell_actions import start_session_from_choice
-
-    from PySide6.QtWidgets import QApplication
-
-    from console.ui import theme
 
     app = QApplication.instance()
     assert isinstance(app, QApplication)
