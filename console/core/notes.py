@@ -119,9 +119,13 @@ class NoteBook:
         """On the owner thread: an entry of ours reached the disk (or was refused)."""
         if outcome.event.uid not in self._local:
             return
+        try:
+            rec = self.record()
+        except sqlite3.ProgrammingError:
+            return  # news arriving after the console closed its reader: nothing to show
         if not outcome.saved:
             self.failed.emit(outcome)
-        self.changed.emit(self.record())
+        self.changed.emit(rec)
 
     def record(self) -> SessionRecord:
         return build_record(self.events())

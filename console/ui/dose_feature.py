@@ -35,6 +35,7 @@ from console.ui.alarm_banner import AlarmBanner
 from console.ui.alarm_sound import AlarmSound
 from console.ui.checklist_panel import ChecklistPanel
 from console.ui.dose_panel import DosePanel
+from console.ui.gui_post import GuiPoster
 from console.ui.limits_panel import LimitsPanel
 from console.ui.live_feed import LiveFeed
 from console.ui.rems_panel import RemsPanel
@@ -102,6 +103,8 @@ class DoseFeature(QObject):
         feed.link_status.connect(self._link)
         feed.second.connect(self._second)
         ctx.sessions.saves.done.connect(self._saved)
+        if ctx.sessions.saves.post is None:  # installed without the app's wiring
+            ctx.sessions.saves.post = GuiPoster()
         self._session(ctx.sessions.current)
 
     # ------------------------------------------------------------------ session

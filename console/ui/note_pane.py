@@ -41,6 +41,7 @@ from console.core.scales import SCORES, NoteError, clock_text, measures
 from console.core.sections import Section, sections_for
 from console.store.events import last_event_id
 from console.ui import theme
+from console.ui.gui_post import GuiPoster
 
 RESCUE_DRUGS = ("", "ondansetron", "clonidine", "labetalol", "metoprolol", "lorazepam",
                 "midazolam")
@@ -213,6 +214,8 @@ class NotePane(QWidget):
         notes.changed.connect(self.set_record)
         notes.switching.connect(self._save_drafts)
         notes.failed.connect(self._save_failed)
+        if notes.saves.post is None:  # no app wiring (a pane on its own): hear saves anyway
+            notes.saves.post = GuiPoster()
         self.set_record(notes.record())
 
     def actions_for_window(self) -> list[QAction]:
@@ -635,7 +638,15 @@ class NotePane(QWidget):
                      ok=f"{box.section.title} saved."):
             box.dirty = False
             rec = self.notes.record()
-            box.load(rec.section(key))
+            self._load_section(box, rec.section(key))
+
+    def _load_section(self, box: SectionBox, sec: Entry | None) -> None:
+        """What is stored in a section, and "saving…" until its last save is committed."""
+        box.load(sec)
+        if sec is not None and not box.dirty and any(
+                self.notes.is_saving(v.uid) for v in sec.history()):
+            box.state.setText("saving…")
+            self._shown_saving.update(v.uid for v in sec.history())
 
     # ----- amendments and history -----
     def selected_uid(self) -> str | None:
@@ -780,11 +791,7 @@ class NotePane(QWidget):
                     f"{_hhmm(d.t)}  {d.payload.get('summary', '')}  — {d.author or ''}"
                     for d in doses) or "No dose recorded yet.")
             else:
-                sec = rec.section(key)
-                box.load(sec)
-                if sec is not None and not box.dirty and any(
-                        v.uid in self._shown_saving for v in sec.history()):
-                    box.state.setText("saving…")
+                self._load_section(box, rec.section(key))
         outs = rec.of_kind("outcome.")
         self.measure_list.setText(", ".join(e.summary for e in outs))
         phases = rec.of_kind("course.phase")

@@ -394,6 +394,25 @@ def test_the_note_pane_shows_saving_until_committed_and_a_refused_entry_in_words
         assert "Calm, eyes closed" in texts()[0] and "NOT SAVED" not in texts()[0]
         assert [what for what, _r, _c in set_aside(r.path)] == ["event"]
         assert all("smells smoke" not in p for _k, _a, p in r.stored())
+        # a note section: "saving…" until committed; a refused re-save keeps its text
+        box = pane.section_boxes["check_in"]
+        other = sqlite3.connect(r.path, isolation_level=None, timeout=10)
+        other.execute("BEGIN EXCLUSIVE")
+        box.text.setPlainText("Nervous but hopeful")
+        box.save_button.click()
+        assert box.state.text() == "saving…" and not box.dirty
+        other.execute("COMMIT")
+        qtbot.waitUntil(lambda: box.state.text().startswith("saved "), timeout=5000)
+        other.execute("CREATE TRIGGER refuse_section BEFORE INSERT ON events WHEN NEW.payload "
+                      "LIKE '%Hopeless%' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        other.close()
+        box.text.setPlainText("Hopeless today")
+        box.save_button.click()  # saving again amends the first save
+        qtbot.waitUntil(lambda: "NOT SAVED" in box.state.text(), timeout=5000)
+        assert box.text.toPlainText() == "Hopeless today" and box.dirty
+        assert "Save section again" in pane.message.text()
+        sec = r.notes.record().section("check_in")
+        assert sec is not None and sec.current["text"] == "Nervous but hopeful"
         pane.resize(700, 700)
         out = ROOT / "screenshots"
         out.mkdir(exist_ok=True)
