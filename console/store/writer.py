@@ -649,6 +649,7 @@ class StoreWriter:
         if self._conn is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.close()
+            self._conn = None
 
     def _rescue(self) -> None:
         now = time.time()
