@@ -106,11 +106,24 @@ def build_window(running: Running) -> tuple[MainWindow, LiveFeed]:
     ctx = running.ctx
     feed = LiveFeed(ctx.hub, ctx.clock)
     window = MainWindow(ctx, feed)
+    wire_store_messages(window, ctx)
     install_shell(window, ctx, running)
     for install in FEATURES:
         install(window, ctx, feed)
     feed.start()
     return window, feed
+
+
+def wire_store_messages(window: MainWindow, ctx: AppContext) -> None:
+    """The writer thread's news reaches the window through the GUI-thread poster: a disk
+    failure, its recovery, a refused row and a restarted writer go to the status bar, and
+    each event's save outcome to the views that show it as "saving…" until committed."""
+    from console.ui.gui_post import GuiPoster
+
+    poster = GuiPoster(window)
+    ctx.writer.on_error = lambda msg: poster(lambda: window.show_problem(msg))
+    ctx.writer.on_recovered = lambda msg: poster(lambda: window.show_problem(msg))
+    ctx.sessions.saves.post = poster
 
 
 def has_screen() -> bool:
@@ -146,15 +159,15 @@ def run_gui(
     theme.apply_theme(app, room_mode=config.room_mode)
     running = start_core(db_path, devices, config, scenario=scenario, capture=capture)
     window, feed = build_window(running)
-    guard.show = window.show_problem
+    from console.ui.gui_post import GuiPoster
+
+    post_problem = GuiPoster(window)  # a crash on any thread is shown on the GUI thread
+    guard.show = lambda msg: post_problem(lambda: window.show_problem(msg))
     if guard.previous_crash:
         window.show_problem(
             f"Holdspace closed unexpectedly last time; the record up to then is kept. "
             f"Details for support: {guard.dir / 'crash.previous.log'}"
         )
-    running.ctx.writer.on_error = lambda msg: QTimer.singleShot(
-        0, lambda: window.show_problem(msg)
-    )
     # Ctrl-C / SIGTERM end the Qt loop normally, so the database is flushed and closed.
     signal.signal(signal.SIGINT, lambda *_: app.quit())
     signal.signal(signal.SIGTERM, lambda *_: app.quit())

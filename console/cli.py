@@ -113,6 +113,10 @@ def cmd_record(a: argparse.Namespace) -> int:
         check_port(d.port)
     db = Path(a.db) if a.db else default_db()
     check_db(db)
+    from console.ui.crash_guard import log_thread_crashes  # no Qt: logging only
+
+    log_thread_crashes(lambda m: print(f"holdspace: {m}", file=sys.stderr, flush=True),
+                       default_data_dir() / "logs" / "holdspace.log")
     record(db, [(get_driver(d.protocol), d.port) for d in devices], patient=a.patient,
            duration=a.duration, out=sys.stdout, capture=a.capture)
     return 0

@@ -4,7 +4,10 @@ amendments, sign-off and addenda — every one an append-only event with author 
 `NoteBook` checks input before anything is written (a `NoteError` says what is wrong in
 words a nurse understands; the caller keeps what was typed) and refuses changes to a signed
 session. Events go through the writer thread; the ones not yet on disk are kept here so the
-view and the lock are right the moment after a write.
+view and the lock are right the moment after a write. Each is confirmed only once committed:
+`is_saving(uid)` is true until then (the pane shows it as "saving…"), and one the database
+refused is dropped from the record but kept in `unsaved()` with the reason, announced on
+`failed`, so the pane can say so and keep the text.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from console.core import signing
 from console.core.clock import Clock
 from console.core.observers import Observers
 from console.core.record import AMEND, SessionRecord, build_record
+from console.core.saving import SaveOutcome, SaveState, SaveWatch
 from console.core.scales import SCORES, NoteError, Scale, measures, parse_clock, parse_number
 from console.core.sections import BY_KEY, parse_fields, summarise
 from console.core.session import OpenSession, SessionService
@@ -53,7 +57,11 @@ class NoteBook:
         # Told the old session id just before the note moves to another session, so unsaved
         # drafts can still be written to the session they belong to.
         self.switching: Observers[int] = Observers()
+        # An entry the database refused, with the reason (on the owner thread).
+        self.failed: Observers[SaveOutcome] = Observers()
         self._local: dict[str, Event] = {}
+        self.saves = sessions.saves if sessions is not None else SaveWatch()
+        self.saves.done.connect(self._on_saved)
         if sessions is not None:
             sessions.changed.connect(self._on_session)
             if sessions.current is not None and session_id is None:
@@ -85,13 +93,39 @@ class NoteBook:
 
     # ----- reading -----
     def events(self) -> list[Event]:
+        """What is stored for the session, then what is on its way (not what was refused)."""
         if self.session_id is None:
             return []
         stored = session_events(self.reader, self.session_id)
         seen = {e.uid for e in stored}
         for uid in [u for u in self._local if u in seen]:
             del self._local[uid]
-        return stored + list(self._local.values())
+        return stored + [e for e in self._local.values()
+                         if self.saves.state(e.uid) is not SaveState.FAILED]
+
+    def is_saving(self, uid: str) -> bool:
+        """Written here but not yet committed to the disk."""
+        return uid in self._local and self.saves.state(uid) is SaveState.SAVING
+
+    def unsaved(self) -> list[SaveOutcome]:
+        """Entries of this session the database refused, oldest first, with the reason."""
+        out = []
+        for e in self._local.values():
+            if self.saves.state(e.uid) is SaveState.FAILED:
+                out.append(SaveOutcome(e, self.saves.error(e.uid) or "not saved"))
+        return sorted(out, key=lambda o: o.event.recorded or o.event.t)
+
+    def _on_saved(self, outcome: SaveOutcome) -> None:
+        """On the owner thread: an entry of ours reached the disk (or was refused)."""
+        if outcome.event.uid not in self._local:
+            return
+        try:
+            rec = self.record()
+        except sqlite3.ProgrammingError:
+            return  # news arriving after the console closed its reader: nothing to show
+        if not outcome.saved:
+            self.failed.emit(outcome)
+        self.changed.emit(rec)
 
     def record(self) -> SessionRecord:
         return build_record(self.events())
@@ -128,8 +162,8 @@ class NoteBook:
         ev = Event(kind, now if t is None else t, payload, session_id=self.session_id,
                    author=author, refers_to=refers_to, recorded=now,
                    **({"uid": uid} if uid else {}))
-        self.writer.append_event(ev)
         self._local[ev.uid] = ev
+        self.saves.watch(ev, self.writer.append_event(ev))
         if self.sessions is not None:
             self.sessions.recorded.emit(ev)  # e.g. a MOAA/S satisfies the sedation check
         self.changed.emit(self.record())

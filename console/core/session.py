@@ -3,15 +3,21 @@
 One `SessionService` per running console. Starting or ending a session goes through the
 writer thread (so the GUI never holds a write lock) and waits for that one small transaction.
 Listeners hear about the change on the caller's thread (the GUI thread in the app).
+
+`record` appends an event and returns it at once; it is confirmed only when committed:
+`saved(ev)` gives its Future, `saves.state(uid)` says saving / saved / failed, and
+`saves.done` announces each outcome on the GUI thread (the app sets `saves.post`).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from console.core.clock import Clock
 from console.core.observers import Observers
+from console.core.saving import SaveWatch
 from console.store import records
 from console.store.events import Event
 from console.store.writer import StoreWriter
@@ -47,6 +53,8 @@ class SessionService:
         # Every event appended through `record`, so one feature can react to another's
         # (e.g. a MOAA/S scored in the notes satisfies the dose feature's sedation check).
         self.recorded: Observers[Event] = Observers()
+        # Which recorded events are committed yet (shared with the note book).
+        self.saves = SaveWatch()
 
     @property
     def author(self) -> str | None:
@@ -89,7 +97,8 @@ class SessionService:
     def record(self, kind: str, payload: dict[str, object] | None = None, *,
                t: float | None = None, refers_to: str | None = None,
                author: str | None = None) -> Event:
-        """Append an event to the open session (or to no session) and return it at once."""
+        """Append an event to the open session (or to no session) and return it at once,
+        before it is on the disk: `saved(ev)` confirms it."""
         now = self.clock.now()
         ev = Event(
             kind=kind,
@@ -100,9 +109,15 @@ class SessionService:
             refers_to=refers_to,
             recorded=now,
         )
-        self.writer.append_event(ev)
+        self.saves.watch(ev, self.writer.append_event(ev))
         self.recorded.emit(ev)
         return ev
+
+    def saved(self, ev: Event) -> Future[Event]:
+        """Resolved with `ev` once it is committed with synchronous=FULL; fails with
+        `console.store.writer.NotSaved` (a message for the console) if it was refused. Add a
+        callback or wait off the GUI thread: never block the GUI on it."""
+        return self.saves.future(ev)
 
     def refresh_patient(self) -> None:
         if self.current is not None:

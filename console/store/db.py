@@ -133,7 +133,33 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _quarantine(db: sqlite_utils.Database) -> None:
+    """Rows the database refused (a value that cannot be stored, a broken constraint), kept as
+    JSON text with the reason so nothing is lost and support can see what happened. No foreign
+    key: a session that does not exist may be the very reason a row was refused."""
+    db.table("quarantine").create(
+        {
+            "id": int,
+            "t": float,  # when it was set aside
+            "what": str,  # reading, waveform, event
+            "session_id": int,
+            "reason": str,
+            "content": str,  # the row as JSON text
+        },
+        pk="id",
+        not_null={"t", "what", "reason", "content"},
+    )
+    db.execute(
+        "CREATE TRIGGER quarantine_no_update BEFORE UPDATE ON quarantine "
+        "BEGIN SELECT RAISE(ABORT, 'quarantine is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER quarantine_no_delete BEFORE DELETE ON quarantine "
+        "BEGIN SELECT RAISE(ABORT, 'quarantine is append-only'); END"
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _quarantine]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -57,14 +57,18 @@ def _from_row(r: sqlite3.Row | tuple[Any, ...]) -> Event:
 
 
 _COLS = "uid, session_id, t, recorded, kind, author, payload, refers_to"
+INSERT_SQL = (f"INSERT INTO events ({_COLS}) VALUES "
+              "(:uid, :session_id, :t, :recorded, :kind, :author, :payload, :refers_to)")
 
 
 def insert_events(conn: sqlite3.Connection, events: Iterable[Event]) -> None:
-    conn.executemany(
-        f"INSERT INTO events ({_COLS}) VALUES "
-        "(:uid, :session_id, :t, :recorded, :kind, :author, :payload, :refers_to)",
-        [e.row() for e in events],
-    )
+    conn.executemany(INSERT_SQL, [e.row() for e in events])
+
+
+def stored_row(conn: sqlite3.Connection, uid: str) -> dict[str, Any] | None:
+    """The event with this uid as `Event.row` shapes it, or None if it is not stored."""
+    r = conn.execute(f"SELECT {_COLS} FROM events WHERE uid = ?", (uid,)).fetchone()
+    return dict(zip([c.strip() for c in _COLS.split(",")], r, strict=True)) if r else None
 
 
 def session_events(

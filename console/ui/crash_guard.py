@@ -2,9 +2,13 @@
 
 An exception escaping a Qt slot would otherwise print to a terminal nobody in the room can
 see. The hook writes the traceback to `<data dir>/logs/holdspace.log`, shows one line in the
-status bar (the record is safe: every event was already queued for the disk), and the
-console carries on. faulthandler writes a hard crash (segfault in a library) to
-`<data dir>/logs/crash.log`, which is reported at the next start.
+status bar (entries are shown as saved only once committed, so what says saved is safe), and
+the console carries on. A crash on any other thread (a monitor link, the database writer)
+goes through `threading.excepthook` the same way; `show` may then be called off the GUI
+thread, so the app gives it a GUI-thread poster. faulthandler writes a hard crash (segfault in
+a library) to `<data dir>/logs/crash.log`, which is reported at the next start.
+`log_thread_crashes` is the thread part alone, for `holdspace record` (no window; this module
+imports no Qt).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import faulthandler
 import logging
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -53,20 +58,25 @@ class CrashGuard:
         self._crash_file = open(self.crash_path, "w", encoding="utf-8")  # noqa: SIM115
         faulthandler.enable(self._crash_file)
         sys.excepthook = self.excepthook
+        log_thread_crashes(lambda msg: self._show(msg))
 
     def excepthook(self, kind: type[BaseException], exc: BaseException,
                    tb: TracebackType | None) -> None:
         self.errors += 1
         log.error("unexpected error:\n%s", "".join(traceback.format_exception(kind, exc, tb)))
+        self._show(
+            f"Holdspace had an internal error ({kind.__name__}) and carried on; the record "
+            f"is safe. Details for support: {self.log_path}"
+        )
+
+    def _show(self, message: str) -> None:
         if self.show is not None:
-            self.show(
-                f"Holdspace had an internal error ({kind.__name__}) and carried on; the record "
-                f"is safe. Details for support: {self.log_path}"
-            )
+            self.show(message)
 
     def uninstall(self) -> None:
         """Normal exit: no crash to report next time."""
         sys.excepthook = sys.__excepthook__
+        threading.excepthook = threading.__excepthook__
         if self._handler is not None:
             logging.getLogger().removeHandler(self._handler)
             self._handler.close()
@@ -80,3 +90,31 @@ class CrashGuard:
                     self.crash_path.unlink()
             except OSError:
                 pass
+
+
+def log_thread_crashes(show: Callable[[str], None] | None = None,
+                       log_path: Path | None = None) -> None:
+    """Every thread's uncaught exception goes to the log with its traceback, and `show` (if
+    given; it may be called on any thread) gets one plain line naming the thread. With
+    `log_path` (headless use), Holdspace's log lines are also appended to that file."""
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit:
+            return
+        name = args.thread.name if args.thread is not None else "a background thread"
+        log.error("thread %s crashed:\n%s", name, "".join(traceback.format_exception(
+            args.exc_type, args.exc_value, args.exc_traceback)))
+        if show is not None:
+            try:
+                show(f"Holdspace's {name} thread stopped on an internal error "
+                     f"({args.exc_type.__name__}); it is restarted where it can be. Details "
+                     "for support are in the log.")
+            except Exception:
+                log.exception("could not show a thread crash")
+
+    threading.excepthook = hook

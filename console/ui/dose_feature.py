@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from console.core.context import AppContext
 from console.core.dose_day import DoseDay
 from console.core.dosing import DoseInputError
+from console.core.saving import SaveOutcome
 from console.core.session import OpenSession
 from console.core.templates import PARAM_CODES, PARAMS, Catalog, Template, load_catalog
 from console.store.events import Event, session_events
@@ -34,6 +35,7 @@ from console.ui.alarm_banner import AlarmBanner
 from console.ui.alarm_sound import AlarmSound
 from console.ui.checklist_panel import ChecklistPanel
 from console.ui.dose_panel import DosePanel
+from console.ui.gui_post import GuiPoster
 from console.ui.limits_panel import LimitsPanel
 from console.ui.live_feed import LiveFeed
 from console.ui.rems_panel import RemsPanel
@@ -100,6 +102,9 @@ class DoseFeature(QObject):
         feed.samples.connect(self._samples)
         feed.link_status.connect(self._link)
         feed.second.connect(self._second)
+        ctx.sessions.saves.done.connect(self._saved)
+        if ctx.sessions.saves.post is None:  # installed without the app's wiring
+            ctx.sessions.saves.post = GuiPoster()
         self._session(ctx.sessions.current)
 
     # ------------------------------------------------------------------ session
@@ -138,6 +143,23 @@ class DoseFeature(QObject):
             self.window.side_tabs.setCurrentWidget(self.left)  # checklist before the 1st dose
         self._markers_for_doses()
         self.refresh()
+
+    def _saved(self, o: SaveOutcome) -> None:
+        """A dose reached the disk (the log stops saying "saving…") or was refused."""
+        if (self.day is None or o.event.session_id != self.day.session_id
+                or not o.event.kind.startswith("dose.")):
+            return
+        if not o.saved and o.event.kind == "dose.given":
+            p = o.event.payload
+            panel = self.dose_panel
+            mg = p.get("mg")
+            if not panel.mg.text().strip() and isinstance(mg, int | float):
+                panel.mg.setText(f"{mg:g}")
+            if not panel.lot.text().strip():
+                panel.lot.setText(str(p.get("lot") or ""))
+            panel.message.setText(f"Not saved: {p.get('summary', 'the dose')}. {o.error} It is "
+                                  "shown in red in the dose log; record it again.")
+        self.dose_panel.refresh()
 
     def update_tabs(self) -> None:
         """The REMS tab only for esketamine sessions (and its summary after the end)."""

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from console.core.dose_day import DoseDay, NeedsConfirmation
 from console.core.dosing import DoseInputError, method_text, parse_mg, range_text
+from console.core.saving import SaveState
 from console.ui import theme
 
 MOAAS = ["5 — responds readily to name", "4 — lethargic response to name",
@@ -36,6 +37,17 @@ MOAAS = ["5 — responds readily to name", "4 — lethargic response to name",
 
 def _wall(t: float) -> str:
     return time.strftime("%H:%M", time.localtime(t))
+
+
+def _save_mark(day: DoseDay, uid: str, line: str) -> str:
+    """A dose is shown as saved only once it is committed to the disk."""
+    state = day.sessions.saves.state(uid)
+    if state is SaveState.SAVING:
+        return f"<span style='color:{theme.TEXT_DIM}'>{line} · <i>saving…</i></span>"
+    if state is SaveState.FAILED:
+        return (f"<span style='color:{theme.ALARM_HIGH}'><b>NOT SAVED</b> — {line} — record "
+                "it again</span>")
+    return line
 
 
 def _big_button(text: str) -> QPushButton:
@@ -286,8 +298,9 @@ class DosePanel(QFrame):
                 "<b>late entry</b>" if p.get("late_entry") else "",
                 f"<span style='color:{theme.WARN}'>outside protocol, confirmed</span>"
                 if p.get("outside_protocol") else "") if x)
-            lines.append(f"{_wall(d.t)} · {d.role} · <b>{p['mg']:g} mg</b>{per_kg} "
-                         f"{p['route']}" + (f" · {extra}" if extra else ""))
+            line = (f"{_wall(d.t)} · {d.role} · <b>{p['mg']:g} mg</b>{per_kg} "
+                    f"{p['route']}" + (f" · {extra}" if extra else ""))
+            lines.append(_save_mark(day, d.uid, line))
         self.log.setText("<br>".join(lines))
         inf = day.infusion_status()
         if inf is not None:

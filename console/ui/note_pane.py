@@ -2,7 +2,10 @@
 amendments with history, and sign-off — all without a modal dialog over the vitals.
 
 Every write goes through `NoteBook`; a refusal is shown in the message line above in plain
-words and the text stays where it was typed. Fields are cleared only after a write succeeds.
+words and the text stays where it was typed. Fields are cleared once the entry is handed to
+the disk; until it is committed it is listed dimmed as "saving…". If the database refuses it,
+the message line says so, the entry stays listed in red as NOT SAVED, and the typed text goes
+back into its box (observation, section) to be saved again.
 """
 
 from __future__ import annotations
@@ -31,12 +34,14 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.notes import DEFAULT_TAGS, PHASES, ROUTES, SEVERITIES, NoteBook
-from console.core.record import Entry, SessionRecord
+from console.core.record import AMEND, Entry, SessionRecord
 from console.core.report import note_text
+from console.core.saving import SaveOutcome
 from console.core.scales import SCORES, NoteError, clock_text, measures
 from console.core.sections import Section, sections_for
 from console.store.events import last_event_id
 from console.ui import theme
+from console.ui.gui_post import GuiPoster
 
 RESCUE_DRUGS = ("", "ondansetron", "clonidine", "labetalol", "metoprolol", "lorazepam",
                 "midazolam")
@@ -104,14 +109,29 @@ class SectionBox(QGroupBox):
         return {k: (w.currentText() if isinstance(w, QComboBox) else w.text())
                 for k, w in self.inputs.items()}
 
+    def restore(self, text: str, fields: dict[str, object], why: str) -> None:
+        """Put back what a refused save held: the section stays unsaved until saved again."""
+        self._show(text, fields)
+        self.dirty = True
+        self.state.setText(why)
+
     def load(self, entry: Entry | None) -> None:
         """Show what is stored, unless the clinician is still editing this section."""
         if self.section.derived or self.dirty:
             return
+        cur = entry.current if entry else {}
+        self._show(str(cur.get("text", "")), cur.get("fields", {}))
+        if entry is None:
+            self.state.setText("")
+        else:
+            who = entry.amendments[-1].author if entry.amended else entry.author
+            when = entry.history()[-1].recorded or entry.original.t
+            self.state.setText(f"saved {_hhmm(when)} by {who}" +
+                               ("  · amended" if entry.amended else ""))
+
+    def _show(self, text: str, fields: dict[str, object]) -> None:
         self._loading = True
         try:
-            cur = entry.current if entry else {}
-            fields = cur.get("fields", {})
             for k, w in self.inputs.items():
                 v = fields.get(k, "")
                 if k == "time" and isinstance(v, float):
@@ -122,14 +142,7 @@ class SectionBox(QGroupBox):
                     w.setCurrentText(str(v))
                 else:
                     w.setText(str(v))
-            self.text.setPlainText(str(cur.get("text", "")))
-            if entry is None:
-                self.state.setText("")
-            else:
-                who = entry.amendments[-1].author if entry.amended else entry.author
-                when = entry.history()[-1].recorded or entry.original.t
-                self.state.setText(f"saved {_hhmm(when)} by {who}" +
-                                   ("  · amended" if entry.amended else ""))
+            self.text.setPlainText(text)
         finally:
             self._loading = False
 
@@ -150,6 +163,7 @@ class NotePane(QWidget):
         self.record: SessionRecord | None = None
         self._event_count = -1
         self._seen_event_id = -1  # newest event in the log when last looked
+        self._shown_saving: set[str] = set()  # uids listed as "saving…"
 
         # ----- header: who writes, lock state, messages -----
         self.author_box = QComboBox()
@@ -199,6 +213,9 @@ class NotePane(QWidget):
         self.reload_staff()
         notes.changed.connect(self.set_record)
         notes.switching.connect(self._save_drafts)
+        notes.failed.connect(self._save_failed)
+        if notes.saves.post is None:  # no app wiring (a pane on its own): hear saves anyway
+            notes.saves.post = GuiPoster()
         self.set_record(notes.record())
 
     def actions_for_window(self) -> list[QAction]:
@@ -506,6 +523,27 @@ class NotePane(QWidget):
         self.message.setStyleSheet(f"color: {colour}; font-weight: {'bold' if error else 400};")
         self.message.setVisible(bool(text))
 
+    def _save_failed(self, outcome: SaveOutcome) -> None:
+        """The database refused an entry: say so, and put what was typed back in its box."""
+        ev = outcome.event
+        p = ev.payload
+        where = "It is listed in red as NOT SAVED: enter it again."
+        if ev.kind == "note.observation" and not self.obs_edit.text().strip():
+            self.obs_edit.setText(str(p.get("text", "")))
+            where = "Its text is back in the box: press Enter to save it again."
+        section = p.get("section")
+        changes = p.get("changes", {})
+        if ev.kind == AMEND and self.record is not None and ev.refers_to:
+            target = self.record.entry(ev.refers_to)
+            section = target.original.payload.get("section") if target else None
+            p = changes
+        box = self.section_boxes.get(str(section)) if section else None
+        if box is not None and "text" in p:
+            box.restore(str(p.get("text", "")), dict(p.get("fields", {})),
+                        "NOT SAVED — press Save section again")
+            where = f"The {box.section.title} text is kept: press Save section again."
+        self.say(f"Not saved: “{p.get('summary', ev.kind)}”. {outcome.error} {where}")
+
     def _try(self, fn: Callable[[], object], ok: str = "") -> bool:
         try:
             fn()
@@ -600,7 +638,15 @@ class NotePane(QWidget):
                      ok=f"{box.section.title} saved."):
             box.dirty = False
             rec = self.notes.record()
-            box.load(rec.section(key))
+            self._load_section(box, rec.section(key))
+
+    def _load_section(self, box: SectionBox, sec: Entry | None) -> None:
+        """What is stored in a section, and "saving…" until its last save is committed."""
+        box.load(sec)
+        if sec is not None and not box.dirty and any(
+                self.notes.is_saving(v.uid) for v in sec.history()):
+            box.state.setText("saving…")
+            self._shown_saving.update(v.uid for v in sec.history())
 
     # ----- amendments and history -----
     def selected_uid(self) -> str | None:
@@ -686,11 +732,12 @@ class NotePane(QWidget):
         """Pick up entries other features wrote (doses for the dose record)."""
         sid = self.notes.session_id
         newest = last_event_id(self.notes.reader, sid) if sid is not None else 0
-        if newest == self._seen_event_id:
+        settled = any(not self.notes.is_saving(u) for u in self._shown_saving)
+        if newest == self._seen_event_id and not settled:
             return  # nothing new in the log: no need to rebuild the record
         self._seen_event_id = newest
         rec = self.notes.record()
-        if len(rec.events) != self._event_count:
+        if len(rec.events) != self._event_count or settled:
             self.set_record(rec)
 
     def set_record(self, rec: SessionRecord) -> None:
@@ -700,13 +747,19 @@ class NotePane(QWidget):
         keep = self.selected_uid()
         self.entries.blockSignals(True)
         self.entries.clear()
+        self._shown_saving = set()
         for e in rec.of_kind(""):
+            saving = [v.uid for v in e.history() if self.notes.is_saving(v.uid)]
+            self._shown_saving.update(saving)
             if e.kind in ("note.section", "discharge.recorded"):
                 continue
             mark = "   ✎ amended" if e.amended else ""
+            mark += "   · saving…" if saving else ""
             item = QListWidgetItem(f"{_hhmm(e.t)}  {e.author or '?'}   {e.summary}{mark}")
             item.setData(Qt.ItemDataRole.UserRole, e.uid)
-            if e.kind.startswith("score."):
+            if saving:
+                item.setForeground(QBrush(QColor(theme.TEXT_DIM)))
+            elif e.kind.startswith("score."):
                 item.setForeground(QBrush(QColor("#c4a6e8")))
             elif e.kind.startswith("ae."):
                 item.setForeground(QBrush(QColor("#ff8a65")))
@@ -714,6 +767,17 @@ class NotePane(QWidget):
                 f = QFont(item.font())
                 f.setItalic(True)
                 item.setFont(f)
+            self.entries.addItem(item)
+        for o in self.notes.unsaved():
+            ev = o.event
+            item = QListWidgetItem(f"{_hhmm(ev.t)}  {ev.author or '?'}   NOT SAVED: "
+                                   f"{ev.payload.get('summary', ev.kind)}")
+            item.setData(Qt.ItemDataRole.UserRole, "")
+            item.setToolTip(o.error or "")
+            item.setForeground(QBrush(QColor(theme.ALARM_HIGH)))
+            f = QFont(item.font())
+            f.setBold(True)
+            item.setFont(f)
             self.entries.addItem(item)
         self.entries.blockSignals(False)
         if keep:
@@ -727,7 +791,7 @@ class NotePane(QWidget):
                     f"{_hhmm(d.t)}  {d.payload.get('summary', '')}  — {d.author or ''}"
                     for d in doses) or "No dose recorded yet.")
             else:
-                box.load(rec.section(key))
+                self._load_section(box, rec.section(key))
         outs = rec.of_kind("outcome.")
         self.measure_list.setText(", ".join(e.summary for e in outs))
         phases = rec.of_kind("course.phase")
