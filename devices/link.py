@@ -163,19 +163,17 @@ class SerialLink:
 
     @property
     def status(self) -> LinkStatus:
-        """The state as it is now: never "live" once frames stopped, whatever the thread says."""
+        """The state as it is now, with the counters as they are now: never "live" once frames
+        stopped, and LOST if the reader thread has died, whatever the thread last said."""
         st = self._status
+        stats = replace(self.decoder.stats)  # the counters as they are now
         if self.dead():
-            return replace(st, state=LinkState.LOST, message=DEAD_MESSAGE,
-                           stats=replace(self.decoder.stats))
-        if st.state == LinkState.LIVE:
-            now = self.now()
-            if not self.is_live(now):
-                last = self.decoder.stats.last_frame_t
-                since = (last if last is not None else st.since) + self.no_data_after
-                return LinkStatus(self.source, LinkState.NO_DATA, NO_DATA_MESSAGE, since,
-                                  replace(self.decoder.stats))
-        return st
+            return replace(st, state=LinkState.LOST, message=DEAD_MESSAGE, stats=stats)
+        if st.state == LinkState.LIVE and not self.is_live():
+            last = stats.last_frame_t
+            since = (last if last is not None else st.since) + self.no_data_after
+            return LinkStatus(self.source, LinkState.NO_DATA, NO_DATA_MESSAGE, since, stats)
+        return replace(st, stats=stats)
 
     def is_alive(self) -> bool:
         """Whether the reader thread is running."""
@@ -275,7 +273,7 @@ class SerialLink:
                 self._connect_and_read()
             except Exception as e:
                 self.crashes += 1
-                ok = self.decoder.stats.frames_ok
+                ok = self._frames_ok()
                 crashes_in_a_row = 1 if ok > ok_at_crash else crashes_in_a_row + 1
                 ok_at_crash = ok
                 kind = f"crash: {type(e).__name__}"
@@ -288,6 +286,12 @@ class SerialLink:
                 self._close_port()
                 self._stop.wait(self.BACKOFF[min(crashes_in_a_row, len(self.BACKOFF) - 1)])
         self._set(LinkState.STOPPED, "Stopped.")
+
+    def _frames_ok(self) -> int:
+        try:
+            return int(self.decoder.stats.frames_ok)
+        except Exception:  # the decoder is what failed: do not fail again here
+            return -1
 
     def _connect_and_read(self) -> None:
         """One attempt: open the port (or wait and return), read until it fails, close it."""
@@ -362,11 +366,11 @@ class SerialLink:
     def _outgoing(self, now: float) -> bytes:
         try:
             out = self.decoder.outgoing(now)
+            return bytes(out) if out else b""
         except Exception as e:
             frame_fault(self.driver.name, self.source, e, b"", self.decoder.stats, "outgoing")
             self._reset_decoder()
             return b""
-        return bytes(out) if out else b""
 
     def _read_loop(self, port: serial.SerialBase) -> None:
         opened = self.now()

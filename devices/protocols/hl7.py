@@ -31,10 +31,10 @@ An empty unit (OBX-6) is taken as the parameter's own unit only when the value i
 it (devices.plausibility defaults); otherwise the reading is INVALID. A lost field can shift
 the unit code into the value's place ("266016" read as a systolic pressure); such an NM value
 usually arrives with components ("266016^MDC_DIM_MMHG^MDC"), and an NM OBX-5 with components
-or repetitions rejects the whole frame. Every value then passes the link's plausibility gate. Device time is OBX-14, else
-OBR-7, else MSH-7. A value repeated with the same device time (monitors resend the last NIBP
-in every message with its OBX-14; senders resend a message whose ACK they missed) is emitted
-once, so an old cuff reading never looks fresh.
+or repetitions rejects the whole frame. Every value then passes the link's plausibility gate.
+Device time is OBX-14, else OBR-7, else MSH-7. A value repeated with the same device time
+(monitors resend the last NIBP in every message with its OBX-14; senders resend a message whose
+ACK they missed) is emitted once, so an old cuff reading never looks fresh.
 
 Acknowledgement: MSA|AA (or AE for a parsed message we could not use) is sent when MSH-15
 is AL, empty (HL7 original mode, as IHE PCD-01 senders expect), or SU/ER as they ask; never
