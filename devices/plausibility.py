@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
@@ -77,12 +77,12 @@ def parameter_code(key: int | str) -> int:
 
 
 def limits_with(
-    overrides: Mapping[int | str, tuple[float, float] | Mapping[str, float]] | None = None,
+    overrides: Mapping[int | str, Sequence[float] | Mapping[str, float]] | None = None,
     base: Mapping[int, Limits] = DEFAULT_LIMITS,
 ) -> Mapping[int, Limits]:
     """The limit table with a clinic's ranges in place of the defaults.
 
-    `overrides` maps a parameter (code or label) to (low, high) or {"low": .., "high": ..}
+    `overrides` maps a parameter (code or label) to [low, high] or {"low": .., "high": ..}
     (either end may be left out). Only ranges change, never a parameter's unit. Raises
     ValueError, in words for whoever edits the clinic's settings, for anything unusable.
     """

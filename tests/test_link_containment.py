@@ -69,7 +69,7 @@ class BuggyDecoder(SimDecoder):
         self._armed = False
         self._stats_bomb = False
 
-    @property  # type: ignore[override]
+    @property
     def stats(self) -> DecoderStats:
         if self._stats_bomb:
             self._stats_bomb = False

@@ -222,7 +222,8 @@ class NoninDecoder:
         self.firmware_rev = fl(F_REV)
         self.perfusion = perfusion(statuses[-1])
 
-        q, why = Quality.VALID, None
+        q = Quality.VALID
+        why: str | None = None
         if any_status & ST_QUESTIONABLE or self.perfusion == "red":
             q, why = Quality.QUESTIONABLE, "monitor: artefact, out of track or low perfusion"
         if any_status & ST_SENSOR_DISCONNECTED:
@@ -234,6 +235,7 @@ class NoninDecoder:
         # 510, SpO2 0) are judged by the plausibility gate in the link.
         hr_value, hr_q, hr_why = ((math.nan, Quality.INVALID, "monitor: no pulse rate (511)")
                                   if hr == HR_UNAVAILABLE else (float(hr), q, why))
+        spo2_why: str | None
         if spo2 == SPO2_UNAVAILABLE:
             spo2_value, spo2_q, spo2_why = math.nan, Quality.INVALID, "monitor: no SpO2 (127)"
         elif spo2 > 100:
