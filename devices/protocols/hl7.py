@@ -464,9 +464,13 @@ class Hl7Decoder:
         msh = segs[0]
         try:
             samples = self._samples(segs, now)
-        except Exception as e:
+        except BadMessage as e:
             self.stats.frames_rejected += 1
             log.debug("%s: unusable message %s: %s", self.source, msh.get(10), e)
+            self._ack(msh, ok=False, now=now)
+            return []
+        except Exception as e:  # a bug: it costs this message, logged without its content
+            frame_fault("hl7", self.source, e, body, self.stats)
             self._ack(msh, ok=False, now=now)
             return []
         self.stats.frames_ok += 1
