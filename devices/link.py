@@ -10,7 +10,7 @@ bytes (counted, logged once: devices.containment); any other unexpected exceptio
 thread is logged and reported as LOST, and the port is reopened after a back-off. "Live" is
 judged from when the last good frame arrived, whatever the thread says (`status`,
 `is_live`), and `check()`, called by the owner about once a second, restarts a reader thread
-that has died all the same.
+that has died all the same and reports one that is stuck in a call.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ import contextlib
 import enum
 import errno
 import logging
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import BinaryIO, Protocol
@@ -40,6 +42,9 @@ CRASHED_MESSAGE = ("Reading from the monitor failed unexpectedly — Holdspace i
 DEAD_MESSAGE = ("The connection to the monitor had stopped — Holdspace restarted it. If this "
                 "keeps happening, call support (details are in the log).")
 NO_DATA_MESSAGE = "No data — check the cable and the monitor's data-export setting."
+WEDGED_MESSAGE = ("No data is coming through — Holdspace is waiting for the connection to "
+                  "answer. If this lasts more than a minute, unplug and re-plug the monitor's "
+                  "cable, then call support.")
 
 
 class LinkState(enum.StrEnum):
@@ -144,6 +149,7 @@ class SerialLink:
         self._life = threading.Lock()  # guards starting, restarting and joining the thread
         self._state_lock = threading.Lock()
         self._started = False
+        self._beat = now()  # the reader thread's heartbeat: set on every turn of its loops
         self._thread = self._new_thread()
         self._status = LinkStatus(self.source, LinkState.CONNECTING, "Connecting…", now(),
                                   DecoderStats())
@@ -202,11 +208,8 @@ class SerialLink:
             if not self._started or self._stop.is_set():
                 return None
             if self._thread.is_alive():
-                t = self.now() if now is None else now
-                last = self.decoder.stats.last_frame_t
-                if (self._status.state == LinkState.LIVE and last is not None
-                        and t - last >= self.no_data_after + self.WEDGED_AFTER):
-                    self._set(LinkState.NO_DATA, NO_DATA_MESSAGE)
+                if self._wedged(self.now() if now is None else now):
+                    self._set(LinkState.NO_DATA, WEDGED_MESSAGE)
                 return None
             self.restarts += 1
             log.error("%s: the reader thread had ended; restarting it (restart %d)",
@@ -217,6 +220,24 @@ class SerialLink:
             self._thread.start()
             return f"{self.source}: {DEAD_MESSAGE}"
 
+    def _wedged(self, t: float) -> bool:
+        """The thread is alive but stuck in a call: it has not looped for longer than any wait
+        of its own, or it still says "live" long after frames stopped. Logged once, with where
+        it is stuck (code locations only)."""
+        last = self.decoder.stats.last_frame_t
+        stale_live = (self._status.state == LinkState.LIVE and last is not None
+                      and t - last >= self.no_data_after + self.WEDGED_AFTER)
+        silent = t - self._beat >= max(self.BACKOFF) + self.WEDGED_AFTER + 1.0
+        if not (stale_live or silent):
+            return False
+        if "wedged" not in self._logged:
+            self._logged.add("wedged")
+            frame = sys._current_frames().get(self._thread.ident or -1)
+            where = "".join(traceback.format_stack(frame)[-4:]) if frame else "?"
+            log.error("%s: the reader thread is stuck (logged once); it is at:\n%s",
+                      self.source, where)
+        return True
+
     def start(self) -> None:
         with self._life:
             self._started = True
@@ -226,7 +247,7 @@ class SerialLink:
         self._stop.set()
         with self._life:
             thread = self._thread
-        if thread.is_alive() or thread.ident is not None:
+        if thread.ident is not None:  # it was started
             thread.join(timeout)
         if not thread.is_alive() and self._status.state != LinkState.STOPPED:
             self._set(LinkState.STOPPED, "Stopped.")
@@ -295,6 +316,7 @@ class SerialLink:
 
     def _connect_and_read(self) -> None:
         """One attempt: open the port (or wait and return), read until it fails, close it."""
+        self._beat = self.now()
         try:
             self._port = self._open()
         except (serial.SerialException, OSError, ValueError) as e:
@@ -380,6 +402,7 @@ class SerialLink:
         while not self._stop.is_set():
             data = port.read(max(1, min(port.in_waiting, 65536)))
             now = self.now()
+            self._beat = now
             if data:
                 if self.capture is not None:
                     self._capture(now, data)

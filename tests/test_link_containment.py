@@ -22,7 +22,14 @@ from hypothesis import strategies as st
 from console.core.acquisition import AcquisitionHub
 from devices import containment, mdc
 from devices.drivers import get_driver
-from devices.link import CRASHED_MESSAGE, DEAD_MESSAGE, LinkState, LinkStatus, SerialLink
+from devices.link import (
+    CRASHED_MESSAGE,
+    DEAD_MESSAGE,
+    WEDGED_MESSAGE,
+    LinkState,
+    LinkStatus,
+    SerialLink,
+)
 from devices.physiology import Physiology
 from devices.protocol import DecoderStats, Driver
 from devices.protocols.sim import SimDecoder, SimMonitor, numeric_line
@@ -252,7 +259,9 @@ class WedgedSink(CollectingSink):
         super().samples(source, samples)
 
 
-def test_live_means_frames_arrived_even_when_the_thread_is_stuck() -> None:
+def test_live_means_frames_arrived_even_when_the_thread_is_stuck(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     sink = WedgedSink()
     sim, _, link = start(plain_sim(), sink, no_data_after=0.8)
     try:
@@ -263,6 +272,9 @@ def test_live_means_frames_arrived_even_when_the_thread_is_stuck() -> None:
         # The thread cannot say so itself; the watchdog does, so the record shows it too.
         assert wait_until(lambda: (link.check(), sink.statuses[-1].state)[1]
                           == LinkState.NO_DATA, timeout=5)
+        assert sink.statuses[-1].message == WEDGED_MESSAGE
+        assert any("reader thread is stuck" in r.getMessage() and "in samples" in r.getMessage()
+                   for r in caplog.records)  # where it is stuck, for support
         sink.release.set()
         sink.wedge.clear()
         n = len(sink.statuses)
