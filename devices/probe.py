@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import serial
 
+from devices.containment import frame_fault
 from devices.drivers import DRIVERS
 from devices.link import friendly_open_error, open_port
 from devices.protocol import Driver
@@ -93,9 +94,18 @@ def probe_driver(url: str, driver: Driver, listen: float = LISTEN_S,
             data = port.read(max(1, min(port.in_waiting, 65536)))
             t = time.time()
             if data:
-                decoder.feed(data, t)
+                try:
+                    decoder.feed(data, t)
+                except Exception as e:  # a decoder bug costs these bytes, not the probe
+                    frame_fault(name, f"probe:{url}", e, data, decoder.stats, "feed")
+                    with contextlib.suppress(Exception):
+                        decoder.reset()
             if data or now() - last_out >= 0.1:
-                out = decoder.outgoing(t)
+                try:
+                    out = decoder.outgoing(t)
+                except Exception as e:
+                    frame_fault(name, f"probe:{url}", e, b"", decoder.stats, "outgoing")
+                    out = b""
                 if out:
                     port.write(out)
                 last_out = now()

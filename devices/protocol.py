@@ -36,13 +36,17 @@ class DecoderStats:
     """Counters shown in the device dialog and used to tell 'no data' from 'wrong protocol'."""
 
     frames_ok: int = 0
-    frames_rejected: int = 0  # bad checksum, bad length, unparseable
+    frames_rejected: int = 0  # bad checksum, bad length, unparseable, or the decoder raised
     bytes_in: int = 0
+    faults: int = 0  # of the rejected frames: those where the decoder raised (devices.containment)
+    values_rejected: int = 0  # readings the plausibility gate made INVALID or dropped
     last_frame_t: float | None = None
 
 
 class Decoder(Protocol):
     """Turns a byte stream into samples. Never raises on bad input: it counts and resyncs.
+
+    Should it raise all the same (a bug), the link contains it: see devices.containment.
 
     `feed` may be given the stream split at any byte boundary. `outgoing` returns whatever the
     protocol must send to the device at `now` (association, polls, keep-alives, ACKs) and is

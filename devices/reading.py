@@ -34,6 +34,8 @@ class Reading:
     `t` is host time (epoch seconds) stamped when the bytes arrived and never re-stamped;
     `device_time` is the monitor's own clock where the protocol carries one.
     `code` is the IEEE 11073 MDC code (see devices.mdc); `unit` the MDC unit code.
+    `reason` says why a value is INVALID or QUESTIONABLE where a decoder or the plausibility
+    gate (devices.plausibility) knows it, e.g. "HR 510 /min is outside 15–300 /min".
     """
 
     t: float
@@ -43,6 +45,7 @@ class Reading:
     unit: int
     quality: Quality = Quality.VALID
     device_time: float | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

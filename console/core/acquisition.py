@@ -79,6 +79,11 @@ class AcquisitionHub:
         if capture is not None:
             capture.close()
 
+    def watchdog(self) -> list[str]:
+        """Call about once a second: restarts any link whose reader thread died (it is logged
+        and reported LOST through `status`); returns one line per restart for the room."""
+        return [msg for link in list(self.links.values()) if (msg := link.check()) is not None]
+
     def statuses(self) -> dict[str, LinkStatus]:
         return {s: link.status for s, link in self.links.items()}
 

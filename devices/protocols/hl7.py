@@ -26,10 +26,15 @@ OBX-4 extends the wave's, else the latest without a rate); without a rate it is 
 Quality: sentinels (-999, -100, 32767), empty values and dashes give NaN/INVALID; OBX-11 X, N, I, D
 and W give INVALID, P gives QUESTIONABLE; MSH-11 T (training) or D (debugging) gives DEMO;
 a unit we cannot read, or a unit other than the one a known parameter is shown in, gives
-INVALID (stored, never displayed as a number in the wrong unit). Device time is OBX-14, else
-OBR-7, else MSH-7. A value repeated with the same device time (monitors resend the last NIBP
-in every message with its OBX-14; senders resend a message whose ACK they missed) is emitted
-once, so an old cuff reading never looks fresh.
+INVALID (stored, never displayed as a number in the wrong unit), each with its reason.
+An empty unit (OBX-6) is taken as the parameter's own unit only when the value is plausible in
+it (devices.plausibility defaults); otherwise the reading is INVALID. A lost field can shift
+the unit code into the value's place ("266016" read as a systolic pressure); such an NM value
+usually arrives with components ("266016^MDC_DIM_MMHG^MDC"), and an NM OBX-5 with components
+or repetitions rejects the whole frame. Every value then passes the link's plausibility gate.
+Device time is OBX-14, else OBR-7, else MSH-7. A value repeated with the same device time
+(monitors resend the last NIBP in every message with its OBX-14; senders resend a message whose
+ACK they missed) is emitted once, so an old cuff reading never looks fresh.
 
 Acknowledgement: MSA|AA (or AE for a parsed message we could not use) is sent when MSH-15
 is AL, empty (HL7 original mode, as IHE PCD-01 senders expect), or SU/ER as they ask; never
@@ -53,7 +58,8 @@ from typing import Any
 
 import numpy as np
 
-from devices import mdc
+from devices import mdc, plausibility
+from devices.containment import frame_fault
 from devices.physiology import Physiology
 from devices.protocol import DecoderStats, Driver, SerialSettings
 from devices.reading import Quality, Reading, Sample, WaveChunk
@@ -422,7 +428,10 @@ class Hl7Decoder:
             del buf[: eb + 1]
             if buf[:1] == CR:
                 del buf[:1]
-            out += self._message(body, now)
+            try:
+                out += self._message(body, now)
+            except Exception as e:  # a bug must cost this message only, never the link
+                frame_fault("hl7", self.source, e, body, self.stats)
         return out
 
     def _garbage(self, data: bytes | bytearray) -> None:
@@ -455,9 +464,13 @@ class Hl7Decoder:
         msh = segs[0]
         try:
             samples = self._samples(segs, now)
-        except Exception as e:
+        except BadMessage as e:
             self.stats.frames_rejected += 1
             log.debug("%s: unusable message %s: %s", self.source, msh.get(10), e)
+            self._ack(msh, ok=False, now=now)
+            return []
+        except Exception as e:  # a bug: it costs this message, logged without its content
+            frame_fault("hl7", self.source, e, body, self.stats)
             self._ack(msh, ok=False, now=now)
             return []
         self.stats.frames_ok += 1
@@ -552,8 +565,13 @@ class Hl7Decoder:
         code = self._code(raw_code)
         if code is None:
             return None
+        if len(obx.reps(5)) > 1 or len(obx.comps(5)) > 1:
+            # NM is one number. Components here mean a field went missing and the next one
+            # (typically the unit, "266016^MDC_DIM_MMHG^MDC") slid into the value's place.
+            raise BadMessage("OBX-5 of an NM observation has components or repetitions")
         text = obx.get(5)
         quality = Quality.DEMO if demo else Quality.VALID
+        reason: str | None = None
         if text.strip("-") == "":  # empty, or dashes as some displays show "no value"
             value = math.nan
         elif _NM.fullmatch(text):
@@ -561,15 +579,22 @@ class Hl7Decoder:
         else:  # Python's float() would also take "9_7", "1e3" or "inf": HL7 NM takes none
             raise BadMessage(f"OBX-5 {text!r} is not an HL7 number")
         if math.isnan(value) or value in SENTINELS:
+            reason = "monitor: no value" + ("" if math.isnan(value) else f" ({text})")
             value, quality = math.nan, Quality.INVALID
         status = obx.get(11).upper()
         if status in STATUS_INVALID:
-            quality = Quality.INVALID
+            quality, reason = Quality.INVALID, reason or f"monitor: result status {status}"
         elif status in STATUS_QUESTIONABLE:
             quality = max(quality, Quality.QUESTIONABLE)
+            reason = reason or "monitor: preliminary result"
         unit = self._unit(obx.comps(6), code)
         if unit is None:
             quality, unit = Quality.INVALID, 0
+            reason = f"{mdc.label(code)}: unit {'^'.join(obx.comps(6)[:2])!r} is not its unit"
+        elif not any(obx.comps(6)) and quality != Quality.INVALID:
+            refused = self._unit_refused(code, value)
+            if refused is not None:
+                quality, reason = Quality.INVALID, refused
         obs_time = parse_hl7_time(obx.get(14))
         return Reading(
             t=now,
@@ -579,7 +604,23 @@ class Hl7Decoder:
             unit=unit,
             quality=quality,
             device_time=obs_time if obs_time is not None else fallback_time,
+            reason=reason,
         )
+
+    @staticmethod
+    def _unit_refused(code: int, value: float) -> str | None:
+        """Why a value sent without a unit cannot be taken in its parameter's unit, or None.
+
+        Senders omit OBX-6 now and then, and a plausible value is then taken in the unit the
+        parameter is shown in. An implausible one is not: a lost field can shift the unit code
+        itself into the value ("266016" as a systolic pressure). Judged against the default
+        limits (a clinic's own limits are applied afterwards by the link's gate).
+        """
+        lim = plausibility.DEFAULT_LIMITS.get(code)
+        if lim is None or lim.low <= value <= lim.high:
+            return None
+        return (f"no unit sent, and {mdc.label(code)} {value:g} is not plausible in "
+                f"{mdc.unit_text(lim.unit)}")
 
     def _code(self, reps: list[list[str]]) -> int | None:
         """The canonical MDC code of OBX-3 (any repetition, primary or alternate coding).

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from devices import mdc
+from devices.containment import frame_fault
 from devices.protocol import DecoderStats, Driver, SerialSettings
 from devices.protocols import intellivue_messages as m
 from devices.protocols.intellivue_codec import (
@@ -192,6 +193,9 @@ class IntelliVueDecoder:
                 samples = self._message(payload, now)
             except (m.Malformed, ValueError, struct.error, IndexError, KeyError):
                 self.stats.frames_rejected += 1
+                continue
+            except Exception as e:  # a bug must cost this message only, never the link
+                frame_fault("intellivue", self.source, e, payload, self.stats)
                 continue
             self.stats.frames_ok += 1
             self.stats.last_frame_t = now

@@ -25,6 +25,7 @@ import math
 import re
 
 from devices import mdc
+from devices.containment import frame_fault
 from devices.physiology import Physiology
 from devices.protocol import DecoderStats, Driver, SerialSettings
 from devices.reading import Quality, Reading, Sample
@@ -203,6 +204,9 @@ class MasimoDecoder:
                 readings = parse_line(raw.decode("ascii"), now, self.source)
             except (Malformed, UnicodeDecodeError):
                 self.stats.frames_rejected += 1
+                continue
+            except Exception as e:  # a bug must cost this line only, never the link
+                frame_fault("masimo", self.source, e, raw, self.stats)
                 continue
             self.stats.frames_ok += 1
             self.stats.last_frame_t = now

@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from devices import mdc
+from devices.containment import frame_fault
 from devices.physiology import Physiology
 from devices.protocol import DecoderStats, Driver, SerialSettings
 from devices.reading import Quality, Reading, Sample, WaveChunk
@@ -186,9 +187,14 @@ class NoninDecoder:
             if len(self._packet) == FRAMES_PER_PACKET and fmt == self._packet_fmt:
                 # Frames count as good only once their packet is proven: line noise holds a
                 # frame with a valid checksum every few hundred bytes, and must not look live.
-                self.stats.frames_ok += FRAMES_PER_PACKET
-                self.stats.last_frame_t = now
-                out.extend(self._decode_packet(self._packet, fmt, now))
+                try:
+                    samples = self._decode_packet(self._packet, fmt, now)
+                except Exception as e:  # a bug must cost this packet only, never the link
+                    frame_fault("nonin", self.source, e, b"".join(self._packet), self.stats)
+                else:
+                    self.stats.frames_ok += FRAMES_PER_PACKET
+                    self.stats.last_frame_t = now
+                    out.extend(samples)
             self._packet = [frame]
             self._packet_fmt = fmt
             return
@@ -217,18 +223,25 @@ class NoninDecoder:
         self.perfusion = perfusion(statuses[-1])
 
         q = Quality.VALID
+        why: str | None = None
         if any_status & ST_QUESTIONABLE or self.perfusion == "red":
-            q = Quality.QUESTIONABLE
+            q, why = Quality.QUESTIONABLE, "monitor: artefact, out of track or low perfusion"
         if any_status & ST_SENSOR_DISCONNECTED:
-            q = Quality.INVALID
+            q, why = Quality.INVALID, "monitor: sensor disconnected"
 
         hr = heart_rate(fl(F_HR_MSB), fl(F_HR_LSB))
         spo2 = fl(F_SPO2) & 0x7F
-        hr_value, hr_q = (math.nan, Quality.INVALID) if hr == HR_UNAVAILABLE else (float(hr), q)
+        # The device's own "missing" markers: HR 511, SpO2 127. Other impossible numbers (HR
+        # 510, SpO2 0) are judged by the plausibility gate in the link.
+        hr_value, hr_q, hr_why = ((math.nan, Quality.INVALID, "monitor: no pulse rate (511)")
+                                  if hr == HR_UNAVAILABLE else (float(hr), q, why))
+        spo2_why: str | None
         if spo2 == SPO2_UNAVAILABLE:
-            spo2_value, spo2_q = math.nan, Quality.INVALID
+            spo2_value, spo2_q, spo2_why = math.nan, Quality.INVALID, "monitor: no SpO2 (127)"
+        elif spo2 > 100:
+            spo2_value, spo2_q, spo2_why = float(spo2), Quality.INVALID, f"SpO2 {spo2} % > 100"
         else:
-            spo2_value, spo2_q = float(spo2), (Quality.INVALID if spo2 > 100 else q)
+            spo2_value, spo2_q, spo2_why = float(spo2), q, why
         duration = (FRAMES_PER_PACKET + 1) / FRAME_RATE  # decoded when the next SYNC came
         return [
             WaveChunk(
@@ -246,6 +259,7 @@ class NoninDecoder:
                 value=hr_value,
                 unit=mdc.MDC_DIM_BEAT_PER_MIN,
                 quality=hr_q,
+                reason=hr_why,
             ),
             Reading(
                 t=now,
@@ -254,6 +268,7 @@ class NoninDecoder:
                 value=spo2_value,
                 unit=mdc.MDC_DIM_PERCENT,
                 quality=spo2_q,
+                reason=spo2_why,
             ),
         ]
 

@@ -10,7 +10,10 @@ displayed-values subrecord is `time u32 | 270-byte block | marker u8 | reserved 
 cl_drilvl_subt u16`; the block class (basic / ext1-3) is in bits 8-11 of the last word and only
 the basic block is decoded. NIBP is passed on only when the cuff result changes (see
 `S5Decoder._basic`). Any value <= -32001 is a device marker (invalid, not updated, under
-or over range ...) and becomes NaN with Quality.INVALID: never a number on screen.
+or over range ...) and becomes NaN with Quality.INVALID and the marker's meaning as the
+reason: never a number on screen. Values above that (HR -32000, 32767) are not markers in
+the reference and are passed on as numbers; the plausibility gate in the link makes them
+INVALID (devices.plausibility).
 
 Whether the monitor escapes the checksum byte is UNVERIFIED: we escape it on send
 (`ESCAPE_CHECKSUM`) and accept both forms on receive. Waveforms (maintype 1) are not requested:
@@ -25,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from devices import mdc
+from devices.containment import frame_fault
 from devices.physiology import Physiology
 from devices.protocol import DecoderStats, Driver, SerialSettings
 from devices.reading import Quality, Reading, Sample
@@ -62,6 +66,14 @@ DISCONTINUITY = -32765
 UNDER_RANGE = -32764
 OVER_RANGE = -32763
 NOT_CALIBRATED = -32762
+MARKER_TEXT = {
+    DATA_INVALID: "data invalid",
+    NOT_UPDATED: "not updated",
+    DISCONTINUITY: "discontinuity",
+    UNDER_RANGE: "under range",
+    OVER_RANGE: "over range",
+    NOT_CALIBRATED: "not calibrated",
+}
 
 # Value offsets inside the basic block (group header 6 bytes, then i16 values).
 ECG_HR, ECG_IMP_RR = 6, 14
@@ -329,20 +341,33 @@ class S5Decoder:
         self.stats.bytes_in += len(data)
         out: list[Sample] = []
         for record in self._deframer.feed(data):
-            h = parse_record(record)
-            if h is None:
+            try:
+                samples = self._record(record, now)
+            except Exception as e:  # a bug must cost this record only, never the link
+                frame_fault("s5", self.source, e, record, self.stats)
+                continue
+            if samples is None:
                 self.stats.frames_rejected += 1
                 continue
             self.stats.frames_ok += 1
             self.stats.last_frame_t = now
-            if h.maintype == MAINTYPE_PHDB:
-                for sr_type, sub in h.subrecords:
-                    if sr_type == SR_DISPL and len(sub) >= BLOCK_AT + BLOCK_LEN and (
-                        subrecord_class(sub) == CLASS_BASIC
-                    ):
-                        self._last_values_t = now
-                        out += self._basic(sub[BLOCK_AT : BLOCK_AT + BLOCK_LEN], now,
-                                           float(h.r_time))
+            out += samples
+        return out
+
+    def _record(self, record: bytes, now: float) -> list[Sample] | None:
+        """The readings of one verified record; None if it is malformed."""
+        h = parse_record(record)
+        if h is None:
+            return None
+        out: list[Sample] = []
+        if h.maintype == MAINTYPE_PHDB:
+            for sr_type, sub in h.subrecords:
+                if sr_type == SR_DISPL and len(sub) >= BLOCK_AT + BLOCK_LEN and (
+                    subrecord_class(sub) == CLASS_BASIC
+                ):
+                    self._last_values_t = now
+                    out += self._basic(sub[BLOCK_AT : BLOCK_AT + BLOCK_LEN], now,
+                                       float(h.r_time))
         return out
 
     def _basic(self, block: bytes, now: float, device_time: float) -> list[Reading]:
@@ -356,6 +381,7 @@ class S5Decoder:
                 unit=unit,
                 quality=Quality.VALID if ok else Quality.INVALID,
                 device_time=device_time,
+                reason=None if ok else marker_reason(raw),
             )
 
         bpm, mmhg = mdc.MDC_DIM_BEAT_PER_MIN, mdc.MDC_DIM_MMHG
@@ -365,7 +391,8 @@ class S5Decoder:
             _i16(block, ECG_IMP_RR), mdc.MDC_TTHOR_RESP_RATE)
         et, amb = _i16(block, CO2_ET), _i16(block, CO2_AMB)
         # EtCO2 mmHg = et (0.01 %) x ambient pressure (0.1 mmHg) / 1e5.
-        et_raw = et * amb if et > INVALID_LIMIT and amb > 0 else None
+        # A marker in et is passed on as such (its reason is kept); a bad amb leaves None.
+        et_raw = (et * amb if amb > 0 else None) if et > INVALID_LIMIT else et
         out = [reading(mdc.MDC_ECG_HEART_RATE, _i16(block, ECG_HR), 1.0, bpm)]
         # The block repeats the last cuff result every record. Passing it on each time would
         # make an old measurement look fresh, so it goes out only when it changes (and once
@@ -394,6 +421,13 @@ class S5Decoder:
             reading(mdc.MDC_TEMP, _i16(block, T1), 100, mdc.MDC_DIM_DEGC),
         ]
         return out
+
+
+def marker_reason(raw: int | None) -> str:
+    """Why the monitor sent no value, in its own terms."""
+    if raw is None:
+        return "monitor: no ambient pressure to scale EtCO2"
+    return f"monitor: {MARKER_TEXT.get(raw, 'data invalid')} ({raw})"
 
 
 def _age_unknown(r: Reading) -> Reading:
