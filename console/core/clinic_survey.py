@@ -9,6 +9,7 @@ workstation settings) that could not be used, with its line and the reason in pl
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from console.core import clinic_files, music_program, playlists, setting_checklist, templates
@@ -54,10 +55,10 @@ def survey(config: Config | None, data_dir: Path,
     found: list[FileProblem] = list(config.problems) if config is not None else []
     steps = [
         ("templates", lambda: [e.problem() for e in templates.load_catalog(data_dir).errors]),
-        ("checklist", lambda: _one(setting_checklist.load_checklist(data_dir).file_problem)),
-        ("music program", lambda: _one(music_program.find_program(playlist_dirs).file_problem)),
-        ("playlists", lambda: [pl.file_problem for path in playlists.discover(
-            playlist_dirs).values() if (pl := playlists.load(path)).file_problem is not None]),
+        ("checklist", lambda: _checklist(data_dir)),
+        ("music program", lambda: _program(playlist_dirs)),
+        ("playlists", lambda: [x for path in playlists.discover(playlist_dirs).values()
+                               for x in _playlist(path)]),
         ("quick tags", lambda: _one(read_quick_tags(data_dir)[1])),
     ]
     for what, step in steps:
@@ -72,3 +73,42 @@ def survey(config: Config | None, data_dir: Path,
 
 def _one(problem: FileProblem | None) -> list[FileProblem]:
     return [problem] if problem is not None else []
+
+
+def _parts(path: Path, sentences: list[str], outcome: str) -> list[FileProblem]:
+    """The loaders' sentences about parts of a file that was used, as list entries."""
+    out = []
+    for s in sentences:
+        reason = re.sub(r"^[A-Z][a-z]+( [a-z]+)? '[^']*'(: |, )", "", s).rstrip(".")
+        out.append(FileProblem(path, None, reason, "" if "—" in reason else outcome))
+    return out
+
+
+def _checklist(data_dir: Path) -> list[FileProblem]:
+    cl = setting_checklist.load_checklist(data_dir)
+    if cl.file_problem is not None:
+        return [cl.file_problem]
+    clinic = data_dir / setting_checklist.CLINIC_FILE
+    used = cl.items and clinic.is_file() and cl.problems
+    return _parts(clinic, cl.problems, "the rest of the checklist is used") if used else []
+
+
+def _program(dirs: list[Path]) -> list[FileProblem]:
+    prog = music_program.find_program(dirs)
+    if prog.file_problem is not None:
+        return [prog.file_problem]
+    if prog.source is None:
+        return []
+    return _parts(prog.source, prog.problems, "the rest of the program is used")
+
+
+def _playlist(path: Path) -> list[FileProblem]:
+    """One entry per playlist: the whole file, or its first skipped part and how many more."""
+    pl = playlists.load(path)
+    if pl.file_problem is not None:
+        return [pl.file_problem]
+    if not pl.problems:
+        return []
+    first = _parts(path, pl.problems[:1], "")[0]
+    more = f" (and {len(pl.problems) - 1} more)" if len(pl.problems) > 1 else ""
+    return [FileProblem(path, None, first.reason + more, "the rest of the playlist plays")]

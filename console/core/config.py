@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypedDict
@@ -154,6 +155,41 @@ def _line_of(text: str, key: str) -> int | None:
     return text.count("\n", 0, m.start()) + 1 if m else None
 
 
+def _entry_lines(text: str, key: str) -> list[int]:
+    """The line where each entry of the list under `key` starts (a cheap string-aware scan)."""
+    m = re.search(r'"' + re.escape(key) + r'"\s*:\s*\[', text)
+    if m is None:
+        return []
+    lines: list[int] = []
+    depth, in_string, escaped, expect = 1, False, False, True
+    line = text.count("\n", 0, m.end()) + 1
+    for ch in text[m.end():]:
+        if ch == "\n":
+            line += 1
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+            continue
+        if ch.isspace():
+            continue
+        if expect and depth == 1 and ch != "]":
+            lines.append(line)
+        expect = depth == 1 and ch == ","
+        if ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+            if depth == 0:
+                break
+    return lines
+
+
 def _fill(cfg: Config, raw: dict[str, Any], text: str) -> None:
     """Take every usable part of a settings object into `cfg`, noting each part left out."""
     assert cfg.path is not None
@@ -165,10 +201,15 @@ def _fill(cfg: Config, raw: dict[str, Any], text: str) -> None:
     good, problems = settings_schema.check_table(raw, _WorkstationFile)
     for key, reason in problems:
         note(key, reason)
-    cfg.devices = _entries(good.get("devices", []), DeviceConfig, "monitor",
-                           lambda r: note("devices", r))
-    cfg.staff = _entries(good.get("staff", []), StaffConfig, "staff entry",
-                         lambda r: note("staff", r))
+    for key, cls, what in (("devices", DeviceConfig, "monitor"), ("staff", StaffConfig,
+                                                                  "staff entry")):
+        lines = _entry_lines(text, key)
+
+        def at(i: int, reason: str, key: str = key, lines: list[int] = lines) -> None:
+            line = lines[i] if i < len(lines) else _line_of(text, key)
+            cfg.problems.append(FileProblem(path, line, reason))
+
+        setattr(cfg, key, _entries(good.get(key, []), cls, what, at))
     for code, source in good.get("preferred_source", {}).items():
         if isinstance(source, str):
             cfg.preferred_source[code] = source
@@ -188,20 +229,21 @@ def _fill(cfg: Config, raw: dict[str, Any], text: str) -> None:
                 note(key, f"{name} settings: {reason}")
 
 
-def _entries(items: list[Any], cls: Any, what: str, note: Any) -> list[Any]:
+def _entries(items: list[Any], cls: Any, what: str,
+             note: Callable[[int, str], None]) -> list[Any]:
     """Each entry structured on its own; a bad one is left out with its reason."""
     out = []
     known = settings_schema.fields_of(cls)
-    for i, item in enumerate(items, start=1):
-        label = f"{what} {i}"
+    for i, item in enumerate(items):
+        label = f"{what} {i + 1}"
         if isinstance(item, dict) and isinstance(item.get("name"), str):
             label += f" ({clinic_files.shorten(item['name'], 40)})"
         value, reason = settings_schema.structure(item, cls) if isinstance(item, dict) else (
             None, "it must be a group of settings in {…}")
         if reason is not None:
-            note(f"{label} is left out: {reason}")
+            note(i, f"{label} is left out: {reason}")
             continue
         for text in settings_schema.unknown(item, known):
-            note(f"{label}: {text}")
+            note(i, f"{label}: {text}")
         out.append(value)
     return out

@@ -43,6 +43,7 @@ class MusicProgram:
     extend_minutes: float = 15.0  # one "extend phase" press (e.g. after a booster)
     problems: list[str] = field(default_factory=list)
     file_problem: FileProblem | None = None  # the file could not be used: the demo plays
+    source: Path | None = None  # the file this program was read from
 
     def index_of(self, name: str) -> int | None:
         for i, ph in enumerate(self.phases):
@@ -90,6 +91,8 @@ def load_program(path: Path) -> MusicProgram:
     if prog.problems and prog.problems[-1].endswith(NO_PHASES):
         prog.file_problem = FileProblem(path, None, "has no usable phases (each needs a name "
                                         "and a playlist)", DEMO_USED)
+    else:
+        prog.source = path
     return prog
 
 
