@@ -143,7 +143,7 @@ def test_program_with_wrong_kinds_keeps_what_it_can(tmp_path: Path) -> None:
                  f'[[phase]]\nname = "{"p" * 300}"\nplaylist = "a"\nminutes = nan\n'
                  '[[phase]]\nname = "return"\nplaylist = "b"\nlyrics = "no"\n', "utf-8")
     prog = music_program.load_program(p)
-    assert [len(ph.name) for ph in prog.phases] == [NAME_MAX, 6]
+    assert [len(ph.name) for ph in prog.phases] == [music_program.PHASE_NAME_MAX, 6]
     assert prog.phases[0].minutes is None and prog.fade_seconds == 8 and prog.auto_advance
     assert prog.file_problem is None and prog.source == p
     text = "\n".join(prog.problems)

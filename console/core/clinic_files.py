@@ -103,10 +103,13 @@ def decode_text(raw: bytes, path: Path, max_line: int = MAX_LINE) -> str:
 
 
 def check_lines(text: str, path: Path, max_line: int = MAX_LINE) -> None:
-    for n, line in enumerate(text.splitlines(), start=1):
-        if len(line) > max_line:
-            raise UnreadableFile(path, n, f"this line is {len(line)} characters long; at most "
-                                          f"{max_line} are read")
+    if len(text) <= max_line:
+        return
+    m = re.compile(r"[^\r\n]{%d,}" % (max_line + 1)).search(text)
+    if m is not None:
+        raise UnreadableFile(path, text.count("\n", 0, m.start()) + 1,
+                             f"this line is {len(m.group())} characters long; at most "
+                             f"{max_line} are read")
 
 
 def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:

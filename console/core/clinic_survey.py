@@ -79,8 +79,9 @@ def _parts(path: Path, sentences: list[str], outcome: str) -> list[FileProblem]:
     """The loaders' sentences about parts of a file that was used, as list entries."""
     out = []
     for s in sentences:
-        reason = re.sub(r"^[A-Z][a-z]+( [a-z]+)? '[^']*'(: |, )", "", s).rstrip(".")
-        out.append(FileProblem(path, None, reason, "" if "—" in reason else outcome))
+        text = re.sub(r"^[A-Z][a-z]+( [a-z]+)? '[^']*'(: |, )", "", s).rstrip(".")
+        reason, dash, then = text.partition(" — ")  # "… — left out": what was done is said
+        out.append(FileProblem(path, None, reason, then if dash else outcome))
     return out
 
 
@@ -111,4 +112,6 @@ def _playlist(path: Path) -> list[FileProblem]:
         return []
     first = _parts(path, pl.problems[:1], "")[0]
     more = f" (and {len(pl.problems) - 1} more)" if len(pl.problems) > 1 else ""
-    return [FileProblem(path, None, first.reason + more, "the rest of the playlist plays")]
+    return [FileProblem(path, None, first.reason + more,
+                        f"{first.outcome}; the rest of the playlist plays" if first.outcome else
+                        "the rest of the playlist plays")]

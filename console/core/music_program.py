@@ -20,6 +20,7 @@ from console.core.clinic_files import FileProblem
 log = logging.getLogger(__name__)
 
 DEFAULT_PHASES = ("pre-onset", "onset", "peak", "return", "integration")
+PHASE_NAME_MAX = 40  # shown large in the music panel; real names are a word or two
 PROGRAM_FILE = "program.toml"
 DEMO_NAME = "Demo program (calm ambient)"
 DEMO_USED = "the demo music program is played instead"
@@ -130,7 +131,8 @@ def program_from_dict(raw: dict[str, Any], label: str = "program") -> MusicProgr
             problems.append(f"Music program '{label}': phase {i + 1} needs a name and a "
                             "playlist — left out.")
             continue
-        name = _short_name(item["name"], f"phase {i + 1}'s name", label, problems)
+        name = _short_name(item["name"], f"phase {i + 1}'s name", label, problems,
+                           PHASE_NAME_MAX)
         playlist = _short_name(item["playlist"], f"phase '{name}''s playlist", label, problems)
         seen_lyrics_phase = seen_lyrics_phase or name == lyrics_from
         _, item_bad = settings_schema.check_table(item, _PhaseEntry)
@@ -171,11 +173,12 @@ def _text(v: Any) -> bool:
     return isinstance(v, str) and bool(v.strip())
 
 
-def _short_name(text: str, what: str, label: str, problems: list[str]) -> str:
-    if clinic_files.too_long(text):
+def _short_name(text: str, what: str, label: str, problems: list[str],
+                longest: int = clinic_files.NAME_MAX) -> str:
+    if clinic_files.too_long(text, longest):
         problems.append(f"Music program '{label}': {what} is {len(text)} characters long — "
-                        f"shortened to {clinic_files.NAME_MAX}.")
-        return clinic_files.shorten(text)
+                        f"shortened to {longest}.")
+        return clinic_files.shorten(text, longest)
     return text
 
 

@@ -116,8 +116,9 @@ def _load(path: Path, pl: Playlist) -> None:
     if not pl.tracks and not pl.problems:
         pl.refuse(None, "has no tracks", f"Playlist '{path.name}' has no tracks.")
     elif not pl.tracks:
-        first = pl.problems[0].removeprefix(f"Playlist '{path.name}': ")
-        pl.refuse(None, f"has no playable tracks ({clinic_files.shorten(first, 80)})",
+        skipped = [p for p in pl.problems if p.endswith("— skipped.")] or pl.problems
+        first = skipped[0].removeprefix(f"Playlist '{path.name}': ").removesuffix(" — skipped.")
+        pl.refuse(None, f"has no playable tracks ({clinic_files.shorten(first, 140)})",
                   f"Playlist '{path.name}' has no playable tracks.")
 
 
