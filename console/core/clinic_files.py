@@ -105,7 +105,7 @@ def decode_text(raw: bytes, path: Path, max_line: int = MAX_LINE) -> str:
 def check_lines(text: str, path: Path, max_line: int = MAX_LINE) -> None:
     if len(text) <= max_line:
         return
-    m = re.compile(r"[^\r\n]{%d,}" % (max_line + 1)).search(text)
+    m = re.compile(r"[^\r\n]{" + str(max_line + 1) + ",}").search(text)
     if m is not None:
         raise UnreadableFile(path, text.count("\n", 0, m.start()) + 1,
                              f"this line is {len(m.group())} characters long; at most "

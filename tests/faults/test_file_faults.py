@@ -194,7 +194,7 @@ def test_bad_clinic_files_leave_the_console_running_and_are_named_on_screen(
         path = data_dir() / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
-    with real_console(qtbot, db_path) as (window, running):
+    with real_console(qtbot, db_path) as (window, _running):
         assert_live(window, qtbot)
         notice = problems_view(window).notice.text.text()
         assert f"{len(files)} files could not be fully read" in notice, notice
