@@ -2,7 +2,9 @@
 
 Stored as JSON in the user's config directory (platformdirs). Clinic-wide content (protocol
 templates, playlists, checklists) lives as files in the clinic data directory instead, so a
-clinic can add its own without touching code.
+clinic can add its own without touching code. The file is edited by hand at times, so it is
+read against its declared shape (settings_schema): a bad part is left out and explained in
+`Config.problems`, and loading never raises.
 """
 
 from __future__ import annotations
