@@ -124,6 +124,15 @@ def test_playlist_names_too_long_are_shortened_or_skipped_with_a_reason(tmp_path
     assert len(pl.name) == NAME_MAX and "300 characters long — shortened" in pl.problems[0]
 
 
+def test_damaged_addresses_cost_only_their_track(tmp_path: Path) -> None:
+    (tmp_path / "ok.ogg").write_bytes(b"OggS" + b"\x00" * 64)
+    m = tmp_path / "p.m3u8"
+    m.write_text("file://[broken\nfile:///tmp/a%00b.ogg\n%ZZ\nok.ogg\n", "utf-8")
+    pl = playlists.load(m)
+    assert [t.path.name for t in pl.tracks] == ["ok.ogg"] and len(pl.problems) == 3
+    assert pl.file_problem is None
+
+
 def test_an_m3u8_that_is_not_utf8_is_refused_but_an_old_m3u_is_read_as_latin1(
         tmp_path: Path) -> None:
     (tmp_path / "Caf\xe9.ogg").write_bytes(b"OggS" + b"\x00" * 64)

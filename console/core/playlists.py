@@ -153,7 +153,10 @@ def _resolve(location: str, base: Path) -> Path | None:
     """A local path from a playlist entry; None for streams (local files only)."""
     loc = location.strip()
     if loc.lower().startswith("file:"):
-        parsed = urlparse(loc)
+        try:
+            parsed = urlparse(loc)
+        except ValueError:  # e.g. "file://[x": a damaged address; reported as missing
+            return base / loc
         return Path(unquote(parsed.path))
     if "://" in loc:
         return None
