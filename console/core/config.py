@@ -2,7 +2,9 @@
 
 Stored as JSON in the user's config directory (platformdirs). Clinic-wide content (protocol
 templates, playlists, checklists) lives as files in the clinic data directory instead, so a
-clinic can add its own without touching code.
+clinic can add its own without touching code. The file is edited by hand at times, so it is
+read against its declared shape (settings_schema): a bad part is left out and explained in
+`Config.problems`, and loading never raises.
 """
 
 from __future__ import annotations
@@ -10,11 +12,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import platformdirs
+
+from console.core import clinic_files, settings_schema
+from console.core.clinic_files import FileProblem
 
 APP = "holdspace"
 
@@ -50,25 +58,38 @@ class Config:
     room_mode: bool = False
     extra: dict[str, Any] = field(default_factory=dict)  # feature settings by feature name
     path: Path | None = field(default=None, repr=False, compare=False)
+    # What could not be used from the file, for the "problems with files" view; never saved.
+    problems: list[FileProblem] = field(default_factory=list, repr=False, compare=False)
+    _kept_original: bool = field(default=False, init=False, repr=False, compare=False)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Config:
+        """The workstation's settings; never raises. What could not be used is in `problems`.
+
+        A file of the wrong shape (not JSON, a list, damaged bytes) is renamed aside to
+        `workstation.damaged.json` and the defaults are used; inside a good file, an entry of
+        the wrong kind is left out and an unknown key ignored, each with its reason.
+        """
         p = path or default_config_path()
         cfg = cls(path=p)
         try:
-            raw = json.loads(p.read_text(encoding="utf-8"))
+            text = clinic_files.read_text(p)
+            raw = clinic_files.parse_json(text, p)
         except FileNotFoundError:
             return cfg
-        except (OSError, ValueError):
-            # A damaged settings file must not stop the console; keep it for support.
-            with contextlib.suppress(OSError):
-                p.replace(p.with_suffix(".damaged.json"))
+        except clinic_files.UnreadableFile as e:
+            if e.reason.startswith("cannot be opened"):  # permissions: the file may be fine
+                cfg.problems.append(e.problem("the standard settings are used"))
+                return cfg
+            cfg.problems.append(e.problem(_set_aside(p)))
             return cfg
-        cfg.devices = [DeviceConfig(**d) for d in raw.get("devices", []) if isinstance(d, dict)]
-        cfg.preferred_source = dict(raw.get("preferred_source", {}))
-        cfg.staff = [StaffConfig(**s) for s in raw.get("staff", []) if isinstance(s, dict)]
-        cfg.room_mode = bool(raw.get("room_mode", False))
-        cfg.extra = dict(raw.get("extra", {}))
+        if not isinstance(raw, dict):
+            kind = {list: "a list [ … ]", str: "a single text", type(None): "null"}.get(
+                type(raw), "a single value")
+            cfg.problems.append(clinic_files.FileProblem(
+                p, 1, f"holds {kind} instead of settings in {{ … }}", _set_aside(p)))
+            return cfg
+        _fill(cfg, raw, text)
         return cfg
 
     def save(self) -> None:
@@ -76,7 +97,155 @@ class Config:
             return
         data = asdict(self)
         data.pop("path", None)
+        data.pop("problems", None)
+        data.pop("_kept_original", None)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.problems and not self._kept_original:
+            # Saving would drop the entries that were left out: keep the file as written.
+            self._kept_original = True
+            with contextlib.suppress(OSError):
+                shutil.copyfile(self.path, self.path.with_suffix(".damaged.json"))
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
         tmp.replace(self.path)
+
+
+# ---------------------------------------------------------------- reading the file leniently
+class NotesSettings(TypedDict, total=False):
+    """`extra["notes"]`: quick tags in order, and the clinic's own measures {name: [low, high]}."""
+
+    tags: list[str]
+    measures: dict[str, tuple[float, float]]
+
+
+class MusicSettings(TypedDict, total=False):
+    """`extra["music"]`: see console/ui/music_feature.py."""
+
+    autostart: Literal["launch", "session", "off"]
+    output: str
+    libvlc: str
+    patient_languages: list[str]
+    volume: int
+    return_phase: str
+    follow_doses: bool
+
+
+class _WorkstationFile(TypedDict, total=False):
+    devices: list[Any]  # entries are checked one by one, so one bad monitor costs only itself
+    preferred_source: dict[str, Any]
+    staff: list[Any]
+    room_mode: bool
+    extra: dict[str, Any]
+
+
+# Sections of `extra` whose shape is declared; others (a newer feature's) are kept as they are.
+EXTRA_SECTIONS: dict[str, Any] = {"notes": NotesSettings, "music": MusicSettings}
+
+
+def _set_aside(p: Path) -> str:
+    """Rename a damaged settings file out of the way (kept for support); says what happened."""
+    aside = p.with_suffix(".damaged.json")
+    try:
+        p.replace(aside)
+    except OSError:
+        return "the standard settings are used"
+    return f"the file was renamed to {aside.name} and the standard settings are used"
+
+
+def _line_of(text: str, key: str) -> int | None:
+    m = re.search(r'"' + re.escape(key) + r'"\s*:', text)
+    return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+def _entry_lines(text: str, key: str) -> list[int]:
+    """The line where each entry of the list under `key` starts (a cheap string-aware scan)."""
+    m = re.search(r'"' + re.escape(key) + r'"\s*:\s*\[', text)
+    if m is None:
+        return []
+    lines: list[int] = []
+    depth, in_string, escaped, expect = 1, False, False, True
+    line = text.count("\n", 0, m.end()) + 1
+    for ch in text[m.end():]:
+        if ch == "\n":
+            line += 1
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+            continue
+        if ch.isspace():
+            continue
+        if expect and depth == 1 and ch != "]":
+            lines.append(line)
+        expect = depth == 1 and ch == ","
+        if ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+            if depth == 0:
+                break
+    return lines
+
+
+def _fill(cfg: Config, raw: dict[str, Any], text: str) -> None:
+    """Take every usable part of a settings object into `cfg`, noting each part left out."""
+    assert cfg.path is not None
+    path = cfg.path
+
+    def note(key: str, reason: str) -> None:
+        cfg.problems.append(FileProblem(path, _line_of(text, key), reason))
+
+    good, problems = settings_schema.check_table(raw, _WorkstationFile)
+    for key, reason in problems:
+        note(key, reason)
+    for key, cls, what in (("devices", DeviceConfig, "monitor"), ("staff", StaffConfig,
+                                                                  "staff entry")):
+        lines = _entry_lines(text, key)
+
+        def at(i: int, reason: str, key: str = key, lines: list[int] = lines) -> None:
+            line = lines[i] if i < len(lines) else _line_of(text, key)
+            cfg.problems.append(FileProblem(path, line, reason))
+
+        setattr(cfg, key, _entries(good.get(key, []), cls, what, at))
+    for code, source in good.get("preferred_source", {}).items():
+        if isinstance(source, str):
+            cfg.preferred_source[code] = source
+        else:
+            note("preferred_source", f"the shown source for {code} must be text — ignored")
+    cfg.room_mode = good.get("room_mode", False)
+    for name, section in good.get("extra", {}).items():
+        schema = EXTRA_SECTIONS.get(name)
+        if schema is None:
+            cfg.extra[name] = section
+        elif not isinstance(section, dict):
+            note(name, f"the `{name}` settings must be a group in {{…}} — left out")
+        else:
+            kept, bad = settings_schema.check_table(section, schema, keep_unknown=True)
+            cfg.extra[name] = kept
+            for key, reason in bad:
+                note(key, f"{name} settings: {reason}")
+
+
+def _entries(items: list[Any], cls: Any, what: str,
+             note: Callable[[int, str], None]) -> list[Any]:
+    """Each entry structured on its own; a bad one is left out with its reason."""
+    out = []
+    known = settings_schema.fields_of(cls)
+    for i, item in enumerate(items):
+        label = f"{what} {i + 1}"
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            label += f" ({clinic_files.shorten(item['name'], 40)})"
+        value, reason = settings_schema.structure(item, cls) if isinstance(item, dict) else (
+            None, "it must be a group of settings in {…}")
+        if reason is not None:
+            note(i, f"{label} is left out: {reason}")
+            continue
+        for text in settings_schema.unknown(item, known):
+            note(i, f"{label}: {text}")
+        out.append(value)
+    return out

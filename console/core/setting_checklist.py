@@ -4,16 +4,20 @@ The room is part of the treatment, so what was prepared, and when, belongs in th
 Items come from a TOML file (shipped default, or the clinic's own in
 `<data dir>/checklists/setting.toml`); each change is a `setting.*` event at once. The
 state can be rebuilt from a session's events, so a restarted console shows what was done.
+A clinic file that cannot be used (see console/core/clinic_files.py) leaves the standard
+checklist in place, described in `Checklist.file_problem`; loading never raises.
 """
 
 from __future__ import annotations
 
-import tomllib
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from console.core import clinic_files
+from console.core.clinic_files import FileProblem
 from console.core.observers import Observers
 from console.store.events import Event
 
@@ -21,6 +25,9 @@ Record = Callable[[str, dict[str, Any]], Any]
 KINDS = ("check", "yesno", "contact", "text")
 SHIPPED = Path(__file__).resolve().parents[1] / "checklists" / "default_setting.toml"
 CLINIC_FILE = Path("checklists") / "setting.toml"
+STANDARD_USED = "the standard checklist is used"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +43,7 @@ class Checklist:
     title: str
     items: list[Item]
     problems: list[str] = field(default_factory=list)
+    file_problem: FileProblem | None = None  # the clinic's file could not be used
 
 
 @dataclass
@@ -53,43 +61,76 @@ def parse_checklist(raw: dict[str, Any], label: str) -> Checklist:
     items: list[Item] = []
     seen: set[str] = set()
     entries = raw.get("item", [])
-    for i, it in enumerate(entries if isinstance(entries, list) else []):
-        if not isinstance(it, dict) or not it.get("id") or not it.get("label"):
+    if not isinstance(entries, list):
+        problems.append(f"Checklist '{label}': items must be written as [[item]] tables.")
+        entries = []
+    for i, it in enumerate(entries):
+        if not isinstance(it, dict) or not _text(it.get("id")) or not _text(it.get("label")):
             problems.append(f"Checklist '{label}': item {i + 1} needs an id and a label — "
                             "left out.")
             continue
-        kind = str(it.get("kind", "check"))
+        item_id, item_label = it["id"], it["label"]
+        if clinic_files.too_long(item_id):
+            problems.append(f"Checklist '{label}': item {i + 1} has an id of {len(item_id)} "
+                            f"characters (at most {clinic_files.NAME_MAX}) — left out.")
+            continue
+        if clinic_files.too_long(item_label):
+            problems.append(f"Checklist '{label}': item '{item_id}' has a label of "
+                            f"{len(item_label)} characters — shortened.")
+            item_label = clinic_files.shorten(item_label)
+        kind = it.get("kind", "check")
         if kind not in KINDS:
-            problems.append(f"Checklist '{label}': item '{it['label']}' has an unknown kind "
-                            f"'{kind}' — shown as a tick box.")
+            problems.append(f"Checklist '{label}': item '{item_label}' has an unknown kind "
+                            f"'{clinic_files.shorten(str(kind), 40)}' — shown as a tick box.")
             kind = "check"
-        if str(it["id"]) in seen:
-            problems.append(f"Checklist '{label}': item id '{it['id']}' appears twice — the "
+        if item_id in seen:
+            problems.append(f"Checklist '{label}': item id '{item_id}' appears twice — the "
                             "second is left out.")
             continue
-        seen.add(str(it["id"]))
-        items.append(Item(str(it["id"]), str(it["label"]), kind, str(it.get("group", "room"))))
-    return Checklist(str(raw.get("title", "Set and setting")), items, problems)
+        seen.add(item_id)
+        group = it.get("group", "room")
+        items.append(Item(item_id, item_label, kind,
+                          clinic_files.shorten(group) if isinstance(group, str) else "room"))
+    title = raw.get("title", "Set and setting")
+    if not isinstance(title, str) or not title.strip():
+        title = "Set and setting"
+    return Checklist(clinic_files.shorten(title), items, problems)
+
+
+def _text(v: Any) -> bool:
+    return isinstance(v, str) and bool(v.strip())
 
 
 def load_checklist(data_dir: Path | None = None) -> Checklist:
     """The clinic's checklist if it has a usable one, else the shipped default."""
     problems: list[str] = []
-    if data_dir is not None:
-        p = data_dir / CLINIC_FILE
-        if p.is_file():
-            try:
-                cl = parse_checklist(tomllib.loads(p.read_text(encoding="utf-8")), p.name)
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-                problems.append(f"The clinic checklist '{p}' could not be read "
-                                f"({str(e).splitlines()[0][:100]}); using the standard one.")
-            else:
-                if cl.items:
-                    return cl
-                problems += [*cl.problems, f"The clinic checklist '{p}' has no usable items; "
-                             "using the standard one."]
-    cl = parse_checklist(tomllib.loads(SHIPPED.read_text(encoding="utf-8")), SHIPPED.name)
+    unusable: FileProblem | None = None
+    p = data_dir / CLINIC_FILE if data_dir is not None else None
+    if p is not None and (p.exists() or p.is_symlink()):
+        try:
+            cl = parse_checklist(clinic_files.load_toml(p), p.name)
+        except (FileNotFoundError, clinic_files.UnreadableFile) as e:
+            reason = e.reason if isinstance(e, clinic_files.UnreadableFile) else "was not found"
+            problems.append(f"The clinic checklist '{p}' could not be read ({reason}); using "
+                            "the standard one.")
+            unusable = FileProblem(p, getattr(e, "line", None), reason, STANDARD_USED)
+        except Exception as e:  # a bug here must not cost the checklist or the console
+            log.exception("checklist %s could not be loaded", p.name)
+            problems.append(f"The clinic checklist '{p}' could not be read; using the standard "
+                            "one.")
+            unusable = FileProblem(p, None, f"could not be read ({type(e).__name__})",
+                                   STANDARD_USED)
+        else:
+            if cl.items:
+                return cl
+            problems += [*cl.problems, f"The clinic checklist '{p}' has no usable items; "
+                         "using the standard one."]
+            why = cl.problems[0].removeprefix(f"Checklist '{p.name}': ") if cl.problems else ""
+            unusable = FileProblem(p, None, "has no usable items" + (f" ({why})" if why else ""),
+                                   STANDARD_USED)
+    cl = parse_checklist(clinic_files.load_toml(SHIPPED), SHIPPED.name)
     cl.problems = problems + cl.problems
+    cl.file_problem = unusable
     return cl
 
 

@@ -5,20 +5,26 @@ alarm limits live in TOML files: the ones shipped in `console/templates/` and th
 own in `<data dir>/templates/` (a clinic file with the same name replaces the shipped one).
 Each value can carry a `source` so the UI can say where a default came from. A file with a
 typo is rejected with its file name, line and a reason a clinician can act on; the other
-templates still load.
+templates still load. Files pass the clinic-file guard first (size, bytes, line length,
+nesting), and nothing in here raises anything but TemplateError, whatever the file holds.
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
+import logging
+import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from console.core import clinic_files
+from console.core.clinic_files import NAME_MAX, FileProblem
 from devices import mdc
+
+log = logging.getLogger(__name__)
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -54,6 +60,11 @@ class TemplateError(ValueError):
         self.reason = reason
         where = f"{path.name}, line {line}" if line else path.name
         super().__init__(f"Protocol template {where}: {reason}")
+
+    def problem(self) -> FileProblem:
+        """For the "problems with clinic files" view: this template is not offered."""
+        return FileProblem(self.path, self.line, self.reason,
+                           "this template is not offered; the others are")
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,12 +275,17 @@ class _Reader:
             return None
         return self.data[key]
 
-    def text(self, key: str, required: bool = False, default: str = "") -> str:
+    def text(self, key: str, required: bool = False, default: str = "",
+             longest: int | None = NAME_MAX) -> str:
+        """Text; names, ids and labels (`longest`) are refused when absurdly long."""
         v = self._get(key, required)
         if v is None:
             return default
         if not isinstance(v, str) or (required and not v.strip()):
             raise self.fail(key, f"`{key}` in {self.name} must be text in quotes")
+        if longest is not None and len(v) > longest:
+            raise self.fail(key, f"`{key}` in {self.name} is {len(v)} characters long; "
+                                 f"keep it under {longest}")
         return v
 
     def num(self, key: str, required: bool = False, default: float | None = None,
@@ -277,8 +293,9 @@ class _Reader:
         v = self._get(key, required)
         if v is None:
             return default
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise self.fail(key, f"`{key}` in {self.name} must be a number, not {v!r}")
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            raise self.fail(key, f"`{key}` in {self.name} must be a number, not "
+                                 f"{clinic_files.shorten(repr(v), 40)}")
         if minimum is not None and v < minimum:
             raise self.fail(key, f"`{key}` in {self.name} must be at least {minimum:g}")
         return float(v)
@@ -297,7 +314,8 @@ class _Reader:
             assert default is not None
             return default
         if v not in options:
-            raise self.fail(key, f"`{key}` in {self.name} is {v!r}; use one of: "
+            raise self.fail(key, f"`{key}` in {self.name} is "
+                                 f"{clinic_files.shorten(repr(v), 40)}; use one of: "
                                  + ", ".join(options))
         return str(v)
 
@@ -308,7 +326,8 @@ class _Reader:
         if isinstance(v, int | float) and not isinstance(v, bool):
             v = [v]
         if not isinstance(v, list) or not all(
-            isinstance(x, int | float) and not isinstance(x, bool) and x >= 0 for x in v
+            isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+            and x >= 0 for x in v
         ):
             raise self.fail(key, f"`{key}` in {self.name} must be a list of minutes, e.g. [40]")
         return tuple(float(x) for x in v)
@@ -340,7 +359,8 @@ class _Reader:
         for key in self.data:
             if key not in self.used:
                 known = ", ".join(sorted(self.used))
-                raise self.fail(key, f"unknown setting `{key}` in {self.name} (a typo?). "
+                raise self.fail(key, f"unknown setting `{clinic_files.shorten(key, 40)}` in "
+                                     f"{self.name} (a typo?). "
                                      f"Known here: {known}")
 
 
@@ -348,19 +368,17 @@ class _Reader:
 def parse_template(path: Path, text: str, origin: str = "shipped") -> Template:
     """Build a Template from TOML text, or raise TemplateError naming the line."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        m = re.search(r"line (\d+)", str(e))
-        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e))
-        raise TemplateError(path, int(m.group(1)) if m else None,
-                            f"not valid TOML ({reason}). Check quotes, brackets and '='.") from e
+        clinic_files.check_lines(text, path)
+        data = clinic_files.parse_toml(text, path)
+    except clinic_files.UnreadableFile as e:
+        raise TemplateError(path, e.line, e.reason) from e
     lines = _Lines(text)
     top = _Reader(path, lines, data, "")
     title = top.text("title", required=True)
     template_id = top.text("id", default=path.stem)
     unverified = top.flag("unverified")
-    summary = top.text("summary")
-    source = top.text("source")
+    summary = top.text("summary", longest=None)
+    source = top.text("source", longest=None)
     rems = top.flag("rems")
 
     d = top.sub("drug", required=True)
@@ -381,7 +399,7 @@ def parse_template(path: Path, text: str, origin: str = "shipped") -> Template:
         unit_mg=r.num("unit_mg"),
         rest_minutes=r.num("rest_minutes"),
         plausible_factor=r.num("plausible_factor", default=10.0) or 10.0,
-        source=r.text("source"),
+        source=r.text("source", longest=None),
     )
     if dose.max <= 0 or dose.min > dose.max:
         raise r.fail("max", "the dose range needs 0 < min <= max")
@@ -396,7 +414,7 @@ def parse_template(path: Path, text: str, origin: str = "shipped") -> Template:
             max_count=int(b.num("max_count", default=0) or 0),
             earliest_minutes=b.num("earliest_minutes"),
             max_cumulative_mg=b.num("max_cumulative_mg"),
-            source=b.text("source"),
+            source=b.text("source", longest=None),
         )
         b.done()
 
@@ -404,7 +422,7 @@ def parse_template(path: Path, text: str, origin: str = "shipped") -> Template:
     assert o is not None
     obs_minutes = o.num("minimum_minutes", True) or 0.0
     obs_from = o.choice("from", ("first_dose", "last_dose"), "last_dose")
-    obs_source = o.text("source")
+    obs_source = o.text("source", longest=None)
     o.done()
 
     checks: list[CheckRule] = []
@@ -419,7 +437,7 @@ def parse_template(path: Path, text: str, origin: str = "shipped") -> Template:
             before_end_minutes=c.num("before_end_minutes"),
             grace_minutes=c.num("grace_minutes", default=5.0) or 0.0,
             early_minutes=c.num("early_minutes", default=3.0) or 0.0,
-            source=c.text("source"),
+            source=c.text("source", longest=None),
         )
         if not (rule.at_minutes or rule.every_minutes or rule.before_end_minutes is not None):
             raise c.fail(None, "a check needs `at_minutes`, `every_minutes` or "
@@ -436,7 +454,7 @@ def parse_template(path: Path, text: str, origin: str = "shipped") -> Template:
             sys_max=g.num("sys_max"), dia_max=g.num("dia_max"), hr_max=g.num("hr_max"),
             spo2_min=g.num("spo2_min"),
             baseline_max_age_minutes=g.num("baseline_max_age_minutes", default=30.0) or 30.0,
-            source=g.text("source"),
+            source=g.text("source", longest=None),
         )
         g.done()
 
@@ -445,7 +463,7 @@ def parse_template(path: Path, text: str, origin: str = "shipped") -> Template:
         item = ChecklistItem(
             id=c.text("id", True), label=c.text("label", True),
             kind=c.choice("kind", CHECKLIST_KINDS, "confirm"), min=c.num("min"),
-            help=c.text("help"),
+            help=c.text("help", longest=None),
         )
         c.done()
         if any(i.id == item.id for i in checklist):
@@ -463,7 +481,7 @@ def parse_template(path: Path, text: str, origin: str = "shipped") -> Template:
             id=rule_id, param=param, above=above, below=below,
             priority=a.choice("priority", PRIORITIES),
             sustain_minutes=a.num("sustain_minutes", default=0.0) or 0.0,
-            label=a.text("label"), source=a.text("source"),
+            label=a.text("label"), source=a.text("source", longest=None),
         )
         a.done()
         if any(x.id == alarm.id for x in alarms):
@@ -481,13 +499,13 @@ def parse_template(path: Path, text: str, origin: str = "shipped") -> Template:
     dc = top.sub("discharge")
     if dc is not None:
         discharge = dc.texts("criteria")
-        dc.text("source")
+        dc.text("source", longest=None)
         dc.done()
     top.done()
 
     return Template(
         id=template_id, title=title, path=path, origin=origin,
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), drug=drug, dose=dose,
+        sha256=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), drug=drug, dose=dose,
         boosters=boosters, observation_minutes=obs_minutes, observation_from=obs_from,
         observation_source=obs_source, checks=tuple(checks), gate=gate,
         checklist=tuple(checklist), alarms=tuple(alarms), stale_seconds=stale,
@@ -498,9 +516,11 @@ def parse_template(path: Path, text: str, origin: str = "shipped") -> Template:
 
 def load_file(path: Path, origin: str = "shipped") -> Template:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise TemplateError(path, None, f"cannot be read ({e})") from e
+        text = clinic_files.read_text(path)
+    except FileNotFoundError as e:
+        raise TemplateError(path, None, "was not found") from e
+    except clinic_files.UnreadableFile as e:
+        raise TemplateError(path, e.line, e.reason) from e
     return parse_template(path, text, origin)
 
 
@@ -518,6 +538,10 @@ def load_catalog(data_dir: Path | None = None, shipped_dir: Path = SHIPPED_DIR) 
                 tpl = load_file(path, origin)
             except TemplateError as e:
                 cat.errors.append(e)
+                continue
+            except Exception as e:  # a bug here must not cost the other templates or the console
+                log.exception("template %s could not be loaded", path.name)
+                cat.errors.append(TemplateError(path, None, f"could not be read ({type(e).__name__})"))
                 continue
             cat.templates[tpl.id] = tpl
     return cat

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
+from console.core.clinic_survey import read_quick_tags
 from console.core.context import AppContext
 from console.core.notes import DEFAULT_TAGS, NoteBook
 from console.core.session import OpenSession, Staff
@@ -28,12 +29,9 @@ from console.ui.timeline import Timeline
 
 def quick_tags(data_dir: Path, settings: dict[str, Any]) -> list[str]:
     """The clinic's own tags (quick_tags.txt in the clinic folder, one per line), else this
-    workstation's (settings "tags"), else the defaults."""
-    try:
-        lines = (data_dir / "quick_tags.txt").read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        lines = []
-    tags = [t.strip() for t in lines if t.strip() and not t.lstrip().startswith("#")]
+    workstation's (settings "tags"), else the defaults. A bad file is listed among the
+    problems with clinic files (console/core/clinic_survey.py)."""
+    tags, _problem = read_quick_tags(data_dir)
     return tags or [str(t) for t in settings.get("tags", [])] or list(DEFAULT_TAGS)
 
 

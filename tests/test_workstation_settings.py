@@ -1,0 +1,99 @@
+"""workstation.json read against its declared shape: what is good is used, the rest explained."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from console.core.config import Config, DeviceConfig, StaffConfig
+
+
+def load(tmp_path: Path, content: str | bytes) -> Config:
+    p = tmp_path / "workstation.json"
+    p.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return Config.load(p)
+
+
+def reasons(cfg: Config) -> str:
+    return "\n".join(str(p) for p in cfg.problems)
+
+
+def test_a_good_file_loads_without_problems_and_round_trips(tmp_path: Path) -> None:
+    cfg = load(tmp_path, json.dumps({
+        "devices": [{"protocol": "sim", "port": "/dev/ttyUSB0", "capture": True}],
+        "preferred_source": {"147842": "sim:/dev/ttyUSB0"},
+        "staff": [{"name": "Ana", "role": "nurse"}], "room_mode": True,
+        "extra": {"music": {"volume": 40, "autostart": "session"},
+                  "notes": {"measures": {"calm": [0, 10]}}, "later": {"x": 1}}}))
+    assert cfg.problems == []
+    assert cfg.devices == [DeviceConfig("sim", "/dev/ttyUSB0", True)]
+    assert cfg.staff == [StaffConfig("Ana", "nurse")] and cfg.room_mode is True
+    assert cfg.extra["music"] == {"volume": 40, "autostart": "session"}
+    assert cfg.extra["later"] == {"x": 1}  # a newer feature's settings are kept as they are
+    cfg.save()
+    again = Config.load(cfg.path)
+    assert again == cfg and again.problems == []
+
+
+def test_one_bad_entry_costs_only_itself(tmp_path: Path) -> None:
+    cfg = load(tmp_path, """{
+  "devices": [
+    {"protocol": "sim"},
+    {"protocol": "nonin", "port": "/dev/ttyS1", "baud": 9600},
+    {"protocol": "sim", "port": 5}
+  ],
+  "staff": [{"name": "Ana"}, {"name": "Bo", "role": "therapist"}, "Cy"],
+  "room_mode": "no",
+  "colour": "blue",
+  "extra": {"notes": "calm", "music": {"volume": "loud", "volum": 3}}
+}""")
+    assert cfg.devices == [DeviceConfig("nonin", "/dev/ttyS1")]
+    assert cfg.staff == [StaffConfig("Bo", "therapist")]
+    assert cfg.room_mode is False and "notes" not in cfg.extra
+    text = reasons(cfg)
+    for words in ("line 3: monitor 1 is left out: it has no `port`",
+                  "monitor 2: unknown setting `baud` — ignored",
+                  "monitor 3 is left out: its `port` must be text",
+                  "line 7: staff entry 1 (Ana) is left out: it has no `role`",
+                  "staff entry 3 is left out: it must be a group of settings",
+                  "line 8: `room_mode` is left out: it must be true or false",
+                  "line 9: unknown setting `colour` — ignored",
+                  "the `notes` settings must be a group",
+                  "`volume` is left out: it must be a whole number",
+                  "unknown setting `volum` (did you mean `volume`?)"):
+        assert words in text, words
+    assert (tmp_path / "workstation.json").exists()  # a partly good file stays where it is
+
+
+def test_saving_after_problems_keeps_the_original_beside_it(tmp_path: Path) -> None:
+    original = '{"devices": [{"protocol": "sim"}], "room_mode": true}'
+    cfg = load(tmp_path, original)
+    cfg.room_mode = False
+    cfg.save()
+    assert (tmp_path / "workstation.damaged.json").read_text("utf-8") == original
+    cfg.save()  # the second save does not overwrite the kept original with our own file
+    assert (tmp_path / "workstation.damaged.json").read_text("utf-8") == original
+    assert json.loads((tmp_path / "workstation.json").read_text("utf-8"))["room_mode"] is False
+
+
+def test_a_file_of_the_wrong_shape_is_set_aside_and_reported(tmp_path: Path) -> None:
+    for content, words in [
+        ("[]", "holds a list"),
+        ("null", "holds null"),
+        ("{devices: [", "is not valid JSON"),
+        (b'{"a": "\xff"}', "UTF-8"),
+        (b'{"a": "\x00"}', "NUL byte"),
+        ("[\n" * 100_000 + "]\n" * 100_000, "nested more than"),
+        ('{"a": "' + "x" * 5_000_000 + '"}', "MB"),
+    ]:
+        cfg = load(tmp_path, content)
+        assert cfg.devices == [] and not cfg.room_mode
+        assert len(cfg.problems) == 1 and words in cfg.problems[0].reason, reasons(cfg)
+        assert "renamed to workstation.damaged.json" in cfg.problems[0].outcome
+        assert not (tmp_path / "workstation.json").exists()
+        assert (tmp_path / "workstation.damaged.json").exists()
+
+
+def test_a_missing_file_is_no_problem(tmp_path: Path) -> None:
+    cfg = Config.load(tmp_path / "workstation.json")
+    assert cfg.problems == [] and cfg.devices == []
