@@ -76,7 +76,7 @@ class StorageWatch:
             self.episodes += 1
             self._since = time.monotonic()
             self._rows_at_failure = self.rows_written()
-        self.say(f"holdspace: {' '.join(message.split())}")
+        self.say(f"holdspace: saving failed — {' '.join(message.split())}")
 
     def poll(self) -> None:
         """Call now and then: notices that rows are being stored again."""

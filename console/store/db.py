@@ -146,9 +146,9 @@ SCHEMA_VERSION = len(MIGRATIONS)
 BUSY_TIMEOUT_MS = 10_000
 LOCK_PROBE_MS = 1_000
 # At start, a disk with less free space than this is full (an hour of recording is ~3 MB),
-# and a file-size limit must leave the file at least MIN_ROOM_BYTES to grow.
+# and a file-size limit must leave the file room to grow by a few pages at least.
 MIN_FREE_BYTES = 1024 * 1024
-MIN_ROOM_BYTES = 64 * 1024
+MIN_ROOM_BYTES = 16 * 1024
 
 
 def _connect(path: Path, busy_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
@@ -358,8 +358,18 @@ def open_readonly(
             )
         if not has_sessions:
             conn.close()
-            raise StoreError(f"{p} is not a Holdspace database (it holds no sessions table).")
+            raise not_holdspace(p, note)
     return conn, note
+
+
+def not_holdspace(p: Path, note: str | None) -> StoreError:
+    if note:  # the tables are there, but only in the -wal file that could not be read
+        return StoreError(
+            f"Cannot read {p}: its contents are still in {p.name}-wal, which cannot be read in "
+            f"this read-only folder — copy {p.name} and {p.name}-wal to a writable folder and "
+            "try again."
+        )
+    return StoreError(f"{p} is not a Holdspace database (it holds no sessions table).")
 
 
 def _ro_connect(uri: str) -> sqlite3.Connection:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from console.store import owner
-from console.store.db import SCHEMA_VERSION, StoreError, explain, migrate, open_readonly
+from console.store.db import SCHEMA_VERSION, explain, migrate, not_holdspace, open_readonly
 
 COUNTED = ("patients", "sessions", "readings", "waveforms", "events", "quarantine")
 
@@ -74,7 +74,7 @@ def check_database(path: str | os.PathLike[str]) -> Health:
         except sqlite3.DatabaseError as e:
             raise explain(p, e) from None
         if "sessions" not in tables:
-            raise StoreError(f"{p} is not a Holdspace database (it holds no sessions table).")
+            raise not_holdspace(p, note)
         h = Health(p, p.stat().st_size, version, digest,
                    expected_schema_hash() if version == SCHEMA_VERSION else None, note=note)
         try:
