@@ -59,6 +59,27 @@ def test_the_ownership_marker_tells_alive_closed_and_gone_apart(db_path: Path) -
     assert not (owner.owners_dir(db_path) / "8.lock").exists()
 
 
+def test_only_sessions_nobody_owns_are_marked_and_only_headless_ones_are_closed(
+        db_path: Path) -> None:
+    conn = open_db(db_path)
+    console_sid = records.start_session(conn, None, 100.0)
+    headless_sid = records.start_session(conn, None, 100.0, title=records.HEADLESS_TITLE)
+    alive_sid = records.start_session(conn, None, 100.0)
+    conn.execute("INSERT INTO readings (session_id, t, source, code, value, unit, quality) "
+                 "VALUES (?, 130.0, 'sim', ?, 70, ?, 0)",
+                 (headless_sid, mdc.MDC_ECG_HEART_RATE, mdc.MDC_DIM_BEAT_PER_MIN))
+    owners = {alive_sid: owner.Owner.ALIVE, console_sid: owner.Owner.CLOSED}
+    found = records.mark_interrupted(conn, lambda s: owners.get(s, owner.Owner.GONE), 500.0)
+    assert [(i.session_id, i.at, i.closed) for i in found] == [
+        (console_sid, 100.0, False), (headless_sid, 130.0, True)]
+    states = dict(conn.execute("SELECT id, state || ':' || IFNULL(ended, '-') FROM sessions"))
+    assert states == {console_sid: "interrupted:-", headless_sid: "interrupted:130.0",
+                      alive_sid: "active:-"}
+    assert [w.row.id for w in records.waiting_sessions(conn)] == [console_sid]
+    assert records.mark_interrupted(conn, lambda s: owner.Owner.GONE, 600.0)[0].session_id == (
+        alive_sid), "each session is marked once"
+
+
 def test_an_interrupted_session_is_offered_and_ending_it_closes_it_where_it_stopped(
         qtbot: QtBot, db_path: Path, config: Config) -> None:
     sid, last = crashed_session(db_path)

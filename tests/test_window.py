@@ -129,6 +129,9 @@ def test_reopening_mid_session_resumes_it_with_its_whole_trend(
         bar = window.resume_bar  # type: ignore[attr-defined]
         assert running.ctx.sessions.current is None
         assert not bar.isHidden() and "stopped unexpectedly" in bar.text.text()
+        SCREENSHOTS.mkdir(exist_ok=True)
+        window.resize(1600, 960)
+        assert window.grab().save(str(SCREENSHOTS / "console-resume-offer.png"))
         bar.resume_button.click()
         assert running.ctx.sessions.current is not None
         assert running.ctx.sessions.current.id == sid
