@@ -169,14 +169,6 @@ def get_session(conn: sqlite3.Connection, session_id: int) -> SessionRow | None:
     return SessionRow(*r) if r else None
 
 
-def active_session(conn: sqlite3.Connection) -> SessionRow | None:
-    """The most recent session still open (e.g. after a crash), if any."""
-    r = conn.execute(
-        f"SELECT {_SCOLS} FROM sessions WHERE state='active' ORDER BY started DESC LIMIT 1"
-    ).fetchone()
-    return SessionRow(*r) if r else None
-
-
 # The newest moment a session has data for: a reading, the end of a waveform row, an event.
 _LAST_DATA = """MAX(s.started,
     COALESCE((SELECT MAX(r.t) FROM readings r WHERE r.session_id = s.id), 0),
