@@ -269,7 +269,9 @@ def recording(
             watch.poll()
             t = time.monotonic()
             if t >= next_print:
-                say(_summary(counts, wave[0], latest))
+                say(_summary(counts, wave[0], latest)
+                    + (" — not being saved: the database refuses (see above)"
+                       if watch.failing else ""))
                 next_print += print_every
             if duration is not None and t - start >= duration:
                 break
