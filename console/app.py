@@ -54,6 +54,7 @@ class Running:
         if self.simulator is not None:
             self.simulator.stop()
         self.ctx.writer.stop()
+        self.ctx.sessions.close()
         self.ctx.reader.close()
 
 
@@ -67,7 +68,8 @@ def start_core(
     on_store_error: Callable[[str], None] | None = None,
     capture: bool = False,
 ) -> Running:
-    """Open the store, resume an unfinished session, and connect the monitors.
+    """Open the store, find sessions interrupted by a crash or a close (the window offers
+    to resume or end them), and connect the monitors.
 
     With no device configured, the built-in simulator runs on a real pseudo-terminal (or a
     local TCP port on Windows) and the link reads it like any monitor.
@@ -84,7 +86,7 @@ def start_core(
                      data_dir or default_data_dir(), Ducking())
     hub.preferred = preferred_from_config(config.preferred_source)
     running = Running(ctx)
-    sessions.resume_open_session()
+    sessions.find_interrupted()
     specs = devices if devices is not None else config.devices
     if capture:  # `--capture`: this run captures every link, whatever the saved setting
         specs = [replace(d, capture=True) for d in specs]
@@ -102,6 +104,7 @@ def build_window(running: Running) -> tuple[MainWindow, LiveFeed]:
     """The main window with every feature installed; returns (window, feed)."""
     from console.ui.live_feed import LiveFeed
     from console.ui.main_window import MainWindow
+    from console.ui.resume_bar import install as install_resume_bar
     from console.ui.shell_actions import install_shell
 
     ctx = running.ctx
@@ -109,6 +112,7 @@ def build_window(running: Running) -> tuple[MainWindow, LiveFeed]:
     window = MainWindow(ctx, feed)
     wire_store_messages(window, ctx)
     install_shell(window, ctx, running)
+    install_resume_bar(window, ctx.sessions)
     for install in FEATURES:
         install(window, ctx, feed)
     feed.start()

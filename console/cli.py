@@ -1,14 +1,20 @@
 """`holdspace` on the command line: the console, the simulator, headless recording, listings.
 
 Every mistake a user can make on the command line (an unknown protocol, a port that does not
-exist, a database that cannot be written or is damaged) ends with one clear line and exit
-code 2, never a traceback.
+exist, a database that cannot be written, is locked by another program, is damaged, or sits
+on a full disk) ends with one clear line and exit code 2, never a traceback.
+
+Exit codes: 0 done; 1 `check` found the database damaged; 2 a mistake or a storage problem at
+start (one line on stderr); 3 `record` could not store everything it received (its last
+lines say what is missing); 130 interrupted by Ctrl-C before anything started.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -16,7 +22,9 @@ from typing import NoReturn
 
 from console.core.config import DeviceConfig, default_data_dir
 
+EXIT_DAMAGED = 1
 EXIT_USAGE = 2
+EXIT_NOT_STORED = 3
 
 
 class UserError(Exception):
@@ -105,7 +113,8 @@ def cmd_simulate(a: argparse.Namespace) -> int:
 
 
 def cmd_record(a: argparse.Namespace) -> int:
-    from console.core.recorder import record
+    from console.core.recorder import recording
+    from console.store.db import StoreError
     from devices.drivers import get_driver
 
     devices = _devices(a.device) or []
@@ -117,9 +126,13 @@ def cmd_record(a: argparse.Namespace) -> int:
 
     log_thread_crashes(lambda m: print(f"holdspace: {m}", file=sys.stderr, flush=True),
                        default_data_dir() / "logs" / "holdspace.log")
-    record(db, [(get_driver(d.protocol), d.port) for d in devices], patient=a.patient,
-           duration=a.duration, out=sys.stdout, capture=a.capture)
-    return 0
+    try:
+        result = recording(db, [(get_driver(d.protocol), d.port) for d in devices],
+                           patient=a.patient, duration=a.duration, out=sys.stdout,
+                           err=sys.stderr, capture=a.capture)
+    except StoreError as e:
+        raise UserError(str(e)) from None
+    return 0 if result.complete else EXIT_NOT_STORED
 
 
 def cmd_replay(a: argparse.Namespace) -> int:
@@ -157,27 +170,90 @@ def cmd_replay(a: argparse.Namespace) -> int:
     return 0
 
 
+def duration_text(seconds: float) -> str:
+    """5 s, 21.5 min, 3 h 05 min: the unit a person reads at a glance."""
+    s = max(0.0, seconds)
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.1f} min"
+    return f"{int(s // 3600)} h {int(s % 3600 // 60):02d} min"
+
+
+def _session_end(r: dict[str, object]) -> float:
+    """Where a session's duration ends: its end, or else its last stored data."""
+    end = r["ended"] if r["ended"] is not None else r["last_data"]
+    assert isinstance(end, float | int)
+    return float(end)
+
+
 def cmd_sessions(a: argparse.Namespace) -> int:
-    from console.store.db import StoreError, open_db
+    from console.store.db import StoreError, explain, open_readonly
+    from console.store.health import shown_state
     from console.store.records import session_summaries
 
     db = Path(a.db) if a.db else default_db()
-    if not db.exists():
-        raise UserError(f"there is no database at {db}")
     try:
-        conn = open_db(db, create=False)
+        conn, note = open_readonly(db)
     except StoreError as e:
         raise UserError(str(e)) from None
-    rows = session_summaries(conn)
+    if note:
+        print(f"holdspace: note: {note}", file=sys.stderr)
+    try:
+        rows = session_summaries(conn)
+    except sqlite3.DatabaseError as e:
+        raise UserError(str(explain(db, e))) from None
+    finally:
+        conn.close()
     if not rows:
         print("no sessions yet")
     for r in rows:
         start = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["started"]))
-        mins = ((r["ended"] or time.time()) - r["started"]) / 60
-        print(f"#{r['id']:<4} {start}  {mins:6.1f} min  {r['state']:<6}  "
-              f"{(r['patient'] or '(no patient)'):<24} {r['readings']:>7} readings  "
+        state = shown_state(db, r["id"], r["state"])
+        print(f"#{r['id']:<4} {start}  {duration_text(_session_end(r) - r['started']):>10}  "
+              f"{state:<11}  {(r['patient'] or '(no patient)'):<24} {r['readings']:>7} readings  "
               f"{r['wave_seconds']:>7.0f} s wave  {r['events']:>5} events")
     return 0
+
+
+def cmd_check(a: argparse.Namespace) -> int:
+    from console.store.db import SCHEMA_VERSION, StoreError
+    from console.store.health import check_database
+
+    db = Path(a.db) if a.db else default_db()
+    try:
+        h = check_database(db)
+    except StoreError as e:
+        raise UserError(str(e)) from None
+    if h.note:
+        print(f"note:        {h.note}")
+    size = f"{h.size / 1e6:.1f} MB" if h.size >= 1e6 else f"{h.size / 1e3:.0f} kB"
+    print(f"database:    {h.path} ({size})")
+    if h.ok:
+        print("integrity:   ok")
+    else:
+        print(f"integrity:   DAMAGED — {len(h.problems)} problem"
+              f"{'s' if len(h.problems) != 1 else ''} found; keep this file for support")
+        for line in h.problems[:10]:
+            print(f"             {line}")
+        if len(h.problems) > 10:
+            print(f"             … and {len(h.problems) - 10} more")
+    if h.version == SCHEMA_VERSION:
+        same = "as this Holdspace makes it" if h.schema_hash == h.expected_hash else (
+            "DIFFERS from what this Holdspace makes")
+        print(f"schema:      version {h.version}, sha256 {h.schema_hash} ({same})")
+    else:
+        print(f"schema:      version {h.version} (this Holdspace writes {SCHEMA_VERSION}), "
+              f"sha256 {h.schema_hash}")
+    print("counts:      " + ", ".join(f"{n} {t}" for t, n in h.counts.items()))
+    if not h.unclosed:
+        print("open:        every session is closed")
+    for s in h.unclosed:
+        start = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.started))
+        last = time.strftime("%H:%M:%S", time.localtime(s.last_data))
+        print(f"{s.state + ':':<13}#{s.id} {s.patient or '(no patient)'}, started {start}, "
+              f"last data {last} ({duration_text(s.last_data - s.started)})")
+    return 0 if h.ok else EXIT_DAMAGED
 
 
 class _Parser(argparse.ArgumentParser):
@@ -228,16 +304,24 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--link", help="also make this stable path point at the port")
     rep.add_argument("--loop", action="store_true", help="start over at the end, until Ctrl-C")
 
-    ses = sub.add_parser("sessions", help="list sessions with their counts")
+    ses = sub.add_parser("sessions", help="list sessions with their counts (read-only)")
     ses.add_argument("--db", help=db_help)
+
+    chk = sub.add_parser("check", help="check a database: integrity, schema, counts, "
+                                       "interrupted sessions (read-only)")
+    chk.add_argument("--db", help=db_help)
     return p
 
 
 COMMANDS = {"run": cmd_run, "simulate": cmd_simulate, "record": cmd_record,
-            "replay": cmd_replay, "sessions": cmd_sessions}
+            "replay": cmd_replay, "sessions": cmd_sessions, "check": cmd_check}
 
 
 def main(argv: list[str] | None = None) -> int:
+    if hasattr(signal, "SIGXFSZ"):
+        # With a file-size limit (ulimit -f) the kernel would kill us silently at the limit;
+        # ignored, the write fails instead and Holdspace says so.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         a = parser().parse_args(argv)
         return COMMANDS[a.command or "run"](a)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -56,8 +57,17 @@ def test_record_ten_seconds_stores_readings_and_pleth(simulate: str, tmp_path: P
     assert units == {mdc.MDC_DIM_PERCENT}
     state = conn.execute("SELECT state FROM sessions").fetchone()[0]
     assert state == "ended"
+    # The closing line counts what the database holds, not what was received.
+    m = re.search(r"session 1 closed: stored (\d+) readings", r.stdout)
+    assert m and int(m.group(1)) == conn.execute("SELECT COUNT(*) FROM readings").fetchone()[0]
     listing = run_hs("sessions", "--db", str(db))
     assert listing.returncode == 0 and "readings" in listing.stdout and "ended" in listing.stdout
+    assert re.search(r"^#1\s+\S+ \S+\s+1\d s\s+ended", listing.stdout, re.M), listing.stdout
+    check = run_hs("check", "--db", str(db))
+    assert check.returncode == 0, check.stderr
+    assert "integrity:   ok" in check.stdout and "(as this Holdspace makes it)" in check.stdout
+    assert f"1 sessions, {int(m.group(1))} readings" in check.stdout
+    assert "every session is closed" in check.stdout
 
 
 @pytest.mark.slow
@@ -104,6 +114,8 @@ def test_kill_minus_nine_loses_at_most_a_second(simulate: str, tmp_path: Path) -
         (["simulate", "--protocol", "nope"], "unknown monitor protocol"),
         (["simulate", "--scenario", "nope"], "unknown scenario"),
         (["--frobnicate"], "unrecognized arguments"),
+        (["sessions", "--db", "/nonexistent/holdspace.db"], "no database"),
+        (["check", "--db", "/nonexistent/holdspace.db"], "no database"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_2(args: list[str], words: str) -> None:

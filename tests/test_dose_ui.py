@@ -259,6 +259,10 @@ def test_desaturation_alarm_ack_screenshot_and_reopen_restores_everything(
         c2 = Console(qtbot, db, sim.port, clock, clinic, config)
         consoles.append(c2)
         f2 = c2.feature
+        # Issue 9: the interrupted session is offered at the next start, resumed by choice.
+        (waiting,) = c2.ctx.sessions.waiting
+        assert f2.day is None
+        c2.ctx.sessions.resume(waiting.row.id)
         assert f2.day is not None and f2.day.template.id == "esk-clinic"
         f2.refresh()
         assert f2.timer_bar.since.text()[:5] == before["since"]

@@ -256,6 +256,7 @@ def test_restart_resumes_the_phase_and_session_end_is_on_its_record(qtbot, db_pa
     window, feed, running = _console(qtbot, db_path, config)
     try:
         music = window.music_feature.music
+        window.resume_bar.resume_button.click()  # issue 9: the console offers to resume it
         assert running.ctx.sessions.current.id == sid
         qtbot.waitUntil(lambda: music.state is MusicState.PLAYING, timeout=3000)
         assert music.now_playing().phase == "onset"

@@ -118,3 +118,24 @@ def test_unwritable_folder_is_a_store_error(tmp_path: Path) -> None:
 def test_directory_as_database_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="is a folder"):
         open_db(tmp_path)
+
+
+def test_an_invalid_reading_is_stored_with_why_it_was_never_shown(db_path: Path) -> None:
+    """The plausibility gate's reason reaches the record, not just the log."""
+    w = StoreWriter(str(db_path))
+    w.start()
+    try:
+        sid = w.call(lambda c: records.start_session(c, None, 10.0)).result(5)
+        hr = mdc.MDC_ECG_HEART_RATE
+        w.add_samples(sid, [
+            Reading(11.0, "s5", hr, float("nan"), mdc.MDC_DIM_BEAT_PER_MIN, Quality.INVALID,
+                    reason="monitor: over range (-32763)"),
+            Reading(12.0, "s5", hr, 72.0, mdc.MDC_DIM_BEAT_PER_MIN),
+        ])
+        assert w.flush()
+    finally:
+        w.stop()
+    conn = open_db(db_path)
+    rows = conn.execute("SELECT value, quality, reason FROM readings ORDER BY t").fetchall()
+    assert rows == [(None, int(Quality.INVALID), "monitor: over range (-32763)"),
+                    (72.0, int(Quality.VALID), None)]

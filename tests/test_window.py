@@ -107,6 +107,7 @@ def test_reopening_mid_session_resumes_it_with_its_whole_trend(
     qtbot: QtBot, db_path: Path, config: Config
 ) -> None:
     from console.store import records
+    from console.store.events import session_events
     from console.store.writer import StoreWriter
     from devices.reading import Reading
 
@@ -124,13 +125,26 @@ def test_reopening_mid_session_resumes_it_with_its_whole_trend(
     window, feed = build_window(running)
     qtbot.addWidget(window)
     try:
+        # Issue 9: a session whose process died is offered, not resumed behind anyone's back.
+        bar = window.resume_bar  # type: ignore[attr-defined]
+        assert running.ctx.sessions.current is None
+        assert not bar.isHidden() and "stopped unexpectedly" in bar.text.text()
+        SCREENSHOTS.mkdir(exist_ok=True)
+        window.resize(1600, 960)
+        assert window.grab().save(str(SCREENSHOTS / "console-resume-offer.png"))
+        bar.resume_button.click()
         assert running.ctx.sessions.current is not None
         assert running.ctx.sessions.current.id == sid
+        assert bar.isHidden()
         assert "recording" in window.header.state.text()
         t, v = window.vitals.trend.series[mdc.MDC_ECG_HEART_RATE].arrays()
         finite = v[v == v]
         assert list(finite[:20]) == [70 + i for i in range(20)]
         assert t[0] == pytest.approx(t0)
+        running.ctx.writer.flush()
+        ev = session_events(running.ctx.reader, sid, ["session.interrupted", "session.resumed"])
+        assert [e.kind for e in ev] == ["session.interrupted", "session.resumed"]
+        assert ev[0].t == pytest.approx(t0 + 60 * 19), "interrupted at its last stored data"
     finally:
         feed.stop()
         running.stop()

@@ -7,6 +7,12 @@ Listeners hear about the change on the caller's thread (the GUI thread in the ap
 `record` appends an event and returns it at once; it is confirmed only when committed:
 `saved(ev)` gives its Future, `saves.state(uid)` says saving / saved / failed, and
 `saves.done` announces each outcome on the GUI thread (the app sets `saves.post`).
+
+The session being recorded is claimed (console/store/owner.py) in the transaction that opens
+it, so at the next start a session still 'active' but claimed by nobody is known to have
+stopped with its process. `find_interrupted` marks those interrupted and lists them; the
+window offers to resume or end each (`resume`, `end_interrupted`): nothing is resumed without
+someone in the room choosing it.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from dataclasses import dataclass
 from console.core.clock import Clock
 from console.core.observers import Observers
 from console.core.saving import SaveWatch
-from console.store import records
+from console.store import owner, records
 from console.store.events import Event
 from console.store.writer import StoreWriter
 
@@ -46,6 +52,10 @@ class SessionService:
         self.reader = reader
         self.current: OpenSession | None = None
         self.user: Staff | None = None
+        self.owners = owner.SessionOwnership(writer.path)
+        # Interrupted sessions waiting for someone to resume or end them, newest first.
+        self.waiting: list[records.Interrupted] = []
+        self.waiting_changed: Observers[list[records.Interrupted]] = Observers()
         self.changed: Observers[OpenSession | None] = Observers()  # opened or closed
         # The open session's patient details changed (e.g. weight entered): not a new session.
         self.patient_changed: Observers[OpenSession] = Observers()
@@ -64,14 +74,47 @@ class SessionService:
         self.user = user
         self.user_changed.emit(user)
 
-    def resume_open_session(self) -> OpenSession | None:
-        """After a crash or restart, pick up the session that was never ended."""
-        row = records.active_session(self.reader)
-        if row is None:
-            return None
-        self.current = self._load(row.id)
+    def find_interrupted(self) -> list[records.Interrupted]:
+        """At start-up: mark the sessions whose process died as interrupted (at their last
+        stored data) and list the ones waiting for a decision."""
+        now, path = self.clock.now(), self.writer.path
+        self.writer.call(
+            lambda c: records.mark_interrupted(c, lambda sid: owner.reap(path, sid), now)
+        ).result(10)
+        self._refresh_waiting()
+        return self.waiting
+
+    def resume(self, session_id: int) -> OpenSession:
+        """Carry on recording into an interrupted session (recorded as `session.resumed`)."""
+        if self.current is not None:
+            raise RuntimeError("a session is already open; end it first")
+        now, author = self.clock.now(), self.author
+
+        def resume(c: sqlite3.Connection) -> None:
+            self.owners.claim(session_id)
+            try:
+                records.resume_session(c, session_id, now, author)
+            except BaseException:
+                self.owners.release(session_id, ended=True)
+                raise
+
+        self.writer.call(resume).result(10)
+        self.current = self._load(session_id)
+        self._refresh_waiting()
         self.changed.emit(self.current)
         return self.current
+
+    def end_interrupted(self, session_id: int) -> float:
+        """Close an interrupted session where its record stops; returns that time."""
+        now, author = self.clock.now(), self.author
+        at = self.writer.call(
+            lambda c: records.end_interrupted_session(c, session_id, now, author)).result(10)
+        self._refresh_waiting()
+        return at
+
+    def _refresh_waiting(self) -> None:
+        self.waiting = records.waiting_sessions(self.reader)
+        self.waiting_changed.emit(self.waiting)
 
     def start(self, patient_id: int | None, template: str | None = None,
               title: str | None = None) -> OpenSession:
@@ -79,9 +122,13 @@ class SessionService:
             raise RuntimeError("a session is already open; end it first")
         now = self.clock.now()
         author = self.author
-        sid = self.writer.call(
-            lambda c: records.start_session(c, patient_id, now, template, title, author)
-        ).result(10)
+
+        def start(c: sqlite3.Connection) -> int:
+            sid = records.start_session(c, patient_id, now, template, title, author)
+            self.owners.claim(sid)  # in the same transaction: never seen unclaimed
+            return sid
+
+        sid = self.writer.call(start).result(10)
         self.current = self._load(sid)
         self.changed.emit(self.current)
         return self.current
@@ -91,8 +138,14 @@ class SessionService:
             return
         sid, now, author = self.current.id, self.clock.now(), self.author
         self.writer.call(lambda c: records.end_session(c, sid, now, author, reason)).result(10)
+        self.owners.release(sid, ended=True)
         self.current = None
         self.changed.emit(None)
+
+    def close(self) -> None:
+        """The console is closing: let go of the open session, marked as closed on purpose
+        (call after the writer has stored everything)."""
+        self.owners.release_all()
 
     def record(self, kind: str, payload: dict[str, object] | None = None, *,
                t: float | None = None, refers_to: str | None = None,

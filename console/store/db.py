@@ -3,12 +3,16 @@
 The schema version lives in `PRAGMA user_version`. Each entry of MIGRATIONS moves the file
 one version forward inside one exclusive transaction; a file newer than this program is
 refused rather than half-understood. Errors a clinician can act on (no such folder, no
-permission, a damaged file) become a `StoreError` with a plain sentence.
+permission, a damaged file, a file another program keeps locked, a full disk or a file-size
+limit) become a `StoreError` with one plain sentence, found at start rather than minutes later.
+Listings and checks open the file read-only (`open_readonly`), so they work on a copy on a
+read-only disk and never write beside it.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -159,14 +163,32 @@ def _quarantine(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _quarantine]
+def _reading_reason(db: sqlite_utils.Database) -> None:
+    """Why a reading is INVALID (out of the plausible range, a wrong unit, the monitor's own
+    'no value' marker), so the record says why a number was never shown. NULL for the rest."""
+    db.execute("ALTER TABLE readings ADD COLUMN reason TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1, _v2, _quarantine, _reading_reason]
 SCHEMA_VERSION = len(MIGRATIONS)
 
+# How long a write waits for another connection's transaction once the file is open. Our
+# own commits take milliseconds; a program that keeps the file locked is caught at start by
+# a probe that waits only LOCK_PROBE_MS, so nobody waits out this timeout at the console.
+BUSY_TIMEOUT_MS = 10_000
+LOCK_PROBE_MS = 1_000
+# At start, a disk with less free space than this is full (an hour of recording is ~3 MB),
+# and a file-size limit must leave the file room to grow by a few pages at least.
+MIN_FREE_BYTES = 1024 * 1024
+MIN_ROOM_BYTES = 16 * 1024
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
+
+def _connect(path: Path, busy_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=busy_ms / 1000, check_same_thread=False,
+                           isolation_level=None)
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute(f"PRAGMA busy_timeout={busy_ms}")
     return conn
 
 
@@ -191,8 +213,92 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
     return found
 
 
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def explain(p: Path, e: sqlite3.Error) -> StoreError:
+    """One sentence for an SQLite error, by its result code rather than its wording."""
+    name = getattr(e, "sqlite_errorname", None) or ""
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in str(e):
+        return StoreError(
+            f"Another program is using {p} — close it (or the other Holdspace) and start again."
+        )
+    if name.startswith("SQLITE_FULL"):
+        return StoreError(
+            f"The disk holding {p} is full, or a file-size limit stops it growing — free some "
+            "space (or choose another file with --db) and start again."
+        )
+    if name.startswith("SQLITE_READONLY"):
+        return StoreError(
+            f"{p} is read-only (permission denied): Holdspace cannot record into it. "
+            "`holdspace sessions` and `holdspace check` can still read it."
+        )
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        return StoreError(
+            f"The file {p} is damaged or is not a Holdspace database ({_one_line(e)}). Keep it "
+            "for support and start Holdspace with another file (--db)."
+        )
+    if name.startswith("SQLITE_IOERR"):
+        return StoreError(f"The disk refused to read or write {p} ({_one_line(e)}).")
+    return StoreError(f"Cannot open the database {p}: {_one_line(e)}.")
+
+
+def _file_size_limit() -> int | None:
+    """The process's file-size limit in bytes (`ulimit -f`), or None when there is none."""
+    try:
+        import resource
+    except ImportError:  # Windows has no such limit
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if soft == resource.RLIM_INFINITY else int(soft)
+
+
+def _size(p: Path) -> int:
+    try:
+        return p.stat().st_size
+    except OSError:
+        return 0
+
+
+def check_room(p: Path) -> None:
+    """Refuse to start on a disk that is full or a file that a size limit keeps from growing."""
+    free = shutil.disk_usage(p.parent).free
+    if free < MIN_FREE_BYTES:
+        raise StoreError(
+            f"The disk holding {p} is full ({free // 1024} KB free) — free some space (or "
+            "choose another file with --db) and start again."
+        )
+    limit = _file_size_limit()
+    if limit is not None:
+        used = max(_size(p), _size(p.with_name(p.name + "-wal")))
+        if limit - used < MIN_ROOM_BYTES:
+            raise StoreError(
+                f"A file-size limit (ulimit -f, {limit // 1024} KB) stops {p} from growing — "
+                "raise it (`ulimit -f unlimited`) and start again."
+            )
+
+
+def _damage(conn: sqlite3.Connection, p: Path) -> None:
+    problems = [line for (row,) in conn.execute("PRAGMA quick_check") for line in
+                str(row).splitlines() if line and not line.startswith("*** in database")]
+    if problems != ["ok"]:
+        n = len(problems)
+        raise StoreError(
+            f"The database {p} is damaged ({n} problem{'s' if n != 1 else ''} found). Keep the "
+            f"file for support (`holdspace check --db {p}` lists them) and start Holdspace with "
+            "another file (--db)."
+        )
+
+
 def open_db(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Connection:
-    """Open (and if needed create and migrate) the Holdspace database at `path`."""
+    """Open (and if needed create and migrate) the Holdspace database at `path` for writing.
+
+    Everything that would stop recording later is found now: a lock held by another program
+    (probed with a write transaction that waits LOCK_PROBE_MS, not SQLite's long busy
+    timeout), a read-only file, damage, a full disk or a file-size limit.
+    """
     p = Path(path).expanduser()
     if p.is_dir():
         raise StoreError(f"{p} is a folder, not a database file. Give a file name, e.g. {p}/holdspace.db")
@@ -210,24 +316,25 @@ def open_db(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Con
         raise StoreError(
             f"Cannot write to {p}: permission denied. Readings could not be saved there."
         )
+    check_room(p)
     try:
-        conn = _connect(p)
+        conn = _connect(p, LOCK_PROBE_MS)
+    except sqlite3.Error as e:
+        raise explain(p, e) from None
+    try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        ok = conn.execute("PRAGMA quick_check").fetchone()[0]
-        if ok != "ok":
-            raise StoreError(
-                f"The database {p} is damaged ({ok}). Keep the file for support and start "
-                "Holdspace with another file (--db)."
-            )
+        _damage(conn, p)
+        conn.execute("BEGIN IMMEDIATE")  # the lock probe: can this file be written now?
+        conn.execute("ROLLBACK")
         migrate(conn)
-    except sqlite3.OperationalError as e:
-        raise StoreError(f"Cannot open the database {p}: {e}.") from e
-    except sqlite3.DatabaseError as e:
-        raise StoreError(
-            f"The file {p} is damaged or is not a Holdspace database ({e}). Keep it for "
-            "support and start Holdspace with another file (--db)."
-        ) from e
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    except sqlite3.Error as e:
+        conn.close()
+        raise explain(p, e) from None
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -235,4 +342,76 @@ def open_reader(path: str | os.PathLike[str]) -> sqlite3.Connection:
     """A second connection for reading while the writer thread writes (WAL allows both)."""
     conn = _connect(Path(path))
     conn.execute("PRAGMA query_only=ON")
+    return conn
+
+
+def open_readonly(
+    path: str | os.PathLike[str], *, known_schema: bool = True
+) -> tuple[sqlite3.Connection, str | None]:
+    """Open the file for reading only, never writing to it or beside it.
+
+    With a -wal file present (Holdspace running, or stopped by a crash) SQLite reads it
+    read-only; where even that cannot be done (a read-only folder without the -shm file),
+    the main file alone is read and the returned note says the last moments may be missing.
+    Without a -wal file the file is opened as immutable, so no -wal or -shm is created.
+    `known_schema` refuses a file that is not a Holdspace database or is from a newer one.
+    """
+    p = Path(path).expanduser()
+    if p.is_dir():
+        raise StoreError(f"{p} is a folder, not a database file.")
+    if not p.exists():
+        raise StoreError(f"There is no database at {p}.")
+    uri = p.resolve().as_uri()
+    note = None
+    try:
+        if _size(p.with_name(p.name + "-wal")) > 0:
+            try:
+                conn = _ro_connect(f"{uri}?mode=ro")
+            except sqlite3.OperationalError:
+                conn = _ro_connect(f"{uri}?mode=ro&immutable=1")
+                note = (f"the newest changes to {p.name} (in {p.name}-wal) could not be read "
+                        "in this read-only folder; the last moments may be missing")
+        else:
+            conn = _ro_connect(f"{uri}?mode=ro&immutable=1")
+    except sqlite3.Error as e:
+        raise explain(p, e) from None
+    if known_schema:
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            has_sessions = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='sessions'").fetchone()
+        except sqlite3.Error as e:
+            conn.close()
+            raise explain(p, e) from None
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise StoreError(
+                f"{p} was written by a newer Holdspace (schema {version}; this program "
+                f"understands up to {SCHEMA_VERSION}). Update Holdspace to read it."
+            )
+        if not has_sessions:
+            conn.close()
+            raise not_holdspace(p, note)
+    return conn, note
+
+
+def not_holdspace(p: Path, note: str | None) -> StoreError:
+    if note:  # the tables are there, but only in the -wal file that could not be read
+        return StoreError(
+            f"Cannot read {p}: its contents are still in {p.name}-wal, which cannot be read in "
+            f"this read-only folder — copy {p.name} and {p.name}-wal to a writable folder and "
+            "try again."
+        )
+    return StoreError(f"{p} is not a Holdspace database (it holds no sessions table).")
+
+
+def _ro_connect(uri: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(uri, uri=True, timeout=LOCK_PROBE_MS / 1000, check_same_thread=False,
+                           isolation_level=None)
+    try:
+        conn.execute("PRAGMA query_only=ON")
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # opens the file now
+    except sqlite3.Error:
+        conn.close()
+        raise
     return conn

@@ -83,6 +83,7 @@ def reading_problem(session_id: object, r: Reading) -> str | None:
         None if isinstance(quality, int) and int(quality) in _QUALITIES
         else f"quality {quality!r} is not a known quality",
         _time_problem("device time", r.device_time, optional=True),
+        _text_problem("reason", r.reason, optional=True),
     )
 
 

@@ -65,9 +65,9 @@ STOP_ATTEMPTS = 3  # final tries at stop before the rest goes to the file beside
 log = logging.getLogger("holdspace.store")
 
 READING_COLS = ("session_id", "t", "source", "code", "value", "unit", "quality",
-                "device_time")
+                "device_time", "reason")
 READING_SQL = (f"INSERT INTO readings ({', '.join(READING_COLS)}) "
-               "VALUES (?,?,?,?,?,?,?,?)")
+               f"VALUES ({','.join('?' * len(READING_COLS))})")
 WAVE_SQL = ("INSERT INTO waveforms (session_id, source, code, t0, rate_hz, n, samples, "
             "quality) VALUES (:session_id, :source, :code, :t0, :rate_hz, :n, :samples, "
             ":quality)")
@@ -393,14 +393,15 @@ class StoreWriter:
         if problem is not None:
             self._set_aside("reading", session_id, problem,
                             dict(zip(READING_COLS, (session_id, r.t, r.source, r.code, r.value,
-                                                    r.unit, r.quality, r.device_time),
+                                                    r.unit, r.quality, r.device_time, r.reason),
                                      strict=True)))
             return
         v: float | None = r.value
         v = None if v is None or math.isnan(v) else float(v)
         self._readings.append((int(session_id), float(r.t), r.source, int(r.code), v,
                                None if r.unit is None else int(r.unit), int(r.quality),
-                               None if r.device_time is None else float(r.device_time)))
+                               None if r.device_time is None else float(r.device_time),
+                               None if r.reason is None else str(r.reason)[:200]))
 
     def _set_aside(self, what: str, session_id: object, reason: str, content: Any) -> None:
         sid = session_id if isinstance(session_id, int) and not isinstance(session_id, bool) \

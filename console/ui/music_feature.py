@@ -128,9 +128,14 @@ class MusicFeature:
         self._sid = s.id
         self._dose_seen = self._last_dose_id(s.id)  # doses before now are history
         self.checklist.restore(session_events(self.ctx.reader, s.id, SETTING_KINDS))
-        if (str(music_settings(self.ctx).get("autostart", "launch")) in ("session", "launch")
-                and self.music.state is MusicState.STOPPED):
-            self.music.start(self._resume_phase(s.id))
+        phase = self._resume_phase(s.id)
+        if self.music.state is MusicState.STOPPED:
+            if str(music_settings(self.ctx).get("autostart", "launch")) in ("session", "launch"):
+                self.music.start(phase)
+        elif phase and self.music.run is not None and self.music.run.index != phase:
+            # A session resumed after an interruption, while the music played from launch:
+            # carry on in the phase its record last shows.
+            self.music.go_to_phase(phase, trigger="session resumed")
 
     def _last_dose_id(self, sid: int) -> int:
         row = self.ctx.reader.execute(

@@ -1,0 +1,164 @@
+"""Which sessions a living Holdspace is recording: one locked marker file per open session.
+
+A session row says 'active' until it is ended, so after a crash, a kill or a power cut the
+row alone cannot tell a session being recorded right now (by this console, or by a
+`holdspace record` beside it on the same file) from one whose process died. The process that
+records a session holds an OS lock on `<database>.owners/<session id>.lock`; the kernel drops
+the lock when the process dies, whatever the cause, so "nobody holds the lock" is the proof
+that the session was interrupted. A PID would not do: after a reboot it can belong to
+anything.
+
+The file also says how its owner left: "recording" while held, "closed" when the console was
+closed with the session still open. Ending a session, or marking it interrupted, removes its
+file. The check (`probe`) opens the file read-only, so it works on a database on a read-only
+disk (where nobody can be recording).
+Locks are per open file (flock on Linux/macOS, a byte lock on Windows), so a check from the
+same process sees its own sessions as taken, as it should.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+
+
+class Owner(Enum):
+    ALIVE = "alive"  # a running Holdspace holds the session
+    CLOSED = "closed"  # Holdspace was closed (or its recording stopped) with the session open
+    GONE = "gone"  # the process died: a crash, a kill, a power cut
+
+
+def owners_dir(db_path: str | os.PathLike[str]) -> Path:
+    p = Path(db_path).expanduser()
+    return p.with_name(p.name + ".owners")
+
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _try_lock(fd: int, exclusive: bool) -> bool:
+        del exclusive  # Windows byte locks are exclusive
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        with contextlib.suppress(OSError):
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int, exclusive: bool) -> bool:
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def probe(db_path: str | os.PathLike[str], session_id: int) -> Owner:
+    """Is someone recording this session? Opens nothing for writing."""
+    path = owners_dir(db_path) / f"{session_id}.lock"
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return Owner.GONE
+    except OSError:  # unreadable marker: assume the safe answer, someone may be recording
+        return Owner.ALIVE
+    try:
+        if not _try_lock(fd, exclusive=False):
+            return Owner.ALIVE
+        _unlock(fd)
+        text = os.read(fd, 64).decode("ascii", "replace")
+    finally:
+        os.close(fd)
+    return Owner.CLOSED if text.startswith("closed") else Owner.GONE
+
+
+def reap(db_path: str | os.PathLike[str], session_id: int) -> Owner:
+    """Like `probe`, but a marker nobody holds is removed (under an exclusive lock, so no one
+    can be taking it meanwhile). Call it in the write transaction that marks the session
+    interrupted: nobody can resume the session before that commits."""
+    path = owners_dir(db_path) / f"{session_id}.lock"
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return Owner.GONE
+    except OSError:
+        return probe(db_path, session_id)
+    try:
+        if not _try_lock(fd, exclusive=True):
+            return Owner.ALIVE
+        text = os.read(fd, 64).decode("ascii", "replace")
+        with contextlib.suppress(OSError):
+            path.unlink()
+        _unlock(fd)
+    finally:
+        os.close(fd)
+    return Owner.CLOSED if text.startswith("closed") else Owner.GONE
+
+
+class SessionOwnership:
+    """The sessions this process records; hold a claim for as long as the session is open."""
+
+    CLAIM_WAIT = 1.0  # another process's check holds a shared lock for microseconds
+
+    def __init__(self, db_path: str | os.PathLike[str]) -> None:
+        self.dir = owners_dir(db_path)
+        self._held: dict[int, int] = {}
+
+    def claim(self, session_id: int) -> None:
+        """Take the session; raises OSError if the file cannot be made, or if another running
+        Holdspace holds it (BlockingIOError)."""
+        if session_id in self._held:
+            return
+        self.dir.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(self.dir / f"{session_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + self.CLAIM_WAIT
+        while not _try_lock(fd, exclusive=True):
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise BlockingIOError(f"session {session_id} is being recorded by another Holdspace")
+            time.sleep(0.01)
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, f"recording pid {os.getpid()}\n".encode())
+        self._held[session_id] = fd
+
+    def release(self, session_id: int, *, ended: bool) -> None:
+        """Let the session go: `ended` removes its marker; otherwise the marker says the
+        console was closed with the session open (told apart from a crash at the next start)."""
+        fd = self._held.pop(session_id, None)
+        if fd is None:
+            return
+        try:
+            if ended:
+                with contextlib.suppress(OSError):
+                    (self.dir / f"{session_id}.lock").unlink()
+            else:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, 0)
+                    os.lseek(fd, 0, os.SEEK_SET)
+                    os.write(fd, f"closed {time.time():.3f}\n".encode())
+            _unlock(fd)
+        finally:
+            os.close(fd)
+
+    def release_all(self) -> None:
+        for sid in list(self._held):
+            self.release(sid, ended=False)
+
+    def holds(self, session_id: int) -> bool:
+        return session_id in self._held
