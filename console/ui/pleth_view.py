@@ -51,6 +51,12 @@ class PlethView(QWidget):
             x = np.arange(-len(self.buf), 0) / self.rate
             self.curve.setData(x, self.buf)
 
+    def reset(self) -> None:
+        """Nothing of the previous session's wave stays on screen."""
+        self.buf[:] = np.nan
+        self.last_t = None
+        self.curve.setData([], [])
+
     def blank_if_stale(self, now: float, after: float = 3.0) -> None:
         """No wave for a while: show nothing rather than a frozen trace."""
         if self.last_t is not None and now - self.last_t > after and not np.all(np.isnan(self.buf)):
