@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.core.alarms import ActiveAlarm
+from console.core.alarms import ActiveAlarm, duration_text
 from console.ui import theme
 
 ADJUNCT = ("Adjunct display — not a certified alarm system. The bedside monitor's alarms "
@@ -82,11 +82,10 @@ class AlarmBanner(QFrame):
                            f"border: 2px solid {top}; border-radius: 6px; }}")
         for a in alarms:
             colour = theme.PRIORITY_COLOURS[a.priority]
-            mins = int((now - a.since) // 60)
             text = (f"<b style='color:{colour}'>{a.priority.upper()}</b>&nbsp;&nbsp;"
                     f"<span style='color:{theme.TEXT}'>{html.escape(a.summary)}</span>"
                     f"<span style='color:{theme.TEXT_DIM}'> · since {_wall(a.since)} "
-                    f"({mins} min)</span>")
+                    f"({duration_text(now - a.since)})</span>")
             if a.silenced_until is not None and now < a.silenced_until:
                 text += (f"<span style='color:{theme.TEXT_DIM}'> · silenced by "
                          f"{html.escape(a.acked_by or '')} "
