@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from console.core import at_console
 from console.core.acquisition import AcquisitionHub
 from console.core.captures import connect
 from console.core.clock import Clock, SystemClock
@@ -84,6 +85,8 @@ def start_core(
     hub.preferred = preferred_from_config(config.preferred_source)
     running = Running(ctx)
     sessions.resume_open_session()
+    at_console.restore(sessions, config, reader)  # no "Author None" after a restart
+    at_console.remember(sessions, config)
     specs = devices if devices is not None else config.devices
     if capture:  # `--capture`: this run captures every link, whatever the saved setting
         specs = [replace(d, capture=True) for d in specs]

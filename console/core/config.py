@@ -48,6 +48,8 @@ class Config:
     preferred_source: dict[str, str] = field(default_factory=dict)
     staff: list[StaffConfig] = field(default_factory=list)
     room_mode: bool = False
+    # who is at the console ("writing as") and for which session: survives a restart
+    console_user: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # feature settings by feature name
     path: Path | None = field(default=None, repr=False, compare=False)
 
@@ -68,6 +70,8 @@ class Config:
         cfg.preferred_source = dict(raw.get("preferred_source", {}))
         cfg.staff = [StaffConfig(**s) for s in raw.get("staff", []) if isinstance(s, dict)]
         cfg.room_mode = bool(raw.get("room_mode", False))
+        cu = raw.get("console_user", {})
+        cfg.console_user = dict(cu) if isinstance(cu, dict) else {}
         cfg.extra = dict(raw.get("extra", {}))
         return cfg
 
