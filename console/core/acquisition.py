@@ -38,6 +38,8 @@ NIBP_CURRENT_S = 15 * 60.0  # a cuff reading is the current one this long (its c
 LEADER = {mdc.MDC_PRESS_BLD_NONINV_DIA: mdc.MDC_PRESS_BLD_NONINV_SYS,
           mdc.MDC_PRESS_BLD_NONINV_MEAN: mdc.MDC_PRESS_BLD_NONINV_SYS,
           mdc.MDC_PULS_OXIM_PLETH: mdc.MDC_PULS_OXIM_SAT_O2}
+SHOWN_ORDER = (mdc.MDC_ECG_HEART_RATE, mdc.MDC_PULS_OXIM_PULS_RATE, mdc.MDC_PULS_OXIM_SAT_O2,
+               mdc.MDC_PRESS_BLD_NONINV_SYS, mdc.MDC_RESP_RATE)
 SHORT_LABEL = {mdc.MDC_PRESS_BLD_NONINV_SYS: "NIBP", mdc.MDC_PULS_OXIM_PULS_RATE: "Pulse rate"}
 _CLASS_NAME = re.compile(r"\s*\((?:[A-Za-z_][\w.]*)?(?:Exception|Error)\b[^)]*\)")
 _ERRNO = re.compile(r"\[Errno -?\d+\]\s*")
@@ -66,6 +68,15 @@ class SourceSwitch:
     @property
     def label(self) -> str:
         return SHORT_LABEL.get(self.code) or mdc.label(self.code)
+
+
+def grouped(switches: list[SourceSwitch]) -> list[list[SourceSwitch]]:
+    """Switches to the same source for the same reason, to be told in one line."""
+    order = {c: i for i, c in enumerate(SHOWN_ORDER)}
+    groups: dict[tuple[str | None, str, str], list[SourceSwitch]] = {}
+    for sw in sorted(switches, key=lambda x: order.get(x.code, len(order))):
+        groups.setdefault((sw.old, sw.new, sw.reason), []).append(sw)
+    return list(groups.values())
 
 
 @dataclass
@@ -177,18 +188,22 @@ class AcquisitionHub:
             self._statuses = []
         sid = self.session_id
         if sid is not None and self.writer is not None:
-            for sw in switches:
+            for group in grouped(switches):
+                sw = group[0]
                 self.writer.append_event(Event(
                     "display.source_changed", sw.t,
-                    {"param": sw.label, "code": sw.code, "from": sw.old, "to": sw.new,
-                     "reason": sw.reason, "summary": self.switch_text(sw)},
+                    {"params": [g.label for g in group], "codes": [g.code for g in group],
+                     "from": sw.old, "to": sw.new, "reason": sw.reason,
+                     "summary": self.switch_text(group)},
                     session_id=sid,
                 ))
         return out
 
-    def switch_text(self, sw: SourceSwitch) -> str:
-        """"HR now from Philips IntelliVue (Holdspace simulator stopped)"."""
-        return f"{sw.label} now from {self.title(sw.new)} ({sw.reason})"
+    def switch_text(self, group: list[SourceSwitch]) -> str:
+        """"HR, SpO2 now from Philips IntelliVue (Holdspace simulator stopped)"."""
+        sw = group[0]
+        return (f"{', '.join(g.label for g in group)} now from {self.title(sw.new)} "
+                f"({sw.reason})")
 
     def title(self, source: str) -> str:
         """What staff call a source: the monitor's name, with its port when two share it."""
@@ -228,8 +243,11 @@ class AcquisitionHub:
 
     def _why_not(self, code: int, source: str, now: float) -> str:
         name = self.title(source)
-        if source not in self.links:
+        link = self.links.get(source)
+        if link is None:
             return f"{name} stopped"
+        if link.status.state in (LinkState.LOST, LinkState.NO_DATA):
+            return f"{name}: link {link.status.state}"
         if now - self._heard.get(source, now) > self.stale_after(source):
             return f"{name} silent"
         r = self._latest.get((code, source))
@@ -264,9 +282,11 @@ class AcquisitionHub:
         return out
 
     def shared_codes(self) -> dict[int, list[str]]:
-        """Parameters heard from two or more devices: where someone chooses which is shown."""
+        """Parameters heard from two or more connected devices: where someone chooses which
+        is shown."""
         by_code: dict[int, set[str]] = {}
         with self._lock:
             for c, s in self._latest:
-                by_code.setdefault(c, set()).add(s)
+                if s in self.links:
+                    by_code.setdefault(c, set()).add(s)
         return {c: sorted(ss) for c, ss in sorted(by_code.items()) if len(ss) > 1}

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.core.acquisition import SourceSwitch
+from console.core.acquisition import SourceSwitch, grouped
 from console.core.context import AppContext
 from console.core.session import OpenSession
 from console.store import records
@@ -158,7 +158,8 @@ class MainWindow(QMainWindow):
         and after a restart mid-session it shows the whole session again."""
         if session is not None and session.id == self._history_loaded_for:
             return
-        self.vitals.new_session()
+        self.vitals.new_session(session.row.started if session is not None
+                                else self.ctx.clock.now())
         self._history_loaded_for = session.id if session is not None else None
         if session is None:
             return
@@ -171,7 +172,7 @@ class MainWindow(QMainWindow):
 
     # ----- live data -----
     def _on_switched(self, switches: list[SourceSwitch]) -> None:
-        self.vitals.source_switched([self.ctx.hub.switch_text(sw) for sw in switches],
+        self.vitals.source_switched([self.ctx.hub.switch_text(g) for g in grouped(switches)],
                                     [r for sw in switches for r in sw.readings],
                                     max(sw.t for sw in switches))
 

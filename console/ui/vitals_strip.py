@@ -9,10 +9,10 @@ once. The trend and the pleth belong to the open session: `new_session` empties 
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from console.ui import theme
@@ -68,6 +68,7 @@ class VitalsStrip(QWidget):
         self.source_note = QLabel("")
         self.source_note.setObjectName("source_note")
         self.source_note.setWordWrap(True)
+        self.source_note.setTextFormat(Qt.TextFormat.PlainText)
         self.source_note.setStyleSheet(f"color: {theme.WARN}; font-size: 15px;")
         self.source_note.hide()
         self._switch_notes: list[tuple[float, str]] = []
@@ -157,14 +158,15 @@ class VitalsStrip(QWidget):
 
     def _render_switches(self, now: float) -> None:
         notes = [(t, x) for t, x in self._switch_notes if now - t < SWITCH_NOTE_S]
-        self.source_note.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(
-            f"{time.strftime('%H:%M', time.localtime(t))} {html.escape(x)}" for t, x in notes))
+        self.source_note.setText("   ·   ".join(
+            f"{time.strftime('%H:%M', time.localtime(t))} {x}" for t, x in notes))
         self.source_note.setVisible(bool(notes))
 
-    def new_session(self) -> None:
-        """Another session (or none): nothing of the previous patient stays on the strip."""
-        self.trend.reset()
-        self.pleth.reset()
+    def new_session(self, since: float | None = None) -> None:
+        """Another session (or none): nothing of the previous patient stays on the strip;
+        the trend and the pleth draw nothing from before `since`."""
+        self.trend.reset(since)
+        self.pleth.reset(since)
         self._switch_notes = []
         self.source_note.clear()
         self.source_note.hide()
