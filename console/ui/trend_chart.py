@@ -94,6 +94,7 @@ class TrendChart(QWidget):
         self._add_curve("spo2", mdc.MDC_PULS_OXIM_SAT_O2, theme.SPO2)
         self._add_curve("rr", mdc.MDC_RESP_RATE, theme.RR)
         self.markers: list[tuple[float, str]] = []
+        self.since: float | None = None  # nothing older is drawn (the session's start)
         self._marker_lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
         self.live_button = QPushButton("Live")
         self.live_button.setToolTip("Follow the present again (L)")
@@ -133,7 +134,7 @@ class TrendChart(QWidget):
     def add_readings(self, readings: list[Reading]) -> None:
         for r in readings:
             s = self.series.get(r.code)
-            if s is None:
+            if s is None or (self.since is not None and r.t < self.since):
                 continue
             value = r.value if r.quality.displayable else math.nan
             s.append(r.t, value)
@@ -151,8 +152,10 @@ class TrendChart(QWidget):
             p.addItem(line)
             self._marker_lines.append((p, line))
 
-    def reset(self) -> None:
-        """Empty: no series, no markers (a session ended or another began)."""
+    def reset(self, since: float | None = None) -> None:
+        """Empty: no series, no markers, nothing from before `since` (a session ended or
+        another began)."""
+        self.since = since
         for p, line in self._marker_lines:
             p.removeItem(line)
         self._marker_lines = []
