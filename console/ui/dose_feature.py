@@ -215,6 +215,7 @@ class DoseFeature(QObject):
     def _manual_shown(self, readings: list[Any]) -> None:
         if self.window is not None and hasattr(self.window, "vitals"):
             self.window.vitals.add_samples(readings)
+            self.window.vitals.refresh(self.ctx.clock.now())  # the tile shows it at once
 
     # ------------------------------------------------------------------ actions
     def acknowledge(self, name: str) -> None:

@@ -135,5 +135,4 @@ def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None
 
     show_sim_banner()
     window.feed.second.connect(lambda _now: show_sim_banner())
-    window.sim_banner = sim_banner  # type: ignore[attr-defined]
 
