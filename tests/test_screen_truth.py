@@ -46,7 +46,9 @@ from console.ui.shell_actions import apply_device_choice, start_session_from_cho
 from devices import mdc
 from devices.drivers import get_driver
 from devices.physiology import Physiology
+from devices.reading import Reading
 from devices.simulator import Simulator
+from tests.helpers.dose_fixtures import Core, core_fixture, reading  # noqa: F401
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 NURSE = Staff("Ana Nurse", "nurse")
@@ -470,3 +472,87 @@ def test_the_banner_shows_the_value_the_tile_shows_now(
     assert f"SpO2 {first:g} %" not in banner_text(room)
     assert room.window.vitals.spo2.value.text() == "95", "the tile shows it at once too"
 
+
+
+# --------------------------------------------------------------------------- core rules
+def test_escalation_and_limits_survive_a_restart_and_stored_readings_raise_nothing(
+    core: Core,
+) -> None:
+    """The engine under the window: escalation is restored from its event; readings from
+    before a limit change never count for it; a condition still there raises live, later."""
+    from tests.test_dosing import ready
+
+    day = core.start("im")
+    sid = day.session_id
+
+    def monitor(*rs: Reading) -> None:  # stored as the hub would, and seen by the rules
+        core.writer.add_samples(sid, list(rs))
+        day.readings(list(rs))
+
+    for _ in range(4):  # RR 14 for 90 s, normal under the template's limit of 8
+        monitor(reading(day.now(), "hr", 72), reading(day.now(), "rr", 14))
+        core.clock.advance(30)
+    day.set_limit("rr-low", "20", reason="test")  # now RR 14 is low
+    limit_t = day.now()
+    monitor(reading(limit_t, "rr", 14))
+    ready(day)
+    day.give_dose("50")
+    core.clock.advance(40)  # no HR/SpO2 for 40 s: stale data, medium
+    day.tick()
+    assert day.alarms.active["tech:stale"].priority == "medium"
+    assert "for 40 s" in day.alarms.active["tech:stale"].summary
+    core.clock.advance(90)  # 2 min 10 s: escalated, and its words follow
+    day.tick()
+    assert day.alarms.active["tech:stale"].priority == "high"
+    assert "for 2 min" in day.alarms.active["tech:stale"].summary
+    assert [e.payload["priority"] for e in core.events("alarm.escalated")] == ["high"]
+    day.acknowledge("Ana Nurse")
+    assert "rr-low" not in day.alarms.active
+    n_events = len(core.events())
+
+    again = core.open("im")
+    assert len(core.events()) == n_events, "the restart wrote events"
+    assert again.alarms.active["tech:stale"].priority == "high"
+    assert again.alarms.sounding(again.now()) is None  # acknowledged after the escalation
+    assert "rr-low" not in again.alarms.active
+    assert again.alarms.active["tech:stale"].since == day.alarms.active["tech:stale"].since
+    # RR 14 has held since the limit change (130 s > the rule's 1 min): the next live
+    # reading raises it, at its own time, counted from the change, not from the readings.
+    raised = again.readings([reading(again.now(), "rr", 14)])
+    assert [e.payload["rule"] for e in raised] == ["rr-low"]
+    assert raised[0].t == again.now(), "raised live, never in the past"
+    assert raised[0].payload["violating_since"] >= limit_t
+
+
+def test_link_messages_carry_no_python_words() -> None:
+    from console.core.acquisition import staff_words
+
+    assert staff_words("Connection to the monitor lost (SerialException) — check the cable.") \
+        == "Connection to the monitor lost — check the cable."
+    assert staff_words("Cannot open /dev/ttyUSB0: [Errno 5] Input/output error") == (
+        "Cannot open /dev/ttyUSB0: Input/output error")
+    assert staff_words("the port refused the settings 9600 8N1 (termios.error: "
+                       "(22, 'Invalid argument'))") == (
+        "the port refused the settings 9600 8N1 (Invalid argument)")
+    assert staff_words("Live.") == "Live."
+
+
+def test_the_person_at_the_console_is_taken_from_the_record_when_not_saved(
+    core: Core, tmp_path: Path,
+) -> None:
+    from console.core import at_console
+    from console.core.config import StaffConfig
+
+    core.start("im")
+    sid = core.sessions.current.id  # type: ignore[union-attr]
+    core.sessions.record("note.observation", {"text": "x", "summary": "x"}, author="Bo Doc")
+    core.writer.flush()
+    cfg = Config(path=tmp_path / "ws.json", staff=[StaffConfig("Bo Doc", "physician")])
+    cfg.console_user = {"name": "Someone Else", "role": "nurse", "session": sid + 1}
+    core.sessions.set_user(None)
+    at_console.restore(core.sessions, cfg, core.sessions.reader)
+    assert core.sessions.user == Staff("Bo Doc", "physician")
+    at_console.remember(core.sessions, cfg)
+    core.sessions.set_user(NURSE)
+    saved = Config.load(tmp_path / "ws.json").console_user
+    assert saved == {"name": "Ana Nurse", "role": "nurse", "session": sid}

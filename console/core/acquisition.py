@@ -3,12 +3,12 @@
 Link threads call `samples()`/`status()`; those go straight to the writer queue (so storage
 never depends on the GUI keeping up) and into a bounded buffer that the GUI drains at
 display rate with `drain()`. When two devices send the same parameter both are stored; the
-one shown comes from a live source:
+one shown (and alarmed on) comes from a live source:
 - a clinician's explicit `preferred` source wins while it sends a current value;
 - otherwise the source shown so far stays while its value is current (no flapping);
 - when the shown source is removed, goes silent or sends no valid value, and another source
   has a current value, the display switches to it. Each switch is handed to the GUI with the
-  drained batch (to be announced on the strip) and, during a session, recorded as an event.
+  drained batch, to be announced on the strip and, during a session, recorded as an event.
 A removed or silent source's last value stays shown only when nothing else is current; the
 tile then greys it with its age.
 """
@@ -186,18 +186,15 @@ class AcquisitionHub:
             out = Drained(list(self._buffer), self._statuses, switches)
             self._buffer.clear()
             self._statuses = []
-        sid = self.session_id
-        if sid is not None and self.writer is not None:
-            for group in grouped(switches):
-                sw = group[0]
-                self.writer.append_event(Event(
-                    "display.source_changed", sw.t,
-                    {"params": [g.label for g in group], "codes": [g.code for g in group],
-                     "from": sw.old, "to": sw.new, "reason": sw.reason,
-                     "summary": self.switch_text(group)},
-                    session_id=sid,
-                ))
         return out
+
+    def switch_payload(self, group: list[SourceSwitch]) -> dict[str, object]:
+        """The `display.source_changed` event for one line of switches (the window records
+        it during a session; a headless recorder has no display to switch)."""
+        sw = group[0]
+        return {"params": [g.label for g in group], "codes": [g.code for g in group],
+                "from": sw.old, "to": sw.new, "reason": sw.reason,
+                "summary": self.switch_text(group)}
 
     def switch_text(self, group: list[SourceSwitch]) -> str:
         """"HR, SpO2 now from Philips IntelliVue (Holdspace simulator stopped)"."""

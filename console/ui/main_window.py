@@ -172,9 +172,16 @@ class MainWindow(QMainWindow):
 
     # ----- live data -----
     def _on_switched(self, switches: list[SourceSwitch]) -> None:
-        self.vitals.source_switched([self.ctx.hub.switch_text(g) for g in grouped(switches)],
+        """A parameter is now shown from another monitor: told on the strip, and in the
+        record during a session (so a reader knows which monitor the alarms followed)."""
+        groups = grouped(switches)
+        self.vitals.source_switched([self.ctx.hub.switch_text(g) for g in groups],
                                     [r for sw in switches for r in sw.readings],
                                     max(sw.t for sw in switches))
+        if self.ctx.sessions.current is not None:
+            for g in groups:
+                self.ctx.sessions.record("display.source_changed",
+                                         self.ctx.hub.switch_payload(g), t=g[0].t)
 
     def _on_samples(self, samples: list[Sample]) -> None:
         self.vitals.add_samples(samples)
