@@ -10,6 +10,7 @@ newest authored event stands in, which is the person the record last saw at the 
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 
 from console.core.config import Config
@@ -26,7 +27,8 @@ def remember(sessions: SessionService, config: Config) -> None:
                  "session": cur.id if cur is not None else None} if user is not None else {})
         if want != config.console_user:
             config.console_user = want
-            config.save()
+            with contextlib.suppress(OSError):  # a read-only settings folder: not remembered
+                config.save()
 
     sessions.user_changed.connect(save)
     sessions.changed.connect(save)
