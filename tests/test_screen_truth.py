@@ -417,10 +417,14 @@ def test_a_restart_rebuilds_alarms_from_the_record_and_writes_nothing_for_the_pa
 
 # --------------------------------------------------------------------------- item 4
 def test_link_lost_escalates_says_how_long_and_in_plain_words(
-    qtbot: QtBot, db_path: Path, config: Config, rooms: list[Room],
+    qtbot: QtBot, tmp_path: Path, db_path: Path, config: Config, rooms: list[Room],
+    monitors: list[Simulator],
 ) -> None:
     clock = FakeClock(time.time())
-    room = Room(qtbot, db_path, config, clock)
+    # A monitor behind a stable link path: once its cable is out the port stays gone.
+    mon = start_monitor(monitors, tmp_path, "sim", "calm", "ttyLINK")
+    device = DeviceConfig("sim", mon.port)
+    room = Room(qtbot, db_path, config, clock, devices=[device])
     rooms.append(room)
     begin(room, "Lou Link", "im")
     move_clock(qtbot, room, clock, 1)
@@ -428,10 +432,10 @@ def test_link_lost_escalates_says_how_long_and_in_plain_words(
     assert day is not None
     day.override_gate("Test: gate reviewed by Dr Lee")
     day.give_dose("50", lot="L-1")
-    assert room.running.simulator is not None
-    room.running.simulator.unplug()
-    qtbot.waitUntil(lambda: "tech:link:SIMULATOR" in day.alarms.active, timeout=10_000)
-    assert day.alarms.active["tech:link:SIMULATOR"].priority == "medium"
+    mon.unplug()
+    key = f"tech:link:{source_for(device)}"
+    qtbot.waitUntil(lambda: key in day.alarms.active, timeout=10_000)
+    assert day.alarms.active[key].priority == "medium"
 
     clock.advance(20 * 60)  # twenty minutes without HR or SpO2
     qtbot.waitUntil(lambda: {a.priority for a in day.alarms.active.values()} == {"high"}
