@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from console.core import at_console
 from console.core.acquisition import AcquisitionHub
 from console.core.captures import connect
 from console.core.clock import Clock, SystemClock
@@ -87,6 +88,7 @@ def start_core(
     hub.preferred = preferred_from_config(config.preferred_source)
     running = Running(ctx)
     sessions.find_interrupted()
+    at_console.keep(sessions, config, reader)  # no "Author None" after a restart
     specs = devices if devices is not None else config.devices
     if capture:  # `--capture`: this run captures every link, whatever the saved setting
         specs = [replace(d, capture=True) for d in specs]

@@ -56,6 +56,8 @@ class Config:
     preferred_source: dict[str, str] = field(default_factory=dict)
     staff: list[StaffConfig] = field(default_factory=list)
     room_mode: bool = False
+    # who is at the console ("writing as") and for which session: survives a restart
+    console_user: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # feature settings by feature name
     path: Path | None = field(default=None, repr=False, compare=False)
     # What could not be used from the file, for the "problems with files" view; never saved.
@@ -135,6 +137,7 @@ class _WorkstationFile(TypedDict, total=False):
     preferred_source: dict[str, Any]
     staff: list[Any]
     room_mode: bool
+    console_user: dict[str, Any]
     extra: dict[str, Any]
 
 
@@ -218,6 +221,7 @@ def _fill(cfg: Config, raw: dict[str, Any], text: str) -> None:
         else:
             note("preferred_source", f"the shown source for {code} must be text — ignored")
     cfg.room_mode = good.get("room_mode", False)
+    cfg.console_user = dict(good.get("console_user", {}))
     for name, section in good.get("extra", {}).items():
         schema = EXTRA_SECTIONS.get(name)
         if schema is None:

@@ -46,7 +46,7 @@ CHECK_OF_PARAM = {"sys": "bp", "hr": "hr", "spo2": "spo2", "rr": "rr"}
 # Scores written by the notes that count as a scheduled check of this kind.
 CHECK_OF_SCORE = {"score.moaas": "sedation", "score.rass": "sedation",
                   "score.cadss": "dissociation", "score.cadss6": "dissociation"}
-REPLAY_S = 15 * 60.0  # readings replayed into the alarm rules after a restart
+REPLAY_S = 15 * 60.0  # readings that prime the alarm sustain timers after a restart
 MANUAL_RANGES = {  # what a hand-typed value may plausibly be
     "sys": (40, 300), "dia": (20, 200), "hr": (20, 250), "spo2": (50, 100), "rr": (2, 60)}
 MANUAL_NAMES = {"sys": "Systolic BP", "dia": "Diastolic BP", "hr": "Heart rate",
@@ -96,7 +96,9 @@ class DoseDay:
         self.overdue_recorded: set[str] = set()
         self._announced: dict[str, str] = {}
         self.alarms = AlarmEngine(template.alarms, self._alarm_record, template.stale_seconds,
-                                  template.technical_priority)
+                                  template.technical_priority,
+                                  template.technical_escalate_minutes * 60.0,
+                                  template.technical_escalate_to)
         self.changed: Observers[str] = Observers()
         self.rescue_doses: list[Event] = []  # other drugs (ondansetron, …): never ketamine
         self._recording = False
@@ -134,7 +136,9 @@ class DoseDay:
                     for t, src, code, val, unit, q in rows]
         self._take(readings)
         cutoff = self.now() - REPLAY_S
-        self.alarms.observe(r for r in readings if r.t >= cutoff)
+        # The alarm state is the stored events' (restored above); readings only restart the
+        # sustain timers. Nothing is recorded for the past.
+        self.alarms.prime(r for r in readings if r.t >= cutoff)
         self.alarms.armed = bool(self.doses)
         for c in self.checks():
             self._announced[c.key] = c.state

@@ -187,6 +187,9 @@ class Template:
     alarms: tuple[AlarmRule, ...]
     stale_seconds: float = 30.0
     technical_priority: str = "medium"
+    # No HR/SpO2 this long with a technical alarm on: it escalates (to `technical_escalate_to`).
+    technical_escalate_minutes: float = 2.0
+    technical_escalate_to: str = "high"
     discharge: tuple[str, ...] = ()
     rems: bool = False
     unverified: bool = False
@@ -488,11 +491,13 @@ def parse_template(path: Path, text: str, origin: str = "shipped") -> Template:
             raise a.fail("id", f"alarm id {alarm.id!r} is used twice; give each an `id`")
         alarms.append(alarm)
 
-    stale, tech_prio = 30.0, "medium"
+    stale, tech_prio, esc_min, esc_to = 30.0, "medium", 2.0, "high"
     t = top.sub("technical")
     if t is not None:
         stale = t.num("stale_seconds", default=30.0) or 30.0
         tech_prio = t.choice("priority", PRIORITIES, "medium")
+        esc_min = t.num("escalate_after_minutes", default=2.0) or 2.0
+        esc_to = t.choice("escalate_to", PRIORITIES, "high")
         t.done()
 
     discharge: tuple[str, ...] = ()
@@ -509,7 +514,8 @@ def parse_template(path: Path, text: str, origin: str = "shipped") -> Template:
         boosters=boosters, observation_minutes=obs_minutes, observation_from=obs_from,
         observation_source=obs_source, checks=tuple(checks), gate=gate,
         checklist=tuple(checklist), alarms=tuple(alarms), stale_seconds=stale,
-        technical_priority=tech_prio, discharge=discharge, rems=rems, unverified=unverified,
+        technical_priority=tech_prio, technical_escalate_minutes=esc_min,
+        technical_escalate_to=esc_to, discharge=discharge, rems=rems, unverified=unverified,
         summary=summary, source=source,
     )
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.core.alarms import ActiveAlarm
+from console.core.alarms import ActiveAlarm, duration_text
 from console.ui import theme
 
 ADJUNCT = ("Adjunct display — not a certified alarm system. The bedside monitor's alarms "
@@ -70,30 +70,38 @@ class AlarmBanner(QFrame):
         self.acknowledge.emit(self.name.text())
 
     def show_alarms(self, alarms: list[ActiveAlarm], now: float) -> None:
-        for lab in self.labels:
-            lab.deleteLater()
-        self.labels = []
+        """Repaint with what each alarm says now (called every second). The row labels are
+        reused, so the text never blinks while it is rewritten."""
         self.setVisible(bool(alarms))
+        while len(self.labels) > len(alarms):
+            lab = self.labels.pop()
+            self.rows.removeWidget(lab)
+            lab.deleteLater()
+        while len(self.labels) < len(alarms):
+            lab = QLabel("")
+            lab.setStyleSheet("font-size: 20px;")
+            lab.setWordWrap(True)
+            self.rows.addWidget(lab)
+            lab.show()
+            self.labels.append(lab)
         if not alarms:
             self.message.setText("")
             return
         top = theme.PRIORITY_COLOURS[alarms[0].priority]
-        self.setStyleSheet(f"QFrame#alarmBanner {{ background: {theme.dim(top, 0.22)}; "
-                           f"border: 2px solid {top}; border-radius: 6px; }}")
-        for a in alarms:
+        style = (f"QFrame#alarmBanner {{ background: {theme.dim(top, 0.22)}; "
+                 f"border: 2px solid {top}; border-radius: 6px; }}")
+        if self.styleSheet() != style:
+            self.setStyleSheet(style)
+        for a, lab in zip(alarms, self.labels, strict=True):
             colour = theme.PRIORITY_COLOURS[a.priority]
-            mins = int((now - a.since) // 60)
             text = (f"<b style='color:{colour}'>{a.priority.upper()}</b>&nbsp;&nbsp;"
                     f"<span style='color:{theme.TEXT}'>{html.escape(a.summary)}</span>"
                     f"<span style='color:{theme.TEXT_DIM}'> · since {_wall(a.since)} "
-                    f"({mins} min)</span>")
+                    f"({duration_text(now - a.since)})</span>")
             if a.silenced_until is not None and now < a.silenced_until:
                 text += (f"<span style='color:{theme.TEXT_DIM}'> · silenced by "
                          f"{html.escape(a.acked_by or '')} "
                          f"until {time.strftime('%H:%M:%S', time.localtime(a.silenced_until))}"
                          "</span>")
-            lab = QLabel(text)
-            lab.setStyleSheet("font-size: 20px;")
-            lab.setWordWrap(True)
-            self.rows.addWidget(lab)
-            self.labels.append(lab)
+            if lab.text() != text:
+                lab.setText(text)

@@ -4,7 +4,10 @@
 feature follows the open session: when a session opens (or is resumed after a crash) it
 rebuilds the DoseDay from the stored events and readings, so timers, due checks and active
 alarms are back at once. Live readings and link states go into the alarm rules; the 1 Hz
-tick only repaints, checks due times and keeps the alarm sound right.
+tick only repaints, checks due times and keeps the alarm sound right. The rules see exactly
+the values the tiles show (the source shown for each parameter, and values typed by hand),
+so an alarm never contradicts a tile; when the display moves to another monitor, that
+monitor's newest values go to the rules at once.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.core.acquisition import SourceSwitch
 from console.core.context import AppContext
 from console.core.dose_day import DoseDay
 from console.core.dosing import DoseInputError
@@ -40,6 +44,7 @@ from console.ui.limits_panel import LimitsPanel
 from console.ui.live_feed import LiveFeed
 from console.ui.rems_panel import RemsPanel
 from console.ui.timer_bar import TimerBar
+from devices.reading import Quality, Reading
 
 ALARM_CODES = sorted({code for code, _l, _u in PARAMS.values()})
 
@@ -100,6 +105,7 @@ class DoseFeature(QObject):
         if ctx.sessions.author:
             self.banner.name.setText(ctx.sessions.author)
         feed.samples.connect(self._samples)
+        feed.switched.connect(self._switched)
         feed.link_status.connect(self._link)
         feed.second.connect(self._second)
         ctx.sessions.saves.done.connect(self._saved)
@@ -124,6 +130,9 @@ class DoseFeature(QObject):
             self.dose_panel.attach(self.day)
             return
         ended_rems = self.day is not None and self.day.template.rems and s is None
+        if s is not None:
+            self.rems.new_session()  # the last patient's form summary goes
+        self.banner.message.setText("")
         self.day = None
         tpl = self.template_for(s) if s is not None else None
         if s is not None and tpl is not None:
@@ -191,11 +200,24 @@ class DoseFeature(QObject):
         self.refresh()
 
     # ------------------------------------------------------------------ live data
+    def _shown(self, samples: list[Any]) -> list[Reading]:
+        """The readings the tiles show: from the source shown, or typed by hand."""
+        shown = self.ctx.hub.shown_source
+        return [s for s in samples if isinstance(s, Reading) and (
+            s.quality == Quality.MANUAL or shown(s.code) in (None, s.source))]
+
     def _samples(self, samples: list[Any]) -> None:
-        if self.day is not None and self.day.readings(samples):
+        if self.day is not None and self.day.readings(self._shown(samples)):
             self.refresh()
         elif self.day is not None and not self.day.doses:
             self.checklist.refresh()  # the baseline follows the monitor before dosing
+
+    def _switched(self, switches: list[SourceSwitch]) -> None:
+        """The tiles now show another monitor: the alarm state follows its values."""
+        readings = [r for sw in switches for r in sw.readings]
+        if self.day is not None and readings:
+            self.day.readings(readings)
+            self.refresh()
 
     def _link(self, status: Any) -> None:
         if self.day is not None and self.day.link(status):
@@ -215,6 +237,7 @@ class DoseFeature(QObject):
     def _manual_shown(self, readings: list[Any]) -> None:
         if self.window is not None and hasattr(self.window, "vitals"):
             self.window.vitals.add_samples(readings)
+            self.window.vitals.refresh(self.ctx.clock.now())  # the tile shows it at once
 
     # ------------------------------------------------------------------ actions
     def acknowledge(self, name: str) -> None:

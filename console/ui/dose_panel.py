@@ -69,6 +69,7 @@ class DosePanel(QFrame):
         self.setObjectName("panel")
         self.day: DoseDay | None = None
         self._pending: tuple[str, str, str, str] | None = None
+        self._session_id: int | None = None
         self.default_text = ""
 
         self.protocol = QLabel("")
@@ -171,6 +172,11 @@ class DosePanel(QFrame):
 
     # ------------------------------------------------------------------
     def attach(self, day: DoseDay | None) -> None:
+        sid = day.session_id if day is not None else None
+        if sid != self._session_id:  # another session: nothing typed for the last one stays
+            self._session_id = sid
+            for e in (self.mg, self.lot, self.given_by, self.when, self.rate):
+                e.clear()
         self.day = day
         self.cancel()
         self.message.setText("")

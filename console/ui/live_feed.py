@@ -1,8 +1,10 @@
 """Data from the acquisition hub, handed to widgets in batches at display rate.
 
 A QTimer on the GUI thread drains the hub about 20 times a second and emits one `samples`
-signal per tick with everything that arrived (never one signal per sample). A 1 Hz `second`
-tick carries the clock's time so timers repaint from stored absolute times.
+signal per tick with everything that arrived (never one signal per sample). A change of the
+source shown for a parameter comes first (`switched`), so everything painted from that batch
+on already follows the new source. A 1 Hz `second` tick carries the clock's time so timers
+repaint from stored absolute times.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ DISPLAY_HZ = 20
 class LiveFeed(QObject):
     samples = Signal(list)  # list[Reading | WaveChunk]
     link_status = Signal(object)  # LinkStatus
+    switched = Signal(list)  # list[SourceSwitch]: a parameter is now shown from another source
     second = Signal(float)  # clock.now()
 
     def __init__(self, hub: AcquisitionHub, clock: Clock, parent: QObject | None = None) -> None:
@@ -43,5 +46,7 @@ class LiveFeed(QObject):
         d = self.hub.drain()
         for st in d.statuses:
             self.link_status.emit(st)
+        if d.switches:
+            self.switched.emit(d.switches)
         if d.samples:
             self.samples.emit(d.samples)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.core.acquisition import SourceSwitch, grouped
 from console.core.context import AppContext
 from console.core.session import OpenSession
 from console.store import records
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow):
 
         feed.samples.connect(self._on_samples)
         feed.link_status.connect(self.vitals.set_link_status)
+        feed.switched.connect(self._on_switched)
         feed.second.connect(self.refresh)
         ctx.sessions.changed.connect(self.header.set_session)
         ctx.sessions.changed.connect(self._load_session_history)
@@ -152,10 +154,15 @@ class MainWindow(QMainWindow):
         self.addAction(action)
 
     def _load_session_history(self, session: OpenSession | None) -> None:
-        """After a restart mid-session, the trend shows the whole session again."""
-        if session is None or session.id == self._history_loaded_for:
+        """The trend shows the open session only: emptied when it ends or another begins,
+        and after a restart mid-session it shows the whole session again."""
+        if session is not None and session.id == self._history_loaded_for:
             return
-        self._history_loaded_for = session.id
+        self.vitals.new_session(session.row.started if session is not None
+                                else self.ctx.clock.now())
+        self._history_loaded_for = session.id if session is not None else None
+        if session is None:
+            return
         codes = list(self.vitals.trend.series)
         rows = records.session_readings(self.ctx.reader, session.id, codes)
         self.vitals.trend.add_readings(
@@ -164,6 +171,18 @@ class MainWindow(QMainWindow):
         )
 
     # ----- live data -----
+    def _on_switched(self, switches: list[SourceSwitch]) -> None:
+        """A parameter is now shown from another monitor: told on the strip, and in the
+        record during a session (so a reader knows which monitor the alarms followed)."""
+        groups = grouped(switches)
+        self.vitals.source_switched([self.ctx.hub.switch_text(g) for g in groups],
+                                    [r for sw in switches for r in sw.readings],
+                                    max(sw.t for sw in switches))
+        if self.ctx.sessions.current is not None:
+            for g in groups:
+                self.ctx.sessions.record("display.source_changed",
+                                         self.ctx.hub.switch_payload(g), t=g[0].t)
+
     def _on_samples(self, samples: list[Sample]) -> None:
         self.vitals.add_samples(samples)
         self.vitals.refresh(self.ctx.clock.now())

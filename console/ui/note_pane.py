@@ -611,6 +611,7 @@ class NotePane(QWidget):
     def _save_drafts(self, session_id: int) -> None:
         """Before the note moves on, unsaved section text goes to the session it was typed
         for; what cannot be saved stays in its box with a message."""
+        self.say("")  # the last session's messages ("signed and locked") are not this one's
         kept = []
         for key, box in self.section_boxes.items():
             if not box.dirty:

@@ -17,6 +17,7 @@ class PlethView(QWidget):
         self.rate = 125.0
         self.buf = np.full(int(seconds * self.rate), np.nan, dtype=np.float32)
         self.last_t: float | None = None
+        self.since: float | None = None  # no wave from before this (the session's start)
         self.plot = pg.PlotWidget(background=theme.BG)
         self.plot.hideAxis("left")
         self.plot.hideAxis("bottom")
@@ -34,6 +35,7 @@ class PlethView(QWidget):
         self.setFixedHeight(80)
 
     def add_chunks(self, chunks: list[WaveChunk]) -> None:
+        chunks = [c for c in chunks if self.since is None or c.t0 >= self.since]
         for c in chunks:
             if c.rate_hz != self.rate:
                 self.rate = c.rate_hz
@@ -50,6 +52,13 @@ class PlethView(QWidget):
         if chunks:
             x = np.arange(-len(self.buf), 0) / self.rate
             self.curve.setData(x, self.buf)
+
+    def reset(self, since: float | None = None) -> None:
+        """Nothing of the previous session's wave stays on screen."""
+        self.since = since
+        self.buf[:] = np.nan
+        self.last_t = None
+        self.curve.setData([], [])
 
     def blank_if_stale(self, now: float, after: float = 3.0) -> None:
         """No wave for a while: show nothing rather than a frozen trace."""

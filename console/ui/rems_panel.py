@@ -71,6 +71,14 @@ class RemsPanel(QFrame):
         self.day = day
         self.refresh()
 
+    def new_session(self) -> None:
+        """Another session begins: nothing of the previous patient's form stays."""
+        self.day = None
+        for e in self.inputs.values():
+            e.clear()
+        self.message.clear()
+        self.summary.clear()
+
     def save_answers(self) -> None:
         if self.day is None:
             return

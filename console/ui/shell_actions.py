@@ -86,7 +86,7 @@ def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None
         if not dlg.exec():
             return
         apply_device_choice(ctx, running, dlg.result_devices, dlg.result_preferred, window)
-        sim_banner.setVisible(running.simulator is not None)
+        show_sim_banner()
 
     def save_weight(kg: float) -> None:
         s = ctx.sessions.current
@@ -127,5 +127,12 @@ def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None
         "font-size: 16px; font-weight: bold; padding: 6px 12px; border-radius: 4px;"
     )
     window.add_banner(sim_banner)
-    sim_banner.setVisible(running.simulator is not None)
+
+    def show_sim_banner() -> None:
+        """Any simulated monitor connected (built in, or one added by hand as "sim")."""
+        sim_banner.setVisible(running.simulator is not None or any(
+            link.driver.name == "sim" for link in ctx.hub.links.values()))
+
+    show_sim_banner()
+    window.feed.second.connect(lambda _now: show_sim_banner())
 

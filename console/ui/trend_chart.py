@@ -4,6 +4,7 @@ Data accumulate in growing numpy arrays; curves are redrawn at most twice a seco
 `setData` (one call per curve), clipped to view and peak-downsampled for long sessions. A gap
 in the data (link lost, probe off) is a NaN, so the line breaks rather than bridging the gap.
 The view follows the present unless the user pans or zooms; "Live" brings it back.
+Everything on it belongs to one session: `reset` empties series and markers for the next.
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ class TrendChart(QWidget):
         self._add_curve("spo2", mdc.MDC_PULS_OXIM_SAT_O2, theme.SPO2)
         self._add_curve("rr", mdc.MDC_RESP_RATE, theme.RR)
         self.markers: list[tuple[float, str]] = []
+        self.since: float | None = None  # nothing older is drawn (the session's start)
+        self._marker_lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
         self.live_button = QPushButton("Live")
         self.live_button.setToolTip("Follow the present again (L)")
         self.live_button.setShortcut("L")
@@ -131,7 +134,7 @@ class TrendChart(QWidget):
     def add_readings(self, readings: list[Reading]) -> None:
         for r in readings:
             s = self.series.get(r.code)
-            if s is None:
+            if s is None or (self.since is not None and r.t < self.since):
                 continue
             value = r.value if r.quality.displayable else math.nan
             s.append(r.t, value)
@@ -147,6 +150,21 @@ class TrendChart(QWidget):
                 labelOpts={"color": colour, "position": 0.92, "anchors": [(0, 0), (0, 0)]},
             )
             p.addItem(line)
+            self._marker_lines.append((p, line))
+
+    def reset(self, since: float | None = None) -> None:
+        """Empty: no series, no markers, nothing from before `since` (a session ended or
+        another began)."""
+        self.since = since
+        for p, line in self._marker_lines:
+            p.removeItem(line)
+        self._marker_lines = []
+        self.markers = []
+        for code, s in self.series.items():
+            self.series[code] = Series(s.gap)
+            self.curves[code].setData([], [])
+        self._dirty = False
+        self.go_live()
 
     def set_now(self, now: float) -> None:
         self.now = now

@@ -1,7 +1,8 @@
 """One big number on the vitals strip: value, unit, where it came from and how old it is.
 
 A value older than its `stale_after` is drawn grey with its age ("42 s ago"), never in the
-parameter's live colour; an invalid reading shows dashes. An alarm colours the tile's frame
+parameter's live colour, and so is a value whose monitor was stopped (at once, not after the
+stale time); an invalid reading shows dashes. An alarm colours the tile's frame
 and label by priority.
 """
 
@@ -38,6 +39,7 @@ class VitalTile(QFrame):
         self._source = ""
         self._extra: str | None = None
         self._stale_after = stale_after
+        self._stopped = False  # the source of the value shown was removed
 
         self.title = QLabel(title)
         self.unit = QLabel(unit)
@@ -67,13 +69,24 @@ class VitalTile(QFrame):
         self._text, self._t, self._quality, self._source = text, t, quality, source
         self._extra = extra
         self._stale_after = max(stale_after or 0.0, self.stale_after)
+        self._stopped = False
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    def source_stopped(self, source: str) -> None:
+        """The monitor this value came from was removed: old at once, whatever its age."""
+        if self._source == source and self._t is not None and not self._stopped:
+            self._stopped = True
+            self._restyle(stale=True)
 
     def set_alarm(self, priority: str | None) -> None:
         self.alarm = priority
         self._restyle(stale=self.is_stale(None))
 
     def is_stale(self, now: float | None) -> bool:
-        if self._t is None or self._text is None:
+        if self._t is None or self._text is None or self._stopped:
             return True
         return now is not None and now - self._t > self._stale_after
 
@@ -96,6 +109,8 @@ class VitalTile(QFrame):
                 parts.append("questionable")
             elif self._quality == Quality.DEMO:
                 parts.append("DEMO DATA")
+            if self._stopped:
+                parts.append("monitor stopped")
             if stale or self._stale_after > 60:
                 parts.append(age_text(now - self._t))
             self.detail.setText(" · ".join(parts))

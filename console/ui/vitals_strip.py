@@ -1,13 +1,18 @@
 """The vitals strip: big current values, link states, the pleth wave and the session trend.
 
 Fed in batches by LiveFeed. When two devices send the same parameter, only the source chosen
-for display (`shown_source`) drives the tile; both are stored regardless.
+for display (`shown_source`) drives the tile; both are stored regardless. When the display
+moves to another source, the strip says so in a line under the link states ("HR now from
+Philips IntelliVue (Holdspace simulator stopped)"). A stopped monitor's values turn grey at
+once. The trend and the pleth belong to the open session: `new_session` empties them.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from console.ui import theme
@@ -20,6 +25,7 @@ from devices.reading import Quality, Reading, Sample, WaveChunk
 
 CONTINUOUS_STALE_S = 5.0
 NIBP_STALE_S = 15 * 60.0
+SWITCH_NOTE_S = 10 * 60.0  # how long a change of source stays announced on the strip
 
 LINK_COLOURS = {
     LinkState.LIVE: theme.OK,
@@ -59,6 +65,13 @@ class VitalsStrip(QWidget):
         self.links: dict[str, LinkStatus] = {}
         self.link_label = QLabel("No monitor connected")
         self.link_label.setWordWrap(True)
+        self.source_note = QLabel("")
+        self.source_note.setObjectName("source_note")
+        self.source_note.setWordWrap(True)
+        self.source_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.source_note.setStyleSheet(f"color: {theme.WARN}; font-size: 15px;")
+        self.source_note.hide()
+        self._switch_notes: list[tuple[float, str]] = []
         self.pleth = PlethView()
         self.trend = TrendChart()
 
@@ -69,6 +82,7 @@ class VitalsStrip(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(tiles)
         lay.addWidget(self.link_label)
+        lay.addWidget(self.source_note)
         lay.addWidget(self.pleth)
         lay.addWidget(self.trend, 1)
         self._render_links()
@@ -133,12 +147,41 @@ class VitalsStrip(QWidget):
             mean = f"mean {_fmt(m.value)}"
         self.nibp.set_value(text, s.t, s.quality, s.source, extra=mean)
 
+    def source_switched(self, texts: list[str], readings: list[Reading], t: float) -> None:
+        """The display moved to another source: say so, and show its newest values now."""
+        for r in readings:
+            self._show(r)
+        self._switch_notes = [n for n in self._switch_notes if t - n[0] < SWITCH_NOTE_S]
+        self._switch_notes += [(t, text) for text in texts]
+        self._switch_notes = self._switch_notes[-3:]
+        self._render_switches(t)
+
+    def _render_switches(self, now: float) -> None:
+        notes = [(t, x) for t, x in self._switch_notes if now - t < SWITCH_NOTE_S]
+        self.source_note.setText("   ·   ".join(
+            f"{time.strftime('%H:%M', time.localtime(t))} {x}" for t, x in notes))
+        self.source_note.setVisible(bool(notes))
+
+    def new_session(self, since: float | None = None) -> None:
+        """Another session (or none): nothing of the previous patient stays on the strip;
+        the trend and the pleth draw nothing from before `since`."""
+        self.trend.reset(since)
+        self.pleth.reset(since)
+        self._switch_notes = []
+        self.source_note.clear()
+        self.source_note.hide()
+
     def set_link_status(self, st: LinkStatus) -> None:
+        if st.state == LinkState.STOPPED:  # stopped on purpose (removed): values old at once
+            self.forget_link(st.source)
+            return
         self.links[st.source] = st
         self._render_links()
 
     def forget_link(self, source: str) -> None:
-        """A monitor removed from the room: its link line goes."""
+        """A monitor removed from the room: its link line goes, its values turn grey."""
+        for tile in (self.hr, self.spo2, self.nibp, self.rr):
+            tile.source_stopped(source)
         if self.links.pop(source, None) is not None:
             self._render_links()
 
@@ -161,3 +204,5 @@ class VitalsStrip(QWidget):
             tile.refresh(now)
         self.trend.set_now(now)
         self.pleth.blank_if_stale(now)
+        if self._switch_notes:
+            self._render_switches(now)
