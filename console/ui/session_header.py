@@ -49,7 +49,10 @@ class SessionHeader(QFrame):
         self.weight_edit.setFixedWidth(120)
         self.weight_button = QPushButton("Save weight")
         self.weight_message = QLabel("")
-        self.weight_message.setStyleSheet(f"color: {theme.ALARM_MEDIUM};")
+        self.weight_message.setWordWrap(True)
+        self.weight_message.setStyleSheet(f"color: {theme.ALARM_MEDIUM}; font-weight: bold;")
+        self._weight_asked: float | None = None  # an unusual weight already asked about
+        self.weight_edit.textChanged.connect(self._weight_edited)
         self.weight_edit.returnPressed.connect(self._save_weight)
         self.weight_button.clicked.connect(self._save_weight)
         self.start_button = QPushButton("Start session…")
@@ -61,7 +64,7 @@ class SessionHeader(QFrame):
         row.addSpacing(12)
         row.addWidget(self.weight_edit)
         row.addWidget(self.weight_button)
-        row.addWidget(self.weight_message)
+        row.addWidget(self.weight_message, 2)
         row.addStretch(1)
         row.addWidget(self.elapsed)
         row.addSpacing(24)
@@ -78,6 +81,8 @@ class SessionHeader(QFrame):
         self.set_session(None)
 
     def set_session(self, session: OpenSession | None) -> None:
+        if session is None or self.session is None or session.id != self.session.id:
+            self.weight_edit.clear()  # a weight typed for one session never reaches the next
         self.session = session
         if session is None:
             self.who.setText("No session open")
@@ -112,9 +117,17 @@ class SessionHeader(QFrame):
             self.weight_edit.setFocus()
         else:
             self.weight_message.setText("")
+            self._weight_edited()
+
+    def _weight_edited(self) -> None:
+        """A question about one number is withdrawn as soon as the number changes."""
+        if self._weight_asked is not None:
+            self._weight_asked = None
+            self.weight_message.setText("")
+        self.weight_button.setText("Save weight")
 
     def _save_weight(self) -> None:
-        from console.ui.session_dialog import parse_weight
+        from console.ui.session_dialog import parse_weight, weight_concern
 
         try:
             kg = parse_weight(self.weight_edit.text())
@@ -124,7 +137,17 @@ class SessionHeader(QFrame):
         if kg is None:
             self.weight_message.setText("Type the weight in kilograms, e.g. 72.5")
             return
+        p = self.session.patient if self.session is not None else None
+        concern = weight_concern(p.weight_kg if p is not None else None, kg)
+        if concern and self._weight_asked != kg:
+            self._weight_asked = kg
+            self.weight_message.setText(f"{concern} Press Confirm (or Enter) to record "
+                                        f"{kg:g} kg.")
+            self.weight_button.setText(f"Confirm {kg:g} kg")
+            return
+        self._weight_asked = None
         self.weight_edit.clear()
+        self.weight_message.setText("")
         self.weight_entered.emit(kg)
 
     def refresh(self, now: float) -> None:
