@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -40,6 +40,7 @@ MOAAS = ["5 — responds readily to name", "4 — lethargic response to name",
          "3 — responds only to loud or repeated name", "2 — only to mild prodding or shaking",
          "1 — no response to prodding", "0 — no response to painful stimulus"]
 VOID_LINK = "void:"
+CONFIRM_KEY = QKeySequence("Ctrl+Y")
 
 StaffList = Callable[[], list[tuple[str, str]]]  # () -> [(name, role)] from the staff list
 
@@ -99,13 +100,13 @@ class DosePanel(QFrame):
         f.setPixelSize(28)
         f.setBold(True)
         self.mg.setFont(f)
-        self.mg.setMaximumWidth(150)
+        self.mg.setMaximumWidth(130)
         self.mg.textChanged.connect(self._preview)
         self.mg.textChanged.connect(self._edited)
         self.mg.returnPressed.connect(self.record)
         self.per_kg = QLabel("")
         self.per_kg.setWordWrap(True)
-        self.per_kg.setStyleSheet("font-size: 18px;")
+        self.per_kg.setStyleSheet("font-size: 16px;")
         self.lot = QLineEdit()
         self.lot.setPlaceholderText("lot number")
         self.given_by = QLineEdit()
@@ -116,35 +117,40 @@ class DosePanel(QFrame):
         self.record_button = _big_button("Record dose  (F2)")
         self.record_button.clicked.connect(self.record)
 
-        # The question, right under the dose field.
+        # The question, right under the dose field: the question and its buttons first,
+        # the protocol's reasons below them.
         self.confirm_text = QLabel("")
         self.confirm_text.setObjectName("dose_question")
         self.confirm_text.setWordWrap(True)
-        self.confirm_text.setTextFormat(Qt.TextFormat.RichText)
-        self.confirm_text.setStyleSheet("font-size: 17px;")
+        self.confirm_text.setStyleSheet("font-size: 18px; font-weight: bold;")
+        self.confirm_reasons = QLabel("")
+        self.confirm_reasons.setWordWrap(True)
+        self.confirm_reasons.setStyleSheet("font-size: 14px;")
         self.confirm_yes = _big_button("Yes, record it")
         self.confirm_yes.clicked.connect(self.confirm)
         self.confirm_no = QPushButton("Cancel")
         self.confirm_no.clicked.connect(self.cancel)
-        self.second_label = QLabel("Second person who checked it:")
         self.second = QComboBox()
         self.second.setObjectName("second_person")
-        self.second.setMinimumWidth(220)
+        self.second.setMinimumWidth(150)
+        self.second.setToolTip("The second person who checked this dose (from the staff list)")
         self.confirm_hint = QLabel("")
+        self.confirm_hint.setWordWrap(True)
         self.confirm_hint.setStyleSheet(f"color: {theme.WARN}; font-weight: bold;")
-        self.second.currentIndexChanged.connect(lambda _i: self.confirm_hint.setText(""))
+        self.confirm_hint.hide()
+        self.second.currentIndexChanged.connect(lambda _i: self._hint(""))
         self.confirm_box = _boxed(theme.WARN)
         cb = QVBoxLayout(self.confirm_box)
         cb.setContentsMargins(10, 6, 10, 6)
+        cb.setSpacing(4)
         cb.addWidget(self.confirm_text)
         crow = QHBoxLayout()
-        crow.addWidget(self.second_label)
-        crow.addWidget(self.second)
-        crow.addStretch(1)
+        crow.addWidget(self.second, 1)
         crow.addWidget(self.confirm_yes)
         crow.addWidget(self.confirm_no)
         cb.addLayout(crow)
         cb.addWidget(self.confirm_hint)
+        cb.addWidget(self.confirm_reasons)
         self.confirm_box.hide()
         self.message = QLabel("")
         self.message.setObjectName("dose_message")
@@ -152,6 +158,7 @@ class DosePanel(QFrame):
         self.message.setStyleSheet(f"color: {theme.WARN}; font-size: 17px; font-weight: bold;")
         self.message.hide()
         self.cumulative = QLabel("")
+        self.cumulative.setWordWrap(True)
         self.cumulative.setStyleSheet("font-size: 22px; font-weight: bold;")
         self.log = QLabel("")
         self.log.setObjectName("dose_log")
@@ -207,19 +214,26 @@ class DosePanel(QFrame):
             ib.addWidget(w)
         ib.addStretch(1)
         self.inf_box.hide()
+        for e in (self.mg, self.when, self.lot, self.given_by):
+            e.installEventFilter(self)  # Ctrl+Y confirms, even while typing in a field
         self.moaas = QComboBox()
         self.moaas.addItems(MOAAS)
+        self.moaas.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.moaas.setMinimumContentsLength(16)
         self.sedation = QPushButton("Record sedation (MOAA/S)")
         self.sedation.clicked.connect(self._sedation)
 
         # Top: the field, its mg/kg and the button; the question and messages right below.
+        # (Kept narrow: the panel shares a row with others on a 1366-wide laptop screen.)
         entry = QGridLayout()
-        title = QLabel("<b>Dose</b> (mg)")
+        entry.setVerticalSpacing(2)
+        title = QLabel("<b>Dose</b>")
         title.setStyleSheet("font-size: 18px;")
         entry.addWidget(title, 0, 0)
         entry.addWidget(self.mg, 0, 1)
-        entry.addWidget(self.per_kg, 0, 2)
-        entry.addWidget(self.record_button, 0, 3)
+        entry.addWidget(self.record_button, 0, 2)
+        entry.addWidget(self.per_kg, 1, 1, 1, 2)
         entry.setColumnStretch(2, 1)
         details = QHBoxLayout()
         details.addWidget(self.lot, 1)
@@ -240,6 +254,16 @@ class DosePanel(QFrame):
         srow.addWidget(self.sedation)
         lay.addLayout(srow)
         lay.addStretch(1)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        """A line edit takes Ctrl+Y as "redo" on most platforms, which would swallow the
+        window's confirm shortcut exactly where the nurse is typing: leave it to the window."""
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            pressed = QKeySequence(event.keyCombination())
+            if pressed.matches(CONFIRM_KEY) == QKeySequence.SequenceMatch.ExactMatch:
+                event.ignore()
+                return True
+        return super().eventFilter(obj, event)
 
     # ------------------------------------------------------------------
     def attach(self, day: DoseDay | None) -> None:
@@ -288,14 +312,23 @@ class DosePanel(QFrame):
 
     def reveal(self, w: QWidget) -> None:
         """Scroll the panel's scroll area (if any) so that `w` is in view, now and once the
-        layout has settled."""
+        layout has settled; a box taller or wider than the view shows its top-left (the
+        question and its buttons come first)."""
         area = self._scroll_area()
         if area is None:
             return
 
         def show() -> None:
-            if w.isVisible():
-                area.ensureWidgetVisible(w, 0, 0)
+            inner = area.widget()
+            if not w.isVisible() or inner is None:
+                return
+            at = w.mapTo(inner, QPoint(0, 0))
+            view = area.viewport().size()
+            area.ensureWidgetVisible(w, 0, 0)
+            if w.height() > view.height():
+                area.verticalScrollBar().setValue(at.y())
+            if w.width() > view.width():
+                area.horizontalScrollBar().setValue(at.x())
 
         lay = self.layout()
         if lay is not None:
@@ -358,10 +391,15 @@ class DosePanel(QFrame):
         if p.second_person:
             second = self.second.currentData()
             if not second:
-                self.confirm_hint.setText("Choose the second person from the list first.")
-                self.reveal(self.confirm_box)
+                self._hint("Choose the second person from the list first.")
+                self.second.setFocus()
+                self.reveal(self.confirm_hint)
                 return
         self._give(p.mg_text, p.when_text, p, second)
+
+    def _hint(self, text: str) -> None:
+        self.confirm_hint.setText(text)
+        self.confirm_hint.setVisible(bool(text))
 
     def cancel(self) -> None:
         self._pending = None
@@ -396,21 +434,19 @@ class DosePanel(QFrame):
         assert v is not None
         second = isinstance(e, NeedsSecondPerson)
         self._pending = _Pending(mg, when, v.mg, second)
-        reasons = "".join(f"<br>• {html.escape(r)}" for r in e.reasons)
-        self.confirm_text.setText(f"<b>{html.escape(e.question)}</b>{reasons}")
-        self.second_label.setVisible(second)
+        self.confirm_text.setText(e.question + (" A second person must confirm: choose who "
+                                                "checked it." if second else ""))
+        self.confirm_reasons.setText("\n".join(f"• {r}" for r in e.reasons))
         self.second.setVisible(second)
         if second:
             self._fill_second()
-            self.confirm_yes.setText(f"Confirm {v.mg:g} mg with the second person  (Ctrl+Y)")
-        else:
-            self.confirm_yes.setText(f"Yes, record {v.mg:g} mg  (Ctrl+Y)")
+        self.confirm_yes.setText(f"Record {v.mg:g} mg  (Ctrl+Y)")
         colour = theme.ALARM_HIGH if second else theme.WARN
         self.confirm_box.setStyleSheet(
             f"QFrame#dose_prompt {{ border: 2px solid {colour}; border-radius: 6px; "
             f"background: {theme.dim(colour, 0.16)}; }}")
         self.say("")
-        self.confirm_hint.setText("")
+        self._hint("")
         self.confirm_box.show()
         self.reveal(self.confirm_box)
 
@@ -423,9 +459,10 @@ class DosePanel(QFrame):
             self.second.setEnabled(False)
             return
         self.second.setEnabled(True)
-        self.second.addItem("— choose —", None)
-        for name, role in others:
-            self.second.addItem(f"{name} — {role}" if role else name, name)
+        self.second.addItem("Checked by… (choose)", None)
+        for i, (name, role) in enumerate(others, start=1):
+            self.second.addItem(name, name)
+            self.second.setItemData(i, role, Qt.ItemDataRole.ToolTipRole)
 
     # ------------------------------------------------------------------ entered in error
     def _void_link(self, link: str) -> None:
@@ -500,7 +537,7 @@ class DosePanel(QFrame):
             return
         self.record_button.setEnabled(True)
         locked = not day.dosing_allowed()
-        self.record_button.setText("Record dose — LOCKED until the gate passes  (F2)"
+        self.record_button.setText("LOCKED until the gate passes  (F2)"
                                    if locked else
                                    ("Record booster  (F2)" if day.doses else
                                     "Record dose  (F2)"))
