@@ -398,6 +398,8 @@ def test_start_dialog_refuses_an_impossible_birth_date_and_asks_about_odd_weight
     start = buttons.button(QDialogButtonBox.StandardButton.Ok)
     qtbot.mouseClick(start, Qt.MouseButton.LeftButton)
     assert dlg.choice is None and "not a real date" in dlg.problems[dlg.birth].text()
+    SCREENSHOTS.mkdir(exist_ok=True)
+    dlg.grab().save(str(SCREENSHOTS / "start_dialog_birth_date.png"))
     assert dlg.problems[dlg.birth].isVisible() and dlg.birth.text() == "1985-13-40"
     dlg.birth.clear()
     qtbot.keyClicks(dlg.birth, "1985-03-07")
@@ -429,6 +431,8 @@ def test_a_big_weight_change_mid_session_needs_confirmation(
     assert weight() == 82.0 and room.events("patient.weight_changed") == []
     assert "from 82 kg to 180 kg (+120 %)" in header.weight_message.text()
     assert header.weight_edit.text() == "180" and "Confirm 180 kg" in header.weight_button.text()
+    SCREENSHOTS.mkdir(exist_ok=True)
+    header.grab().save(str(SCREENSHOTS / "header_weight_change_question.png"))
     # an edit withdraws the question; the new number is asked about in turn
     qtbot.keyClick(header.weight_edit, Qt.Key.Key_Backspace)
     assert header.weight_message.text() == ""
@@ -460,6 +464,8 @@ def test_hours_since_food_that_is_not_a_number_is_refused_beside_the_field(
     box.click()
     assert "is not a number of hours" in problem.text() and food.text() == "abc"
     qtbot.waitUntil(lambda: on_screen(problem, room.window, room.window.rect()), timeout=3000)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    checklist.grab().save(str(SCREENSHOTS / "checklist_hours_refused.png"))
     assert [e.payload["item"] for e in room.events("checklist.item")] == [
         next(k for k, w in checklist.inputs.items() if w is box)]
     assert "Hours since last food" in " ".join(room.day.gate().missing)

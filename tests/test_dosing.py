@@ -293,7 +293,9 @@ def test_hours_are_read_in_words() -> None:
     from console.core.gate import HoursInputError, parse_hours
     assert parse_hours("6") == 6 and parse_hours("2,5 h") == 2.5 and parse_hours("0") == 0
     for bad, words in (("abc", "not a number of hours"), ("-1", "negative"),
-                       ("500", "more than a week"), ("", "type a number"),
-                       ("nan", "type a number")):
+                       ("500", "more than a week"), ("", "Type a number"),
+                       ("nan", "Type a number")):
         with pytest.raises(HoursInputError, match=words):
             parse_hours(bad)
+    with pytest.raises(HoursInputError, match=r"^Food: “x” is not"):
+        parse_hours("x", "Food")

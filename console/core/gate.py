@@ -34,22 +34,24 @@ class HoursInputError(ValueError):
     """Typed hours that cannot be used; the message is for the clinician."""
 
 
-def parse_hours(text: str, label: str = "Hours") -> float:
-    """'6', '2.5', '2,5', '6 h' -> hours; anything else is refused in plain words."""
+def parse_hours(text: str, label: str = "") -> float:
+    """'6', '2.5', '2,5', '6 h' -> hours; anything else is refused in plain words (starting
+    with `label`, when the message is not shown beside its field)."""
+    label = f"{label}: " if label else ""
     s = re.sub(r"\s*(h|hr|hrs|hours?)$", "", text.strip().lower()).replace(",", ".")
     if not s:
-        raise HoursInputError(f"{label}: type a number of hours, e.g. 6 or 2.5.")
+        raise HoursInputError(f"{label}Type a number of hours, e.g. 6 or 2.5.")
     try:
         v = float(s)
     except ValueError:
-        raise HoursInputError(f"{label}: “{text.strip()}” is not a number of hours. "
-                              "Type digits, e.g. 6 or 2.5.") from None
+        raise HoursInputError(f"{label}“{text.strip()}” is not a number of hours "
+                              "(type e.g. 6 or 2.5).") from None
     if not math.isfinite(v):
-        raise HoursInputError(f"{label}: type a number of hours, e.g. 6 or 2.5.")
+        raise HoursInputError(f"{label}Type a number of hours, e.g. 6 or 2.5.")
     if v < 0:
-        raise HoursInputError(f"{label}: hours cannot be negative.")
+        raise HoursInputError(f"{label}Hours cannot be negative.")
     if v >= MAX_HOURS:
-        raise HoursInputError(f"{label}: {v:g} h is more than a week — check the number "
+        raise HoursInputError(f"{label}{v:g} h is more than a week: check the number "
                               "(hours, e.g. 6).")
     return v
 

@@ -114,19 +114,16 @@ class ChecklistPanel(QFrame):
                 w.editingFinished.connect(lambda i=item.id: self._typed(i))
                 if item.help:
                     w.setToolTip(item.help)
+                self.form.addRow(item.label, w)
+                # Its own full-width line just below the field, shown only when refused.
                 problem = QLabel("")
                 problem.setObjectName(f"problem_{item.id}")
                 problem.setWordWrap(True)
-                problem.setStyleSheet(f"color: {theme.WARN}; font-weight: bold;")
-                problem.hide()
+                problem.setStyleSheet(f"color: {theme.WARN}; font-weight: bold; "
+                                      "padding: 2px 0;")
                 self.problems[item.id] = problem
-                cell = QWidget()
-                row = QVBoxLayout(cell)
-                row.setContentsMargins(0, 0, 0, 0)
-                row.setSpacing(2)
-                row.addWidget(w)
-                row.addWidget(problem)
-                self.form.addRow(item.label, cell)
+                self.form.addRow(problem)
+                self.form.setRowVisible(problem, False)
             w.setObjectName(f"check_{item.id}")
             self.inputs[item.id] = w
         g = day.template.gate
@@ -152,7 +149,7 @@ class ChecklistPanel(QFrame):
             return
         if item.kind == "hours":
             try:
-                v = parse_hours(text, item.label)
+                v = parse_hours(text)  # said right under its own field
             except HoursInputError as e:
                 # Said beside the field; what was typed stays, and nothing is recorded.
                 self._problem(item_id, f"{e} Not recorded.")
@@ -168,7 +165,7 @@ class ChecklistPanel(QFrame):
         if label is None or w is None:
             return
         label.setText(text)
-        label.setVisible(bool(text))
+        self.form.setRowVisible(label, bool(text))
         w.setStyleSheet(f"border: 2px solid {theme.WARN};" if text else "")
 
     def _override(self) -> None:

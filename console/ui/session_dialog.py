@@ -79,7 +79,7 @@ def weight_concern(old_kg: float | None, new_kg: float) -> str | None:
     if old_kg and abs(new_kg - old_kg) / old_kg > WEIGHT_CHANGE_ASK:
         pct = (new_kg - old_kg) / old_kg * 100
         return (f"Change the weight from {old_kg:g} kg to {new_kg:g} kg ({pct:+.0f} %)? "
-                "Every mg/kg figure changes with it. Check the scale and the units.")
+                "Check the scale and the units.")
     if not lo <= new_kg <= hi:
         return (f"{new_kg:g} kg is outside the usual {lo:g}–{hi:g} kg. "
                 "Check the scale and the units (kg, not lb).")
