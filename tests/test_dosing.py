@@ -206,3 +206,96 @@ def test_no_typed_number_slips_past_the_plausibility_limit(mg: float) -> None:
         assert verdict.refused
     elif mg > 100:
         assert verdict.confirm and not verdict.refused
+
+
+def test_beyond_the_hard_ceiling_a_second_named_person_must_confirm(core: Core) -> None:
+    from console.core.dose_day import NeedsSecondPerson
+    day = core.start("palliative-low", weight=70)  # 0.1–0.3 mg/kg: 7–21 mg, ceiling 42 mg
+    ready(day)
+    with pytest.raises(NeedsConfirmation) as soft:
+        day.give_dose("30")
+    assert not isinstance(soft.value, NeedsSecondPerson)
+    assert soft.value.question == "Record 30 mg = 0.43 mg/kg (above the 7–21 mg range)?"
+    with pytest.raises(NeedsSecondPerson) as hard:
+        day.give_dose("140")
+    assert "beyond the 42 mg hard ceiling" in hard.value.question
+    assert any("hard ceiling of 42 mg" in r and "palliative-low.toml" in r
+               for r in hard.value.reasons)
+    with pytest.raises(NeedsSecondPerson):  # Ctrl+Y alone is not enough
+        day.give_dose("140", confirmed=True, confirm_mg=140)
+    with pytest.raises(DoseInputError, match="someone other than you"):
+        day.give_dose("140", confirmed=True, confirm_mg=140, second_person="ana nurse")
+    assert core.events("dose.given") == []
+    ev = day.give_dose("140", confirmed=True, confirm_mg=140, second_person="Dr Lee")
+    p = ev.payload
+    assert (p["above_ceiling"], p["ceiling_mg"], p["confirmed_by"], p["second_person"]) == (
+        True, 42.0, "Ana Nurse", "Dr Lee")
+    assert p["out_of_range"] == "above" and p["protocol_range"] == "7–21 mg"
+
+
+def test_a_confirmation_holds_only_for_the_number_it_named(core: Core) -> None:
+    from console.core.dosing import DoseRules
+    day = core.start("palliative-low", weight=70)
+    ready(day)
+    with pytest.raises(NeedsConfirmation):
+        day.give_dose("30")
+    with pytest.raises(NeedsConfirmation):  # confirmed 30, but 35 is typed now
+        day.give_dose("35", confirmed=True, confirm_mg=30)
+    assert core.events("dose.given") == []
+    ev = day.give_dose("35", confirmed=True, confirm_mg=35)
+    assert ev.payload["mg"] == 35 and "ABOVE THE PROTOCOL RANGE 7–21 mg" in ev.payload["summary"]
+    inside = DoseRules(day.template, 70.0, day.session_start).judge(14, day.now(), day.now())
+    assert inside.ok_without_confirmation and inside.out_of_range is None
+
+
+def test_ceiling_from_mg_per_kg_and_template_errors() -> None:
+    from pathlib import Path
+
+    from console.core.dosing import DoseRules, ceiling_mg
+    from console.core.templates import SHIPPED_DIR, TemplateError, parse_template
+    from tests.helpers.dose_fixtures import template
+    im = template("im")  # 25–100 mg; ceiling 2 x 100 mg, or 2.25 mg/kg if lower
+    assert ceiling_mg(im, 70)[0] == pytest.approx(157.5)
+    assert ceiling_mg(im, 100)[0] == 200 and ceiling_mg(im, None)[0] == 200
+    v = DoseRules(im, 40.0, 0.0).judge(100, 10.0, 10.0)  # 2.5 mg/kg in a 40 kg patient
+    assert v.out_of_range is None and v.needs_second_person and v.ceiling_mg == 90
+    assert ceiling_mg(template("iv-infusion"), None)[0] is None  # mg/kg without a weight
+    text = (SHIPPED_DIR / "im.toml").read_text()
+    with pytest.raises(TemplateError, match="ceiling_factor"):
+        parse_template(Path("x.toml"), text.replace("ceiling_factor = 2", "ceiling_factor = 0.5"))
+    with pytest.raises(TemplateError, match="ceiling_mg_per_kg"):
+        parse_template(Path("x.toml"),
+                       text.replace("ceiling_mg_per_kg = 2.25", "ceiling_mg_per_kg = 0"))
+
+
+def test_entered_in_error_needs_a_reason_and_an_author_and_keeps_the_dose(core: Core) -> None:
+    day = core.start("im")
+    ready(day)
+    ev = day.give_dose("50")
+    with pytest.raises(DoseInputError, match="Write why"):
+        day.void_dose(ev.uid, "")
+    core.sessions.set_user(None)
+    with pytest.raises(DoseInputError, match="Choose who you are"):
+        day.void_dose(ev.uid, "wrong patient")
+    from console.core.session import Staff
+    core.sessions.set_user(Staff("Ana Nurse", "nurse"))
+    void = day.void_dose(ev.uid, "wrong patient")
+    with pytest.raises(DoseInputError, match="already marked"):
+        day.void_dose(ev.uid, "again")
+    assert void.author == "Ana Nurse" and void.payload["mg"] == 50
+    assert [e.uid for e in day.dose_log()] == [ev.uid] and day.void_events[ev.uid] == void
+    again = core.open("im")  # rebuilt from the record: still there, still not counted
+    assert again.cumulative_mg() == 0 and ev.uid in again.void_events
+    assert [e.uid for e in again.dose_log()] == [ev.uid]
+
+
+def test_hours_are_read_in_words() -> None:
+    from console.core.gate import HoursInputError, parse_hours
+    assert parse_hours("6") == 6 and parse_hours("2,5 h") == 2.5 and parse_hours("0") == 0
+    for bad, words in (("abc", "not a number of hours"), ("-1", "negative"),
+                       ("500", "more than a week"), ("", "Type a number"),
+                       ("nan", "Type a number")):
+        with pytest.raises(HoursInputError, match=words):
+            parse_hours(bad)
+    with pytest.raises(HoursInputError, match=r"^Food: “x” is not"):
+        parse_hours("x", "Food")

@@ -14,7 +14,8 @@ from typing import Any
 from console.core.record import build_record
 from console.store.events import session_events
 
-COURSE_KINDS = ("dose.given", "sign.signed", "outcome.measure", "course.phase", "note.amended")
+COURSE_KINDS = ("dose.given", "dose.entered_in_error", "sign.signed", "outcome.measure",
+                "course.phase", "note.amended")
 
 
 @dataclass
@@ -65,7 +66,8 @@ def patient_course(conn: sqlite3.Connection, patient_id: int) -> list[CourseSess
     out = []
     for sid, started, ended, state, template, title in rows:
         rec = build_record(session_events(conn, sid, COURSE_KINDS))
-        doses = [dict(e.payload) for e in rec.doses()]
+        voided = rec.voided()  # entered in error: kept in the record, never counted
+        doses = [dict(e.payload) for e in rec.doses() if e.uid not in voided]
         cs = CourseSession(sid, started, ended, state, template, title,
                            infer_phase(template, bool(doses)), "", doses,
                            rec.signature.name if rec.signature else None)

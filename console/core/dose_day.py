@@ -57,11 +57,21 @@ MANUAL_UNITS = {"sys": mdc.MDC_DIM_MMHG, "dia": mdc.MDC_DIM_MMHG,
 
 
 class NeedsConfirmation(Exception):
-    """The dose is outside the protocol: ask, then call again with confirmed=True."""
+    """The dose is outside the protocol: ask about this exact number, then call again with
+    confirmed=True and confirm_mg = the number that was asked about."""
 
-    def __init__(self, reasons: tuple[str, ...]) -> None:
+    def __init__(self, reasons: tuple[str, ...], verdict: DoseVerdict | None = None) -> None:
         self.reasons = reasons
+        self.verdict = verdict
         super().__init__(" ".join(reasons))
+
+    @property
+    def question(self) -> str:
+        return self.verdict.question() if self.verdict is not None else "Record it anyway?"
+
+
+class NeedsSecondPerson(NeedsConfirmation):
+    """Beyond the template's hard ceiling: a second named person must confirm as well."""
 
 
 @dataclass
@@ -90,6 +100,7 @@ class DoseDay:
         self.doses: list[GivenDose] = []
         self.dose_events: dict[str, Event] = {}
         self.voided: set[str] = set()
+        self.void_events: dict[str, Event] = {}  # dose uid -> its entered-in-error event
         self.infusions: dict[str, Infusion] = {}
         self.override: Event | None = None
         self.gate_record: Event | None = None
@@ -195,6 +206,7 @@ class DoseDay:
                                                  float(p["rate_mg_per_h"]))
         elif e.kind == "dose.entered_in_error" and e.refers_to:
             self.voided.add(e.refers_to)
+            self.void_events[e.refers_to] = e
             self.doses = [d for d in self.doses if d.uid != e.refers_to]
             self.infusions.pop(e.refers_to, None)
         elif e.kind.startswith("infusion.") and e.refers_to in self.infusions:
@@ -306,8 +318,13 @@ class DoseDay:
         return self.rules().check(mg_text, when_text, self.now())
 
     def give_dose(self, mg_text: str, when_text: str = "", *, lot: str = "",
-                  given_by: str = "", confirmed: bool = False, role: str | None = None) -> Event:
-        """Record a dose, or raise DoseInputError / NeedsConfirmation without writing."""
+                  given_by: str = "", confirmed: bool = False, confirm_mg: float | None = None,
+                  second_person: str | None = None, role: str | None = None) -> Event:
+        """Record a dose, or raise DoseInputError / NeedsConfirmation without writing.
+
+        A confirmation holds only for the number it was given for: with `confirm_mg`, a dose
+        that is not exactly that number is asked about again. Beyond the hard ceiling a
+        `second_person` (another named member of staff) must confirm too."""
         v = self.check_dose(mg_text, when_text)
         if v.refused:
             raise DoseInputError(v.refused)
@@ -315,8 +332,23 @@ class DoseDay:
             raise DoseInputError("Dosing is locked: the safety gate has not passed. "
                                  + " ".join(self.gate().reasons)
                                  + " A clinician may override with a written reason.")
-        if v.confirm and not confirmed:
-            raise NeedsConfirmation(v.confirm)
+        if confirm_mg is not None and abs(confirm_mg - v.mg) > 1e-9:
+            confirmed = False  # the number changed since it was confirmed: ask again
+        second = (second_person or "").strip() or None
+        if v.needs_second_person:
+            if not confirmed:
+                raise NeedsSecondPerson(v.confirm, v)
+            me = self.sessions.author
+            if me is None:
+                raise DoseInputError("Choose who you are (the clinician at the console) "
+                                     "before confirming a dose beyond the ceiling.")
+            if second is None:
+                raise NeedsSecondPerson(v.confirm, v)
+            if second.casefold() == me.casefold():
+                raise DoseInputError(f"The second person must be someone other than you "
+                                     f"({me}). Choose another member of staff.")
+        elif v.confirm and not confirmed:
+            raise NeedsConfirmation(v.confirm, v)
         tpl = self.template
         role = role or v.role
         if not self.doses:
@@ -334,8 +366,19 @@ class DoseDay:
             "lot": lot.strip() or None, "given_by": given_by.strip() or None,
             "late_entry": v.late, "role": role, "method": tpl.dose.method,
             "outside_protocol": list(v.confirm), "template": tpl.id,
-            "summary": dose_summary(tpl, v, lot.strip(), given_by.strip()),
+            "summary": dose_summary(tpl, v, lot.strip(), given_by.strip(),
+                                    self.sessions.author if v.confirm else None,
+                                    second if v.needs_second_person else None),
         }
+        if v.confirm:  # the persistent marker: which stop was passed, and by whom
+            payload.update({
+                "out_of_range": v.out_of_range, "protocol_range": v.range,
+                "confirmed_by": self.sessions.author,
+                "above_ceiling": v.needs_second_person,
+                "ceiling_mg": None if v.ceiling_mg is None else round(v.ceiling_mg, 2),
+            })
+            if v.needs_second_person:
+                payload["second_person"] = second
         if tpl.dose.method == "infusion" and tpl.dose.infusion_minutes:
             payload["planned_minutes"] = tpl.dose.infusion_minutes
             payload["rate_mg_per_h"] = round(v.mg / (tpl.dose.infusion_minutes / 60.0), 4)
@@ -346,14 +389,27 @@ class DoseDay:
         return ev
 
     def void_dose(self, uid: str, reason: str) -> Event:
-        if uid not in self.dose_events or uid in self.voided:
+        """Mark a recorded dose as entered in error: an amendment event (author, time,
+        reason) pointing at the original, which stays in the record but no longer counts."""
+        if uid in self.voided:
+            raise DoseInputError("That dose is already marked as entered in error.")
+        if uid not in self.dose_events:
             raise DoseInputError("That dose is not in this session's record.")
         if len(reason.strip()) < 3:
             raise DoseInputError("Write why this entry was an error.")
+        if self.sessions.author is None:
+            raise DoseInputError("Choose who you are (the clinician at the console) before "
+                                 "marking a dose as entered in error.")
         orig = self.dose_events[uid].payload.get("summary", "")
         return self._record("dose.entered_in_error", {
-            "reason": reason.strip(), "summary": f"Entered in error: {orig} — {reason.strip()}"},
+            "reason": reason.strip(), "mg": self.dose_events[uid].payload.get("mg"),
+            "summary": f"Entered in error: {orig} — {reason.strip()}"},
             refers_to=uid)
+
+    def dose_log(self) -> list[Event]:
+        """Every ketamine dose recorded this session, in clinical time order, including those
+        later marked entered in error (see `void_events`): nothing leaves the log."""
+        return sorted(self.dose_events.values(), key=lambda e: (e.t, e.recorded or e.t))
 
     def infusion(self) -> tuple[str, Infusion] | None:
         for uid, inf in reversed(self.infusions.items()):

@@ -1,9 +1,11 @@
 """Dose entry rules: what a typed dose means, and whether it may be recorded.
 
 A dose is always typed in mg; mg/kg is computed from the patient's weight and shown beside it.
-The classic harm is a 10x error (mg vs mg/kg, a slipped decimal), so a dose far outside what
-the protocol allows is refused outright, and anything outside the protocol's range needs an
-explicit confirmation. Every message is written for the person holding the syringe.
+The classic harm is a 10x error (mg vs mg/kg, a slipped decimal), so the stops are graded:
+within the protocol's range a dose is recorded; outside it the clinician confirms the exact
+number; beyond the template's hard ceiling a second named person must confirm as well; far
+beyond any protocol (`plausible_factor`) it is refused outright. Every message is written for
+the person holding the syringe.
 """
 
 from __future__ import annotations
@@ -44,10 +46,32 @@ class DoseVerdict:
     role: str
     refused: str | None = None
     confirm: tuple[str, ...] = ()  # reasons needing an explicit "yes, give it"
+    out_of_range: str | None = None  # "above" | "below" the protocol's single-dose range
+    range: str = ""  # the range as shown, e.g. "7–21 mg" or "0.1–0.3 mg/kg (7–21 mg at 70 kg)"
+    ceiling: str | None = None  # why a second person must confirm (beyond the hard ceiling)
+    ceiling_mg: float | None = None
 
     @property
     def ok_without_confirmation(self) -> bool:
         return self.refused is None and not self.confirm
+
+    @property
+    def needs_second_person(self) -> bool:
+        return self.refused is None and self.ceiling is not None
+
+    def question(self) -> str:
+        """The one line the clinician answers, naming the exact number, e.g.
+        "Record 30 mg (above the 7–21 mg range)?"."""
+        why = []
+        if self.ceiling is not None and self.ceiling_mg is not None:
+            why.append(f"beyond the {mg_text(self.ceiling_mg)} mg hard ceiling")
+        elif self.out_of_range is not None:
+            why.append(f"{self.out_of_range} the {self.range} range")
+        elif self.confirm:
+            why.append("outside the protocol")
+        kg = f" = {self.mg_per_kg:.2f} mg/kg" if self.mg_per_kg is not None else ""
+        return f"Record {self.mg:g} mg{kg} ({', '.join(why)})?" if why else \
+            f"Record {self.mg:g} mg{kg}?"
 
 
 def parse_mg(text: str) -> float:
@@ -108,6 +132,31 @@ def method_text(tpl: Template) -> str:
     return "single bolus"
 
 
+def mg_text(mg: float) -> str:
+    """A dose in mg as shown: 7, 14.5, 157.5 (no spurious decimals)."""
+    return f"{round(mg, 1):g}"
+
+
+def ceiling_mg(tpl: Template, weight_kg: float | None) -> tuple[float | None, str]:
+    """The hard ceiling for one dose in mg and how it was reached (None: no weight for a
+    mg/kg protocol, so no mg figure can be given)."""
+    d = tpl.dose
+    options: list[tuple[float, str]] = []
+    if not d.per_kg:
+        options.append((d.max * d.ceiling_factor,
+                        f"{d.ceiling_factor:g} × the {d.max:g} mg maximum"))
+    elif weight_kg:
+        options.append((d.max * d.ceiling_factor * weight_kg,
+                        f"{d.ceiling_factor:g} × the {d.max:g} mg/kg maximum = "
+                        f"{d.max * d.ceiling_factor:g} mg/kg at {weight_kg:g} kg"))
+    if d.ceiling_mg_per_kg is not None and weight_kg:
+        options.append((d.ceiling_mg_per_kg * weight_kg,
+                        f"{d.ceiling_mg_per_kg:g} mg/kg at {weight_kg:g} kg"))
+    if not options:
+        return None, ""
+    return min(options, key=lambda o: o[0])
+
+
 def range_text(tpl: Template, weight_kg: float | None) -> str:
     d = tpl.dose
     if d.per_kg:
@@ -161,10 +210,20 @@ class DoseRules:
             )
         confirm: list[str] = []
         dose_text = f"{mg:g} mg" + (f" ({per_kg:.2f} mg/kg)" if per_kg is not None else "")
+        rng = range_text(tpl, w)
+        out_of_range: str | None = None
         if mg > max_mg + 1e-9:
-            confirm.append(f"{dose_text} is ABOVE the protocol range {range_text(tpl, w)}.")
+            out_of_range = "above"
+            confirm.append(f"{dose_text} is ABOVE the protocol range {rng}.")
         elif mg < min_mg - 1e-9:
-            confirm.append(f"{dose_text} is below the protocol range {range_text(tpl, w)}.")
+            out_of_range = "below"
+            confirm.append(f"{dose_text} is below the protocol range {rng}.")
+        ceiling: str | None = None
+        top, how = ceiling_mg(tpl, w)
+        if top is not None and mg > top + 1e-9:
+            src = f"{tpl.path.name}" + (f": {d.ceiling_source}" if d.ceiling_source else "")
+            ceiling = (f"{dose_text} is beyond this protocol's hard ceiling of {mg_text(top)} mg "
+                       f"({how}; from {src}). A second person must check and confirm it.")
         if d.unit_mg and abs(mg / d.unit_mg - round(mg / d.unit_mg)) > 1e-6:
             what = "tablets" if d.method == "tablets" else "devices"
             confirm.append(f"{mg:g} mg is not a whole number of {d.unit_mg:g} mg {what}.")
@@ -183,10 +242,15 @@ class DoseRules:
             if b.max_cumulative_mg is not None and total > b.max_cumulative_mg + 1e-9:
                 confirm.append(f"Total for the session would be {total:g} mg; the protocol "
                                f"maximum is {b.max_cumulative_mg:g} mg.")
-        return DoseVerdict(mg, per_kg, t, late, role, None, tuple(confirm))
+        if ceiling is not None:
+            confirm.append(ceiling)
+        range_short = (f"{mg_text(min_mg)}–{mg_text(max_mg)} mg" if d.per_kg and w else rng)
+        return DoseVerdict(mg, per_kg, t, late, role, None, tuple(confirm), out_of_range,
+                           range_short, ceiling, top)
 
 
-def dose_summary(tpl: Template, v: DoseVerdict, lot: str | None, given_by: str | None) -> str:
+def dose_summary(tpl: Template, v: DoseVerdict, lot: str | None, given_by: str | None,
+                 confirmed_by: str | None = None, second_person: str | None = None) -> str:
     parts = [f"{v.role.capitalize()} dose: {tpl.drug.name} {v.mg:g} mg"]
     if v.mg_per_kg is not None:
         parts[0] += f" ({v.mg_per_kg:.2f} mg/kg)"
@@ -199,6 +263,12 @@ def dose_summary(tpl: Template, v: DoseVerdict, lot: str | None, given_by: str |
         parts.append(f"given by {given_by}")
     if v.late:
         parts.append(f"LATE ENTRY for {clock_text(v.t)}")
+    if v.ceiling is not None:
+        parts.append(f"⚠ BEYOND THE HARD CEILING of {mg_text(v.ceiling_mg or 0)} mg — confirmed by "
+                     f"{confirmed_by or '?'} and checked by {second_person or '?'}")
+    elif v.out_of_range is not None:
+        parts.append(f"⚠ {v.out_of_range.upper()} THE PROTOCOL RANGE {v.range}")
     if v.confirm:
-        parts.append("confirmed outside protocol: " + " ".join(v.confirm))
+        who = f" by {confirmed_by}" if confirmed_by else ""
+        parts.append(f"confirmed outside protocol{who}: " + " ".join(v.confirm))
     return " · ".join(parts)

@@ -9,6 +9,8 @@ shown in the record. The reasons are sentences for the room, e.g. "BP 172/104 is
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,35 @@ class GateResult:
     reasons: tuple[str, ...]  # why it does not pass (empty when passed)
     missing: tuple[str, ...]  # checklist items still to do (labels)
     baseline: dict[str, float | None]
+
+
+MAX_HOURS = 200.0  # more than a week: surely a typing slip
+
+
+class HoursInputError(ValueError):
+    """Typed hours that cannot be used; the message is for the clinician."""
+
+
+def parse_hours(text: str, label: str = "") -> float:
+    """'6', '2.5', '2,5', '6 h' -> hours; anything else is refused in plain words (starting
+    with `label`, when the message is not shown beside its field)."""
+    label = f"{label}: " if label else ""
+    s = re.sub(r"\s*(h|hr|hrs|hours?)$", "", text.strip().lower()).replace(",", ".")
+    if not s:
+        raise HoursInputError(f"{label}Type a number of hours, e.g. 6 or 2.5.")
+    try:
+        v = float(s)
+    except ValueError:
+        raise HoursInputError(f"{label}“{text.strip()}” is not a number of hours "
+                              "(type e.g. 6 or 2.5).") from None
+    if not math.isfinite(v):
+        raise HoursInputError(f"{label}Type a number of hours, e.g. 6 or 2.5.")
+    if v < 0:
+        raise HoursInputError(f"{label}Hours cannot be negative.")
+    if v >= MAX_HOURS:
+        raise HoursInputError(f"{label}{v:g} h is more than a week: check the number "
+                              "(hours, e.g. 6).")
+    return v
 
 
 def item_ok(item: ChecklistItem, value: Any) -> tuple[bool, str | None]:

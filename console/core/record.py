@@ -106,6 +106,12 @@ class SessionRecord:
         """The dose log as written by the dose feature (`dose.given`), in time order."""
         return [e for e in self.events if e.kind == "dose.given"]
 
+    def voided(self) -> dict[str, Event]:
+        """Doses marked entered in error: dose uid -> the `dose.entered_in_error` event. They
+        stay in `doses()` (nothing is deleted) but must not count."""
+        return {e.refers_to: e for e in self.events
+                if e.kind == "dose.entered_in_error" and e.refers_to}
+
 
 def build_record(events: Iterable[Event]) -> SessionRecord:
     """Fold a session's events (any order) into the current view."""

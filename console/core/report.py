@@ -25,9 +25,12 @@ def note_text(rec: SessionRecord, template: str | None, title: str = "") -> str:
     for sec in sections_for(template):
         out.append(f"\n== {sec.title} ==")
         if sec.derived:
-            doses = rec.doses()
+            doses, voided = rec.doses(), rec.voided()
             out += [f"{clock_text(d.t)}  {d.payload.get('summary', d.kind)}  "
                     f"(given by {d.payload.get('given_by') or d.author or '?'})"
+                    + (f"  [ENTERED IN ERROR {clock_text(v.t)} by {v.author or '?'}: "
+                       f"{v.payload.get('reason', '')} — not counted]"
+                       if (v := voided.get(d.uid)) is not None else "")
                     for d in doses] or ["No dose recorded."]
             continue
         timed = [(e.t, f"{clock_text(e.t)}  {e.summary}  — {e.author or '?'}"

@@ -86,6 +86,11 @@ class DoseRule:
     unit_mg: float | None = None  # mg per tablet or per nasal device
     rest_minutes: float | None = None  # between nasal devices
     plausible_factor: float = 10.0  # above max x this is refused, not just questioned
+    # The hard ceiling: above it a second named person must confirm the dose. It is
+    # `ceiling_factor` x the maximum single dose, or `ceiling_mg_per_kg` if that is lower.
+    ceiling_factor: float = 2.0
+    ceiling_mg_per_kg: float | None = None
+    ceiling_source: str = ""
     source: str = ""
 
     @property
@@ -402,10 +407,15 @@ def parse_template(path: Path, text: str, origin: str = "shipped") -> Template:
         unit_mg=r.num("unit_mg"),
         rest_minutes=r.num("rest_minutes"),
         plausible_factor=r.num("plausible_factor", default=10.0) or 10.0,
+        ceiling_factor=r.num("ceiling_factor", default=2.0, minimum=1.0) or 2.0,
+        ceiling_mg_per_kg=r.num("ceiling_mg_per_kg"),
+        ceiling_source=r.text("ceiling_source"),
         source=r.text("source", longest=None),
     )
     if dose.max <= 0 or dose.min > dose.max:
         raise r.fail("max", "the dose range needs 0 < min <= max")
+    if dose.ceiling_mg_per_kg is not None and dose.ceiling_mg_per_kg <= 0:
+        raise r.fail("ceiling_mg_per_kg", "`ceiling_mg_per_kg` must be more than 0")
     if dose.method == "infusion" and not dose.infusion_minutes:
         raise r.fail("method", "an infusion template needs `infusion_minutes`")
     r.done()

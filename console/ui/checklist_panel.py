@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from console.core.dose_day import DoseDay
 from console.core.dosing import DoseInputError
+from console.core.gate import HoursInputError, parse_hours
 from console.ui import theme
 
 
@@ -45,6 +46,7 @@ class ChecklistPanel(QFrame):
         self.form = QFormLayout()
         self.form.setVerticalSpacing(4)
         self.inputs: dict[str, QCheckBox | QLineEdit] = {}
+        self.problems: dict[str, QLabel] = {}  # a typed answer that was refused, beside it
         self.gate = QLabel("")
         self.gate.setWordWrap(True)
         self.gate.setStyleSheet("font-size: 16px;")
@@ -84,10 +86,14 @@ class ChecklistPanel(QFrame):
         lay.addStretch(1)
 
     def attach(self, day: DoseDay | None) -> None:
+        if day is not self.day:  # another session: nothing typed for the last one stays
+            self.reason.clear()
+            self.message.setText("")
         self.day = day
         while self.form.rowCount():
             self.form.removeRow(0)
         self.inputs.clear()
+        self.problems.clear()
         if day is None:
             self.refresh()
             return
@@ -109,6 +115,15 @@ class ChecklistPanel(QFrame):
                 if item.help:
                     w.setToolTip(item.help)
                 self.form.addRow(item.label, w)
+                # Its own full-width line just below the field, shown only when refused.
+                problem = QLabel("")
+                problem.setObjectName(f"problem_{item.id}")
+                problem.setWordWrap(True)
+                problem.setStyleSheet(f"color: {theme.WARN}; font-weight: bold; "
+                                      "padding: 2px 0;")
+                self.problems[item.id] = problem
+                self.form.addRow(problem)
+                self.form.setRowVisible(problem, False)
             w.setObjectName(f"check_{item.id}")
             self.inputs[item.id] = w
         g = day.template.gate
@@ -130,18 +145,28 @@ class ChecklistPanel(QFrame):
         item = next(i for i in self.day.template.checklist if i.id == item_id)
         text = w.text().strip()
         if not text:
+            self._problem(item_id, "")
             return
         if item.kind == "hours":
             try:
-                v = float(text.replace(",", "."))
-                if not 0 <= v < 200:
-                    raise ValueError
-            except ValueError:
-                self.message.setText(f"{item.label}: type a number of hours, e.g. 6 or 2.5.")
+                v = parse_hours(text)  # said right under its own field
+            except HoursInputError as e:
+                # Said beside the field; what was typed stays, and nothing is recorded.
+                self._problem(item_id, f"{e} Not recorded.")
                 return
+            self._problem(item_id, "")
             self._set(item_id, v)
         else:
             self._set(item_id, text)
+
+    def _problem(self, item_id: str, text: str) -> None:
+        label = self.problems.get(item_id)
+        w = self.inputs.get(item_id)
+        if label is None or w is None:
+            return
+        label.setText(text)
+        self.form.setRowVisible(label, bool(text))
+        w.setStyleSheet(f"border: 2px solid {theme.WARN};" if text else "")
 
     def _override(self) -> None:
         if self.day is None:

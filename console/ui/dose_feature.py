@@ -34,7 +34,7 @@ from console.core.saving import SaveOutcome
 from console.core.session import OpenSession
 from console.core.templates import PARAM_CODES, PARAMS, Catalog, Template, load_catalog
 from console.store.events import Event, session_events
-from console.ui import theme
+from console.ui import no_wheel, theme
 from console.ui.alarm_banner import AlarmBanner
 from console.ui.alarm_sound import AlarmSound
 from console.ui.checklist_panel import ChecklistPanel
@@ -64,7 +64,8 @@ class DoseFeature(QObject):
         self.template_errors.setStyleSheet(f"color: {theme.WARN}; font-size: 14px;")
         self.template_errors.setVisible(bool(self.catalog.errors))
         self.checklist = ChecklistPanel()
-        self.dose_panel = DosePanel()
+        self.dose_panel = DosePanel(
+            staff=lambda: [(s.name, s.role) for s in ctx.config.staff])
         self.limits = LimitsPanel()
         self.rems = RemsPanel()
         self.sound = sound or AlarmSound(ctx.ducking, ctx.data_dir)
@@ -254,10 +255,12 @@ class DoseFeature(QObject):
         self.refresh_alarms()
 
     def record_shortcut(self) -> None:
-        if self.dose_panel.mg.text().strip():
-            self.dose_panel.record()
+        panel = self.dose_panel
+        if panel.mg.text().strip():
+            panel.record()
         else:
-            self.dose_panel.mg.setFocus()
+            panel.mg.setFocus()
+            panel.reveal(panel.mg)
 
     def manual_shortcut(self) -> None:
         if any(e.text().strip() for e in self.limits.values.values()):
@@ -313,6 +316,7 @@ def _action(window: Any, text: str, keys: str, slot: Any) -> QAction:
 
 def install(window: Any, ctx: AppContext, feed: LiveFeed) -> DoseFeature:
     """Put the dose-and-observation feature into the main window."""
+    no_wheel.install()  # app-wide: no value changes by a stray wheel over any form
     feature = DoseFeature(ctx, feed, window)
     window.template_choices = lambda: load_catalog(ctx.data_dir).choices()
     window.add_header_widget(feature.timer_bar)

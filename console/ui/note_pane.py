@@ -787,9 +787,10 @@ class NotePane(QWidget):
             self.entries.scrollToBottom()
         for key, box in self.section_boxes.items():
             if box.section.derived:
-                doses = rec.doses()
+                doses, voided = rec.doses(), rec.voided()
                 box.derived_label.setText("\n".join(
                     f"{_hhmm(d.t)}  {d.payload.get('summary', '')}  — {d.author or ''}"
+                    + ("  [ENTERED IN ERROR — not counted]" if d.uid in voided else "")
                     for d in doses) or "No dose recorded yet.")
             else:
                 self._load_section(box, rec.section(key))

@@ -1,14 +1,17 @@
 """Start a session: choose or create the patient, the protocol template, and who you are.
 
-Shown before anyone is dosed, so a dialog is acceptable here. Bad input (no name, a weight
-that is not a number or is implausible) is explained beside the field and nothing typed is
-lost.
+Shown before anyone is dosed, so a dialog is acceptable here. Bad input (no name, a date of
+birth that is not a real date, a weight that is not a number or is implausible) is explained
+beside the field and nothing typed is lost; an unusual but possible weight is asked about
+once, naming the number.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -30,7 +33,10 @@ from console.core.session import Staff
 from console.store import records
 from console.ui import theme
 
-WEIGHT_RANGE_KG = (2.0, 350.0)
+WEIGHT_RANGE_KG = (2.0, 350.0)  # outside: refused (not a person's weight in kg)
+USUAL_WEIGHT_KG = (20.0, 300.0)  # outside: possible, but asked about once
+WEIGHT_CHANGE_ASK = 0.10  # a correction by more than 10 % is asked about once
+MAX_AGE_YEARS = 120
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,50 @@ def parse_weight(text: str) -> float | None:
     return w
 
 
+def weight_concern(old_kg: float | None, new_kg: float) -> str | None:
+    """Why a new weight should be confirmed before it is saved (None: save it).
+
+    A slipped digit (82 -> 180) changes every mg/kg figure, so a change of more than 10 %
+    or a weight outside 20–300 kg is asked about, naming both numbers."""
+    lo, hi = USUAL_WEIGHT_KG
+    if old_kg and abs(new_kg - old_kg) / old_kg > WEIGHT_CHANGE_ASK:
+        pct = (new_kg - old_kg) / old_kg * 100
+        return (f"Change the weight from {old_kg:g} kg to {new_kg:g} kg ({pct:+.0f} %)? "
+                "Check the scale and the units.")
+    if not lo <= new_kg <= hi:
+        return (f"{new_kg:g} kg is outside the usual {lo:g}–{hi:g} kg. "
+                "Check the scale and the units (kg, not lb).")
+    return None
+
+
+def parse_birth_date(text: str, today: date | None = None) -> str | None:
+    """'' -> None; '1985-03-07' -> '1985-03-07'; a date that does not exist, is in the future
+    or is more than 120 years ago raises ValueError with a reason a nurse understands."""
+    t = text.strip()
+    if not t:
+        return None
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", t)
+    if m is None:
+        raise ValueError(f"Date of birth “{t}” is not in the form year-month-day, "
+                         "e.g. 1985-03-07.")
+    y, mo, d = (int(x) for x in m.groups())
+    if not 1 <= mo <= 12:
+        raise ValueError(f"Date of birth “{t}” is not a real date: there is no month {mo}.")
+    try:
+        born = date(y, mo, d)
+    except ValueError:
+        raise ValueError(f"Date of birth “{t}” is not a real date: that month has no "
+                         f"day {d}.") from None
+    today = today or date.today()
+    if born > today:
+        raise ValueError(f"Date of birth {born.isoformat()} is in the future.")
+    if (today.year - born.year) - ((today.month, today.day) < (born.month, born.day)) \
+            > MAX_AGE_YEARS:
+        raise ValueError(f"Date of birth {born.isoformat()} is more than {MAX_AGE_YEARS} "
+                         "years ago. Check the year.")
+    return born.isoformat()
+
+
 class SessionDialog(QDialog):
     def __init__(
         self,
@@ -92,11 +142,14 @@ class SessionDialog(QDialog):
         self.birth.setPlaceholderText("YYYY-MM-DD")
         self.weight = QLineEdit()
         self.weight.setPlaceholderText("kg")
+        self.problems: dict[QLineEdit, QLabel] = {}
+        self._weight_asked: float | None = None  # the unusual weight already asked about
+        self.weight.textEdited.connect(lambda _t: setattr(self, "_weight_asked", None))
         form = QFormLayout()
-        form.addRow("Name", self.name)
+        form.addRow("Name", self._with_problem(self.name))
         form.addRow("Identifier (MRN)", self.identifier)
-        form.addRow("Date of birth", self.birth)
-        form.addRow("Weight (kg)", self.weight)
+        form.addRow("Date of birth", self._with_problem(self.birth))
+        form.addRow("Weight (kg)", self._with_problem(self.weight))
         new_box = QGroupBox()
         new_box.setLayout(form)
 
@@ -145,6 +198,34 @@ class SessionDialog(QDialog):
         if patients:
             self.patient_list.setCurrentRow(0)
 
+    def _with_problem(self, field: QLineEdit) -> QWidget:
+        """The field with room for its own message just below it."""
+        label = QLabel("")
+        label.setWordWrap(True)
+        label.setStyleSheet(f"color: {theme.ALARM_MEDIUM}; font-weight: bold;")
+        label.hide()
+        self.problems[field] = label
+        field.textEdited.connect(lambda _t: self._problem(field, ""))
+        cell = QWidget()
+        lay = QVBoxLayout(cell)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(field)
+        lay.addWidget(label)
+        return cell
+
+    def _problem(self, field: QLineEdit, text: str) -> None:
+        """Say what is wrong beside the field (and below the form); what was typed stays."""
+        label = self.problems[field]
+        label.setText(text)
+        label.setVisible(bool(text))
+        field.setStyleSheet(f"border: 2px solid {theme.ALARM_MEDIUM};" if text else "")
+        if text:
+            self.error.setText(text)
+            field.setFocus()
+        elif not any(lbl.text() for lbl in self.problems.values()):
+            self.error.setText("")
+
     def _accept(self) -> None:
         template = self.template.currentData()
         user = self.user.currentData()
@@ -157,17 +238,27 @@ class SessionDialog(QDialog):
         else:
             name = self.name.text().strip()
             if not name:
-                self.error.setText("The new patient needs a name.")
+                self._problem(self.name, "The new patient needs a name.")
+                return
+            try:
+                birth = parse_birth_date(self.birth.text())
+            except ValueError as e:
+                self._problem(self.birth, str(e))
                 return
             try:
                 weight = parse_weight(self.weight.text())
             except ValueError as e:
-                self.error.setText(str(e))
+                self._problem(self.weight, str(e))
+                return
+            concern = weight_concern(None, weight) if weight is not None else None
+            if concern and self._weight_asked != weight:
+                self._weight_asked = weight
+                self._problem(self.weight, f"{concern} Press Start session again to keep "
+                                           f"{weight:g} kg.")
                 return
             self.choice = SessionChoice(
                 None,
-                NewPatient(name, self.identifier.text().strip() or None,
-                           self.birth.text().strip() or None, weight),
+                NewPatient(name, self.identifier.text().strip() or None, birth, weight),
                 template,
                 user,
             )

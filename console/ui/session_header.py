@@ -49,7 +49,12 @@ class SessionHeader(QFrame):
         self.weight_edit.setFixedWidth(120)
         self.weight_button = QPushButton("Save weight")
         self.weight_message = QLabel("")
-        self.weight_message.setStyleSheet(f"color: {theme.ALARM_MEDIUM};")
+        self.weight_message.setWordWrap(True)
+        self.weight_message.setStyleSheet(
+            f"color: {theme.ALARM_MEDIUM}; font-weight: bold; font-size: 17px;")
+        self.weight_message.hide()
+        self._weight_asked: float | None = None  # an unusual weight already asked about
+        self.weight_edit.textChanged.connect(self._weight_edited)
         self.weight_edit.returnPressed.connect(self._save_weight)
         self.weight_button.clicked.connect(self._save_weight)
         self.start_button = QPushButton("Start session…")
@@ -61,7 +66,6 @@ class SessionHeader(QFrame):
         row.addSpacing(12)
         row.addWidget(self.weight_edit)
         row.addWidget(self.weight_button)
-        row.addWidget(self.weight_message)
         row.addStretch(1)
         row.addWidget(self.elapsed)
         row.addSpacing(24)
@@ -74,10 +78,13 @@ class SessionHeader(QFrame):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(14, 8, 14, 8)
         lay.addLayout(row)
+        lay.addWidget(self.weight_message)  # its own line: questions about the weight
         lay.addLayout(self.extra)
         self.set_session(None)
 
     def set_session(self, session: OpenSession | None) -> None:
+        if session is None or self.session is None or session.id != self.session.id:
+            self.weight_edit.clear()  # a weight typed for one session never reaches the next
         self.session = session
         if session is None:
             self.who.setText("No session open")
@@ -106,25 +113,51 @@ class SessionHeader(QFrame):
     def show_weight_entry(self, on: bool) -> None:
         """Offer the weight field (by itself when missing, or to correct it)."""
         on = on and self.session is not None and self.session.patient is not None
-        for w in (self.weight_edit, self.weight_button, self.weight_message):
+        for w in (self.weight_edit, self.weight_button):
             w.setVisible(on)
         if on:
             self.weight_edit.setFocus()
         else:
-            self.weight_message.setText("")
+            self._say_weight("")
+            self._weight_edited()
+
+    def _weight_edited(self) -> None:
+        """A question about one number is withdrawn as soon as the number changes."""
+        if self._weight_asked is not None:
+            self._weight_asked = None
+            self._say_weight("")
+        self._button_text("Save weight")
+
+    def _say_weight(self, text: str) -> None:
+        """A message about the typed weight on its own line (hidden when there is none)."""
+        self.weight_message.setText(text)
+        self.weight_message.setVisible(bool(text))
+
+    def _button_text(self, text: str) -> None:
+        self.weight_button.setText(text)
+        self.weight_button.setMinimumWidth(self.weight_button.sizeHint().width())
 
     def _save_weight(self) -> None:
-        from console.ui.session_dialog import parse_weight
+        from console.ui.session_dialog import parse_weight, weight_concern
 
         try:
             kg = parse_weight(self.weight_edit.text())
         except ValueError as e:
-            self.weight_message.setText(str(e))  # what was typed stays in the field
+            self._say_weight(str(e))  # what was typed stays in the field
             return
         if kg is None:
-            self.weight_message.setText("Type the weight in kilograms, e.g. 72.5")
+            self._say_weight("Type the weight in kilograms, e.g. 72.5")
             return
+        p = self.session.patient if self.session is not None else None
+        concern = weight_concern(p.weight_kg if p is not None else None, kg)
+        if concern and self._weight_asked != kg:
+            self._weight_asked = kg
+            self._say_weight(f"{concern} Confirm to record {kg:g} kg.")
+            self._button_text(f"Confirm {kg:g} kg")
+            return
+        self._weight_asked = None
         self.weight_edit.clear()
+        self._say_weight("")
         self.weight_entered.emit(kg)
 
     def refresh(self, now: float) -> None:
