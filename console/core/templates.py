@@ -409,7 +409,7 @@ def parse_template(path: Path, text: str, origin: str = "shipped") -> Template:
         plausible_factor=r.num("plausible_factor", default=10.0) or 10.0,
         ceiling_factor=r.num("ceiling_factor", default=2.0, minimum=1.0) or 2.0,
         ceiling_mg_per_kg=r.num("ceiling_mg_per_kg"),
-        ceiling_source=r.text("ceiling_source"),
+        ceiling_source=r.text("ceiling_source", longest=None),
         source=r.text("source", longest=None),
     )
     if dose.max <= 0 or dose.min > dose.max:
