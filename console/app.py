@@ -18,7 +18,7 @@ from console.core import at_console
 from console.core.acquisition import AcquisitionHub
 from console.core.captures import connect
 from console.core.clock import Clock, SystemClock
-from console.core.config import Config, DeviceConfig, default_data_dir
+from console.core.config import Config, DeviceConfig, default_data_dir, plausible_limits
 from console.core.context import AppContext
 from console.core.device_setup import apply_devices, preferred_from_config
 from console.core.ducking import Ducking
@@ -81,6 +81,7 @@ def start_core(
     writer.start()
     reader = open_reader(db_path)
     hub = AcquisitionHub(writer, clock.now)
+    hub.limits = plausible_limits(config)
     sessions = SessionService(clock, writer, reader)
     sessions.changed.connect(lambda s: setattr(hub, "session_id", s.id if s else None))
     ctx = AppContext(clock, db_path, writer, reader, sessions, hub, config,

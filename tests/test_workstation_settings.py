@@ -97,3 +97,33 @@ def test_a_file_of_the_wrong_shape_is_set_aside_and_reported(tmp_path: Path) -> 
 def test_a_missing_file_is_no_problem(tmp_path: Path) -> None:
     cfg = Config.load(tmp_path / "workstation.json")
     assert cfg.problems == [] and cfg.devices == []
+
+
+def test_a_clinic_narrows_a_plausible_range_and_the_link_applies_it(tmp_path: Path) -> None:
+    """`extra.plausibility` replaces a default range; a monitor value outside it is stored
+    INVALID with the reason, through the same gate every link runs."""
+    from console.core.config import plausible_limits
+    from devices import mdc
+    from devices.plausibility import PlausibilityGate
+    from devices.reading import Quality, Reading
+
+    cfg = load(tmp_path, json.dumps({"extra": {"plausibility": {"HR": [20, 200]}}}))
+    limits = plausible_limits(cfg)
+    assert cfg.problems == []
+    hr = mdc.MDC_ECG_HEART_RATE
+    assert (limits[hr].low, limits[hr].high) == (20, 200)
+    out = PlausibilityGate(limits).apply(
+        [Reading(1.0, "m", hr, 250.0, mdc.MDC_DIM_BEAT_PER_MIN)])
+    assert [r.quality for r in out] == [Quality.INVALID] and out[0].reason
+
+
+def test_an_unusable_plausible_range_is_reported_and_the_defaults_stand(tmp_path: Path) -> None:
+    from console.core.config import plausible_limits
+    from devices.plausibility import DEFAULT_LIMITS
+
+    cfg = load(tmp_path, json.dumps({"extra": {"plausibility": {"HR": [300, 20]}}}))
+    assert plausible_limits(cfg) is DEFAULT_LIMITS
+    assert len(cfg.problems) == 1 and "plausible ranges" in cfg.problems[0].reason
+    assert cfg.problems[0].line == 1 and "standard plausible ranges" in cfg.problems[0].outcome
+    cfg = load(tmp_path, json.dumps({"extra": {"plausibility": {"Wobble": [1, 2]}}}))
+    assert plausible_limits(cfg) is DEFAULT_LIMITS and "plausible ranges" in reasons(cfg)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
@@ -26,6 +26,7 @@ from console.store.events import Event
 from console.store.writer import StoreWriter
 from devices import mdc
 from devices.link import LinkState, LinkStatus, SerialLink
+from devices.plausibility import DEFAULT_LIMITS, Limits
 from devices.protocol import Driver
 from devices.reading import Reading, Sample
 
@@ -98,13 +99,17 @@ class AcquisitionHub:
         self._shown: dict[int, str] = {}  # leading code -> source shown (announced) so far
         self._heard: dict[str, float] = {}  # source -> time of its newest sample
         self._titles: dict[str, str] = {}  # source -> the monitor's name for staff
+        self._faults_told: dict[str, int] = {}  # source -> decoder faults already reported
+        # Plausible ranges per parameter for every link (the clinic's, else the defaults).
+        self.limits: Mapping[int, Limits] = DEFAULT_LIMITS
         self._buffer: deque[Sample] = deque(maxlen=DISPLAY_BUFFER)
         self._statuses: list[LinkStatus] = []
 
     # ----- devices -----
     def add_device(self, driver: Driver, port: str, source: str | None = None,
                    capture: BinaryIO | None = None) -> SerialLink:
-        link = SerialLink(port, driver, self, source=source, capture=capture, now=self.now)
+        link = SerialLink(port, driver, self, source=source, capture=capture, now=self.now,
+                          limits=self.limits)
         if link.source in self.links:
             raise ValueError(f"{link.source} is already connected")
         self.links[link.source] = link
@@ -141,8 +146,19 @@ class AcquisitionHub:
 
     def watchdog(self) -> list[str]:
         """Call about once a second: restarts any link whose reader thread died (it is logged
-        and reported LOST through `status`); returns one line per restart for the room."""
-        return [msg for link in list(self.links.values()) if (msg := link.check()) is not None]
+        and reported LOST through `status`), and tells of messages a decoder failed on (the
+        frame was dropped and logged; readings go on). Returns one line each for the room."""
+        out = [msg for link in list(self.links.values()) if (msg := link.check()) is not None]
+        for source, link in list(self.links.items()):
+            faults = link.decoder.stats.faults
+            told = self._faults_told.get(source, 0)
+            if faults > told:
+                self._faults_told[source] = faults
+                n = faults - told
+                out.append(f"{self.title(source)}: {n} message{'s' if n != 1 else ''} from the "
+                           "monitor could not be read because of a fault in Holdspace (logged "
+                           "for support); readings go on.")
+        return out
 
     def statuses(self) -> dict[str, LinkStatus]:
         return {s: replace(link.status, message=staff_words(link.status.message))

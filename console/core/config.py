@@ -14,7 +14,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypedDict
@@ -23,6 +23,7 @@ import platformdirs
 
 from console.core import clinic_files, settings_schema
 from console.core.clinic_files import FileProblem
+from devices.plausibility import DEFAULT_LIMITS, Limits, limits_with
 
 APP = "holdspace"
 
@@ -253,3 +254,29 @@ def _entries(items: list[Any], cls: Any, what: str,
             note(i, f"{label}: {text}")
         out.append(value)
     return out
+
+
+def plausible_limits(cfg: Config) -> Mapping[int, Limits]:
+    """The clinic's plausible ranges per parameter (`extra.plausibility`, e.g.
+    `{"HR": [20, 250]}`) over the defaults. A range that cannot be used is reported with the
+    file's other problems and the defaults stand: a typo never stops the monitors."""
+    overrides = cfg.extra.get("plausibility")
+    if not overrides:
+        return DEFAULT_LIMITS
+    where = cfg.path or default_config_path()
+    if not isinstance(overrides, dict):
+        reason = "the plausible ranges (`plausibility`) must be a group in {…}"
+    else:
+        try:
+            return limits_with(overrides)
+        except (ValueError, TypeError) as e:
+            reason = f"plausible ranges: {e}"
+    cfg.problems.append(FileProblem(where, _line_of_key(where, "plausibility"), reason,
+                                    "the standard plausible ranges are used"))
+    return DEFAULT_LIMITS
+
+
+def _line_of_key(path: Path, key: str) -> int | None:
+    with contextlib.suppress(OSError, ValueError):
+        return _line_of(path.read_text(encoding="utf-8"), key)
+    return None

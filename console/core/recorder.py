@@ -25,7 +25,7 @@ from typing import TextIO
 from console.core.acquisition import AcquisitionHub, Drained
 from console.core.captures import connect
 from console.core.clock import SystemClock
-from console.core.config import DeviceConfig
+from console.core.config import Config, DeviceConfig, plausible_limits
 from console.store import owner, records
 from console.store.db import BUSY_TIMEOUT_MS, StoreError, explain, open_readonly
 from console.store.writer import StoreWriter
@@ -230,6 +230,10 @@ def recording(
         say(f"session {i.session_id} was interrupted at {at} — {i.reason}; "
             + ("closed there" if i.closed else "the console will offer to resume or end it"))
     hub = AcquisitionHub(writer, clock.now)
+    settings = Config.load()
+    hub.limits = plausible_limits(settings)
+    for problem in settings.problems:
+        warn(f"holdspace: {problem.where}: {problem.reason}")
     hub.session_id = sid
     stop = stop_event or threading.Event()
     if install_signals:

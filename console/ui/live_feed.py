@@ -4,7 +4,8 @@ A QTimer on the GUI thread drains the hub about 20 times a second and emits one 
 signal per tick with everything that arrived (never one signal per sample). A change of the
 source shown for a parameter comes first (`switched`), so everything painted from that batch
 on already follows the new source. A 1 Hz `second` tick carries the clock's time so timers
-repaint from stored absolute times.
+repaint from stored absolute times; the same tick runs the hub's watchdog, whose findings
+(a link thread restarted, a frame a decoder failed on) go out as `problem`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class LiveFeed(QObject):
     link_status = Signal(object)  # LinkStatus
     switched = Signal(list)  # list[SourceSwitch]: a parameter is now shown from another source
     second = Signal(float)  # clock.now()
+    problem = Signal(str)  # a link restarted or a decoder fault, in words for the room
 
     def __init__(self, hub: AcquisitionHub, clock: Clock, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -32,7 +34,7 @@ class LiveFeed(QObject):
         self._drain_timer.timeout.connect(self.drain)
         self._second_timer = QTimer(self)
         self._second_timer.setInterval(1000)
-        self._second_timer.timeout.connect(lambda: self.second.emit(self.clock.now()))
+        self._second_timer.timeout.connect(self._second)
 
     def start(self) -> None:
         self._drain_timer.start()
@@ -41,6 +43,11 @@ class LiveFeed(QObject):
     def stop(self) -> None:
         self._drain_timer.stop()
         self._second_timer.stop()
+
+    def _second(self) -> None:
+        for line in self.hub.watchdog():  # a dead link thread restarted, a decoder fault
+            self.problem.emit(line)
+        self.second.emit(self.clock.now())
 
     def drain(self) -> None:
         d = self.hub.drain()

@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
         feed.link_status.connect(self.vitals.set_link_status)
         feed.switched.connect(self._on_switched)
         feed.second.connect(self.refresh)
+        feed.problem.connect(self.show_problem)
         ctx.sessions.changed.connect(self.header.set_session)
         ctx.sessions.changed.connect(self._load_session_history)
         ctx.sessions.patient_changed.connect(self.header.set_session)

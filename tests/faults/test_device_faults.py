@@ -92,6 +92,7 @@ class Room:
     writer: StoreWriter
     db: Path
     session_id: int
+    hub: AcquisitionHub
 
     def stored_after(self, t: float, code: int = HR) -> int:
         self.writer.flush()
@@ -127,7 +128,7 @@ def room(tmp_path: Path, driver: Driver) -> Iterator[Room]:
     link = hub.add_device(driver, monitor.port, source="bedside")
     try:
         assert wait_until(lambda: link.status.state == LinkState.LIVE)
-        yield Room(monitor, link, writer, db, sid)
+        yield Room(monitor, link, writer, db, sid, hub)
     finally:
         hub.stop()
         writer.stop()
@@ -191,3 +192,16 @@ def test_a_decoder_exception_costs_the_read_not_the_link(
     assert len(logged) == 1, "logged once per protocol and kind"
     text = logged[0].getMessage()
     assert "sim-buggy" in text and "ZeroDivisionError" in text and "Frame: ff" in text
+
+
+def test_a_decoder_fault_is_told_to_the_room_once(buggy_room: Room) -> None:
+    """The watchdog (run every second by the window and by `record`) puts a decoder's fault
+    into words once, so the room knows a message was dropped while the readings went on."""
+    r = buggy_room
+    assert r.hub.watchdog() == []
+    r.monitor.inject(BUG_BYTE)
+    assert wait_until(lambda: r.link.decoder.stats.faults == 1, timeout=5)
+    lines = r.hub.watchdog()
+    assert len(lines) == 1 and "1 message from the monitor could not be read" in lines[0]
+    assert "readings go on" in lines[0]
+    assert r.hub.watchdog() == [], "told once, not every second"
