@@ -212,13 +212,14 @@ def _checklist(events: list[Event], tpl: Template | None) -> tuple[m.ChecklistAn
     order = [i.id for i in tpl.checklist] if tpl else []
     labels = {i.id: i.label for i in tpl.checklist} if tpl else {}
     for item in order + [k for k in last if k not in order]:
-        e = last.get(item)
-        if e is None:
+        answer = last.get(item)
+        if answer is None:
             out.append(m.ChecklistAnswer(item, labels.get(item, item), "not answered", None,
                                          None, False))
         else:
-            out.append(m.ChecklistAnswer(item, str(e.payload.get("label") or labels.get(item, item)),
-                                         _shown(e.payload.get("value")), e.t, e.author, True))
+            p = answer.payload
+            out.append(m.ChecklistAnswer(item, str(p.get("label") or labels.get(item, item)),
+                                         _shown(p.get("value")), answer.t, answer.author, True))
     return tuple(out)
 
 

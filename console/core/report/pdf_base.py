@@ -170,7 +170,7 @@ class ClinicalPDF(FPDF):
             self.add_page()
         self.ln(3)
         self.use_font("B", 12)
-        self.cell(0, 7, self.tx(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, 6.5, self.tx(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         if note:
             self.use_font("", 8, DIM)
             self.multi_cell(0, 4, self.tx(note), align="L", new_x=XPos.LMARGIN,
@@ -192,6 +192,7 @@ class ClinicalPDF(FPDF):
             self.use_font("", 9.5)
             need = self.multi_cell(self.epw - label_w, 4.8, self.tx(value), dry_run=True,
                                    output="HEIGHT")
+            assert isinstance(need, float | int)
             if self.get_y() + float(need) > self.page_break_trigger:
                 self.add_page()
             y = self.get_y()
@@ -226,7 +227,8 @@ class ClinicalPDF(FPDF):
                 r = table.row()
                 for j, v in enumerate(row):
                     cell_style = style[j] if isinstance(style, list | tuple) else style
-                    r.cell(self.tx(v), style=cell_style)
+                    r.cell(self.tx(v), style=cell_style if isinstance(cell_style, FontFace)
+                           else None)
         self.ln(1.5)
 
     def quiet(self, text: str) -> None:

@@ -187,9 +187,10 @@ def _doses(pdf: ClinicalPDF, r: m.SessionReport) -> None:
     rows: list[tuple[str, ...]] = []
     styles: list[FontFace | list[FontFace] | None] = []
     for d in r.doses:
-        rows.append((when(d.t), f"{d.drug}, {d.route or '?'}" + (f" ({d.role})" if d.role else ""),
-                     mg(d.mg), "—" if d.mg_per_kg is None else f"{d.mg_per_kg:.2f}", d.lot or "—", d.given_by or d.author or "—",
-                     mg(d.cumulative_mg), _dose_notes(d)))
+        per_kg = "—" if d.mg_per_kg is None else f"{d.mg_per_kg:.2f}"
+        rows.append((when(d.t), f"{d.drug}, {d.route or '?'} ({d.role})", mg(d.mg), per_kg,
+                     d.lot or "—", d.given_by or d.author or "—", mg(d.cumulative_mg),
+                     _dose_notes(d)))
         styles.append([STRUCK] * 7 + [ALERT_ROW] if d.voided is not None else (
             ALERT_ROW if d.above_ceiling or d.out_of_range or d.outside_protocol else None))
     pdf.grid(("Time", "Drug, route (role)", "mg", "mg/kg", "Lot", "Given by", "Total mg",
