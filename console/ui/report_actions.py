@@ -140,7 +140,7 @@ class ReportActions(QObject):
                 message = str(e)
             except OutputError as e:
                 message = f"Not saved: {e}."
-            except Exception as e:  # noqa: BLE001 — told to the room, never a silent failure
+            except Exception as e:
                 message = f"The {WHAT[kind]} could not be made: {e}"
             self.post(lambda: self._finish(message, made, on_gui))
 
@@ -166,7 +166,7 @@ class ReportActions(QObject):
         write_private(path, made.data)
         try:
             self._record(made, sid, str(path.resolve()))
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             path.unlink(missing_ok=True)
             return f"Not saved: the copy could not be recorded in the session ({e})."
         return f"{made.what} of session {sid} saved to {path} ({made.pages} pages) and recorded."
@@ -189,7 +189,7 @@ class ReportActions(QObject):
             try:
                 self._record(made, sid, where)
                 msg = f"{made.what} of session {sid} sent to {name} ({pages} pages) and recorded."
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 msg = f"Printed, but the copy could not be recorded in the session ({e})."
             self.post(lambda: self.say(msg))
 
