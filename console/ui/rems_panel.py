@@ -144,6 +144,9 @@ class RemsPanel(QFrame):
             self.refresh(final=True)  # session ended: the form stays for the sign-off
             return
         self.day = day
+        if day is not None and not day.template.rems:
+            self.new_session()  # no form for this protocol
+            return
         if day is not None:
             self.session_id = day.session_id
         self.refresh()
@@ -190,6 +193,8 @@ class RemsPanel(QFrame):
                 shown.setText(f"saved: <b>{html.escape(f.value)}</b> <span style='color:"
                               f"{theme.TEXT_DIM}'>by {html.escape(f.by or '?')}</span>")
             else:
+                if f.spec.derive:
+                    record_rows.append((f.spec.label, "not in the record yet"))
                 need = form.needed(f)
                 hint = f"<span style='color:{theme.TEXT_DIM}'>{html.escape(f.evidence)}</span>" \
                     if f.evidence else ""
