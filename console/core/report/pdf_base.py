@@ -215,6 +215,7 @@ class ClinicalPDF(FPDF):
         self.set_fill_color(255, 255, 255)
         self.set_line_width(0.15)
         with self.table(col_widths=tuple(widths), width=self.epw, text_align="LEFT",
+                        v_align="TOP",
                         line_height=4.4, padding=(0.9, 1.2),
                         borders_layout=TableBordersLayout.HORIZONTAL_LINES,
                         headings_style=FontFace(emphasis="B", color=DIM, fill_color=SHADE),
