@@ -275,3 +275,25 @@ def test_report_model_vitals_come_straight_from_the_readings(tmp_path: Path) -> 
         assert n == len(hr) and (hr.t[1:] >= hr.t[:-1]).all()
         from console.core.report.pdf_chart import segments
         assert len(segments(hr.t, hr.v)) == 2  # the gap stays a gap
+
+
+def test_printing_paints_every_page_of_the_pdf(tmp_path: Path, qapp) -> None:
+    """The print path (as after the print dialog): each PDF page rasterised onto a QPrinter,
+    here one that writes a PDF file, so the pages can be counted and looked at."""
+    from PySide6.QtPrintSupport import QPrinter
+
+    from console.core.report.clinic import Clinic
+    from console.core.report.making import make_pdf, page_count
+    from console.ui.report_actions import paint_pdf
+
+    with rig(tmp_path) as d:
+        ketamine_day(d)
+        made = make_pdf(d.reader, d.session_id, "report", Clinic(CLINIC, named=True))
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setResolution(150)
+    out = tmp_path / "printed.pdf"
+    printer.setOutputFileName(str(out))
+    assert paint_pdf(printer, made.data) == made.pages
+    printed = out.read_bytes()
+    assert page_count(printed) == made.pages and b"/Subtype /Image" in printed
