@@ -18,10 +18,10 @@ from pathlib import Path
 os.environ.setdefault("HOLDSPACE_CONFIG_DIR", tempfile.mkdtemp(prefix="hs-bench-cfg-"))
 os.environ.setdefault("HOLDSPACE_DATA_DIR", tempfile.mkdtemp(prefix="hs-bench-data-"))
 
-from console.core.report.build import build_report  # noqa: E402
-from console.core.report.making import page_count  # noqa: E402
-from console.core.report.pdf_report import render_report  # noqa: E402
-from tests.helpers.report_day import ketamine_day, rig  # noqa: E402
+from console.core.report.build import build_report
+from console.core.report.making import page_count
+from console.core.report.pdf_report import render_report
+from tests.helpers.report_day import ketamine_day, rig
 
 
 def main() -> None:
