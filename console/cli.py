@@ -256,6 +256,60 @@ def cmd_check(a: argparse.Namespace) -> int:
     return 0 if h.ok else EXIT_DAMAGED
 
 
+def cmd_report(a: argparse.Namespace) -> int:
+    """The session report (or the REMS Patient Monitoring Form) as a PDF, recorded in the
+    session as an `export.*` event; one line and exit 2 for a missing session, a database
+    that cannot be opened or an output that cannot be written."""
+    import getpass
+
+    from console.core.config import Config
+    from console.core.report.build import SessionNotFound
+    from console.core.report.clinic import clinic_from
+    from console.core.report.making import make_pdf
+    from console.core.report.output import (
+        OutputError,
+        check_writable,
+        export_event,
+        record_export,
+        write_private,
+    )
+    from console.store.db import StoreError, explain, open_db
+
+    db = Path(a.db) if a.db else default_db()
+    kind = "rems" if a.rems else "report"
+    out = Path(a.out) if a.out else Path(f"holdspace-session-{a.session}-{kind}.pdf")
+    try:
+        check_writable(out)
+        conn = open_db(db, create=False)
+    except (OutputError, StoreError) as e:
+        raise UserError(str(e)) from None
+    author = (a.by or "").strip() or f"{getpass.getuser()} (command line)"
+    try:
+        made = make_pdf(conn, a.session, kind, clinic_from(Config.load().extra))
+        write_private(out, made.data)
+        ev = export_event(made.event_kind, a.session, what=made.what, where=str(out.resolve()),
+                          author=author, now=time.time(), data=made.data,
+                          record_hash=made.record_hash, pages=made.pages)
+        try:
+            record_export(conn, ev)
+        except sqlite3.Error as e:
+            out.unlink(missing_ok=True)  # a copy the record does not know of must not exist
+            raise UserError(f"the report was not kept: it could not be recorded in {db} "
+                            f"({explain(db, e)})") from None
+    except SessionNotFound:
+        raise UserError(f"there is no session {a.session} in {db} "
+                        "(`holdspace sessions` lists them)") from None
+    except OutputError as e:
+        raise UserError(str(e)) from None
+    except sqlite3.DatabaseError as e:
+        raise UserError(str(explain(db, e))) from None
+    finally:
+        conn.close()
+    print(f"{made.what} of session {a.session} ({made.pages} page"
+          f"{'s' if made.pages != 1 else ''}) written to {out}")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 2, as everywhere else
         raise UserError(message)
@@ -310,11 +364,23 @@ def parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("check", help="check a database: integrity, schema, counts, "
                                        "interrupted sessions (read-only)")
     chk.add_argument("--db", help=db_help)
+
+    rpt = sub.add_parser("report", help="the session report (or the REMS form) as a PDF; "
+                                        "recorded in the session")
+    rpt.add_argument("--db", help=db_help)
+    rpt.add_argument("--session", type=int, required=True, help="session number "
+                                                                 "(`holdspace sessions`)")
+    rpt.add_argument("--out", help="PDF file to write (default "
+                                   "holdspace-session-N-report.pdf here)")
+    rpt.add_argument("--rems", action="store_true",
+                     help="the esketamine REMS Patient Monitoring Form instead of the report")
+    rpt.add_argument("--by", help="who is making the copy (recorded; default: your login)")
     return p
 
 
 COMMANDS = {"run": cmd_run, "simulate": cmd_simulate, "record": cmd_record,
-            "replay": cmd_replay, "sessions": cmd_sessions, "check": cmd_check}
+            "replay": cmd_replay, "sessions": cmd_sessions, "check": cmd_check,
+            "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -181,7 +181,7 @@ def test_current_view_is_the_last_amendment_written(amends):
 
 
 def test_full_note_reads_the_day_in_order(tmp_path):
-    from console.core.report import note_text
+    from console.core.note_text import note_text
     from tests.notes_support import write_day
 
     with rig(tmp_path, template="palliative-low-dose") as r:

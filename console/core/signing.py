@@ -2,10 +2,13 @@
 
 A session is signed once, after it has ended, by a named clinician with a role. From then on
 the record refuses every change with a message that says what to do instead (an addendum),
-and each addendum carries its own signer.
+and each addendum carries its own signer. A session with a required form (an esketamine
+session's REMS Patient Monitoring Form) is signed only once that form is complete.
 """
 
 from __future__ import annotations
+
+import sqlite3
 
 from console.core.record import SessionRecord
 from console.core.scales import NoteError, clock_text
@@ -40,6 +43,16 @@ def check_can_sign(rec: SessionRecord, ended: bool) -> None:
         raise NoteError(locked_message(rec).replace(" What you typed is still in the box.", ""))
     if not ended:
         raise NoteError("End the session first; a session is signed once the patient has left.")
+
+
+def check_forms(conn: sqlite3.Connection, session_id: int, rec: SessionRecord) -> None:
+    """Forms a feature requires complete before signing (the esketamine REMS Patient
+    Monitoring Form): the message names every missing field."""
+    from console.core import rems_form
+
+    why = rems_form.sign_blocker(conn, session_id, rec.events)
+    if why:
+        raise NoteError(why)
 
 
 def check_addendum(rec: SessionRecord, text: str) -> str:

@@ -30,6 +30,7 @@ from console.core.acquisition import SourceSwitch
 from console.core.context import AppContext
 from console.core.dose_day import DoseDay
 from console.core.dosing import DoseInputError
+from console.core.report.clinic import clinic_from
 from console.core.saving import SaveOutcome
 from console.core.session import OpenSession
 from console.core.templates import PARAM_CODES, PARAMS, Catalog, Template, load_catalog
@@ -68,6 +69,7 @@ class DoseFeature(QObject):
             staff=lambda: [(s.name, s.role) for s in ctx.config.staff])
         self.limits = LimitsPanel()
         self.rems = RemsPanel()
+        self.rems.set_store(ctx.sessions, lambda: clinic_from(ctx.config.extra))
         self.sound = sound or AlarmSound(ctx.ducking, ctx.data_dir)
         self.sound_note = QLabel(self.sound.unavailable or "")
         self.sound_note.setStyleSheet(f"color: {theme.WARN};")

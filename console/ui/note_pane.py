@@ -33,9 +33,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.core.note_text import note_text
 from console.core.notes import DEFAULT_TAGS, PHASES, ROUTES, SEVERITIES, NoteBook
 from console.core.record import AMEND, Entry, SessionRecord
-from console.core.report import note_text
 from console.core.saving import SaveOutcome
 from console.core.scales import SCORES, NoteError, clock_text, measures
 from console.core.sections import Section, sections_for

@@ -1,0 +1,46 @@
+"""One call that makes a PDF of a session (the report or the REMS form) with what the record
+of its making needs: the bytes, the page count, what it is and the record hash it shows."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+
+from console.core import rems_form
+from console.core.report.build import build_report
+from console.core.report.clinic import Clinic
+from console.core.report.pdf_report import render_report
+from console.core.report.rems_pdf import render_rems
+
+KINDS = {"report": ("export.report", "Session report (PDF)"),
+         "rems": ("export.rems_form", "REMS Patient Monitoring Form (PDF)")}
+
+
+@dataclass(frozen=True, slots=True)
+class Made:
+    data: bytes
+    pages: int
+    what: str
+    event_kind: str
+    record_hash: str
+
+
+def page_count(data: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page(?!s)", data))
+
+
+def make_pdf(conn: sqlite3.Connection, session_id: int, kind: str, clinic: Clinic,
+             now: float | None = None) -> Made:
+    """`kind` "report" or "rems"; raises build.SessionNotFound for a session not there."""
+    report = build_report(conn, session_id, clinic=clinic.name, now=now)
+    if kind == "rems":
+        from console.store.events import session_events
+
+        form = rems_form.fill(conn, session_id, session_events(conn, session_id),
+                              clinic=clinic)
+        data = render_rems(form, report)
+    else:
+        data = render_report(report)
+    event_kind, what = KINDS[kind]
+    return Made(data, page_count(data), what, event_kind, report.record_hash)
