@@ -14,6 +14,7 @@ is said in words ("plug in the backup disk") while the copy on the workstation i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import queue
@@ -174,8 +175,9 @@ class BackupService:
                 self._do(job)
             except Exception:  # a bug here must not end the backups or the console
                 log.exception("backup failed unexpectedly")
-                self.say("A backup failed unexpectedly; details for support are in the log.",
-                         True)
+                with contextlib.suppress(Exception):
+                    self.say("A backup failed unexpectedly; details for support are in the "
+                             "log.", True)
 
     def _do(self, job: object) -> None:
         today = dt.date.fromtimestamp(self.now())

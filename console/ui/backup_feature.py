@@ -8,6 +8,8 @@ success is shown for a while.
 
 from __future__ import annotations
 
+import contextlib
+
 from console.core.backups import BackupService, chosen_folder
 from console.core.context import AppContext
 from console.core.session import OpenSession
@@ -35,7 +37,8 @@ class BackupFeature:
         self._session = s.id if s is not None else None
 
     def _say(self, message: str, problem: bool) -> None:  # on the backup thread
-        self._post(lambda: self._show(message, problem))
+        with contextlib.suppress(RuntimeError):  # the window is already gone
+            self._post(lambda: self._show(message, problem))
 
     def _show(self, message: str, problem: bool) -> None:
         if problem:
