@@ -180,22 +180,30 @@ class BackupService:
                              "log.", True)
 
     def _do(self, job: object) -> None:
-        today = dt.date.fromtimestamp(self.now())
         if job is None:
-            if today != self._day:  # midnight passed while running
-                self._day = today
-                self.run("daily")
+            self.tick()
             return
         assert isinstance(job, tuple)
         what, session_id = job
         if what == "start":
-            age = newest_age(self.db_path, self.now())
-            if age is None or age >= DAY_S:
-                self.run("daily")
+            self.check_daily()
         elif what == "session":
             self.run("session", session_id)
         elif what == "manual":
             self.run("manual")
+
+    def tick(self) -> BackupRun | None:
+        """The daily backup when midnight has passed since the last look."""
+        today = dt.date.fromtimestamp(self.now())
+        if today == self._day:
+            return None
+        self._day = today
+        return self.run("daily")
+
+    def check_daily(self) -> BackupRun | None:
+        """At start: a backup now when the newest on the workstation is a day old (or none)."""
+        age = newest_age(self.db_path, self.now())
+        return self.run("daily") if age is None or age >= DAY_S else None
 
     def run(self, why: str, after_session: int | None = None) -> BackupRun:
         """Make the copies, record them, and say how it went (on the calling thread)."""
