@@ -145,8 +145,7 @@ def test_a_missing_backup_folder_is_said_and_a_copy_is_kept_on_the_workstation(
     line = one_error_line(r)
     local = backups_dir(day.path)
     assert line == (f"holdspace: error: The backup folder {folder} is not there — plug in the "
-                    "backup disk (or connect the network share); a copy was kept in "
-                    f"{local}.")
+                    f"backup disk; a copy was kept in {local}.")
     assert len(list_backups(local, day.path)) == 1
     assert not folder.exists(), "an unplugged disk is not replaced by a folder on this machine"
     assert [e.payload["files"] for e in backup_events(day.path)] == [
@@ -305,7 +304,9 @@ def test_the_end_of_a_session_backs_up_to_both_folders_off_the_callers_thread(
     run = said.runs[1]
     assert run.ok and run.why == "session" and len(run.copies) == 2
     assert [c.path.parent for c in run.copies] == [backups_dir(db), usb]
-    assert said.lines[-1][1] is False and "Backup made and checked" in said.lines[-1][0]
+    assert said.lines[-1][1] is False
+    assert re.fullmatch(rf"Backup made and checked at \d\d:\d\d: on this computer and in "
+                        rf"{re.escape(str(usb))}\.", said.lines[-1][0])
     assert writer.flush()
     stored = reader.execute("SELECT COUNT(*) FROM readings").fetchone()[0]
     assert stored == fed[0], "the writer went on storing during the backup"
@@ -350,9 +351,8 @@ def test_the_service_says_when_the_chosen_folder_is_missing(tmp_path: Path) -> N
     missing = tmp_path / "media" / "usb" / "holdspace"
     run = backup_everywhere(db, missing, "session")
     assert not run.ok and len(run.copies) == 1
-    assert run.told() == (f"The backup folder {missing} is not there — plug in the backup disk "
-                          f"(or connect the network share); a copy was kept in "
-                          f"{backups_dir(db)}.")
+    assert run.told() == (f"The backup folder {missing} is not there — plug in the backup "
+                          f"disk; a copy was kept in {backups_dir(db)}.")
 
 
 def test_a_damaged_database_is_not_backed_up(day: Day, tmp_path: Path) -> None:

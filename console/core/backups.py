@@ -55,6 +55,7 @@ class BackupRun:
     why: str
     copies: list[Copy] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # one sentence each
+    local: Path | None = None  # the workstation's own backups folder
 
     @property
     def ok(self) -> bool:
@@ -64,16 +65,16 @@ class BackupRun:
         """One line for a status bar: what was made, or what went wrong."""
         if self.problems:
             return " ".join(self.problems)
-        where = " and ".join(str(c.path.parent) for c in self.copies)
-        return (f"Backup made and checked ({time.strftime('%H:%M')}): "
-                f"{len(self.copies)} cop{'y' if len(self.copies) == 1 else 'ies'}, in {where}.")
+        where = " and ".join("on this computer" if c.path.parent == self.local else
+                             f"in {c.path.parent}" for c in self.copies)
+        return f"Backup made and checked at {time.strftime('%H:%M')}: {where}."
 
 
 def backup_everywhere(db_path: Path, folder: Path | None, why: str,
                       now: float | None = None) -> BackupRun:
     """A verified copy in the workstation's `backups/` and one in the chosen folder."""
-    run = BackupRun(why)
     local = backups_dir(db_path)
+    run = BackupRun(why, local=local)
     try:
         run.copies.append(make_backup(db_path, local, why, now, create=True))
     except SourceDamaged as e:

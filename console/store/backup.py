@@ -243,8 +243,8 @@ def check_folder(folder: Path, data_backups: Path | None = None) -> None:
     kept = f"; a copy was kept in {data_backups}" if data_backups else ""
     if not folder.is_dir():
         what = "is a file, not a folder" if folder.exists() else "is not there"
-        raise FolderMissing(f"The backup folder {folder} {what} — plug in the backup disk (or "
-                            f"connect the network share){kept}.")
+        raise FolderMissing(f"The backup folder {folder} {what} — plug in the backup disk"
+                            f"{kept}.")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise BackupError(f"Holdspace may not write in the backup folder {folder} (permission "
                           f"denied){kept}.")
