@@ -153,7 +153,29 @@ def cmd_record(a: argparse.Namespace) -> int:
                            err=sys.stderr, capture=a.capture)
     except StoreError as e:
         raise UserError(str(e)) from None
+    if result.closed:
+        backup_after_recording(db, result.session_id)
     return 0 if result.complete else EXIT_NOT_STORED
+
+
+def backup_after_recording(db: Path, session_id: int) -> None:
+    """The end of a session is backed up, headless too; a problem is said on stderr but does
+    not change the exit code, which is about the recording."""
+    from console.core.backups import backup_everywhere, backup_export, chosen_folder
+    from console.core.config import Config
+    from console.core.exports.export_events import COMMAND_LINE, login_name, record_now
+    from console.core.exports.output import ExportError
+
+    run = backup_everywhere(db, chosen_folder(Config.load()), "session")
+    for c in run.copies:
+        print(f"backup checked (integrity ok): {c.path}", flush=True)
+        try:
+            record_now(db, backup_export(c, "session", login_name(), COMMAND_LINE, session_id),
+                       time.time())
+        except ExportError as e:
+            run.problems.append(f"The backup {c.path.name} was made but {e}")
+    for problem in run.problems:
+        print(f"holdspace: backup: {problem}", file=sys.stderr, flush=True)
 
 
 def cmd_replay(a: argparse.Namespace) -> int:

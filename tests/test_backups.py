@@ -382,3 +382,31 @@ def test_a_backup_of_a_live_session_is_whole(tmp_path: Path) -> None:
     h = check_database(copy.path)
     assert h.ok and h.counts["sessions"] == 1 and 0 <= h.counts["readings"] <= 200
     assert re.fullmatch(r"live-\w+-\d{8}-\d{6}-manual\.db", copy.path.name)
+
+
+@pytest.mark.slow
+def test_a_headless_recording_is_backed_up_at_its_end(tmp_path: Path) -> None:
+    link = tmp_path / "ttyHS0"
+    sim = subprocess.Popen([*HS, "simulate", "--link", str(link)], stdout=subprocess.PIPE,
+                           text=True)
+    assert sim.stdout is not None
+    try:
+        assert str(link) in sim.stdout.readline()
+        folder = tmp_path / "usb" / "holdspace"
+        cfg = Path(os.environ["HOLDSPACE_CONFIG_DIR"])
+        cfg.mkdir(parents=True, exist_ok=True)
+        (cfg / "workstation.json").write_text(
+            json.dumps({"extra": {"backup": {"folder": str(folder)}}}))
+        db = tmp_path / "rec.db"
+        r = run_hs("record", "--device", f"sim:{link}", "--db", str(db), "--duration", "2")
+    finally:
+        sim.terminate()
+        sim.wait(10)
+        sim.stdout.close()
+    assert r.returncode == 0, r.stderr
+    made = list_backups(backups_dir(db), db)
+    assert len(made) == 1 and made[0].why == "session" and str(made[0].path) in r.stdout
+    assert f"holdspace: backup: The backup folder {folder} is not there" in r.stderr
+    events = backup_events(db)
+    assert len(events) == 1 and events[0].payload["after_session"] == 1
+    assert check_database(made[0].path).counts["readings"] == counts(db)["readings"]

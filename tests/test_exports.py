@@ -277,3 +277,17 @@ def test_an_export_that_cannot_be_recorded_is_not_made(day: Day, tmp_path: Path)
     assert "Nothing was exported" in line and "Another program is using" in line, line
     assert os.listdir(tmp_path) == []
     assert digest(day.path) == before
+
+
+def test_without_the_research_extra_the_vital_export_says_how_to_get_it(day: Day,
+                                                                         tmp_path: Path) -> None:
+    """vitaldb made unimportable in a real run: one line with the install command."""
+    code = ("import sys; sys.modules['vitaldb'] = None; from console.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    before = digest(day.path)
+    r = subprocess.run([sys.executable, "-c", code, "export", "--db", str(day.path),
+                        "--session", "1", "--vital", str(tmp_path / "x.vital")],
+                       capture_output=True, text=True, timeout=60)
+    line = one_error_line(r)
+    assert "needs the research add-on" in line and "holdspace[research]" in line
+    assert os.listdir(tmp_path) == [] and digest(day.path) == before

@@ -13,6 +13,8 @@ Layout, one device per monitor as VitalRecorder does (the source name, '/' made 
 - `Holdspace/EVENT`, a text track: doses, notes, scores, adverse events, alarms, checks,
   session start and end — every event with a summary, except earlier exports.
 Times are epoch seconds; the file's time zone offset is the workstation's at the session start.
+The vitaldb writer takes whole tracks, so the session is held in memory while it is written
+(about 60 MB for 8 hours with pleth at 125 Hz); the CSV export streams instead.
 """
 
 from __future__ import annotations
