@@ -1,4 +1,5 @@
-"""`holdspace` on the command line: the console, the simulator, headless recording, listings.
+"""`holdspace` on the command line: the console, the simulator, headless recording, listings,
+exports (CSV, .vital), backups and restore.
 
 Every mistake a user can make on the command line (an unknown protocol, a port that does not
 exist, a database that cannot be written, is locked by another program, is damaged, or sits
