@@ -1,4 +1,5 @@
-"""`holdspace` on the command line: the console, the simulator, headless recording, listings.
+"""`holdspace` on the command line: the console, the simulator, headless recording, listings,
+exports (CSV, .vital), backups and restore.
 
 Every mistake a user can make on the command line (an unknown protocol, a port that does not
 exist, a database that cannot be written, is locked by another program, is damaged, or sits
@@ -59,13 +60,34 @@ def check_port(port: str) -> None:
 
 
 def check_db(path: Path) -> None:
-    """Open (creating or migrating) the database once, to fail early with a clear message."""
-    from console.store.db import StoreError, open_db
+    """Open (creating or migrating) the database once, to fail early with a clear message;
+    for a damaged file the message names the newest good backup and how to put it back."""
+    from console.store.db import DamagedStore, StoreError, open_db
 
     try:
         open_db(path).close()
+    except DamagedStore as e:
+        raise UserError(f"{e}{restore_hint(path)}") from None
     except StoreError as e:
         raise UserError(str(e)) from None
+
+
+def restore_hint(db: Path) -> str:
+    """' The newest good backup is …: `holdspace restore … --db …`', or where none was found."""
+    from console.core.backups import chosen_folder
+    from console.core.config import Config
+    from console.store.backup import backups_dir, newest_good
+
+    folders = [backups_dir(db)]
+    chosen = chosen_folder(Config.load())
+    if chosen is not None and chosen.is_dir():
+        folders.append(chosen)
+    found = newest_good(db, folders)
+    if found is None:
+        return f" No good backup of it was found in {' or '.join(str(f) for f in folders)}."
+    made = time.strftime("%Y-%m-%d %H:%M", time.localtime(found.t))
+    return (f" The newest good backup was made {made}; to put it back (the damaged file is "
+            f"kept aside): holdspace restore {found.path} --db {db}")
 
 
 def cmd_run(a: argparse.Namespace) -> int:
@@ -132,7 +154,29 @@ def cmd_record(a: argparse.Namespace) -> int:
                            err=sys.stderr, capture=a.capture)
     except StoreError as e:
         raise UserError(str(e)) from None
+    if result.closed:
+        backup_after_recording(db, result.session_id)
     return 0 if result.complete else EXIT_NOT_STORED
+
+
+def backup_after_recording(db: Path, session_id: int) -> None:
+    """The end of a session is backed up, headless too; a problem is said on stderr but does
+    not change the exit code, which is about the recording."""
+    from console.core.backups import backup_everywhere, backup_export, chosen_folder
+    from console.core.config import Config
+    from console.core.exports.export_events import COMMAND_LINE, login_name, record_now
+    from console.core.exports.output import ExportError
+
+    run = backup_everywhere(db, chosen_folder(Config.load()), "session")
+    for c in run.copies:
+        print(f"backup checked (integrity ok): {c.path}", flush=True)
+        try:
+            record_now(db, backup_export(c, "session", login_name(), COMMAND_LINE, session_id),
+                       time.time())
+        except ExportError as e:
+            run.problems.append(f"The backup {c.path.name} was made but {e}")
+    for problem in run.problems:
+        print(f"holdspace: backup: {problem}", file=sys.stderr, flush=True)
 
 
 def cmd_replay(a: argparse.Namespace) -> int:
@@ -310,6 +354,129 @@ def cmd_report(a: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------- exports, backups, restore
+def cmd_export(a: argparse.Namespace) -> int:
+    from console.core.exports.export_events import COMMAND_LINE, login_name
+    from console.core.exports.make import command_line_recorder, make_csv, make_vital
+    from console.core.exports.output import ExportError
+
+    db = Path(a.db).expanduser() if a.db else default_db()
+    ranged = a.first is not None or a.last is not None
+    if a.session is not None and ranged:
+        raise UserError("give either --session N or --from DATE --to DATE, not both")
+    if a.session is None and not (a.first and a.last):
+        raise UserError("say which session: --session N (`holdspace sessions` lists them), or "
+                        "a date range: --from YYYY-MM-DD --to YYYY-MM-DD")
+    if a.vital and a.session is None:
+        raise UserError("a .vital file holds one session: give --session N")
+    recorder = command_line_recorder(db)
+    try:
+        if a.csv:
+            made = make_csv(db, Path(a.csv), session=a.session, first=a.first, last=a.last,
+                            by=login_name(), via=COMMAND_LINE, recorder=recorder)
+        elif a.vital:
+            made = make_vital(db, Path(a.vital), a.session, by=login_name(), via=COMMAND_LINE,
+                              recorder=recorder)
+        else:
+            raise UserError("say what to make: --csv FILE.csv or --vital FILE.vital")
+    except ExportError as e:
+        raise UserError(str(e)) from None
+    x = made.export
+    counts = ", ".join(f"{n:,} {name}" for name, n in x.counts.items())
+    scope = ", ".join(f"#{s}" for s in x.sessions)
+    print(f"exported session{'s' if len(x.sessions) > 1 else ''} {scope} ({counts}) to "
+          f"{' and '.join(str(f) for f in made.files)}; recorded as export.{x.what}")
+    return 0
+
+
+def _size_text(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
+
+
+def cmd_backup(a: argparse.Namespace) -> int:
+    from console.core.backups import backup_everywhere, backup_export, chosen_folder
+    from console.core.config import Config
+    from console.core.exports.export_events import COMMAND_LINE, login_name, record_now
+    from console.core.exports.output import ExportError
+
+    db = Path(a.db).expanduser() if a.db else default_db()
+    if not db.is_file():
+        raise UserError(f"There is no database at {db}.")
+    folder = Path(a.to).expanduser() if a.to else chosen_folder(Config.load())
+    run = backup_everywhere(db, folder, "manual")
+    for c in run.copies:
+        counts = ", ".join(f"{n} {t}" for t, n in c.counts.items() if t != "quarantine")
+        print(f"backup checked (integrity ok): {c.path} ({_size_text(c.size)}; {counts})")
+        if c.thinned:
+            print(f"  older backups removed by the keep rule: {len(c.thinned)}")
+        try:
+            record_now(db, backup_export(c, "manual", login_name(), COMMAND_LINE), time.time())
+        except ExportError as e:
+            run.problems.append(f"The backup {c.path.name} was made but {e}")
+    if run.problems:
+        raise UserError(" ".join(run.problems))
+    return 0
+
+
+def cmd_restore(a: argparse.Namespace) -> int:
+    from console.core.exports.export_events import commit_now, login_name
+    from console.core.exports.output import ExportError
+    from console.store.backup import restore
+    from console.store.db import StoreError
+    from console.store.events import Event
+
+    db = Path(a.db).expanduser() if a.db else default_db()
+    try:
+        done = restore(Path(a.file), db, force=a.force)
+    except StoreError as e:
+        raise UserError(str(e)) from None
+    counts = ", ".join(f"{n} {t}" for t, n in done.counts.items() if t != "quarantine")
+    print(f"restored {done.source} into {db} ({counts})")
+    if done.kept_aside is not None:
+        print(f"the database it replaced is kept as {done.kept_aside}")
+    summary = (f"Database restored from the backup {done.source}"
+               + (f"; the file it replaced is kept as {done.kept_aside}" if done.kept_aside
+                  else "") + f" — by {login_name()} (command line)")
+    ev = Event("store.restored", time.time(),
+               {"from": str(done.source), "kept_aside": str(done.kept_aside or ""),
+                "counts": done.counts, "forced": bool(a.force), "summary": summary},
+               author=login_name())
+    try:
+        commit_now(db, [ev])
+    except ExportError as e:
+        raise UserError(f"The backup was restored, but {e}") from None
+    return 0
+
+
+def _export_parsers(sub: argparse._SubParsersAction[_Parser],
+                    db_help: str) -> None:
+    exp = sub.add_parser("export", help="export a session (or a date range) as CSV, or as a "
+                                        ".vital file for VitalDB/VitalRecorder")
+    exp.add_argument("--db", help=db_help)
+    exp.add_argument("--session", type=int, help="the session's number (`holdspace sessions`)")
+    exp.add_argument("--from", dest="first", metavar="DATE",
+                     help="first day (YYYY-MM-DD) of sessions to export as CSV")
+    exp.add_argument("--to", dest="last", metavar="DATE", help="last day (YYYY-MM-DD), included")
+    out = exp.add_mutually_exclusive_group()
+    out.add_argument("--csv", metavar="FILE.csv",
+                     help="readings to FILE.csv and events to FILE.events.csv")
+    out.add_argument("--vital", metavar="FILE.vital",
+                     help="one session as a .vital file (needs holdspace[research])")
+
+    bak = sub.add_parser("backup", help="back up the database now, checked, to backups/ beside "
+                                        "it and to the clinic's backup folder")
+    bak.add_argument("--db", help=db_help)
+    bak.add_argument("--to", metavar="DIR",
+                     help="the second copy's folder (default: the workstation's backup folder)")
+
+    res = sub.add_parser("restore", help="put a backup in place of the database (the replaced "
+                                         "file is kept aside)")
+    res.add_argument("file", help="the backup file")
+    res.add_argument("--db", help=db_help)
+    res.add_argument("--force", action="store_true",
+                     help="replace a database with a session that is not closed")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 2, as everywhere else
         raise UserError(message)
@@ -375,12 +542,14 @@ def parser() -> argparse.ArgumentParser:
     rpt.add_argument("--rems", action="store_true",
                      help="the esketamine REMS Patient Monitoring Form instead of the report")
     rpt.add_argument("--by", help="who is making the copy (recorded; default: your login)")
+    _export_parsers(sub, db_help)
     return p
 
 
 COMMANDS = {"run": cmd_run, "simulate": cmd_simulate, "record": cmd_record,
             "replay": cmd_replay, "sessions": cmd_sessions, "check": cmd_check,
-            "report": cmd_report}
+            "report": cmd_report,
+            "export": cmd_export, "backup": cmd_backup, "restore": cmd_restore}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,13 +42,15 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating the virtual environment .venv"
   "$py" -m venv .venv
 fi
-# Reinstall only when pyproject.toml changed since the last install.
+# Reinstall only when pyproject.toml (or the extras installed) changed since the last install.
+# `research` brings vitaldb for the .vital export and its tests.
+extras="test,research"
 stamp=.venv/.holdspace-installed
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) $extras"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing Holdspace and its dependencies into .venv"
   log=.venv/install.log
-  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[test]"; } >"$log" 2>&1; then
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[$extras]"; } >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     echo "setup: installing the Python packages failed (full log: $log)." >&2
     exit 2

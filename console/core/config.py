@@ -133,6 +133,13 @@ class MusicSettings(TypedDict, total=False):
     follow_doses: bool
 
 
+class BackupSettings(TypedDict, total=False):
+    """`extra["backup"]`: the clinic's backup folder (a USB disk or a network share), besides
+    the copies kept in `backups/` beside the database. See console/core/backups.py."""
+
+    folder: str
+
+
 class _WorkstationFile(TypedDict, total=False):
     devices: list[Any]  # entries are checked one by one, so one bad monitor costs only itself
     preferred_source: dict[str, Any]
@@ -143,7 +150,8 @@ class _WorkstationFile(TypedDict, total=False):
 
 
 # Sections of `extra` whose shape is declared; others (a newer feature's) are kept as they are.
-EXTRA_SECTIONS: dict[str, Any] = {"notes": NotesSettings, "music": MusicSettings}
+EXTRA_SECTIONS: dict[str, Any] = {"notes": NotesSettings, "music": MusicSettings,
+                                   "backup": BackupSettings}
 
 
 def _set_aside(p: Path) -> str:

@@ -26,6 +26,10 @@ class StoreError(Exception):
     """A problem with the database file, worded for the person at the console."""
 
 
+class DamagedStore(StoreError):
+    """The file is damaged or not a database at all: a backup may be put back in its place."""
+
+
 def _v1(db: sqlite_utils.Database) -> None:
     db.table("patients").create(
         {
@@ -236,7 +240,7 @@ def explain(p: Path, e: sqlite3.Error) -> StoreError:
             "`holdspace sessions` and `holdspace check` can still read it."
         )
     if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
-        return StoreError(
+        return DamagedStore(
             f"The file {p} is damaged or is not a Holdspace database ({_one_line(e)}). Keep it "
             "for support and start Holdspace with another file (--db)."
         )
@@ -285,7 +289,7 @@ def _damage(conn: sqlite3.Connection, p: Path) -> None:
                 str(row).splitlines() if line and not line.startswith("*** in database")]
     if problems != ["ok"]:
         n = len(problems)
-        raise StoreError(
+        raise DamagedStore(
             f"The database {p} is damaged ({n} problem{'s' if n != 1 else ''} found). Keep the "
             f"file for support (`holdspace check --db {p}` lists them) and start Holdspace with "
             "another file (--db)."
@@ -317,6 +321,13 @@ def open_db(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Con
             f"Cannot write to {p}: permission denied. Readings could not be saved there."
         )
     check_room(p)
+    if not p.exists():  # patient data: readable by the owner only (SQLite gives -wal the same)
+        try:
+            os.close(os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as e:
+            raise StoreError(f"Cannot create the database {p}: {e.strerror}.") from None
     try:
         conn = _connect(p, LOCK_PROBE_MS)
     except sqlite3.Error as e:

@@ -110,6 +110,56 @@ def reap(db_path: str | os.PathLike[str], session_id: int) -> Owner:
     return Owner.CLOSED if text.startswith("closed") else Owner.GONE
 
 
+IN_USE_NAME = "open.lock"
+
+
+def hold_open(db_path: str | os.PathLike[str]) -> int | None:
+    """Say, for as long as this process writes the database, that it is in use: a shared lock
+    on `<database>.owners/open.lock`, so `holdspace restore` never replaces a file a running
+    Holdspace writes (its writes would go to the file set aside). Returns the descriptor to
+    give to `let_go`, or None where the marker cannot be made (a read-only folder)."""
+    folder = owners_dir(db_path)
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(folder / IN_USE_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return None
+    deadline = time.monotonic() + SessionOwnership.CLAIM_WAIT
+    while not _try_lock(fd, exclusive=False):  # only a restore's check holds it exclusively
+        if time.monotonic() >= deadline:
+            os.close(fd)
+            return None
+        time.sleep(0.01)
+    return fd
+
+
+def let_go(fd: int | None) -> None:
+    if fd is None:
+        return
+    try:
+        _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+def in_use(db_path: str | os.PathLike[str]) -> bool:
+    """Does a running Holdspace (the console or `holdspace record`) write this database now?"""
+    path = owners_dir(db_path) / IN_USE_NAME
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    except OSError:  # cannot check: assume the safe answer
+        return True
+    try:
+        if not _try_lock(fd, exclusive=True):
+            return True
+        _unlock(fd)
+        return False
+    finally:
+        os.close(fd)
+
+
 class SessionOwnership:
     """The sessions this process records; hold a claim for as long as the session is open."""
 

@@ -50,6 +50,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from console.store import owner
 from console.store.db import open_db
 from console.store.events import INSERT_SQL as EVENT_SQL
 from console.store.events import Event, stored_row
@@ -193,6 +194,7 @@ class StoreWriter:
         self._open_error: BaseException | None = None
         self._stopping = False
         self._stopped = threading.Event()
+        self._in_use: int | None = None  # the lock saying this file is being written
         self._closed = False
         self._failing = False  # inside a failure episode (disk full, locked, ...)
         self._fail_count = 0
@@ -211,6 +213,7 @@ class StoreWriter:
         self._opened.wait()
         if self._open_error is not None:
             raise self._open_error
+        self._in_use = owner.hold_open(self.path)  # `holdspace restore` waits for us to close
         self._watchdog.start()
 
     def add_samples(self, session_id: int, samples: Iterable[Sample]) -> None:
@@ -254,6 +257,8 @@ class StoreWriter:
         self._stopped.set()
         if self._watchdog.is_alive():
             self._watchdog.join(timeout)
+        fd, self._in_use = self._in_use, None
+        owner.let_go(fd)
 
     @property
     def alive(self) -> bool:

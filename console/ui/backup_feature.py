@@ -1,0 +1,63 @@
+"""Backups in the window: after each session, daily, and what the status bar says about them.
+
+The work is done by `console.core.backups.BackupService` on its own thread; this module only
+connects it to the session's end and posts its messages to the GUI thread: a problem (the
+backup disk is not plugged in) stays in the status bar until a later backup succeeds, a
+success is shown for a while.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from console.core.backups import BackupService, chosen_folder
+from console.core.context import AppContext
+from console.core.session import OpenSession
+from console.ui.gui_post import GuiPoster
+from console.ui.live_feed import LiveFeed
+from console.ui.main_window import MainWindow
+
+SUCCESS_SHOWN_MS = 15_000
+
+
+class BackupFeature:
+    def __init__(self, window: MainWindow, ctx: AppContext) -> None:
+        self.window = window
+        self._post = GuiPoster(window)
+        self._problem = ""  # the last backup problem shown, cleared by the next success
+        self._session = ctx.sessions.current.id if ctx.sessions.current else None
+        self.service = BackupService(ctx.db_path, ctx.writer, chosen_folder(ctx.config),
+                                     say=self._say, by=lambda: ctx.sessions.author)
+        ctx.sessions.changed.connect(self._session_changed)
+        window.closing.connect(self.close)
+
+    def _session_changed(self, s: OpenSession | None) -> None:
+        if s is None and self._session is not None:
+            self.service.session_ended(self._session)
+        self._session = s.id if s is not None else None
+
+    def _say(self, message: str, problem: bool) -> None:  # on the backup thread
+        with contextlib.suppress(RuntimeError):  # the window is already gone
+            self._post(lambda: self._show(message, problem))
+
+    def _show(self, message: str, problem: bool) -> None:
+        if problem:
+            self._problem = message
+            self.window.show_problem(message)
+            return
+        if self._problem and self.window.problem_message.text() == self._problem:
+            self.window.show_problem("")
+        self._problem = ""
+        self.window.statusBar().showMessage(message, SUCCESS_SHOWN_MS)
+
+    def close(self) -> None:
+        """A backup under way finishes before the writer stops."""
+        self.service.stop()
+
+
+def install(window: MainWindow, ctx: AppContext, feed: LiveFeed) -> BackupFeature:
+    del feed
+    feature = BackupFeature(window, ctx)
+    feature.service.start()
+    window.backups = feature  # type: ignore[attr-defined]  # for tests and the shell
+    return feature
