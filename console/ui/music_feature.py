@@ -2,9 +2,9 @@
 
 Builds the libvlc engine (or says plainly why music is off), the session's music program,
 the checklist, their panels and their keyboard actions, and ties them to the session:
-the program plays from start-up, as the room is prepared (workstation setting
-`extra["music"]["autostart"]`: "launch" (default), "session" or "off"), carries on into the
-session, and stops when the session ends.
+the program starts with the session, when the patient is in the room (workstation setting
+`extra["music"]["autostart"]`: "session" (default), "launch" for a clinic that wants music
+while the room is prepared, or "off"), and stops when the session ends.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from console.ui.music_panel import MusicPanel, music_actions
 from console.ui.setting_panel import SettingPanel, SettingSummary, room_mode_action
 
 SHIPPED_ROOT = Path(__file__).resolve().parents[2]  # repo root: playlists/, assets/music/
+AUTOSTART_DEFAULT = "session"  # no music before a patient is in the room
 SETTING_KINDS = ("setting.item_checked", "setting.item_unchecked", "setting.intention")
 
 
@@ -95,7 +96,7 @@ class MusicFeature:
             feed.second.connect(lambda _t: self.watch_doses())
         if hasattr(window, "closing"):
             window.closing.connect(self.close)
-        autostart = str(opts.get("autostart", "launch"))
+        autostart = str(opts.get("autostart", AUTOSTART_DEFAULT))
         if ctx.sessions.current is not None:
             self.on_session(ctx.sessions.current)
         elif autostart == "launch":
@@ -128,7 +129,8 @@ class MusicFeature:
         self._sid = s.id
         self._dose_seen = self._last_dose_id(s.id)  # doses before now are history
         self.checklist.restore(session_events(self.ctx.reader, s.id, SETTING_KINDS))
-        if (str(music_settings(self.ctx).get("autostart", "launch")) in ("session", "launch")
+        if (str(music_settings(self.ctx).get("autostart", AUTOSTART_DEFAULT))
+                in ("session", "launch")
                 and self.music.state is MusicState.STOPPED):
             self.music.start(self._resume_phase(s.id))
 

@@ -89,8 +89,10 @@ def music_actions(parent: QWidget, music: MusicController) -> dict[str, QAction]
         "quiet": music.quiet,
         "volume_down": lambda: music.step_volume(-5),
         "volume_up": lambda: music.step_volume(5),
-        "next_phase": music.next_phase,
-        "extend_phase": music.extend_phase,
+        # Wrapped: a QAction passes `checked` to a slot that takes an argument, and
+        # extend_phase(False) once extended the phase by 0 minutes.
+        "next_phase": lambda: music.next_phase(),
+        "extend_phase": lambda: music.extend_phase(),
     }
     out: dict[str, QAction] = {}
     for c in CONTROLS:
