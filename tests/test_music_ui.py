@@ -131,6 +131,7 @@ def _console(qtbot, db_path, config):
     running = start_core(db_path, devices=None, config=config)
     window, feed = build_window(running)
     qtbot.addWidget(window)
+    window.allow_close_without_asking()  # these tests close mid-session on purpose
     window.resize(1600, 960)
     window.show()
     return window, feed, running

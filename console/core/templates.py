@@ -177,6 +177,7 @@ class Template:
     stale_seconds: float = 30.0
     technical_priority: str = "medium"
     discharge: tuple[str, ...] = ()
+    discharge_source: str = ""
     rems: bool = False
     unverified: bool = False
     summary: str = ""
@@ -478,10 +479,11 @@ def parse_template(path: Path, text: str, origin: str = "shipped") -> Template:
         t.done()
 
     discharge: tuple[str, ...] = ()
+    discharge_source = ""
     dc = top.sub("discharge")
     if dc is not None:
         discharge = dc.texts("criteria")
-        dc.text("source")
+        discharge_source = dc.text("source")
         dc.done()
     top.done()
 
@@ -491,7 +493,8 @@ def parse_template(path: Path, text: str, origin: str = "shipped") -> Template:
         boosters=boosters, observation_minutes=obs_minutes, observation_from=obs_from,
         observation_source=obs_source, checks=tuple(checks), gate=gate,
         checklist=tuple(checklist), alarms=tuple(alarms), stale_seconds=stale,
-        technical_priority=tech_prio, discharge=discharge, rems=rems, unverified=unverified,
+        technical_priority=tech_prio, discharge=discharge, discharge_source=discharge_source,
+        rems=rems, unverified=unverified,
         summary=summary, source=source,
     )
 

@@ -102,6 +102,7 @@ class DosePanel(QFrame):
         self.message.setStyleSheet(f"color: {theme.WARN}; font-size: 16px;")
         self.cumulative = QLabel("")
         self.cumulative.setStyleSheet("font-size: 22px; font-weight: bold;")
+        self.cumulative.setWordWrap(True)  # never wider than the column
         self.log = QLabel("")
         self.log.setWordWrap(True)
         self.log.setTextFormat(Qt.TextFormat.RichText)

@@ -87,7 +87,10 @@ class MusicFeature:
         self.summary = SettingSummary(self.checklist, self.room_action,
                                       open_checklist=lambda: self._open_tab(tab))
         window.add_bottom_panel(self.panel, 3)
-        window.add_bottom_panel(self.summary, 1)
+        window.add_bottom_panel(self.summary, 1, optional=True)  # also in its own tab
+        # These panels dim themselves in room mode: the window's veil leaves them out.
+        for w in (self.panel, self.setting, self.summary):
+            w.setProperty(theme.ROOM_EXEMPT, True)
 
         ctx.sessions.changed.connect(self.on_session)
         self._dose_seen = 0  # events.id of the last dose looked at

@@ -243,7 +243,7 @@ class NotePane(QWidget):
             b = QPushButton(tag + (f"  Alt+{i + 1}" if i < 9 else ""))
             b.clicked.connect(lambda _=False, t=tag: self.add_tag(t))
             self.tag_buttons[tag] = b
-            tag_grid.addWidget(b, i // 3, i % 3)
+            tag_grid.addWidget(b, i // 2, i % 2)  # two per row: fits a narrow column
         lay.addLayout(tag_grid)
 
         score_row = QHBoxLayout()

@@ -140,6 +140,7 @@ class Timeline(QWidget):
 
         self.title = QLabel("No session")
         self.title.setStyleSheet(f"color: {theme.TEXT}; font-weight: bold;")
+        self.title.setWordWrap(True)  # a long session title must not widen the tab
         self.live_button = QPushButton("Now")
         self.live_button.setToolTip("Scroll along with the present again")
         self.live_button.clicked.connect(self.go_live)
