@@ -142,21 +142,34 @@ def test_reopening_mid_session_resumes_it_with_its_whole_trend(
 def test_room_mode_dims_the_numerals_but_not_an_alarm(
     console: tuple[MainWindow, Running], qtbot: QtBot
 ) -> None:
+    """Issue 10 moved room mode from each widget's colours to one veil over the window, so
+    this looks at the rendered pixels instead of the tile's stylesheet."""
+    from PySide6.QtCore import QPoint, QRect
+    from PySide6.QtGui import QColor
     from PySide6.QtWidgets import QApplication
 
     window, _ = console
     tile = window.vitals.spo2
     qtbot.waitUntil(lambda: tile.value.text().isdigit(), timeout=10_000)
+
+    def brightest() -> float:
+        img = window.grab().toImage()
+        r = QRect(tile.value.mapTo(window, QPoint(0, 0)), tile.value.size())
+        return max(QColor(img.pixel(x, y)).valueF()
+                   for y in range(r.top(), r.bottom(), 2) for x in range(r.left(), r.right(), 2))
+
+    normal = brightest()
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     theme.apply_room_mode(app, True)
     try:
-        qtbot.waitUntil(lambda: theme.dim(theme.SPO2, 0.55) in tile.value.styleSheet(),
-                        timeout=5_000)
+        assert brightest() <= normal * 0.6
         tile.set_alarm("high")
         assert theme.ALARM_HIGH in tile.styleSheet()
         assert theme.SPO2 in tile.value.styleSheet(), "an alarming value stays bright"
+        assert brightest() >= normal * 0.95
     finally:
+        tile.set_alarm(None)
         theme.apply_room_mode(app, False)
 
 

@@ -113,7 +113,9 @@ class ChecklistPanel(QFrame):
                 w.editingFinished.connect(lambda i=item.id: self._typed(i))
                 if item.help:
                     w.setToolTip(item.help)
-                self.form.addRow(item.label, w)
+                label = QLabel(item.label)
+                label.setWordWrap(True)  # a long question wraps instead of widening the tab
+                self.form.addRow(label, w)
             w.setObjectName(f"check_{item.id}")
             self.inputs[item.id] = w
         g = day.template.gate

@@ -279,7 +279,8 @@ def install(window: Any, ctx: AppContext, feed: LiveFeed) -> DoseFeature:
     # The pre-dose checklist is a form: it gets a full-height tab, opened by itself when a
     # session starts undosed; the bottom row keeps the dose entry at hand.
     window.add_side_tab("Checks", feature.left)
-    window.add_bottom_panel(feature.dose_panel, 3, column="right")
+    window.add_bottom_panel(feature.dose_panel, 3, column="right",
+                            keep_in_view=feature.dose_panel.record_button)
     # Ending a dosed session is a discharge sign-off, under the checks (no dialog).
     discharge = DischargePanel(ctx.sessions, lambda: feature.day, window.request_end_session)
     left = feature.left.layout()

@@ -204,13 +204,13 @@ class MainWindow(QMainWindow):
         self.banners.addWidget(w)
 
     def add_bottom_panel(self, w: QWidget, stretch: int = 1, column: str = "left",
-                         optional: bool = False) -> None:
+                         optional: bool = False, keep_in_view: QWidget | None = None) -> None:
         """A panel under the vitals ("left") or under the side tabs ("right"), side by side
-        with the others there. It scrolls up and down if its column is too low. An
-        `optional` panel (a summary of what is reachable elsewhere) steps aside when its
-        column is too narrow for it."""
+        with the others there. It scrolls up and down if its column is too low, but never
+        hides `keep_in_view` (its main button). An `optional` panel (a summary of what is
+        reachable elsewhere) steps aside when its column is too narrow for it."""
         row = self.right_bottom if column == "right" else self.left_bottom
-        scroll = FitScroll(w, flexible_width=optional)
+        scroll = FitScroll(w, flexible_width=optional, keep_in_view=keep_in_view)
         row.addWidget(scroll, stretch)
         if optional:
             self._optional.append((scroll, row))
@@ -402,20 +402,10 @@ class MainWindow(QMainWindow):
 
     # ----- room mode and height -----
     def _room_exempt(self) -> list[QRect]:
-        """Left out of the room-mode veil: alarming tiles whole; the numerals of the others
-        (the tiles dim them themselves); panels marked as dimming themselves; the banner."""
+        """Left out of the room-mode veil: an alarming tile, the alarm banner, and panels
+        marked as dimming themselves."""
         out = [rect_in(w, self) for w in exempt_widgets(self)]
-        for tile in self.tiles():
-            if not tile.isVisible():
-                continue
-            if getattr(tile, "alarm", None):
-                out.append(rect_in(tile, self))
-            else:
-                value = tile.value
-                fm = value.fontMetrics()
-                w = fm.horizontalAdvance(value.text()) + 6
-                r = rect_in(value, self)
-                out.append(QRect(r.right() - w, r.top(), w + 1, r.height()))
+        out += [rect_in(t, self) for t in self.tiles() if t.isVisible() and t.alarm]
         return out
 
     def resizeEvent(self, event: QResizeEvent) -> None:

@@ -83,7 +83,7 @@ class MusicFeature:
                                 intention=lambda: self.checklist.intention,
                                 return_phase=str(opts.get("return_phase", "return")))
         self.setting = SettingPanel(self.checklist, self.room_action)
-        tab = window.add_side_tab("Set && setting", self.setting)
+        tab = window.add_side_tab("Setting", self.setting)  # set & setting; short: tabs fit
         self.summary = SettingSummary(self.checklist, self.room_action,
                                       open_checklist=lambda: self._open_tab(tab))
         window.add_bottom_panel(self.panel, 3)

@@ -64,7 +64,7 @@ class SessionHeader(QFrame):
         # middle, the wall clock and End on the right; low enough for a 768-px screen.
         for lab in (self.who, self.state):
             lab.setWordWrap(True)
-            lab.setMinimumWidth(180)
+            lab.setMinimumWidth(220)
             lab.setMaximumWidth(300)
         left = QVBoxLayout()
         left.setSpacing(2)

@@ -58,9 +58,11 @@ class FitScroll(PageScroll):
     scrolling up and down only when the screen is too low for it. With `flexible_width`
     it does not hold its column wide (the window hides it when there is no room)."""
 
-    def __init__(self, w: QWidget, min_height: int = 0, flexible_width: bool = False) -> None:
+    def __init__(self, w: QWidget, min_height: int = 0, flexible_width: bool = False,
+                 keep_in_view: QWidget | None = None) -> None:
         super().__init__(w, min_height)
         self._flexible = flexible_width
+        self._keep = keep_in_view
         # never taller than its content: spare height goes to the trend and the tabs
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         w.installEventFilter(self)
@@ -81,8 +83,16 @@ class FitScroll(PageScroll):
         w = self.widget()
         base = super().minimumSizeHint()
         need = w.minimumSizeHint().height() if w is not None else 0
-        return QSize(0 if self._flexible else base.width(),
-                     min(need, self._min_height) if self._min_height else need)
+        if self._keep is not None and w is not None and w.isAncestorOf(self._keep):
+            # low screen: only as tall as it takes to show this control, the rest scrolls
+            layout = w.layout()
+            if layout is not None:
+                layout.activate()
+            bottom = self._keep.mapTo(w, self._keep.rect().bottomLeft()).y()
+            need = min(need, bottom + 12)
+        elif self._min_height:
+            need = min(need, self._min_height)
+        return QSize(0 if self._flexible else base.width(), need)
 
 
 def scrolling(w: QWidget, min_height: int, sideways: bool = False) -> QScrollArea:
@@ -101,6 +111,11 @@ class SideTabs(QTabWidget):
         super().__init__(parent)
         self._scroll_of: dict[QWidget, QScrollArea] = {}
         self.setUsesScrollButtons(True)  # only if a clinic adds many tabs; tests check
+
+    def minimumSizeHint(self) -> QSize:
+        """Never so narrow that the tab names need arrows to reach."""
+        hint = super().minimumSizeHint()
+        return QSize(max(hint.width(), self.tabBar().sizeHint().width() + 4), hint.height())
 
     def add_page(self, w: QWidget, title: str) -> int:
         scroll = scrolling(w, self.PAGE_MIN_HEIGHT)

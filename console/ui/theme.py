@@ -100,8 +100,8 @@ QCheckBox::indicator {{ width: 20px; height: 20px; border-radius: 4px;
 QCheckBox::indicator:checked {{ background: {OK}; border-color: {OK}; }}
 QRadioButton::indicator:disabled, QCheckBox::indicator:disabled {{ border-color: #2c3540; }}
 QTabWidget::pane {{ border: 1px solid {PANEL_EDGE}; }}
-QTabBar::tab {{ background: {PANEL}; padding: 7px 10px; border: 1px solid {PANEL_EDGE};
-              color: {TEXT_DIM}; }}
+QTabBar::tab {{ background: {PANEL}; padding: 7px 9px; border: 1px solid {PANEL_EDGE};
+              color: {TEXT_DIM}; font-size: 14px; }}
 QTabBar::tab:selected {{ color: {TEXT}; background: #18202a; }}
 QListWidget, QTableWidget, QTreeWidget, QTableView {{ background: #0f1318;
               border: 1px solid {PANEL_EDGE}; alternate-background-color: #121820; }}

@@ -89,6 +89,7 @@ class TimerBar(QFrame):
         ib.addWidget(self.progress)
         self.infusion_box.hide()
         self.source = ""
+        self._why = ""
         self.since.setStyleSheet(_big(NO_TIME_COLOUR, self.clock_px))
         self.observe.setStyleSheet(_big(NO_TIME_COLOUR, self.observe_px))
         self.next.setStyleSheet(_big(theme.TEXT_DIM, self.next_px))
@@ -127,17 +128,26 @@ class TimerBar(QFrame):
         beside = scale == "compact"
         if beside != self._notes_beside:
             self._notes_beside = beside
-            for head, col, note in self._columns:
-                (col if beside else head).removeWidget(note)
-                if beside:
-                    head.addWidget(note, 1)
-                else:
-                    col.insertWidget(2, note)
+            # only the since-dose note: under the large clock it would add a line to the
+            # header; the other two fit under their smaller numbers
+            head, col, note = self._columns[0]
+            (col if beside else head).removeWidget(note)
+            if beside:
+                head.addWidget(note, 1)
+            else:
+                col.insertWidget(2, note)
         self.show_snapshot(self._snap)
+
+    def _source(self) -> str:
+        """Where the time comes from: beside the time, or (low screen) in its tooltip."""
+        self.observe_note.setToolTip(self._why + self.source if self._notes_beside
+                                     else self._why)
+        return "" if self._notes_beside else self.source
 
     def set_source(self, minutes: float, file: str, why: str) -> None:
         """Say where the minimum observation time comes from (a default a clinic can change)."""
         self.source = f" · {minutes:g} min per {file}"
+        self._why = why
         self.observe_note.setToolTip(why)
 
     def show_snapshot(self, snap: TimerSnapshot | None) -> None:
@@ -167,11 +177,11 @@ class TimerBar(QFrame):
             if left > 0:
                 self.observe.setText(hms(left))
                 self.observe.setStyleSheet(_big(theme.TEXT, self.observe_px))
-                self.observe_note.setText(f"until {_wall(snap.observation_end)}{self.source}")
+                self.observe_note.setText(f"until {_wall(snap.observation_end)}{self._source()}")
             else:
                 self.observe.setText("complete")
                 self.observe.setStyleSheet(_big(theme.OK, self.observe_px))
-                self.observe_note.setText(f"since {_wall(snap.observation_end)}{self.source}")
+                self.observe_note.setText(f"since {_wall(snap.observation_end)}{self._source()}")
         c = snap.next_check
         if c is None:
             self.next.setText("none scheduled")

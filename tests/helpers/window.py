@@ -57,8 +57,16 @@ def dose_day(window: MainWindow) -> DoseDay:
     return day
 
 
-def ready_to_dose(day: DoseDay) -> None:
+def manual_vitals(window: MainWindow, **values: str) -> None:
+    """Vitals typed by hand (as in the Limits tab): recorded, and shown on the strip."""
+    _ev, readings = dose_day(window).manual_vitals(values)
+    window.vitals.add_samples(readings)
+    window.dose_feature.refresh()  # type: ignore[attr-defined]
+
+
+def ready_to_dose(window: MainWindow) -> None:
     """Every checklist item answered and a fresh baseline typed in by hand."""
+    day = dose_day(window)
     for item in day.template.checklist:
         value: object = True
         if item.kind == "hours":
@@ -66,4 +74,4 @@ def ready_to_dose(day: DoseDay) -> None:
         elif item.kind == "text":
             value = "Sam (son), 555-0100"
         day.set_item(item.id, value)
-    day.manual_vitals({"sys": "128", "dia": "80", "hr": "72"})
+    manual_vitals(window, sys="128", dia="80", hr="72")
