@@ -86,7 +86,9 @@ class DischargePanel(QFrame):
         self.end_button.setObjectName("discharge_end")
         if end is not None:
             self.end_button.clicked.connect(lambda _=False: end())
-        for e in (self.escort, self.signed_by, self.reason):
+        self._escort_typed = False  # until typed here, it follows the pre-dose checklist
+        self.escort.textEdited.connect(self._escort_edited)
+        for e in (self.signed_by, self.reason):
             e.textEdited.connect(lambda _t: self.refresh())
         self.body = QWidget()
         b = QVBoxLayout(self.body)
@@ -105,6 +107,10 @@ class DischargePanel(QFrame):
         self.refresh()
 
     # ------------------------------------------------------------------ state
+    def _escort_edited(self, _text: str) -> None:
+        self._escort_typed = True
+        self.refresh()
+
     def _follow_session(self, day: DoseDay | None) -> None:
         """A new session (or protocol) starts with an empty sign-off."""
         sid = day.session_id if day is not None else None
@@ -124,14 +130,12 @@ class DischargePanel(QFrame):
             self.criteria_box.addWidget(w)
         for e in (self.escort, self.reason):
             e.clear()
+        self._escort_typed = False
         self.signed_by.setText(self.sessions.author or "")
         if day is not None:
             self.source.setText(f"Criteria from {day.template.path.name}"
                                 + (f": {day.template.discharge_source}"
                                    if day.template.discharge_source else ""))
-            known = day.answers.get("escort")  # named in the pre-dose checklist
-            if isinstance(known, str):
-                self.escort.setText(known)
         self.message.setText("")
 
     def facts(self) -> DischargeFacts | None:
@@ -162,6 +166,9 @@ class DischargePanel(QFrame):
             return
         if not self.signed_by.text().strip() and self.sessions.author:
             self.signed_by.setText(self.sessions.author)
+        known = day.answers.get("escort") if day is not None else None
+        if not self._escort_typed and isinstance(known, str) and self.escort.text() != known:
+            self.escort.setText(known)  # named in the pre-dose checklist
         self.body.setVisible(f.dosed)
         if not f.dosed:
             self.observation.setText("No dose given yet: there is nothing to sign off, and "
@@ -196,7 +203,7 @@ class DischargePanel(QFrame):
         if v is not None and not v.ok:
             first = next((w for w in self.checks.values() if not w.box.isChecked()), None)
             (first.box if first is not None and v.unmet else self.reason).setFocus()
-            return "Complete the discharge sign-off in the Checks tab first."
+            return "First complete the discharge sign-off (Checks tab)."
         return None
 
     def end_problem(self) -> str | None:
@@ -206,7 +213,7 @@ class DischargePanel(QFrame):
         if v is None or v.ok:
             return None
         self.shown.emit()
-        return "Not ended — " + " ".join(v.blocking)
+        return "Not ended: the discharge sign-off is not complete (Checks tab)."
 
     def record_end(self) -> str | None:
         """Write `session.discharge` (before `session.ended`); returns the ending's reason."""

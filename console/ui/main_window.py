@@ -274,12 +274,11 @@ class MainWindow(QMainWindow):
             self._end_expire.start()
             self.header.end_button.setText("Press again to end")
             missing = [m for m in (s.end_requested() for s in self._end_steps) if m]
-            self._say_end(" ".join(missing) if missing else
-                          "Press End session again to end the session.")
+            self._say_end(" ".join(missing) if missing else "Press End session again to end.")
             return False
         if self._end_ready.isActive():  # within END_GAP_MIN_S of the first press
-            self._say_end("Not ended: two quick presses (a double-click) do not end a session."
-                          " Press End session once more, deliberately.", warn=True)
+            self._say_end("Not ended: a double-click does not end a session. "
+                          "Press once more, deliberately.", warn=True)
             return False
         for step in self._end_steps:
             problem = step.end_problem()

@@ -9,6 +9,7 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from console.app import Running, build_window, start_core
+from console.core.clock import Clock
 from console.core.config import Config
 from console.core.dose_day import DoseDay
 from console.core.session import Staff
@@ -19,14 +20,16 @@ from console.ui.main_window import MainWindow
 
 @contextmanager
 def whole_console(qtbot: QtBot, db_path: Path, config: Config,
-                  size: tuple[int, int] = (1600, 960)) -> Iterator[tuple[MainWindow, Running]]:
-    """The real window with all features, a real database and the simulator on a pty."""
+                  size: tuple[int, int] = (1600, 960),
+                  clock: Clock | None = None) -> Iterator[tuple[MainWindow, Running]]:
+    """The real window with all features, a real database and the simulator on a pty
+    (a FakeClock set to the real time lets a test move the session forward)."""
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     theme.apply_theme(app)
-    running = start_core(db_path, devices=None, config=config)
+    running = start_core(db_path, devices=None, config=config, clock=clock)
     window, feed = build_window(running)
     qtbot.addWidget(window)
     window.resize(*size)
