@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, QRect
-from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QApplication, QPushButton, QScrollArea, QWidget
+from PySide6.QtCore import QPoint, QRect, Qt, QTimer
+from PySide6.QtGui import QAction, QColor, QImage
+from PySide6.QtWidgets import QApplication, QDialog, QPushButton, QScrollArea, QWidget
 from pytestqt.qtbot import QtBot
 
 from console.core.config import Config
@@ -220,3 +220,94 @@ def test_room_mode_dims_every_surface_but_an_alarming_value(qtbot: QtBot, db_pat
         finally:
             room_action.trigger()
         assert not theme.room_mode_active()
+
+
+def _action(window: MainWindow, text: str) -> QAction:
+    return next(a for a in window.actions() if a.text() == text)
+
+
+def _modal_geometry(qtbot: QtBot, action: QAction) -> QRect:
+    """Trigger an action that runs a modal dialog; note where it opened; cancel it."""
+    seen: list[QRect] = []
+
+    def look() -> None:
+        dlg = QApplication.activeModalWidget()
+        if isinstance(dlg, QDialog) and not seen:
+            seen.append(dlg.frameGeometry())
+            dlg.reject()
+
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(look)
+    timer.start()
+    try:
+        action.trigger()  # runs the dialog's own event loop until `look` cancels it
+    finally:
+        timer.stop()
+    assert seen, "no dialog opened"
+    return seen[0]
+
+
+def test_dialogs_open_clear_of_the_tiles_and_the_alarm_banner(
+        qtbot: QtBot, db_path: Path, config: Config) -> None:
+    with whole_console(qtbot, db_path, config) as (window, running):
+        settle(qtbot, window, 1366, 768)
+        tiles = [global_rect(t) for t in window.tiles()]
+        start = _modal_geometry(qtbot, _action(window, "Start session…"))
+        assert not any(start.intersects(t) for t in tiles), (start, tiles)
+        assert global_rect(window).contains(start)
+
+        begin(running, "im")
+        day = dose_day(window)
+        ready_to_dose(window)
+        day.give_dose("50")
+        day.set_limit("sys-severe", "100", "test: keep an alarm on the banner")
+        manual_vitals(window, sys="210", dia="125")
+        feature = window.dose_feature  # type: ignore[attr-defined]
+        qtbot.waitUntil(lambda: feature.banner.isVisible(), timeout=3000)
+        settle(qtbot, window, 1366, 768)
+        keep = [global_rect(feature.banner), *(global_rect(t) for t in window.tiles())]
+        monitors = _modal_geometry(qtbot, _action(window, "Monitors…"))
+        assert not any(monitors.intersects(k) for k in keep), (monitors, keep)
+
+        notes = window.notes_feature  # type: ignore[attr-defined]
+        notes.open_staff()
+        staff = notes.staff_editor
+        qtbot.waitUntil(staff.isVisible, timeout=3000)
+        assert not any(staff.frameGeometry().intersects(k) for k in keep)
+        notes.open_courses()
+        courses = notes.course_view
+        qtbot.waitUntil(courses.isVisible, timeout=3000)
+        assert not any(courses.frameGeometry().intersects(k) for k in keep)
+        SHOTS.mkdir(exist_ok=True)
+        window.grab().save(str(SHOTS / "dialogs-behind.png"))
+        staff.grab().save(str(SHOTS / "staff-list.png"))
+        courses.close()
+        staff.close()
+
+
+def test_staff_list_is_a_dialog_escape_closes_and_space_adds_nothing(
+        qtbot: QtBot, db_path: Path, config: Config) -> None:
+    with whole_console(qtbot, db_path, config) as (window, _running):
+        notes = window.notes_feature  # type: ignore[attr-defined]
+        notes.open_staff()
+        staff = notes.staff_editor
+        assert isinstance(staff, QDialog)
+        qtbot.waitUntil(staff.isVisible, timeout=3000)
+        staff.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is staff, timeout=3000)
+        rows = staff.table.rowCount()
+        qtbot.keyClick(QApplication.focusWidget() or staff, Qt.Key.Key_Space)
+        assert staff.table.rowCount() == rows, "a space bar press added a row"
+        qtbot.mouseClick(staff.add_button, Qt.MouseButton.LeftButton)  # the explicit way
+        assert staff.table.rowCount() == rows + 1
+        qtbot.keyClick(staff, Qt.Key.Key_Escape)  # unsaved: the first Escape only warns
+        assert staff.isVisible() and "Not saved yet" in staff.message.text()
+        qtbot.keyClick(staff, Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: not staff.isVisible(), timeout=3000)
+        notes.open_staff()  # opened again: saved nothing, and Escape at once closes it
+        qtbot.waitUntil(staff.isVisible, timeout=3000)
+        staff.table.setRowCount(rows)
+        staff.dirty = False
+        qtbot.keyClick(staff, Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: not staff.isVisible(), timeout=3000)

@@ -81,7 +81,7 @@ class CourseView(QWidget):
         self.chart.setBackground(theme.BG)
         self.chart.setMenuEnabled(False)
         self.chart.showGrid(x=True, y=True, alpha=0.12)
-        self.chart.setMinimumHeight(160)
+        self.chart.setMinimumHeight(100)  # fits beside the vitals on a 768-px screen
         self.chart.addLegend(offset=(10, 5))
 
         sbox = QGroupBox("Search all sessions")

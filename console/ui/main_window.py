@@ -371,8 +371,10 @@ class MainWindow(QMainWindow):
             layout.activate()
         area = QRect(self.mapToGlobal(self.rect().topLeft()), self.size())
         clear = self.keep_clear()
-        want = dialog.sizeHint().expandedTo(dialog.minimumSizeHint())
-        least = dialog.minimumSizeHint().expandedTo(dialog.minimumSize())
+        # a top-level's frame (title bar, border), as the window manager draws it here
+        frame = self.frameGeometry().size() - self.size()
+        want = dialog.sizeHint().expandedTo(dialog.minimumSizeHint()) + frame
+        least = dialog.minimumSizeHint().expandedTo(dialog.minimumSize()) + frame
         below = max((r.bottom() for r in clear), default=area.top()) + DIALOG_GAP
         right = max((r.right() for r in clear if r.width() < area.width() * 0.9),
                     default=area.left()) + DIALOG_GAP
@@ -385,14 +387,14 @@ class MainWindow(QMainWindow):
         for free in (beside, under):
             if free.width() >= least.width() and free.height() >= least.height():
                 size = want.boundedTo(free.size()).expandedTo(least)
-                dialog.resize(size)
-                dialog.move(free.right() - size.width() + 1, free.bottom() - size.height() + 1)
+                x, y = free.right() - size.width() + 1, free.bottom() - size.height() + 1
                 break
         else:  # a screen too small for the dialog: as low and right as it goes
             size = least
-            dialog.resize(size)
-            dialog.move(max(area.left(), area.right() - size.width() + 1),
-                        max(area.top(), area.bottom() - size.height() + 1))
+            x = max(area.left(), area.right() - size.width() + 1)
+            y = max(area.top(), area.bottom() - size.height() + 1)
+        dialog.resize(size - frame)
+        dialog.move(x, y)  # a top-level's position is that of its frame
         RoomOverlay.attach_once(dialog)
 
     def tiles(self) -> list[VitalTile]:
