@@ -153,8 +153,17 @@ class AlarmRule:
         op = ">" if self.above is not None else "<"
         text = f"{name} {op} {self.limit:g} {unit}"
         if self.sustain_minutes:
-            text += f" for {self.sustain_minutes:g} min"
+            text += f" for {sustain_text(self.sustain_minutes)}"
         return text
+
+
+def sustain_text(minutes: float) -> str:
+    """'15 s', '5 min', '1 min 30 s': how long a condition must hold, in words."""
+    s = round(minutes * 60)
+    if s < 60:
+        return f"{s} s"
+    m, rest = divmod(s, 60)
+    return f"{m} min" + (f" {rest} s" if rest else "")
 
 
 @dataclass(frozen=True, slots=True)

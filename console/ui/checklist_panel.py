@@ -166,7 +166,8 @@ class ChecklistPanel(QFrame):
         day = self.day
         if day is None:
             self.body.hide()
-            self.done_line.setText("Start a session with a protocol template to dose.")
+            self.done_line.setText("To dose, choose a protocol: Session ▸ Start session… "
+                                   "(Ctrl+N), or above, for a session open without one.")
             return
         if day.doses:
             self.body.hide()

@@ -34,6 +34,11 @@ MOAAS = ["5 — responds readily to name", "4 — lethargic response to name",
 
 
 
+# Where to pick a protocol, for whichever case applies (no session, or one without).
+NO_PROTOCOL = ("No dosing protocol is open. Choose a protocol: Session ▸ Start session… "
+               "(Ctrl+N), or for the session already open, at the top of the Checks tab.")
+
+
 def _wall(t: float) -> str:
     return time.strftime("%H:%M", time.localtime(t))
 
@@ -201,7 +206,7 @@ class DosePanel(QFrame):
 
     def record(self) -> None:
         if self.day is None:
-            self.message.setText("No session with a protocol is open.")
+            self.message.setText(NO_PROTOCOL)
             return
         self._give(self.mg.text(), self.when.text(), self.lot.text(), self.given_by.text(), False)
 

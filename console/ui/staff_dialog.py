@@ -113,7 +113,9 @@ class StaffEditor(QDialog):
         if edit:  # straight into the new name cell
             self.table.setCurrentCell(r, 0)
             self.table.setFocus()
-            self.table.editItem(self.table.item(r, 0))
+            cell = self.table.item(r, 0)
+            if cell is not None:
+                self.table.editItem(cell)
 
     def _touched(self) -> None:
         self.dirty = True

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from console.core.record import AMEND, build_record
 from console.store.events import Event, last_event_id, session_events
 from console.ui import theme
+from console.ui.clock_axis import ClockAxis
 from devices import mdc
 
 # Lanes top to bottom. Family colours avoid the parameter colours, which mean a vital sign.
@@ -154,9 +155,9 @@ class Timeline(QWidget):
         self.graph = pg.GraphicsLayoutWidget()
         self.graph.ci.setSpacing(0)
         self.vitals_plot = self.graph.addPlot(row=0, col=0,
-                                              axisItems={"bottom": pg.DateAxisItem()})
+                                              axisItems={"bottom": ClockAxis()})
         self.lane_plot = self.graph.addPlot(row=1, col=0,
-                                            axisItems={"bottom": pg.DateAxisItem()})
+                                            axisItems={"bottom": ClockAxis()})
         self.graph.ci.layout.setRowStretchFactor(0, 3)
         self.graph.ci.layout.setRowStretchFactor(1, 4)
         for p in (self.vitals_plot, self.lane_plot):
