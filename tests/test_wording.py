@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QAction, QColor, QKeySequence
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from console.core.clock import FakeClock
@@ -152,3 +152,58 @@ def test_the_note_log_follows_the_newest_entry_unless_scrolled_up(
         newest = log.item(log.count() - 1)
         assert "observation 31" in newest.text()
         assert log.viewport().rect().intersects(log.visualItemRect(newest))
+
+
+def _contrast(a: QColor, b: QColor) -> float:
+    def lum(c: QColor) -> float:
+        def ch(v: float) -> float:
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+        return 0.2126 * ch(c.redF()) + 0.7152 * ch(c.greenF()) + 0.0722 * ch(c.blueF())
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_radio_buttons_show_and_disabled_fields_look_disabled(qtbot: QtBot) -> None:
+    """The start dialog in the dark theme: a radio button's circle stands out from the
+    background, and the greyed-out form of the other choice looks greyed out."""
+    from console.core.session import Staff
+    from console.store.records import Patient
+    from console.ui.session_dialog import SessionDialog
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    theme.apply_theme(app)
+    dlg = SessionDialog([Patient(1, "Rosa M.", None, None, 70.0)], [Staff("Ana", "nurse")])
+    qtbot.addWidget(dlg)
+    dlg.show()
+    QApplication.processEvents()
+    img = dlg.grab().toImage()
+    bg = QColor(theme.BG)
+
+    def strongest(w: QWidget, width: int = 26) -> float:
+        top = w.mapTo(dlg, w.rect().topLeft())
+        return max(_contrast(QColor(img.pixel(x, y)), bg)
+                   for x in range(top.x(), top.x() + width) for y in range(top.y(), top.y() + w.height()))
+
+    for radio in (dlg.existing, dlg.new):  # checked and unchecked: both circles visible
+        assert strongest(radio) >= 3.0, radio.text()
+    assert dlg.existing.isChecked() and not dlg.name.isEnabled()
+    dlg.name.setText("Typed before")
+    QApplication.processEvents()
+    disabled = _brightest(dlg, dlg.name)
+    dlg.new.setChecked(True)
+    QApplication.processEvents()
+    enabled = _brightest(dlg, dlg.name)
+    assert enabled - disabled > 0.25, (enabled, disabled)
+    shots = Path(__file__).resolve().parents[1] / "screenshots"
+    shots.mkdir(exist_ok=True)
+    dlg.grab().save(str(shots / "start-dialog.png"))
+
+
+def _brightest(dlg: QWidget, w: QWidget) -> float:
+    """How lit a field looks: its brightest pixel (the typed text, when there is some)."""
+    img = dlg.grab().toImage()
+    top = w.mapTo(dlg, w.rect().topLeft())
+    return max(QColor(img.pixel(x, y)).valueF()
+               for x in range(top.x(), top.x() + w.width(), 2)
+               for y in range(top.y(), top.y() + w.height(), 2))

@@ -105,6 +105,10 @@ QTabBar::tab {{ background: {PANEL}; padding: 7px 9px; border: 1px solid {PANEL_
 QTabBar::tab:selected {{ color: {TEXT}; background: #18202a; }}
 QListWidget, QTableWidget, QTreeWidget, QTableView {{ background: #0f1318;
               border: 1px solid {PANEL_EDGE}; alternate-background-color: #121820; }}
+QListWidget:disabled, QTableWidget:disabled, QTreeWidget:disabled, QTableView:disabled {{
+              color: #4a525b; border: 1px dashed #1d242c; }}
+QListWidget::item:selected:disabled, QTableWidget::item:selected:disabled {{
+              background: #151b22; color: #4a525b; }}
 QHeaderView::section {{ background: {PANEL}; color: {TEXT_DIM}; border: none; padding: 4px; }}
 QMenuBar, QMenu {{ background: {PANEL}; color: {TEXT}; }}
 QMenu::item:selected, QMenuBar::item:selected {{ background: #24323f; }}
