@@ -236,10 +236,7 @@ class MusicPanel(QFrame):
             self.grid.setColumnStretch(c, 1 if c < columns else 0)
         self.vol_row.setVisible(not compact)
         self.mid.setVisible(not compact)
-        for b in self.buttons.values():
-            b.setMinimumHeight(44 if compact else 54)
-            b.setMinimumWidth(58 if compact else 76)
-        self.refresh()
+        self.set_room_mode(self._room)  # the button sizes live in the panel's style sheet
 
     def _button(self, key: str, label: str) -> QPushButton:
         act = self.actions_by_key[key]
@@ -249,8 +246,6 @@ class MusicPanel(QFrame):
         b.setToolTip(f"{act.text()} ({keys})")
         b.setAccessibleName(act.text())
         b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the note being typed
-        b.setMinimumHeight(54)
-        b.setMinimumWidth(76)
         b.clicked.connect(act.trigger)
         b.setEnabled(act.isEnabled())
         self.buttons[key] = b
@@ -321,12 +316,15 @@ class MusicPanel(QFrame):
         panel, edge, btn_bg, btn_edge = sf.panel, sf.edge, sf.control, sf.control_edge
         text, dim_text = self._c(theme.TEXT), self._c(theme.TEXT_DIM)
         quiet = self._c("#c9a45a")
+        # (a style sheet's min-height wins over setMinimumHeight, so sizes are set here)
+        h, w = (34, 54) if self.scale == "compact" else (44, 72)
         self.setStyleSheet(f"""
             QFrame#musicPanel {{ background: {panel}; border: 1px solid {edge};
                                  border-radius: 6px; }}
             QLabel {{ color: {text}; background: transparent; }}
             QPushButton {{ background: {btn_bg}; border: 1px solid {btn_edge}; color: {text};
-                           border-radius: 6px; font-size: 15px; padding: 4px 2px; }}
+                           border-radius: 6px; font-size: 15px; padding: 4px 2px;
+                           min-height: {h}px; min-width: {w}px; }}
             QPushButton:disabled {{ color: {theme.dim(dim_text, 0.6)}; }}
             QProgressBar {{ background: {btn_bg}; border: none; border-radius: 2px; }}
             QProgressBar::chunk {{ background: {dim_text}; border-radius: 2px; }}
