@@ -179,8 +179,13 @@ def run_gui(
             f"Details for support: {guard.dir / 'crash.previous.log'}"
         )
     # Ctrl-C / SIGTERM end the Qt loop normally, so the database is flushed and closed.
-    signal.signal(signal.SIGINT, lambda *_: app.quit())
-    signal.signal(signal.SIGTERM, lambda *_: app.quit())
+    # (a deliberate stop: no question; the open session resumes at the next start)
+    def stop(*_: object) -> None:
+        window.allow_close_without_asking()
+        app.quit()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     wake = QTimer()
     wake.start(250)  # lets Python run signal handlers while Qt's loop is in C++
     wake.timeout.connect(lambda: None)
@@ -199,7 +204,7 @@ def run_gui(
             print(f"screenshot saved to {screenshot}")
         QTimer.singleShot(int((quit_after or 5.0) * 1000) - 200, grab)
     if quit_after is not None:
-        QTimer.singleShot(int(quit_after * 1000), app.quit)
+        QTimer.singleShot(int(quit_after * 1000), stop)
     try:
         return app.exec()
     finally:

@@ -76,6 +76,7 @@ class Console:
         self.window.show()
 
     def close(self) -> None:
+        self.window.allow_close_without_asking()  # closing mid-session on purpose
         self.window.close()
         self.feed.stop()
         self.running.stop()

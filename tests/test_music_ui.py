@@ -131,6 +131,7 @@ def _console(qtbot, db_path, config):
     running = start_core(db_path, devices=None, config=config)
     window, feed = build_window(running)
     qtbot.addWidget(window)
+    window.allow_close_without_asking()  # these tests close mid-session on purpose
     window.resize(1600, 960)
     window.show()
     return window, feed, running
@@ -144,8 +145,27 @@ def _start_session(running):
         None, NewPatient("Ada Example", "MRN-1", "1950-02-03", 61.0), None, None))
 
 
-def test_console_plays_the_demo_program_out_of_the_box(qtbot, db_path, config, themed):
-    """The default: music from start-up (the room is prepared before the patient comes)."""
+def test_by_default_music_waits_for_the_patient(qtbot, db_path, config, themed):
+    """The default (issue 10): no music at launch; it starts with the session."""
+    window, feed, running = _console(qtbot, db_path, config)
+    try:
+        music = window.music_feature.music
+        assert music.available and music.state is MusicState.STOPPED
+        feed.second.emit(running.ctx.clock.now())  # a tick changes nothing
+        assert music.state is MusicState.STOPPED
+        _start_session(running)
+        qtbot.waitUntil(lambda: music.state is MusicState.PLAYING, timeout=3000)
+        assert music.now_playing().phase == "pre-onset"
+    finally:
+        window.close()
+        feed.stop()
+        running.stop()
+
+
+def test_a_clinic_can_play_the_demo_program_from_launch(qtbot, db_path, config, themed):
+    """`autostart = "launch"`: music from start-up (the room is prepared before the patient
+    comes). Was the default until issue 10 made it a clinic's choice."""
+    config.extra["music"] = {"autostart": "launch"}
     window, feed, running = _console(qtbot, db_path, config)
     try:
         music = window.music_feature.music
@@ -304,6 +324,40 @@ def test_the_first_dose_moves_to_onset_and_a_booster_extends(qtbot, db_path, con
             "summary"]
         ext = [e for e in ev if e.kind == "music.phase_extended"][-1]
         assert ext.payload["reason"] == "booster"
+    finally:
+        window.close()
+        feed.stop()
+        running.stop()
+
+
+def test_extend_by_key_and_by_button_adds_the_programs_minutes(qtbot, db_path, config, themed):
+    """Shift+F9 and the Extend button once extended the phase by 0 minutes (the action's
+    `checked` flag was taken as the minutes)."""
+    from console.store.events import session_events
+
+    window, feed, running = _console(qtbot, db_path, config)
+    try:
+        _start_session(running)
+        feature = window.music_feature
+        music = feature.music
+        qtbot.waitUntil(lambda: music.state is MusicState.PLAYING, timeout=3000)
+        step = music.program.extend_minutes
+        assert step > 0
+        np_ = music.now_playing()
+        base = np_.phase_planned_s or np_.phase_elapsed_s or 0.0  # open-ended: from now
+        window.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
+        qtbot.keyClick(window, Qt.Key.Key_F9, Qt.KeyboardModifier.ShiftModifier)
+        first = music.now_playing().phase_planned_s
+        assert first is not None
+        assert first == pytest.approx(base + step * 60, abs=2)
+        qtbot.mouseClick(feature.panel.extend, Qt.MouseButton.LeftButton)
+        assert music.now_playing().phase_planned_s == pytest.approx(first + step * 60, abs=1)
+        running.ctx.writer.flush()
+        ext = [e for e in session_events(running.ctx.reader, running.ctx.sessions.current.id)
+               if e.kind == "music.phase_extended"]
+        assert [e.payload["minutes"] for e in ext] == [step, step]
+        assert all(f"by {step:g} min" in e.payload["summary"] for e in ext)
     finally:
         window.close()
         feed.stop()

@@ -39,3 +39,56 @@ def test_rems_summary_fields_come_from_events_and_readings(core: Core) -> None:
     assert f["Concomitant meds (benzodiazepines, sedative hypnotics, psychostimulants, MAOIs)"] \
         == "lorazepam 0.5 mg at night"
     assert f["First treatment"] == "yes" and f["Respiratory depression"] == "none"
+
+
+def _field(summary_html: str, name: str) -> str | None:
+    """One row of the panel's summary table, as shown."""
+    import html
+    import re
+
+    m = re.search(re.escape(html.escape(name)) + r"</td><td><b>(.*?)</b>", summary_html)
+    return html.unescape(m.group(1)) if m else None
+
+
+def test_rems_panel_only_for_rems_templates_and_always_from_the_record(
+        qtbot, db_path, config) -> None:
+    """Issue 10: the REMS tab showed for IM and palliative sessions, and its summary lagged
+    the record ("Dose 0 mg" after a dose; "N" before administration after the gate passed)."""
+    from tests.helpers.window import begin, dose_day, ready_to_dose, whole_console
+
+    with whole_console(qtbot, db_path, config) as (window, running):
+        feature = window.dose_feature
+        tabs, panel = window.side_tabs, feature.rems
+        idx = tabs.indexOf(panel)
+        begin(running, "im")
+        ready_to_dose(window)
+        dose_day(window).give_dose("50")
+        assert not tabs.isTabVisible(idx), "no REMS form for IM ketamine"
+        assert panel.summary.text() == ""
+        running.ctx.sessions.end()
+        assert not tabs.isTabVisible(idx)
+
+        begin(running, "esketamine-rems", name="Lee K.")
+        assert tabs.isTabVisible(idx)
+        assert _field(panel.summary.text(), "Patient") == "Lee K."
+        assert _field(panel.summary.text(), "Dose") == "0 mg"
+        assert _field(panel.summary.text(),
+                      "Vitals acceptable before administration").startswith("N so far")
+        ready_to_dose(window)  # the gate passes: the form says so before any dose
+        qtbot.waitUntil(lambda: (_field(panel.summary.text(),
+                                        "Vitals acceptable before administration") or "")
+                        .startswith("Y so far"), timeout=3000)
+        day = dose_day(window)
+        day.give_dose("56", lot="ESK-1")
+        # at once, from the record (no waiting for a tick)
+        assert _field(panel.summary.text(), "Dose") == "56 mg (lot ESK-1)"
+        assert _field(panel.summary.text(), "Vitals acceptable before administration") == "Y"
+        running.ctx.sessions.end()
+        assert tabs.isTabVisible(idx), "kept after the end, for filling in the form"
+        assert "end of session" in panel.summary.text()
+        assert _field(panel.summary.text(), "Dose") == "56 mg (lot ESK-1)"
+
+        begin(running, "palliative-low", name="Next Patient")
+        assert not tabs.isTabVisible(idx), "palliative ketamine is not esketamine"
+        assert "Lee K." not in panel.summary.text()
+        assert all(e.text() == "" for e in panel.inputs.values())

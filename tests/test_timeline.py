@@ -131,6 +131,7 @@ def console(qtbot, qapp, tmp_path):
         window.show()
         qtbot.waitExposed(window)
         yield r, window, feed
+        window.allow_close_without_asking()  # the session is still open at the end
 
 
 def test_clicking_an_alarm_moves_the_vitals_chart(qtbot, console):

@@ -208,10 +208,14 @@ class MusicController:
             self.extend_phase(reason="booster")
 
     def extend_phase(self, minutes: float | None = None, reason: str = "by hand") -> None:
-        """Lengthen the current phase (e.g. after a booster); its playlist keeps looping."""
+        """Lengthen the current phase (e.g. after a booster); its playlist keeps looping.
+
+        No minutes (or a Qt `checked` flag passed by mistake) means the program's own step.
+        """
         if self.run is None:
             return
-        add = minutes if minutes is not None else self.program.extend_minutes
+        given = None if isinstance(minutes, bool) else minutes
+        add = given if given is not None and given > 0 else self.program.extend_minutes
         self.run.extended_min += add
         elapsed = self._now() - self.run.started
         base = self.run.planned_s if self.run.planned_s is not None else elapsed

@@ -66,6 +66,11 @@ def summary(day: DoseDay, end: float | None = None) -> list[tuple[str, str]]:
     lots = sorted({str(x["lot"]) for x in doses if x.get("lot")})
     g = day.gate_record.payload if day.gate_record else {}
     gate_ok = bool(g.get("passed"))
+    if day.gate_record is not None:  # recorded at the first dose: the answer for the form
+        before_admin = yes_no(gate_ok) + ("" if gate_ok else " (gate overridden)")
+    else:  # not dosed yet: what the gate says now
+        before_admin = ("Y so far (gate passes now; recorded at the first dose)"
+                        if day.gate().passed else "N so far (gate not passed yet)")
     lim = day.template.gate
     acceptable_end = (last is not None and (lim.sys_max is None or last[1] < lim.sys_max)
                       and (lim.dia_max is None or last[2] < lim.dia_max))
@@ -83,8 +88,7 @@ def summary(day: DoseDay, end: float | None = None) -> list[tuple[str, str]]:
         ("Total monitoring time",
          f"{(end - t0) / 60:.0f} min from first device" if t0 is not None else "—"),
         ("Ready to leave at", f"{ready} min from start" if ready else "not recorded"),
-        ("Vitals acceptable before administration", yes_no(gate_ok)
-         + ("" if gate_ok or not g else " (gate overridden)")),
+        ("Vitals acceptable before administration", before_admin),
         ("Vitals acceptable before completion", yes_no(acceptable_end)),
         ("BP before dosing", _bp_text(before[-1] if before else None, t0)),
         ("BP at ~40 min", _bp_text(at40, t0)),

@@ -169,8 +169,17 @@ class AlarmRule:
         op = ">" if self.above is not None else "<"
         text = f"{name} {op} {self.limit:g} {unit}"
         if self.sustain_minutes:
-            text += f" for {self.sustain_minutes:g} min"
+            text += f" for {sustain_text(self.sustain_minutes)}"
         return text
+
+
+def sustain_text(minutes: float) -> str:
+    """'15 s', '5 min', '1 min 30 s': how long a condition must hold, in words."""
+    s = round(minutes * 60)
+    if s < 60:
+        return f"{s} s"
+    m, rest = divmod(s, 60)
+    return f"{m} min" + (f" {rest} s" if rest else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +205,7 @@ class Template:
     technical_escalate_minutes: float = 2.0
     technical_escalate_to: str = "high"
     discharge: tuple[str, ...] = ()
+    discharge_source: str = ""
     rems: bool = False
     unverified: bool = False
     summary: str = ""
@@ -511,10 +521,11 @@ def parse_template(path: Path, text: str, origin: str = "shipped") -> Template:
         t.done()
 
     discharge: tuple[str, ...] = ()
+    discharge_source = ""
     dc = top.sub("discharge")
     if dc is not None:
         discharge = dc.texts("criteria")
-        dc.text("source", longest=None)
+        discharge_source = dc.text("source", longest=None)
         dc.done()
     top.done()
 
@@ -525,7 +536,8 @@ def parse_template(path: Path, text: str, origin: str = "shipped") -> Template:
         observation_source=obs_source, checks=tuple(checks), gate=gate,
         checklist=tuple(checklist), alarms=tuple(alarms), stale_seconds=stale,
         technical_priority=tech_prio, technical_escalate_minutes=esc_min,
-        technical_escalate_to=esc_to, discharge=discharge, rems=rems, unverified=unverified,
+        technical_escalate_to=esc_to, discharge=discharge, discharge_source=discharge_source,
+        rems=rems, unverified=unverified,
         summary=summary, source=source,
     )
 

@@ -27,6 +27,7 @@ from console.core.dose_day import DoseDay
 from console.core.dosing import DoseInputError
 from console.core.gate import HoursInputError, parse_hours
 from console.ui import theme
+from console.ui.wrap_check import WrapCheck
 
 
 class ChecklistPanel(QFrame):
@@ -37,7 +38,8 @@ class ChecklistPanel(QFrame):
         self.setObjectName("panel")
         # Big, visible tick boxes: the dark theme's default indicator is hard to see.
         self.setStyleSheet(
-            "QCheckBox { font-size: 16px; spacing: 10px; padding: 3px 0; }"
+            "QCheckBox, WrapCheck QLabel { font-size: 16px; }"
+            "QCheckBox { spacing: 10px; padding: 3px 0; }"
             "QCheckBox::indicator { width: 22px; height: 22px; border: 2px solid #6b7682; "
             "border-radius: 4px; background: #0f1318; }"
             f"QCheckBox::indicator:checked {{ background: {theme.OK}; border-color: {theme.OK}; }}")
@@ -45,6 +47,8 @@ class ChecklistPanel(QFrame):
         self.title = QLabel("<b>Before the first dose</b>")
         self.form = QFormLayout()
         self.form.setVerticalSpacing(4)
+        # A typed item's label goes above its field when the tab is narrow.
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.inputs: dict[str, QCheckBox | QLineEdit] = {}
         self.problems: dict[str, QLabel] = {}  # a typed answer that was refused, beside it
         self.gate = QLabel("")
@@ -101,10 +105,11 @@ class ChecklistPanel(QFrame):
             value = day.answers.get(item.id)
             w: QCheckBox | QLineEdit
             if item.kind == "confirm":
-                w = QCheckBox(item.label)
+                row = WrapCheck(item.label)  # long items wrap: no sideways scrolling
+                w = row.box
                 w.setChecked(value is True)
                 w.toggled.connect(lambda on, i=item.id: self._set(i, bool(on)))
-                self.form.addRow(w)
+                self.form.addRow(row)
             else:
                 w = QLineEdit("" if value is None else (f"{value:g}" if isinstance(
                     value, float | int) else str(value)))
@@ -114,7 +119,9 @@ class ChecklistPanel(QFrame):
                 w.editingFinished.connect(lambda i=item.id: self._typed(i))
                 if item.help:
                     w.setToolTip(item.help)
-                self.form.addRow(item.label, w)
+                label = QLabel(item.label)
+                label.setWordWrap(True)  # a long question wraps instead of widening the tab
+                self.form.addRow(label, w)
                 # Its own full-width line just below the field, shown only when refused.
                 problem = QLabel("")
                 problem.setObjectName(f"problem_{item.id}")
@@ -184,7 +191,8 @@ class ChecklistPanel(QFrame):
         day = self.day
         if day is None:
             self.body.hide()
-            self.done_line.setText("Start a session with a protocol template to dose.")
+            self.done_line.setText("To dose, choose a protocol: Session ▸ Start session… "
+                                   "(Ctrl+N), or above, for a session open without one.")
             return
         if day.doses:
             self.body.hide()
@@ -232,7 +240,7 @@ STATE_MARK = {"done": ("✓", theme.OK, "done"), "due": ("●", theme.WARN, "DUE
 
 
 def observation_html(day: DoseDay) -> str:
-    """The check schedule as a list (T+ minutes, state) and the discharge criteria."""
+    """The check schedule as a list (T+ minutes, state)."""
     t0 = day.doses[0].t
     now = day.now()
     rows = []
@@ -245,10 +253,5 @@ def observation_html(day: DoseDay) -> str:
             word = f"done {time.strftime('%H:%M', time.localtime(c.done_at))}"
         rows.append(f"<span style='color:{colour}'>{sym}</span> {when} · "
                     f"{html.escape(c.label)} <span style='color:{colour}'>{word}</span>")
-    out = "<br>".join(rows) or "No checks in this protocol."
-    if day.template.discharge:
-        crit = "".join(f"<li>{html.escape(x)}</li>" for x in day.template.discharge)
-        out += (f"<p style='color:{theme.TEXT_DIM}; font-size:14px'>Before discharge "
-                f"({html.escape(day.template.path.name)}):</p><ul style='font-size:14px; "
-                f"color:{theme.TEXT_DIM}'>{crit}</ul>")
-    return out
+    # The discharge criteria are ticked in the sign-off panel just below (discharge_panel.py).
+    return "<br>".join(rows) or "No checks in this protocol."

@@ -33,6 +33,7 @@ from console.core.scales import measures
 from console.core.search import search
 from console.store import records
 from console.ui import theme
+from console.ui.clock_axis import ClockAxis
 
 MEASURE_COLOURS = ("#d9c7a3", "#c4a6e8", "#7f9cf5", "#e0914a", "#8fa3b8")
 COLUMNS = ("Date", "Template", "Phase", "Doses", "Signed", "Outcomes")
@@ -77,11 +78,11 @@ class CourseView(QWidget):
         self.table.setColumnWidth(4, 180)
         self.table.verticalHeader().hide()
 
-        self.chart = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
+        self.chart = pg.PlotWidget(axisItems={"bottom": ClockAxis()})
         self.chart.setBackground(theme.BG)
         self.chart.setMenuEnabled(False)
         self.chart.showGrid(x=True, y=True, alpha=0.12)
-        self.chart.setMinimumHeight(160)
+        self.chart.setMinimumHeight(100)  # fits beside the vitals on a 768-px screen
         self.chart.addLegend(offset=(10, 5))
 
         sbox = QGroupBox("Search all sessions")

@@ -39,6 +39,7 @@ from console.ui import no_wheel, theme
 from console.ui.alarm_banner import AlarmBanner
 from console.ui.alarm_sound import AlarmSound
 from console.ui.checklist_panel import ChecklistPanel
+from console.ui.discharge_panel import DischargePanel
 from console.ui.dose_panel import DosePanel
 from console.ui.gui_post import GuiPoster
 from console.ui.limits_panel import LimitsPanel
@@ -70,6 +71,7 @@ class DoseFeature(QObject):
         self.limits = LimitsPanel()
         self.rems = RemsPanel()
         self.rems.set_store(ctx.sessions, lambda: clinic_from(ctx.config.extra))
+        self.discharge: DischargePanel | None = None  # put in by `install`
         self.sound = sound or AlarmSound(ctx.ducking, ctx.data_dir)
         self.sound_note = QLabel(self.sound.unavailable or "")
         self.sound_note.setStyleSheet(f"color: {theme.WARN};")
@@ -178,8 +180,7 @@ class DoseFeature(QObject):
         if self.window is not None and hasattr(self.window, "side_tabs"):
             idx = self.window.side_tabs.indexOf(self.rems)
             if idx >= 0:
-                rems = self.day is not None and self.day.template.rems
-                self.window.side_tabs.setTabVisible(idx, rems or bool(self.rems.summary.text()))
+                self.window.side_tabs.setTabVisible(idx, self.rems.wanted())
 
     def _seed_from_monitor(self) -> None:
         """The monitor's newest values (e.g. a cuff BP taken before the session was started)
@@ -200,6 +201,7 @@ class DoseFeature(QObject):
         self.chooser.hide()
         for panel in (self.checklist, self.dose_panel, self.limits, self.rems):
             panel.attach(self.day)
+        self.update_tabs()
         self.refresh()
 
     # ------------------------------------------------------------------ live data
@@ -328,7 +330,18 @@ def install(window: Any, ctx: AppContext, feed: LiveFeed) -> DoseFeature:
     # The pre-dose checklist is a form: it gets a full-height tab, opened by itself when a
     # session starts undosed; the bottom row keeps the dose entry at hand.
     window.add_side_tab("Checks", feature.left)
-    window.add_bottom_panel(feature.dose_panel, 3)
+    window.add_bottom_panel(feature.dose_panel, 3, column="right",
+                            keep_in_view=feature.dose_panel.record_button)
+    # Ending a dosed session is a discharge sign-off, under the checks (no dialog).
+    discharge = DischargePanel(ctx.sessions, lambda: feature.day, window.request_end_session)
+    left = feature.left.layout()
+    assert left is not None
+    left.addWidget(discharge)
+    discharge.shown.connect(lambda: window.side_tabs.show_in_page(discharge))
+    feed.second.connect(lambda _t: discharge.refresh())  # the time left counts down
+    window.add_end_step(discharge)
+    feature.discharge = discharge
+    feature.banner.setProperty(theme.ROOM_EXEMPT, True)  # an alarm is never dimmed
     window.add_side_tab("Vitals && limits", feature.limits)
     window.add_side_tab("REMS", feature.rems)
     feature.update_tabs()

@@ -46,6 +46,11 @@ CONFIRM_KEY = QKeySequence("Ctrl+Y")
 StaffList = Callable[[], list[tuple[str, str]]]  # () -> [(name, role)] from the staff list
 
 
+# Where to pick a protocol, for whichever case applies (no session, or one without).
+NO_PROTOCOL = ("No dosing protocol is open. Choose a protocol: Session ▸ Start session… "
+               "(Ctrl+N), or for the session already open, at the top of the Checks tab.")
+
+
 def _wall(t: float) -> str:
     return time.strftime("%H:%M", time.localtime(t))
 
@@ -173,6 +178,7 @@ class DosePanel(QFrame):
         self.cumulative = QLabel("")
         self.cumulative.setWordWrap(True)
         self.cumulative.setStyleSheet("font-size: 22px; font-weight: bold;")
+        self.cumulative.setWordWrap(True)  # never wider than the column
         self.log = QLabel("")
         self.log.setObjectName("dose_log")
         self.log.setWordWrap(True)
@@ -388,7 +394,7 @@ class DosePanel(QFrame):
 
     def record(self) -> None:
         if self.day is None:
-            self.say("No session with a protocol is open.")
+            self.say(NO_PROTOCOL)
             return
         self._give(self.mg.text(), self.when.text(), None)
 

@@ -1,20 +1,29 @@
-"""The one window in the room: header, banners, vitals strip, side tabs and bottom panels.
+"""The one window in the room: header, banners, vitals and side tabs, each with its panels.
 
 Features (dose, music, notes, …) add themselves through the `add_*` methods from their own
 `install` functions (see console/app.py), so this module knows none of them.
+
+Layout: the header (who, timers, End) and the banners span the window; below them two
+columns. The left holds the vitals strip (tiles, pleth, trend) with the music under it; the
+right holds the side tabs with the dose entry under them. Every page scrolls up and down
+only, so nothing needs sideways scrolling, and on a low screen (1366×768, 1280×800) the pleth
+and trend give up height first: the tiles, the alarm banner and every control stay in view.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QFontMetrics, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -26,8 +35,10 @@ from console.core.session import OpenSession
 from console.store import records
 from console.ui import theme
 from console.ui.live_feed import LiveFeed
+from console.ui.room_overlay import RoomOverlay, exempt_widgets, rect_in
 from console.ui.session_header import SessionHeader
-from console.ui.side_tabs import SideTabs, scrolling
+from console.ui.side_tabs import FitScroll, SideTabs
+from console.ui.vital_tile import VitalTile
 from console.ui.vitals_strip import VitalsStrip
 from devices.reading import Quality, Reading, Sample
 
@@ -35,6 +46,48 @@ DISCLAIMER = (
     "Holdspace is an adjunct display and record — not a certified alarm system. "
     "Watch the patient and the bedside monitor."
 )
+CLOSE_QUESTION = "Close Holdspace while a session is open?"
+CLOSE_DETAIL = ("Monitoring, alarms and recording stop until Holdspace is started again. "
+                "The session stays open and resumes at the next start.")
+# The second press of End session counts only after a deliberate pause: a double-click (or a
+# bounce) never ends a session, and an old first press does not linger.
+END_GAP_MIN_S = 0.6
+END_GAP_MAX_S = 10.0
+COMPACT_HEIGHT = 940  # below this window height the pleth and trend give up height
+LARGE_HEIGHT = 1300  # from here (1440p) the numerals grow
+NUMERAL_PX = {"compact": 52, "normal": theme.NUMERAL_PX, "large": 84}
+# The widest value each tile must show at its smallest allowed size (theme.NUMERAL_MIN_PX).
+WIDEST_VALUE = {"NIBP": "188/112?", "RR": "88?"}
+WIDEST_DEFAULT = "188?"
+DIALOG_GAP = 8
+MIN_WINDOW = QSize(1180, 640)
+
+
+class EndStep(Protocol):
+    """A feature's part in ending a session (e.g. the discharge sign-off)."""
+
+    def end_requested(self) -> str | None:
+        """First press of End: show yourself; return what is still missing, if anything."""
+
+    def end_problem(self) -> str | None:
+        """Second press: why the session cannot end yet (None when ready)."""
+
+    def record_end(self) -> str | None:
+        """Write what ending needs, just before `session.ended`; return its reason."""
+
+
+@runtime_checkable
+class Scalable(Protocol):
+    """A header widget or panel whose sizes follow the screen ("compact", "normal", "large")."""
+
+    def set_scale(self, scale: str) -> None: ...
+
+
+def scale_for(height: int) -> str:
+    """The window's height decides: a laptop / small touch screen, a 1080p or a 1440p one."""
+    if height < COMPACT_HEIGHT:
+        return "compact"
+    return "large" if height >= LARGE_HEIGHT else "normal"
 
 
 class MainWindow(QMainWindow):
@@ -47,6 +100,16 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Holdspace")
         # A feature that knows the dosing templates sets this: () -> [(template id, title)].
         self.template_choices: Callable[[], list[tuple[str, str]]] | None = None
+        self._end_steps: list[EndStep] = []
+        self._scalable: list[Scalable] = []
+        self._optional: list[tuple[FitScroll, QHBoxLayout]] = []
+        self.scale = ""
+        self._end_armed_at: float | None = None
+        self._close_allowed = False
+        # An explicit floor, so the window can shrink to a laptop screen and *then* switch
+        # to its compact sizes (the normal sizes' content would not let it); the tests check
+        # that the content fits each supported screen (minimumSizeHint) once it has.
+        self.setMinimumSize(MIN_WINDOW)
         self.resize(1600, 960)
 
         self.header = SessionHeader()
@@ -57,42 +120,39 @@ class MainWindow(QMainWindow):
                                   stale_after=ctx.hub.stale_after)
         self.side_tabs = SideTabs()
         self.side_tabs.hide()
-        self.bottom = QHBoxLayout()
-        self.bottom.setContentsMargins(0, 0, 0, 0)
-        self._bottom_box = QWidget()
-        self._bottom_box.setLayout(self.bottom)
-        self._bottom_box.hide()
 
+        # Each column: its main widget on top, its panels below (kept at their own height).
+        self.left_bottom = QHBoxLayout()
+        self.right_bottom = QHBoxLayout()
+        self.left_column = _Column(self.vitals, self.left_bottom, self._fit_to_width)
+        self.right_column = _Column(self.side_tabs, self.right_bottom, self._fit_to_width)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.vitals)
-        self.splitter.addWidget(self.side_tabs)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.left_column)
+        self.splitter.addWidget(self.right_column)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
 
-        # The bottom row shares the height with the vitals through a splitter, so the window
-        # fits a 1080p room screen however many panels the features add.
-        self.rows = QSplitter(Qt.Orientation.Vertical)
-        self.rows.setChildrenCollapsible(False)
-        self.rows.addWidget(self.splitter)
-        self.rows.addWidget(self._bottom_box)
-        self.rows.setStretchFactor(0, 3)
-        self.rows.setStretchFactor(1, 1)
-
         central = QWidget()
         lay = QVBoxLayout(central)
-        lay.setContentsMargins(10, 8, 10, 6)
-        lay.setSpacing(8)
+        lay.setContentsMargins(10, 6, 10, 6)
+        lay.setSpacing(6)
         lay.addWidget(self.header)
         lay.addLayout(self.banners)
-        lay.addWidget(self.rows, 1)
+        lay.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
+        # The disclaimer sits in the menu bar's corner (no row of its own); the status bar
+        # appears only to say that something is wrong with Holdspace itself.
         self.problem_message = QLabel("")
+        self.problem_message.setWordWrap(True)
         self.problem_message.setStyleSheet(f"color: {theme.ALARM_MEDIUM}; font-weight: bold;")
         self.statusBar().addWidget(self.problem_message, 1)
-        disclaimer = QLabel(DISCLAIMER)
-        disclaimer.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 12px;")
-        self.statusBar().addPermanentWidget(disclaimer)
+        self.statusBar().hide()
+        self.disclaimer = QLabel(DISCLAIMER)
+        self.disclaimer.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 12px; "
+                                      "padding-right: 8px;")
+        self.menuBar().setCornerWidget(self.disclaimer, Qt.Corner.TopRightCorner)
 
         self.session_menu = self.menuBar().addMenu("&Session")
         self.devices_menu = self.menuBar().addMenu("&Devices")
@@ -113,14 +173,22 @@ class MainWindow(QMainWindow):
         feed.problem.connect(self.show_problem)
         ctx.sessions.changed.connect(self.header.set_session)
         ctx.sessions.changed.connect(self._load_session_history)
+        ctx.sessions.changed.connect(lambda _s: self._disarm_end())
         ctx.sessions.patient_changed.connect(self.header.set_session)
-        self._end_confirm = QTimer(self)
-        self._end_confirm.setSingleShot(True)
-        self._end_confirm.setInterval(5000)
-        self._end_confirm.timeout.connect(lambda: self.header.end_button.setText("End session"))
+        self._end_ready = QTimer(self)  # the pause after the first press is over
+        self._end_ready.setSingleShot(True)
+        self._end_ready.setInterval(int(END_GAP_MIN_S * 1000))
+        self._end_ready.timeout.connect(self._end_now_accepted)
+        self._end_expire = QTimer(self)
+        self._end_expire.setSingleShot(True)
+        self._end_expire.setInterval(int(END_GAP_MAX_S * 1000))
+        self._end_expire.timeout.connect(self._disarm_end)
+        self.close_question: QMessageBox | None = None
         self.header.set_session(ctx.sessions.current)
         self._history_loaded_for: int | None = None
         self._load_session_history(ctx.sessions.current)
+        self.overlay = RoomOverlay(self, self._room_exempt)
+        self._fit_to_height()
         self.refresh(ctx.clock.now())
 
     def _action(self, text: str, shortcut: str, slot: Callable[[], object]) -> QAction:
@@ -133,15 +201,23 @@ class MainWindow(QMainWindow):
     # ----- extension points for features -----
     def add_header_widget(self, w: QWidget) -> None:
         self.header.extra.addWidget(w)
+        self._follow_scale(w)
 
     def add_banner(self, w: QWidget) -> None:
         self.banners.addWidget(w)
 
-    def add_bottom_panel(self, w: QWidget, stretch: int = 1) -> None:
-        """A panel in the bottom row, beside the others; it scrolls when the row is low."""
-        self.bottom.addWidget(scrolling(w, 120, sideways=True), stretch)
-        self._bottom_box.show()
-        self.rows.setSizes([700, 260])
+    def add_bottom_panel(self, w: QWidget, stretch: int = 1, column: str = "left",
+                         optional: bool = False, keep_in_view: QWidget | None = None) -> None:
+        """A panel under the vitals ("left") or under the side tabs ("right"), side by side
+        with the others there. It scrolls up and down if its column is too low, but never
+        hides `keep_in_view` (its main button). An `optional` panel (a summary of what is
+        reachable elsewhere) steps aside when its column is too narrow for it."""
+        row = self.right_bottom if column == "right" else self.left_bottom
+        scroll = FitScroll(w, flexible_width=optional, keep_in_view=keep_in_view)
+        row.addWidget(scroll, stretch)
+        if optional:
+            self._optional.append((scroll, row))
+        self._follow_scale(w)
 
     def add_side_tab(self, title: str, w: QWidget) -> int:
         self.side_tabs.show()
@@ -153,6 +229,10 @@ class MainWindow(QMainWindow):
             menu, self.actions_menu
         ).addAction(action)
         self.addAction(action)
+
+    def add_end_step(self, step: EndStep) -> None:
+        """A feature that takes part in ending a session (asked at both presses of End)."""
+        self._end_steps.append(step)
 
     def _load_session_history(self, session: OpenSession | None) -> None:
         """The trend shows the open session only: emptied when it ends or another begins,
@@ -196,20 +276,252 @@ class MainWindow(QMainWindow):
         """A problem with Holdspace itself (disk, internal error), in the status bar."""
         self.problem_message.setText(message)
         self.problem_message.setToolTip(message)
+        self.statusBar().setVisible(bool(message))
 
+    # ----- ending a session -----
     def request_end_session(self) -> bool:
-        """Two presses within five seconds end the session: no modal dialog over the vitals."""
-        if not self._end_confirm.isActive():
-            self.header.end_button.setText("Press again to end")
-            self._end_confirm.start()
+        """End needs two presses with a deliberate pause between them (0.6–10 s): no modal
+        dialog over the vitals, and a double-click never ends a session. Features' end steps
+        (the discharge sign-off) are shown at the first press and must be complete at the
+        second; they write their record just before `session.ended`."""
+        if self.ctx.sessions.current is None:
             return False
-        self._end_confirm.stop()
-        self.ctx.sessions.end()
+        now = time.monotonic()
+        armed = self._end_armed_at
+        if armed is None or now - armed > END_GAP_MAX_S:
+            self._end_armed_at = now
+            self._end_ready.start()
+            self._end_expire.start()
+            self.header.end_button.setText("Press again to end")
+            missing = [m for m in (s.end_requested() for s in self._end_steps) if m]
+            self._say_end(" ".join(missing) if missing else "Press End session again to end.")
+            return False
+        if self._end_ready.isActive():  # within END_GAP_MIN_S of the first press
+            self._say_end("Not ended: a double-click does not end a session. "
+                          "Press once more, deliberately.", warn=True)
+            return False
+        for step in self._end_steps:
+            problem = step.end_problem()
+            if problem:
+                self._disarm_end()
+                self._say_end(problem, warn=True)
+                return False
+        self._disarm_end()
+        reasons = [r for r in (step.record_end() for step in self._end_steps) if r]
+        self.ctx.sessions.end("; ".join(reasons) or None)
         return True
+
+    def end_accepts_second_press(self) -> bool:
+        """True once the pause after the first press is over (and it has not expired)."""
+        return self._end_armed_at is not None and not self._end_ready.isActive()
+
+    def _end_now_accepted(self) -> None:
+        if self._end_armed_at is not None:
+            self.header.end_button.setText("Press again to END")
+
+    def _disarm_end(self) -> None:
+        self._end_armed_at = None
+        self._end_ready.stop()
+        self._end_expire.stop()
+        self.header.end_button.setText("End session")
+        self._say_end("")
+
+    def _say_end(self, text: str, warn: bool = False) -> None:
+        self.header.end_hint.setText(text)
+        self.header.end_hint.setStyleSheet(
+            f"color: {theme.WARN if warn else theme.TEXT_DIM}; font-size: 14px;")
 
     def session(self) -> OpenSession | None:
         return self.ctx.sessions.current
 
+    # ----- closing -----
+    def allow_close_without_asking(self) -> None:
+        """For a deliberate stop (SIGTERM, `--quit-after`, tests): close without the question."""
+        self._close_allowed = True
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.ctx.sessions.current is not None and not self._close_allowed:
+            event.ignore()  # the question decides; nothing stops until it is answered
+            self._ask_to_close()
+            return
         self.closing.emit()
         super().closeEvent(event)
+
+    def _ask_to_close(self) -> None:
+        """Ask (without blocking the vitals) whether to stop monitoring; Cancel is the default."""
+        if self.close_question is not None and self.close_question.isVisible():
+            self.close_question.raise_()
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "Close Holdspace?", CLOSE_QUESTION,
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setInformativeText(CLOSE_DETAIL)
+        keep = box.addButton("Keep monitoring", QMessageBox.ButtonRole.RejectRole)
+        close = box.addButton("Close Holdspace", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+
+        def answered(button: object) -> None:
+            if button is close:
+                self._close_allowed = True
+                QTimer.singleShot(0, self.close)
+
+        box.buttonClicked.connect(answered)
+        self.close_question = box
+        self.place_dialog(box)
+        box.open()
+        keep.setFocus()
+
+    # ----- placing dialogs clear of the vitals -----
+    def keep_clear(self) -> list[QRect]:
+        """What a dialog must not cover, in global coordinates: the banners (the alarm
+        banner among them) and the vital-sign tiles."""
+        out = []
+        for w in (*_banner_widgets(self.banners), *self.tiles()):
+            if w.isVisible() and w.height() > 0:
+                out.append(QRect(w.mapToGlobal(w.rect().topLeft()), w.size()))
+        return out
+
+    def place_dialog(self, dialog: QWidget) -> None:
+        """Put a dialog or tool window low and to the right, clear of the tiles and the
+        alarm banner; it shrinks to fit the free area where it can."""
+        dialog.ensurePolished()
+        layout = dialog.layout()
+        if layout is not None:
+            layout.activate()
+        area = QRect(self.mapToGlobal(self.rect().topLeft()), self.size())
+        clear = self.keep_clear()
+        # a top-level's frame (title bar, border), as the window manager draws it here
+        frame = self.frameGeometry().size() - self.size()
+        want = dialog.sizeHint().expandedTo(dialog.minimumSizeHint()) + frame
+        least = dialog.minimumSizeHint().expandedTo(dialog.minimumSize()) + frame
+        below = max((r.bottom() for r in clear), default=area.top()) + DIALOG_GAP
+        right = max((r.right() for r in clear if r.width() < area.width() * 0.9),
+                    default=area.left()) + DIALOG_GAP
+        top_right = max((r.bottom() for r in clear if r.width() >= area.width() * 0.9),
+                        default=area.top()) + DIALOG_GAP
+        beside = QRect(right, top_right, area.right() - right - DIALOG_GAP,
+                       area.bottom() - top_right - DIALOG_GAP)
+        under = QRect(area.left() + DIALOG_GAP, below, area.width() - 2 * DIALOG_GAP,
+                      area.bottom() - below - DIALOG_GAP)
+        for free in (beside, under):
+            if free.width() >= least.width() and free.height() >= least.height():
+                size = want.boundedTo(free.size()).expandedTo(least)
+                x, y = free.right() - size.width() + 1, free.bottom() - size.height() + 1
+                break
+        else:  # a screen too small for the dialog: as low and right as it goes
+            size = least
+            x = max(area.left(), area.right() - size.width() + 1)
+            y = max(area.top(), area.bottom() - size.height() + 1)
+        dialog.resize(size - frame)
+        dialog.move(x, y)  # a top-level's position is that of its frame
+        RoomOverlay.attach_once(dialog)
+
+    def tiles(self) -> list[VitalTile]:
+        """The vital-sign tiles, each once (several codes share a tile)."""
+        return list(dict.fromkeys(self.vitals.tiles.values()))
+
+    # ----- room mode and height -----
+    def _room_exempt(self) -> list[QRect]:
+        """Left out of the room-mode veil: an alarming tile, the alarm banner, and panels
+        marked as dimming themselves."""
+        out = [rect_in(w, self) for w in exempt_widgets(self)]
+        out += [rect_in(t, self) for t in self.tiles() if t.isVisible() and t.alarm]
+        return out
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_to_height()
+
+    def _follow_scale(self, w: QWidget) -> None:
+        if isinstance(w, Scalable):
+            self._scalable.append(w)
+            if self.scale:
+                w.set_scale(self.scale)
+
+    def _fit_to_height(self) -> None:
+        """Sizes follow the screen: on a low one the pleth and the trend give up height
+        (never the tiles or a control), on a large one the numerals grow."""
+        scale = scale_for(self.height())
+        if scale != self.scale:
+            self.scale = scale
+            compact = scale == "compact"
+            self.vitals.pleth.setFixedHeight(46 if compact else 80)
+            self.vitals.trend.layout_widget.setMinimumHeight(90 if compact else 150)
+            # The trend's range buttons are not frequent actions: smaller on a low screen.
+            self.vitals.trend.setStyleSheet(
+                "QPushButton { padding: 2px 10px; min-height: 22px; }" if compact else "")
+            for w in self._scalable:
+                w.set_scale(scale)
+            for tile in self.tiles():
+                self._size_tile(tile, NUMERAL_PX[scale])
+        self._fit_to_width()
+        QTimer.singleShot(0, self._keep_columns_apart)  # once the new sizes are laid out
+
+    def _keep_columns_apart(self) -> None:
+        """Neither column below its minimum width (the splitter keeps old proportions)."""
+        sizes = self.splitter.sizes()
+        if len(sizes) != 2 or sum(sizes) <= 0:
+            return
+        total = sum(sizes)
+        left_min = self.left_column.minimumSizeHint().width()
+        right_min = self.right_column.minimumSizeHint().width()
+        left = min(max(sizes[0], left_min), max(left_min, total - right_min))
+        if left != sizes[0]:
+            self.splitter.setSizes([left, total - left])
+
+    def _size_tile(self, tile: VitalTile, px: int) -> None:
+        """Numerals at `px`, and a tile never so narrow that they drop below 48 px."""
+        f = QFont(tile.value.font())
+        f.setPixelSize(theme.NUMERAL_MIN_PX)
+        f.setBold(True)
+        widest = WIDEST_VALUE.get(tile.title.text(), WIDEST_DEFAULT)
+        # the tile's margins and its own fitting rule (vital_tile.VitalTile._fit_px)
+        tile.setMinimumWidth(QFontMetrics(f).horizontalAdvance(widest) + 36)
+        tile.value_px = px
+        tile.refresh(self.ctx.clock.now())
+
+    def _fit_to_width(self) -> None:
+        """An optional panel steps aside when its column cannot hold it beside the others."""
+        for scroll, row in self._optional:
+            col = row.parentWidget()
+            if col is None:
+                continue
+            others = sum(w.minimumSizeHint().width() for w in _row_widgets(row)
+                         if w is not scroll and w.isVisibleTo(col))
+            inner = scroll.widget()
+            need = inner.minimumSizeHint().width() if inner is not None else 0
+            scroll.setVisible(col.width() - others - row.spacing() >= need)
+
+
+class _Column(QWidget):
+    """One column: its main widget on top, its panels in a row below."""
+
+    def __init__(self, main: QWidget, bottom: QHBoxLayout, resized: Callable[[], None]) -> None:
+        super().__init__()
+        self._resized = resized
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(6)
+        lay.addWidget(main, 1)
+        bottom.setContentsMargins(0, 0, 0, 0)
+        bottom.setSpacing(6)
+        lay.addLayout(bottom)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._resized()
+
+
+def _row_widgets(layout: QHBoxLayout) -> list[QWidget]:
+    return _banner_widgets(layout)
+
+
+def _banner_widgets(layout: QVBoxLayout | QHBoxLayout) -> list[QWidget]:
+    out = []
+    for i in range(layout.count()):
+        item = layout.itemAt(i)
+        w = item.widget() if item is not None else None
+        if w is not None:
+            out.append(w)
+    return out

@@ -2,9 +2,9 @@
 
 Builds the libvlc engine (or says plainly why music is off), the session's music program,
 the checklist, their panels and their keyboard actions, and ties them to the session:
-the program plays from start-up, as the room is prepared (workstation setting
-`extra["music"]["autostart"]`: "launch" (default), "session" or "off"), carries on into the
-session, and stops when the session ends.
+the program starts with the session, when the patient is in the room (workstation setting
+`extra["music"]["autostart"]`: "session" (default), "launch" for a clinic that wants music
+while the room is prepared, or "off"), and stops when the session ends.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from console.ui.music_panel import MusicPanel, music_actions
 from console.ui.setting_panel import SettingPanel, SettingSummary, room_mode_action
 
 SHIPPED_ROOT = Path(__file__).resolve().parents[2]  # repo root: playlists/, assets/music/
+AUTOSTART_DEFAULT = "session"  # no music before a patient is in the room
 SETTING_KINDS = ("setting.item_checked", "setting.item_unchecked", "setting.intention")
 
 
@@ -82,11 +83,14 @@ class MusicFeature:
                                 intention=lambda: self.checklist.intention,
                                 return_phase=str(opts.get("return_phase", "return")))
         self.setting = SettingPanel(self.checklist, self.room_action)
-        tab = window.add_side_tab("Set && setting", self.setting)
+        tab = window.add_side_tab("Setting", self.setting)  # set & setting; short: tabs fit
         self.summary = SettingSummary(self.checklist, self.room_action,
                                       open_checklist=lambda: self._open_tab(tab))
         window.add_bottom_panel(self.panel, 3)
-        window.add_bottom_panel(self.summary, 1)
+        window.add_bottom_panel(self.summary, 1, optional=True)  # also in its own tab
+        # These panels dim themselves in room mode: the window's veil leaves them out.
+        for w in (self.panel, self.setting, self.summary):
+            w.setProperty(theme.ROOM_EXEMPT, True)
 
         ctx.sessions.changed.connect(self.on_session)
         self._dose_seen = 0  # events.id of the last dose looked at
@@ -95,7 +99,7 @@ class MusicFeature:
             feed.second.connect(lambda _t: self.watch_doses())
         if hasattr(window, "closing"):
             window.closing.connect(self.close)
-        autostart = str(opts.get("autostart", "launch"))
+        autostart = str(opts.get("autostart", AUTOSTART_DEFAULT))
         if ctx.sessions.current is not None:
             self.on_session(ctx.sessions.current)
         elif autostart == "launch":
@@ -130,7 +134,7 @@ class MusicFeature:
         self.checklist.restore(session_events(self.ctx.reader, s.id, SETTING_KINDS))
         phase = self._resume_phase(s.id)
         if self.music.state is MusicState.STOPPED:
-            if str(music_settings(self.ctx).get("autostart", "launch")) in ("session", "launch"):
+            if str(music_settings(self.ctx).get("autostart", AUTOSTART_DEFAULT)) in ("session", "launch"):
                 self.music.start(phase)
         elif phase and self.music.run is not None and self.music.run.index != phase:
             # A session resumed after an interruption, while the music played from launch:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QVBoxLayout,
     QWidget,
@@ -78,6 +79,15 @@ def _short_keys(keys: str) -> str:
             .replace("Shift+", "⇧"))
 
 
+def _elided(label: QLabel, text: str) -> None:
+    """Set `text`, cut with "…" to the label's width (the full text is the tooltip)."""
+    width = label.width()
+    shown = (label.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, width)
+             if width > 20 else text)
+    label.setText(shown)
+    label.setToolTip(text if shown != text else "")
+
+
 def music_actions(parent: QWidget, music: MusicController) -> dict[str, QAction]:
     """One QAction per control, with its shortcut; the panel's buttons trigger these."""
     slots: dict[str, Callable[[], None]] = {
@@ -89,8 +99,10 @@ def music_actions(parent: QWidget, music: MusicController) -> dict[str, QAction]
         "quiet": music.quiet,
         "volume_down": lambda: music.step_volume(-5),
         "volume_up": lambda: music.step_volume(5),
-        "next_phase": music.next_phase,
-        "extend_phase": music.extend_phase,
+        # Wrapped: a QAction passes `checked` to a slot that takes an argument, and
+        # extend_phase(False) once extended the phase by 0 minutes.
+        "next_phase": lambda: music.next_phase(),
+        "extend_phase": lambda: music.extend_phase(),
     }
     out: dict[str, QAction] = {}
     for c in CONTROLS:
@@ -126,23 +138,20 @@ class MusicPanel(QFrame):
 
         self.track = QLabel("")
         self.track.setWordWrap(False)
+        # Long titles are cut with "…", never widen the panel (and so the window).
+        for lab in (self.phase, self.track):
+            lab.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.position = QLabel("")
         self.position.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        mid = QHBoxLayout()
-        mid.addWidget(self.track, 1)
-        mid.addWidget(self.position)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         self.progress.setFixedHeight(4)
 
         self.buttons: dict[str, QPushButton] = {}
-        grid = QGridLayout()
-        grid.setSpacing(6)
-        for col, (key, label) in enumerate((("previous", "◀ Back"), ("play_pause", "Play"),
-                                            ("next", "Next ▶"), ("fade", "Fade"),
-                                            ("silence", "Silence"), ("quiet", "Quiet"))):
-            grid.addWidget(self._button(key, label), 0, col)
+        for key, label in (("previous", "◀ Back"), ("play_pause", "Play"), ("next", "Next ▶"),
+                           ("fade", "Fade"), ("silence", "Silence"), ("quiet", "Quiet")):
+            self._button(key, label)
         self.vol_down = self._button("volume_down", "Vol −")
         self.vol_up = self._button("volume_up", "Vol +")
         self.volume = QSlider(Qt.Orientation.Horizontal)
@@ -154,18 +163,21 @@ class MusicPanel(QFrame):
         self.volume.valueChanged.connect(lambda v: music.set_volume(v, record=False))
         self.volume.sliderReleased.connect(music.record_volume)
         self.vol_label = QLabel("")
-        vol = QHBoxLayout()
+        self.vol_row = QWidget()
+        vol = QHBoxLayout(self.vol_row)
+        vol.setContentsMargins(0, 0, 0, 0)
         vol.addWidget(self.volume, 1)
         vol.addWidget(self.vol_label)
         self.next_phase = self._button("next_phase", "Phase ▶")
         self.extend = self._button("extend_phase", "Extend")
-        grid.addWidget(self.vol_down, 1, 0)
-        grid.addLayout(vol, 1, 1, 1, 2)
-        grid.addWidget(self.vol_up, 1, 3)
-        grid.addWidget(self.next_phase, 1, 4)
-        grid.addWidget(self.extend, 1, 5)
-        for c in range(6):
-            grid.setColumnStretch(c, 1)
+        self.grid = QGridLayout()
+        self.grid.setSpacing(6)
+        self.scale = ""
+        self.mid = QWidget()
+        mid_lay = QHBoxLayout(self.mid)
+        mid_lay.setContentsMargins(0, 0, 0, 0)
+        mid_lay.addWidget(self.track, 1)
+        mid_lay.addWidget(self.position)
 
         self.reminder = QLabel("")
         self.reminder.setWordWrap(True)
@@ -178,9 +190,9 @@ class MusicPanel(QFrame):
         lay.setContentsMargins(12, 8, 12, 10)
         lay.setSpacing(6)
         lay.addLayout(top)
-        lay.addLayout(mid)
+        lay.addWidget(self.mid)
         lay.addWidget(self.progress)
-        lay.addLayout(grid)
+        lay.addLayout(self.grid)
         lay.addStretch(1)
         lay.addWidget(self.reminder)
         lay.addWidget(self.message)
@@ -195,6 +207,36 @@ class MusicPanel(QFrame):
         self.volume.setEnabled(music.available)
         for problem in music.program.problems:
             self.show_message(problem)
+        self.set_scale("normal")
+
+    def set_scale(self, scale: str) -> None:
+        """"compact" (a low screen): one row of buttons, the track on the title line, the
+        volume as a number; otherwise two rows with the volume slider."""
+        if scale == self.scale:
+            return
+        self.scale = scale
+        compact = scale == "compact"
+        while self.grid.count():
+            self.grid.takeAt(0)
+        order = ("previous", "play_pause", "next", "fade", "silence", "quiet")
+        for col, key in enumerate(order):
+            self.grid.addWidget(self.buttons[key], 0, col)
+        if compact:
+            for col, w in enumerate((self.vol_down, self.vol_up, self.next_phase, self.extend),
+                                    start=len(order)):
+                self.grid.addWidget(w, 0, col)
+        else:
+            self.grid.addWidget(self.vol_down, 1, 0)
+            self.grid.addWidget(self.vol_row, 1, 1, 1, 2)
+            self.grid.addWidget(self.vol_up, 1, 3)
+            self.grid.addWidget(self.next_phase, 1, 4)
+            self.grid.addWidget(self.extend, 1, 5)
+        columns = 10 if compact else 6
+        for c in range(10):
+            self.grid.setColumnStretch(c, 1 if c < columns else 0)
+        self.vol_row.setVisible(not compact)
+        self.mid.setVisible(not compact)
+        self.set_room_mode(self._room)  # the button sizes live in the panel's style sheet
 
     def _button(self, key: str, label: str) -> QPushButton:
         act = self.actions_by_key[key]
@@ -204,8 +246,6 @@ class MusicPanel(QFrame):
         b.setToolTip(f"{act.text()} ({keys})")
         b.setAccessibleName(act.text())
         b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the note being typed
-        b.setMinimumHeight(54)
-        b.setMinimumWidth(76)
         b.clicked.connect(act.trigger)
         b.setEnabled(act.isEnabled())
         self.buttons[key] = b
@@ -228,6 +268,11 @@ class MusicPanel(QFrame):
             self.phase.setText(f"{np_.phase}{planned}")
         else:
             self.phase.setText(self.music.program.name if self.music.available else "")
+        if self.scale == "compact":  # no track line: the title and volume join the top line
+            title = np_.title or ("" if self.music.available else "Music unavailable")
+            self.phase.setText(" · ".join(x for x in (self.phase.text(), title,
+                                                      f"vol {np_.volume}") if x))
+        _elided(self.phase, self.phase.text())
         word = {MusicState.SILENT: "SILENCE", MusicState.QUIET: "QUIET"}.get(st, st.value)
         if np_.crossfading:
             word = "crossfading"
@@ -235,7 +280,7 @@ class MusicPanel(QFrame):
             word += " · lowered for alarm"
         self.state.setText(word)
         self.state.setStyleSheet(f"color: {self._c(STATE_COLOURS[st])}; font-weight: bold;")
-        self.track.setText(np_.title or ("—" if self.music.available else "Music unavailable"))
+        _elided(self.track, np_.title or ("—" if self.music.available else "Music unavailable"))
         self.position.setText(f"{_mmss(np_.position_s)} / {_mmss(np_.length_s)}")
         frac = np_.position_s / np_.length_s if np_.length_s else 0.0
         self.progress.setValue(int(1000 * min(1.0, frac)))
@@ -248,7 +293,7 @@ class MusicPanel(QFrame):
         fade_in = st in (MusicState.SILENT, MusicState.QUIET, MusicState.FADING_OUT,
                          MusicState.STOPPED)
         fade.setText(("Fade in" if fade_in else "Fade out") + "\nF9")
-        self.buttons["silence"].setText(("End sil." if st is MusicState.SILENT
+        self.buttons["silence"].setText(("End silence" if st is MusicState.SILENT
                                          else "Silence") + "\nF10")
         self.next_phase.setText(f"▶ {np_.next_phase}\n⇧F8" if np_.next_phase
                                 else "Last\nphase")
@@ -271,12 +316,15 @@ class MusicPanel(QFrame):
         panel, edge, btn_bg, btn_edge = sf.panel, sf.edge, sf.control, sf.control_edge
         text, dim_text = self._c(theme.TEXT), self._c(theme.TEXT_DIM)
         quiet = self._c("#c9a45a")
+        # (a style sheet's min-height wins over setMinimumHeight, so sizes are set here)
+        h, w = (34, 54) if self.scale == "compact" else (44, 72)
         self.setStyleSheet(f"""
             QFrame#musicPanel {{ background: {panel}; border: 1px solid {edge};
                                  border-radius: 6px; }}
             QLabel {{ color: {text}; background: transparent; }}
             QPushButton {{ background: {btn_bg}; border: 1px solid {btn_edge}; color: {text};
-                           border-radius: 6px; font-size: 15px; padding: 4px 2px; }}
+                           border-radius: 6px; font-size: 15px; padding: 4px 2px;
+                           min-height: {h}px; min-width: {w}px; }}
             QPushButton:disabled {{ color: {theme.dim(dim_text, 0.6)}; }}
             QProgressBar {{ background: {btn_bg}; border: none; border-radius: 2px; }}
             QProgressBar::chunk {{ background: {dim_text}; border-radius: 2px; }}

@@ -147,6 +147,10 @@ class SectionBox(QGroupBox):
             self._loading = False
 
 
+LOG_ROWS = 8  # the log list is never shorter than this many entries
+LOG_ROW_PX = 20  # one line of the list in the console's 15-px font
+
+
 class NotePane(QWidget):
     """The Notes tab in the right column."""
 
@@ -260,7 +264,7 @@ class NotePane(QWidget):
             b = QPushButton(tag + (f"  Alt+{i + 1}" if i < 9 else ""))
             b.clicked.connect(lambda _=False, t=tag: self.add_tag(t))
             self.tag_buttons[tag] = b
-            tag_grid.addWidget(b, i // 3, i % 3)
+            tag_grid.addWidget(b, i // 2, i % 2)  # two per row: fits a narrow column
         lay.addLayout(tag_grid)
 
         score_row = QHBoxLayout()
@@ -329,6 +333,9 @@ class NotePane(QWidget):
         self.entries.setObjectName("entries")
         self.entries.setWordWrap(True)
         self.entries.currentItemChanged.connect(self._entry_changed)
+        # At least LOG_ROWS entries tall (it grows with the tab); follows the newest entry
+        # unless the clinician has scrolled up to read (see set_record).
+        self.entries.setMinimumHeight(LOG_ROWS * LOG_ROW_PX + 12)
         lay.addWidget(self.entries, 1)
 
         amend_row = QHBoxLayout()
@@ -746,6 +753,9 @@ class NotePane(QWidget):
         self._event_count = len(rec.events)
         self._rebuild_sections(self.notes.template)
         keep = self.selected_uid()
+        bar = self.entries.verticalScrollBar()
+        was_at = bar.value() if bar is not None else 0
+        following = bar is None or was_at >= bar.maximum() - 2 or not self.entries.count()
         self.entries.blockSignals(True)
         self.entries.clear()
         self._shown_saving = set()
@@ -783,8 +793,10 @@ class NotePane(QWidget):
         self.entries.blockSignals(False)
         if keep:
             self._select(keep, emit=False)
-        else:
-            self.entries.scrollToBottom()
+        if following:
+            self.entries.scrollToBottom()  # the newest entry stays in view
+        elif bar is not None:
+            bar.setValue(was_at)  # reading further up: the list does not jump
         for key, box in self.section_boxes.items():
             if box.section.derived:
                 doses, voided = rec.doses(), rec.voided()

@@ -131,6 +131,7 @@ class NotesFeature:
             self.course_view = CourseView(self.ctx.reader, self.window)
             self.course_view.setWindowFlag(Qt.WindowType.Window)
             self.course_view.open_session.connect(self.open_session)
+            self.window.place_dialog(self.course_view)  # clear of the tiles and alarms
         else:
             self.course_view.reload()
         cur = self.ctx.sessions.current
@@ -143,8 +144,8 @@ class NotesFeature:
         if self.staff_editor is None:
             self.staff_editor = StaffEditor(self.ctx.config, self.ctx.writer, self.ctx.clock,
                                             lambda: self.ctx.sessions.author, self.window)
-            self.staff_editor.setWindowFlag(Qt.WindowType.Window)
             self.staff_editor.saved.connect(self.pane.reload_staff)
+            self.window.place_dialog(self.staff_editor)  # clear of the tiles and alarms
         self.staff_editor.show()
         self.staff_editor.raise_()
 

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -100,9 +99,6 @@ class RemsPanel(QFrame):
                 self.inputs[f.key] = e
                 self.values[f.key] = shown
                 row += 1
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(grid_box)
 
         self.suggest = QPushButton("Use the suggestions")
         self.suggest.setToolTip("Put the greyed suggestions into the empty boxes, to check "
@@ -128,7 +124,7 @@ class RemsPanel(QFrame):
         lay.addWidget(version)
         lay.addWidget(self.status)
         lay.addWidget(self.summary)
-        lay.addWidget(scroll, 1)
+        lay.addWidget(grid_box, 1)  # the side tab scrolls the whole page
         lay.addLayout(buttons)
         lay.addWidget(self.message)
 
@@ -150,6 +146,11 @@ class RemsPanel(QFrame):
         if day is not None:
             self.session_id = day.session_id
         self.refresh()
+
+    def wanted(self) -> bool:
+        """Shown only for a template that asks for the REMS form (and, after such a session
+        ends, while its form waits for the sign-off)."""
+        return self.session_id is not None
 
     def new_session(self) -> None:
         """Another session begins: nothing of the previous patient's form stays."""

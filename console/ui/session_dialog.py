@@ -194,6 +194,7 @@ class SessionDialog(QDialog):
         (self.existing if patients else self.new).setChecked(True)
         self.existing.setEnabled(bool(patients))
         self.patient_list.setEnabled(bool(patients))
+        self.patient_list.setVisible(bool(patients))  # an empty list only takes room
         new_box.setEnabled(not patients)
         if patients:
             self.patient_list.setCurrentRow(0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import time
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -40,7 +40,7 @@ class SessionHeader(QFrame):
         self.who.setStyleSheet("font-size: 22px; font-weight: bold;")
         self.state = QLabel()
         self.elapsed = QLabel()
-        self.elapsed.setStyleSheet(f"font-size: 22px; color: {theme.TEXT_DIM};")
+        self.elapsed.setStyleSheet(f"font-size: 18px; color: {theme.TEXT_DIM};")
         self.clock = QLabel()
         self.clock.setStyleSheet("font-size: 30px; font-weight: bold;")
         # Weight: asked for right here when missing (a mg/kg protocol cannot dose without it).
@@ -60,26 +60,53 @@ class SessionHeader(QFrame):
         self.start_button = QPushButton("Start session…")
         self.end_button = QPushButton("End session")
         self.end_button.setCheckable(False)
-        row = QHBoxLayout()
-        row.addWidget(self.who)
-        row.addWidget(self.state)
-        row.addSpacing(12)
-        row.addWidget(self.weight_edit)
-        row.addWidget(self.weight_button)
-        row.addStretch(1)
-        row.addWidget(self.elapsed)
-        row.addSpacing(24)
-        row.addWidget(self.start_button)
-        row.addWidget(self.end_button)
-        row.addSpacing(16)
-        row.addWidget(self.clock)
-        self.extra = QVBoxLayout()
+        self.end_button.setObjectName("end_session")
+        # What the End button is waiting for (a second press, the discharge sign-off).
+        self.end_hint = QLabel("")
+        self.end_hint.setObjectName("end_hint")
+        self.end_hint.setWordWrap(True)
+        # One row: who and what on the left, the timers (features' header widgets) in the
+        # middle, the wall clock and End on the right; low enough for a 768-px screen.
+        for lab in (self.who, self.state):
+            lab.setWordWrap(True)
+            lab.setMinimumWidth(220)
+            lab.setMaximumWidth(300)
+        left = QVBoxLayout()
+        left.setSpacing(2)
+        left.addWidget(self.who)
+        left.addWidget(self.state)
+        wrow = QHBoxLayout()
+        wrow.addWidget(self.weight_edit)
+        wrow.addWidget(self.weight_button)
+        left.addLayout(wrow)
+        left.addWidget(self.weight_message)
+        self.weight_message.setWordWrap(True)
+        self.weight_message.setMaximumWidth(300)
+        left.addStretch(1)
+        self.extra = QHBoxLayout()
         self.extra.setContentsMargins(0, 0, 0, 0)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(14, 8, 14, 8)
-        lay.addLayout(row)
-        lay.addWidget(self.weight_message)  # its own line: questions about the weight
-        lay.addLayout(self.extra)
+        right = QVBoxLayout()
+        right.setSpacing(2)
+        top = QHBoxLayout()
+        top.addStretch(1)
+        top.addWidget(self.elapsed)
+        top.addSpacing(12)
+        top.addWidget(self.clock)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.end_hint, 1)
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.end_button)
+        right.addLayout(top)
+        right.addLayout(buttons)
+        right.addStretch(1)
+        self.end_hint.setMaximumWidth(300)
+        self.end_hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(12, 6, 12, 6)
+        lay.setSpacing(16)
+        lay.addLayout(left)
+        lay.addLayout(self.extra, 1)
+        lay.addLayout(right)
         self.set_session(None)
 
     def set_session(self, session: OpenSession | None) -> None:

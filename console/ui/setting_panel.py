@@ -51,7 +51,7 @@ class SettingPanel(QFrame):
 
         self.title = QLabel(checklist.checklist.title.upper())
         self.count = QLabel("")
-        self.room_button = QPushButton(f"Room mode  {ROOM_MODE_KEY}")
+        self.room_button = QPushButton(f"Room mode\n{ROOM_MODE_KEY}")
         self.room_button.setCheckable(True)
         self.room_button.setMinimumHeight(40)
         self.room_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -71,7 +71,7 @@ class SettingPanel(QFrame):
         r = 0
         for item in checklist.checklist.items:
             if item.kind == "check":
-                room.addLayout(self._check_row(item), r // 2, r % 2)
+                room.addLayout(self._check_row(item), r, 0)  # one column: fits a narrow tab
                 r += 1
             elif item.kind == "yesno":
                 person.addLayout(self._yesno_row(item))
@@ -128,7 +128,7 @@ class SettingPanel(QFrame):
             b.clicked.connect(lambda _c, i=item.id, v=val: self.sc.answer(i, v))
         self.answers[item.id] = (yes, no)
         row = QHBoxLayout()
-        row.addWidget(QLabel(item.label), 1)
+        row.addWidget(_wrapping(item.label), 1)
         row.addWidget(yes)
         row.addWidget(no)
         row.addWidget(self._time_label(item))
@@ -144,7 +144,7 @@ class SettingPanel(QFrame):
                 lambda i=item.id, n=name, p=phone: self.sc.set_contact(i, n.text(), p.text()))
         self.contacts[item.id] = (name, phone)
         row = QHBoxLayout()
-        row.addWidget(QLabel(item.label))
+        row.addWidget(_wrapping(item.label), 1)
         row.addWidget(name, 2)
         row.addWidget(phone, 2)
         row.addWidget(self._time_label(item))
@@ -226,6 +226,13 @@ class SettingPanel(QFrame):
         self.count.setStyleSheet(f"color: {dim_text}; font-size: 13px;")
         self.problems.setStyleSheet(f"color: {theme.dim('#c9a45a', f)}; font-size: 13px;")
         self.refresh()
+
+
+def _wrapping(text: str) -> QLabel:
+    """A row's label that wraps rather than widening a narrow tab."""
+    lab = QLabel(text)
+    lab.setWordWrap(True)
+    return lab
 
 
 def room_mode_action(parent: QWidget, toggle: Callable[[], None]) -> QAction:

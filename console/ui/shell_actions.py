@@ -74,6 +74,7 @@ def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None
         staff = [Staff(s.name, s.role) for s in ctx.config.staff]
         dlg = SessionDialog(records.list_patients(ctx.reader), staff, window.template_choices,
                             window)
+        window.place_dialog(dlg)  # clear of the tiles and the alarm banner
         if dlg.exec() and dlg.choice is not None:
             start_session_from_choice(ctx, dlg.choice)
 
@@ -83,6 +84,7 @@ def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None
 
         dlg = DeviceDialog(ctx.config.devices, window, hub=ctx.hub,
                            preferred=ctx.config.preferred_source, reconnect=reconnect)
+        window.place_dialog(dlg)
         if not dlg.exec():
             return
         apply_device_choice(ctx, running, dlg.result_devices, dlg.result_preferred, window)
@@ -108,7 +110,7 @@ def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None
     start.triggered.connect(start_session)
     end = QAction("End session", window)
     end.setShortcut(QKeySequence("Ctrl+Shift+E"))
-    end.triggered.connect(window.request_end_session)
+    end.triggered.connect(lambda _=False: window.request_end_session())
     devices = QAction("Monitors…", window)
     devices.setShortcut(QKeySequence("Ctrl+D"))
     devices.triggered.connect(choose_devices)
@@ -116,7 +118,7 @@ def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None
     window.add_action(end, "session")
     window.add_action(devices, "devices")
     window.header.start_button.clicked.connect(start_session)
-    window.header.end_button.clicked.connect(window.request_end_session)
+    window.header.end_button.clicked.connect(lambda _=False: window.request_end_session())
 
     sim_banner = QLabel(
         "SIMULATED MONITOR — these numbers are not from a patient. "
@@ -126,6 +128,7 @@ def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None
         f"background: {theme.dim(theme.ALARM_LOW, 0.25)}; color: {theme.ALARM_LOW}; "
         "font-size: 16px; font-weight: bold; padding: 6px 12px; border-radius: 4px;"
     )
+    sim_banner.setWordWrap(True)  # one line where there is room, two on a narrow screen
     window.add_banner(sim_banner)
 
     def show_sim_banner() -> None:

@@ -3,7 +3,8 @@
 One colour per parameter everywhere (tile, trend, timeline), as on bedside monitors, so a
 medical monitor reads them without thinking. Alarm colours follow IEC 60601-1-8 priorities.
 "Room mode" lowers luminance further for when the patient is under eyeshades and the lights
-are low; alarms stay visible.
+are low: a veil over each window scales every surface by ROOM_FACTOR (room_overlay.py), except
+an alarming value and the alarm banner, which stay at full brightness.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ PARAMETER_COLOURS: dict[int, str] = {
 PRIORITY_COLOURS = {"high": ALARM_HIGH, "medium": ALARM_MEDIUM, "low": ALARM_LOW}
 
 NUMERAL_PX = 64  # vitals values; readable from two metres
+NUMERAL_MIN_PX = 48  # never smaller, whatever the screen
+ROOM_FACTOR = 0.55  # room mode: every surface at this fraction of its brightness
+# A widget with this property set stays out of the room-mode veil: the alarm banner, and
+# panels that already paint themselves dim in room mode (so they are not dimmed twice).
+ROOM_EXEMPT = "holdspace_room_exempt"
 CLOCK_PX = 84  # the since-dose clock is larger still
 
 
@@ -71,31 +77,50 @@ QGroupBox {{ margin-top: 18px; padding-top: 6px; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 10px; color: {TEXT_DIM}; }}
 QLabel {{ background: transparent; }}
 QPushButton {{ background: #1b222b; border: 1px solid #2c3540; border-radius: 6px;
-              padding: 8px 14px; min-height: 28px; color: {TEXT}; }}
+              padding: 8px 10px; min-height: 28px; color: {TEXT}; }}
 QPushButton:hover {{ background: #232c37; }}
 QPushButton:pressed {{ background: #2a3440; }}
-QPushButton:disabled {{ color: #4a525b; border-color: #222a33; }}
+QPushButton:disabled {{ color: #4a525b; background: {BG}; border-color: #1d242c; }}
 QPushButton:checked {{ background: #24323f; border-color: #3d5266; }}
 QLineEdit, QTextEdit, QPlainTextEdit, QSpinBox, QDoubleSpinBox, QComboBox, QDateEdit,
 QDateTimeEdit, QTimeEdit {{ background: #0f1318; border: 1px solid #2c3540; border-radius: 4px;
               padding: 5px; selection-background-color: #2d4a63; }}
+QLineEdit:disabled, QTextEdit:disabled, QPlainTextEdit:disabled, QSpinBox:disabled,
+QDoubleSpinBox:disabled, QComboBox:disabled, QDateEdit:disabled, QDateTimeEdit:disabled,
+QTimeEdit:disabled {{ color: #4a525b; background: {BG}; border: 1px dashed #1d242c; }}
+QLabel:disabled, QCheckBox:disabled, QRadioButton:disabled {{ color: #4a525b; }}
+QRadioButton, QCheckBox {{ spacing: 10px; }}
+QRadioButton::indicator {{ width: 20px; height: 20px; border-radius: 11px;
+              border: 2px solid #8a96a3; background: #0f1318; }}
+QRadioButton::indicator:checked {{ border: 2px solid {OK};
+              background: qradialgradient(cx:0.5, cy:0.5, radius:0.5, fx:0.5, fy:0.5,
+              stop:0 {OK}, stop:0.55 {OK}, stop:0.65 #0f1318, stop:1 #0f1318); }}
+QCheckBox::indicator {{ width: 20px; height: 20px; border-radius: 4px;
+              border: 2px solid #8a96a3; background: #0f1318; }}
+QCheckBox::indicator:checked {{ background: {OK}; border-color: {OK}; }}
+QRadioButton::indicator:disabled, QCheckBox::indicator:disabled {{ border-color: #2c3540; }}
 QTabWidget::pane {{ border: 1px solid {PANEL_EDGE}; }}
-QTabBar::tab {{ background: {PANEL}; padding: 8px 16px; border: 1px solid {PANEL_EDGE};
-              color: {TEXT_DIM}; }}
+QTabBar::tab {{ background: {PANEL}; padding: 7px 9px; border: 1px solid {PANEL_EDGE};
+              color: {TEXT_DIM}; font-size: 14px; }}
 QTabBar::tab:selected {{ color: {TEXT}; background: #18202a; }}
 QListWidget, QTableWidget, QTreeWidget, QTableView {{ background: #0f1318;
               border: 1px solid {PANEL_EDGE}; alternate-background-color: #121820; }}
+QListWidget:disabled, QTableWidget:disabled, QTreeWidget:disabled, QTableView:disabled {{
+              color: #4a525b; border: 1px dashed #1d242c; }}
+QListWidget::item:selected:disabled, QTableWidget::item:selected:disabled {{
+              background: #151b22; color: #4a525b; }}
 QHeaderView::section {{ background: {PANEL}; color: {TEXT_DIM}; border: none; padding: 4px; }}
 QMenuBar, QMenu {{ background: {PANEL}; color: {TEXT}; }}
 QMenu::item:selected, QMenuBar::item:selected {{ background: #24323f; }}
 QToolTip {{ background: #1b222b; color: {TEXT}; border: 1px solid #2c3540; }}
 QScrollBar:vertical {{ background: {BG}; width: 12px; }}
 QScrollBar::handle:vertical {{ background: #2a323c; border-radius: 5px; min-height: 30px; }}
+QMessageBox QLabel {{ font-size: 17px; }}
 """
 
-ROOM_MODE_STYLESHEET = STYLESHEET.replace(TEXT, "#8a939c").replace(BG, "#050608").replace(
-    PANEL, "#090b0e"
-)
+# Room mode dims through the veil (room_overlay.py), so the sheet itself stays the same:
+# dimming here as well would dim most surfaces twice and the exempt ones not at all.
+ROOM_MODE_STYLESHEET = STYLESHEET
 
 
 @dataclass(frozen=True)
@@ -135,6 +160,9 @@ def apply_theme(app: QApplication, room_mode: bool = False) -> None:
     app.setPalette(pal)
     app.setStyleSheet(ROOM_MODE_STYLESHEET if room_mode else STYLESHEET)
     app.setProperty("holdspace_room_mode", room_mode)
+    from console.ui import room_overlay  # the veil over each window follows
+
+    room_overlay.sync_all()
 
 
 def room_mode_active() -> bool:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from console.core.record import AMEND, build_record
 from console.store.events import Event, last_event_id, session_events
 from console.ui import theme
+from console.ui.clock_axis import ClockAxis
 from devices import mdc
 
 # Lanes top to bottom. Family colours avoid the parameter colours, which mean a vital sign.
@@ -140,6 +141,7 @@ class Timeline(QWidget):
 
         self.title = QLabel("No session")
         self.title.setStyleSheet(f"color: {theme.TEXT}; font-weight: bold;")
+        self.title.setWordWrap(True)  # a long session title must not widen the tab
         self.live_button = QPushButton("Now")
         self.live_button.setToolTip("Scroll along with the present again")
         self.live_button.clicked.connect(self.go_live)
@@ -153,9 +155,9 @@ class Timeline(QWidget):
         self.graph = pg.GraphicsLayoutWidget()
         self.graph.ci.setSpacing(0)
         self.vitals_plot = self.graph.addPlot(row=0, col=0,
-                                              axisItems={"bottom": pg.DateAxisItem()})
+                                              axisItems={"bottom": ClockAxis()})
         self.lane_plot = self.graph.addPlot(row=1, col=0,
-                                            axisItems={"bottom": pg.DateAxisItem()})
+                                            axisItems={"bottom": ClockAxis()})
         self.graph.ci.layout.setRowStretchFactor(0, 3)
         self.graph.ci.layout.setRowStretchFactor(1, 4)
         for p in (self.vitals_plot, self.lane_plot):

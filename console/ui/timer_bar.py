@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from console.core.timers import TimerSnapshot, hms, ms
@@ -24,6 +25,22 @@ OBSERVE_PX = 44
 NEXT_PX = 30
 OVERDUE = "#ffb347"
 OVERDUE_BG = "#3a2608"
+NO_TIME = "--:--:--"
+NO_TIME_COLOUR = "#3a434d"  # no dose yet: a quiet placeholder, not a bar of dashes
+# (since-dose clock, observation left, next check) in px for each screen size: the clock is
+# always larger than the vitals' numerals (≥ 48 px), and on a low screen it gives up height.
+SCALES = {"compact": (60, 34, 22), "normal": (theme.CLOCK_PX, OBSERVE_PX, NEXT_PX),
+          "large": (104, 56, 36)}
+
+
+def duration_words(seconds: float) -> str:
+    """'4 min 34 s', '52 s', '1 h 05 min': a duration in words, never like a clock time."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
 def _big(colour: str, px: int) -> str:
@@ -33,25 +50,29 @@ def _big(colour: str, px: int) -> str:
 
 def _caption(text: str) -> QLabel:
     lab = QLabel(text)
-    lab.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 14px; letter-spacing: 1px;")
+    lab.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 13px; letter-spacing: 1px;")
     return lab
 
 
 class TimerBar(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("panel")
-        self.since = QLabel("—")
+        self.clock_px, self.observe_px, self.next_px = SCALES["normal"]
+        self.since = QLabel(NO_TIME)
         self.since_note = QLabel("no dose yet")
-        self.since_note.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 16px;")
-        self.observe = QLabel("—")
+        self.since_note.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 15px;")
+        self.observe = QLabel(NO_TIME)
         self.observe_note = QLabel("")
-        self.observe_note.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 16px;")
+        self.observe_note.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 15px;")
         self.next = QLabel("—")
         self.next.setWordWrap(True)
+        self.next.setMinimumWidth(140)
         self.next_note = QLabel("")
-        self.next_note.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 16px;")
+        self.next_note.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 15px;")
+        for note in (self.since_note, self.observe_note, self.next_note):
+            note.setWordWrap(True)
         self.infusion = QLabel("")
+        self.infusion.setWordWrap(True)
         self.infusion.setStyleSheet("font-size: 18px;")
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -68,75 +89,117 @@ class TimerBar(QFrame):
         ib.addWidget(self.progress)
         self.infusion_box.hide()
         self.source = ""
-        self.since.setStyleSheet(_big(theme.TEXT_DIM, theme.CLOCK_PX))
-        self.observe.setStyleSheet(_big(theme.TEXT_DIM, OBSERVE_PX))
-        self.next.setStyleSheet(_big(theme.TEXT_DIM, NEXT_PX))
+        self._why = ""
+        self.since.setStyleSheet(_big(NO_TIME_COLOUR, self.clock_px))
+        self.observe.setStyleSheet(_big(NO_TIME_COLOUR, self.observe_px))
+        self.next.setStyleSheet(_big(theme.TEXT_DIM, self.next_px))
+        self._snap: TimerSnapshot | None = None
 
-        row = QHBoxLayout(self)
-        row.setContentsMargins(14, 6, 14, 6)
-        row.setSpacing(28)
+        row = QHBoxLayout(self)  # sits in the session header's frame: no frame of its own
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(24)
+        # Each: caption, big number, note. On a low screen the note moves up beside the
+        # caption, so the header is one number high.
+        self._columns: list[tuple[QHBoxLayout, QVBoxLayout, QLabel]] = []
+        self._notes_beside = False
         for cap, big, note in (("SINCE DOSE", self.since, self.since_note),
-                               ("MINIMUM OBSERVATION LEFT", self.observe, self.observe_note),
+                               ("MIN. OBSERVATION LEFT", self.observe, self.observe_note),
                                ("NEXT CHECK", self.next, self.next_note)):
             col = QVBoxLayout()
             col.setSpacing(0)
-            col.addWidget(_caption(cap))
+            head = QHBoxLayout()
+            head.setSpacing(10)
+            head.addWidget(_caption(cap), 0, Qt.AlignmentFlag.AlignTop)
+            col.addLayout(head)
             col.addWidget(big)
             col.addWidget(note)
+            col.addStretch(1)
+            self._columns.append((head, col, note))
             row.addLayout(col, 2 if big is self.next else 0)
         row.addWidget(self.infusion_box, 1)
         row.addStretch(0)
 
+    def set_scale(self, scale: str) -> None:
+        """Numeral sizes for the screen ("compact", "normal", "large"; see SCALES)."""
+        sizes = SCALES.get(scale, SCALES["normal"])
+        if sizes == (self.clock_px, self.observe_px, self.next_px):
+            return
+        self.clock_px, self.observe_px, self.next_px = sizes
+        beside = scale == "compact"
+        if beside != self._notes_beside:
+            self._notes_beside = beside
+            # only the since-dose note: under the large clock it would add a line to the
+            # header; the other two fit under their smaller numbers
+            head, col, note = self._columns[0]
+            (col if beside else head).removeWidget(note)
+            if beside:
+                head.addWidget(note, 1)
+            else:
+                col.insertWidget(2, note)
+        self.show_snapshot(self._snap)
+
+    def _source(self) -> str:
+        """Where the time comes from: beside the time, or (low screen) in its tooltip."""
+        self.observe_note.setToolTip(self._why + self.source if self._notes_beside
+                                     else self._why)
+        return "" if self._notes_beside else self.source
+
     def set_source(self, minutes: float, file: str, why: str) -> None:
         """Say where the minimum observation time comes from (a default a clinic can change)."""
         self.source = f" · {minutes:g} min per {file}"
+        self._why = why
         self.observe_note.setToolTip(why)
 
     def show_snapshot(self, snap: TimerSnapshot | None) -> None:
+        self._snap = snap
         if snap is None or snap.first_dose is None:
-            self.since.setText("—")
-            self.since.setStyleSheet(_big(theme.TEXT_DIM, theme.CLOCK_PX))
+            quiet = "font-weight: normal;"
+            self.since.setText(NO_TIME)
+            self.since.setStyleSheet(_big(NO_TIME_COLOUR, self.clock_px) + quiet)
             self.since_note.setText("no dose yet")
-            self.observe.setText("—")
+            self.observe.setText(NO_TIME)
+            self.observe.setStyleSheet(_big(NO_TIME_COLOUR, self.observe_px) + quiet)
             self.observe_note.setText("")
             self.next.setText("—")
-            self.next.setStyleSheet(_big(theme.TEXT_DIM, NEXT_PX))
+            self.next.setStyleSheet(_big(theme.TEXT_DIM, self.next_px))
             self.next_note.setText("checks start at the first dose")
             self.infusion_box.hide()
             return
         self.since.setText(hms(snap.since_first or 0))
-        self.since.setStyleSheet(_big(theme.TEXT, theme.CLOCK_PX))
+        self.since.setStyleSheet(_big(theme.TEXT, self.clock_px))
         note = f"first dose {_wall(snap.first_dose)}"
         if snap.dose_count > 1 and snap.since_last is not None:
-            note += f" · last dose {ms(snap.since_last)} ago ({snap.dose_count} doses)"
+            note += (f" · last dose {duration_words(snap.since_last)} ago "
+                     f"({snap.dose_count} doses)")
         self.since_note.setText(note)
         left = snap.observation_left
         if left is not None and snap.observation_end is not None:
             if left > 0:
                 self.observe.setText(hms(left))
-                self.observe.setStyleSheet(_big(theme.TEXT, OBSERVE_PX))
-                self.observe_note.setText(f"until {_wall(snap.observation_end)}{self.source}")
+                self.observe.setStyleSheet(_big(theme.TEXT, self.observe_px))
+                self.observe_note.setText(f"until {_wall(snap.observation_end)}{self._source()}")
             else:
                 self.observe.setText("complete")
-                self.observe.setStyleSheet(_big(theme.OK, OBSERVE_PX))
-                self.observe_note.setText(f"since {_wall(snap.observation_end)}{self.source}")
+                self.observe.setStyleSheet(_big(theme.OK, self.observe_px))
+                self.observe_note.setText(f"since {_wall(snap.observation_end)}{self._source()}")
         c = snap.next_check
         if c is None:
             self.next.setText("none scheduled")
-            self.next.setStyleSheet(_big(theme.TEXT_DIM, NEXT_PX))
+            self.next.setStyleSheet(_big(theme.TEXT_DIM, self.next_px))
             self.next_note.setText("")
         elif c.state == "upcoming":
             self.next.setText(f"{c.label} in {ms(c.due - snap.now)}")
-            self.next.setStyleSheet(_big(theme.TEXT, NEXT_PX))
+            self.next.setStyleSheet(_big(theme.TEXT, self.next_px))
             self.next_note.setText(f"due {_wall(c.due)}")
         elif c.state == "due":
             self.next.setText(f"{c.label} — DUE now")
-            self.next.setStyleSheet(_big(theme.WARN, NEXT_PX))
+            self.next.setStyleSheet(_big(theme.WARN, self.next_px))
             self.next_note.setText(f"due {_wall(c.due)} · overdue at {_wall(c.overdue_at)}")
         else:
             late = (snap.now - c.due) / 60
             self.next.setText(f"{c.label} — OVERDUE {late:.0f} min")
-            self.next.setStyleSheet(_big(OVERDUE, NEXT_PX) + f"background: {OVERDUE_BG}; padding: 2px 8px;")
+            self.next.setStyleSheet(_big(OVERDUE, self.next_px)
+                                    + f"background: {OVERDUE_BG}; padding: 2px 8px;")
             self.next_note.setText(f"was due {_wall(c.due)} — record a value to clear")
         inf = snap.infusion
         if inf is None:

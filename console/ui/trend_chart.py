@@ -17,6 +17,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from console.ui import theme
+from console.ui.clock_axis import ClockAxis
 from devices import mdc
 from devices.reading import Reading
 
@@ -50,6 +51,10 @@ class Series:
         return self.t[: self.n], self.v[: self.n]
 
 
+MARKER_NEAR_S = 20 * 60.0  # markers this close may share the screen at any zoom
+MARKER_LEVELS = 3  # label rows before they start again at the top
+
+
 class TrendChart(QWidget):
     def __init__(self, parent: QWidget | None = None, window_s: float = 30 * 60) -> None:
         super().__init__(parent)
@@ -64,7 +69,7 @@ class TrendChart(QWidget):
                 ("rr", "RR /min", (0, 40)))
         first: pg.PlotItem | None = None
         for i, (key, title, yr) in enumerate(rows):
-            axis = pg.DateAxisItem(orientation="bottom")
+            axis = ClockAxis(orientation="bottom")
             p = self.layout_widget.addPlot(row=i, col=0, axisItems={"bottom": axis})
             p.setYRange(*yr, padding=0)
             p.getAxis("left").setWidth(44)
@@ -141,13 +146,19 @@ class TrendChart(QWidget):
             self._dirty = True
 
     def add_marker(self, t: float, text: str, colour: str = theme.TEXT) -> None:
-        """A labelled vertical line across all trend rows (doses, alarms, notes)."""
+        """A labelled vertical line across all trend rows (doses, alarms, notes).
+
+        Labels of markers close in time step down the row ("▼14 mg" above "▼140 mg"),
+        so they never print over each other."""
+        near = sum(1 for mt, _ in self.markers if abs(mt - t) < MARKER_NEAR_S)
+        level = -float(near % MARKER_LEVELS)  # whole label heights down, at any row height
         self.markers.append((t, text))
         for i, p in enumerate(self.plots.values()):
             line = pg.InfiniteLine(
                 pos=t, angle=90, pen=pg.mkPen(colour, width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
                 label=text if i == 0 else None,
-                labelOpts={"color": colour, "position": 0.92, "anchors": [(0, 0), (0, 0)]},
+                labelOpts={"color": colour, "position": 0.92,
+                           "anchors": [(0, level), (0, level)]},
             )
             p.addItem(line)
             self._marker_lines.append((p, line))

@@ -132,9 +132,8 @@ class VitalTile(QFrame):
         self._restyle(self.is_stale(None))
 
     def _restyle(self, stale: bool) -> None:
+        # (room mode: the window's veil dims the whole tile, unless it is alarming)
         colour = theme.STALE if stale else self.colour
-        if theme.room_mode_active() and not self.alarm:
-            colour = theme.dim(colour, 0.55)  # lights low, eyeshades on: no bright numerals
         edge = theme.PRIORITY_COLOURS.get(self.alarm or "", theme.PANEL_EDGE)
         width = 3 if self.alarm else 1
         bg = theme.dim(edge, 0.22) if self.alarm else theme.PANEL

@@ -1,0 +1,80 @@
+"""The whole console (every feature) on the built-in simulator, for tests of the window."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from console.app import Running, build_window, start_core
+from console.core.clock import Clock
+from console.core.config import Config
+from console.core.dose_day import DoseDay
+from console.core.session import Staff
+from console.store import records
+from console.ui import theme
+from console.ui.main_window import MainWindow
+
+
+@contextmanager
+def whole_console(qtbot: QtBot, db_path: Path, config: Config,
+                  size: tuple[int, int] = (1600, 960),
+                  clock: Clock | None = None) -> Iterator[tuple[MainWindow, Running]]:
+    """The real window with all features, a real database and the simulator on a pty
+    (a FakeClock set to the real time lets a test move the session forward)."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    theme.apply_theme(app)
+    running = start_core(db_path, devices=None, config=config, clock=clock)
+    window, feed = build_window(running)
+    qtbot.addWidget(window)
+    window.resize(*size)
+    window.show()
+    try:
+        yield window, running
+    finally:
+        window.allow_close_without_asking()
+        window.close()
+        feed.stop()
+        running.stop()
+        theme.apply_theme(app)
+
+
+def begin(running: Running, template: str | None, name: str = "Rosa M.",
+          weight: float | None = 70.0) -> None:
+    """A named clinician at the console opens a session for a new patient."""
+    ctx = running.ctx
+    ctx.sessions.set_user(Staff("Ana Nurse", "nurse"))
+    pid = ctx.writer.call(lambda c: records.create_patient(
+        c, name, ctx.clock.now(), birth_date="1948-05-01", weight_kg=weight)).result(5)
+    ctx.sessions.start(pid, template=template)
+
+
+def dose_day(window: MainWindow) -> DoseDay:
+    day = window.dose_feature.day  # type: ignore[attr-defined]
+    assert day is not None
+    return day
+
+
+def manual_vitals(window: MainWindow, **values: str) -> None:
+    """Vitals typed by hand (as in the Limits tab): recorded, and shown on the strip."""
+    _ev, readings = dose_day(window).manual_vitals(values)
+    window.vitals.add_samples(readings)
+    window.dose_feature.refresh()  # type: ignore[attr-defined]
+
+
+def ready_to_dose(window: MainWindow) -> None:
+    """Every checklist item answered and a fresh baseline typed in by hand."""
+    day = dose_day(window)
+    for item in day.template.checklist:
+        value: object = True
+        if item.kind == "hours":
+            value = 6.0
+        elif item.kind == "text":
+            value = "Sam (son), 555-0100"
+        day.set_item(item.id, value)
+    manual_vitals(window, sys="128", dia="80", hr="72")

@@ -1,0 +1,313 @@
+"""The console fits the room's screen: 1366×768 and 1280×800 laptops/touch screens, 1080p and
+1440p monitors. Every control is reachable without sideways scrolling, the frequent ones are
+on screen without scrolling at all, and the vitals' numerals stay at least 48 px — before the
+first dose, and dosed with a high alarm on the banner (the tallest the window gets).
+
+Each size saves screenshots/fit-WxH-*.png; they are looked at, not only measured.
+Also here: room mode dims every surface but an alarming value (measured on the pixels).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, QRect, Qt, QTimer
+from PySide6.QtGui import QAction, QColor, QImage
+from PySide6.QtWidgets import QApplication, QDialog, QPushButton, QScrollArea, QWidget
+from pytestqt.qtbot import QtBot
+
+from console.core.config import Config
+from console.ui import theme
+from console.ui.main_window import MainWindow
+from devices import mdc
+from devices.reading import Reading
+from tests.helpers.window import begin, dose_day, manual_vitals, ready_to_dose, whole_console
+
+SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+SIZES = [(1366, 768), (1920, 1080), (2560, 1440), (1280, 800)]
+
+
+def settle(qtbot: QtBot, window: MainWindow, w: int, h: int) -> None:
+    window.resize(w, h)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == (w, h), timeout=3000)
+    for _ in range(3):  # the scale switch lays out again once (splitter, panels)
+        qtbot.wait(30)
+        QApplication.processEvents()
+
+
+def global_rect(w: QWidget) -> QRect:
+    return QRect(w.mapToGlobal(QPoint(0, 0)), w.size())
+
+
+def on_screen(window: MainWindow, w: QWidget) -> bool:
+    """Shown, inside the window, and not scrolled out of its scroll area."""
+    if not w.isVisible():
+        return False
+    r = global_rect(w)
+    if not global_rect(window).contains(r):
+        return False
+    parent = w.parentWidget()
+    while parent is not None and parent is not window:
+        if isinstance(parent, QScrollArea) and parent.viewport() is not None:
+            vp = parent.viewport()
+            assert vp is not None
+            if not global_rect(vp).contains(r):
+                return False
+        parent = parent.parentWidget()
+    return True
+
+
+def no_sideways_scrolling(window: MainWindow) -> list[str]:
+    """Every page of the side tabs and every panel under a column, each shown in turn."""
+    bad = []
+    tabs = window.side_tabs
+    current = tabs.currentIndex()
+    for i in range(tabs.count()):
+        if not tabs.isTabVisible(i):
+            continue
+        tabs.setCurrentIndex(i)
+        QApplication.processEvents()
+        scroll = tabs.scroll_areas()[i]
+        bar = scroll.horizontalScrollBar()
+        if bar is not None and bar.maximum() > 0:
+            bad.append(f"tab {tabs.tabText(i)}: {bar.maximum()} px to the side")
+    tabs.setCurrentIndex(current)
+    for scroll in window.findChildren(QScrollArea):
+        bar = scroll.horizontalScrollBar()
+        if scroll.isVisible() and bar is not None and bar.isVisible() and bar.maximum() > 0:
+            bad.append(f"{type(scroll.widget()).__name__}: {bar.maximum()} px to the side")
+    if tabs.tabBar().sizeHint().width() > tabs.tabBar().width() + 1:
+        bad.append("the tab names do not fit: the tab bar needs arrows")
+    return bad
+
+
+def numeral_px(window: MainWindow) -> dict[str, int]:
+    out = {}
+    for tile in window.tiles():
+        m = re.search(r"font-size:\s*(\d+)px", tile.value.styleSheet())
+        assert m is not None
+        out[tile.title.text()] = int(m.group(1))
+    return out
+
+
+def show_wide_values(window: MainWindow, running_now: float) -> None:
+    """The widest values a tile must hold (a hypertensive NIBP, a 3-digit HR)."""
+    src = window.ctx.hub.shown_source(mdc.MDC_PRESS_BLD_NONINV_SYS) or "SIMULATOR"
+    window.vitals.add_samples([
+        Reading(running_now, src, mdc.MDC_PRESS_BLD_NONINV_SYS, 188, mdc.MDC_DIM_MMHG),
+        Reading(running_now, src, mdc.MDC_PRESS_BLD_NONINV_DIA, 112, mdc.MDC_DIM_MMHG),
+    ])
+    window.vitals.refresh(running_now)
+
+
+def music_buttons(window: MainWindow) -> list[QPushButton]:
+    return list(window.music_feature.panel.buttons.values())  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_every_control_fits_the_screen(qtbot: QtBot, db_path: Path, config: Config,
+                                       width: int, height: int) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    with whole_console(qtbot, db_path, config) as (window, running):
+        begin(running, "esketamine-rems")  # six tabs, the REMS one among them
+        qtbot.waitUntil(lambda: window.vitals.hr.value.text().isdigit(), timeout=10_000)
+        settle(qtbot, window, width, height)
+        feature = window.dose_feature  # type: ignore[attr-defined]
+        checks = feature.checklist
+
+        # --- before the first dose: the checklist, the gate override, the dose entry
+        hint = window.minimumSizeHint()
+        assert hint.width() <= width and hint.height() <= height, hint
+        assert no_sideways_scrolling(window) == []
+        window.side_tabs.show_in_page(checks.override)
+        QApplication.processEvents()
+        assert on_screen(window, checks.override), "Override gate is out of reach"
+        for w in (feature.dose_panel.record_button, window.header.end_button,
+                  *music_buttons(window)):
+            assert on_screen(window, w), w.text()
+        show_wide_values(window, running.ctx.clock.now())
+        px = numeral_px(window)
+        assert min(px.values()) >= theme.NUMERAL_MIN_PX, px
+        assert window.grab().save(str(SHOTS / f"fit-{width}x{height}-before-dose.png"))
+
+        # --- dosed, with a high alarm on the banner: the tallest the window gets
+        day = dose_day(window)
+        ready_to_dose(window)
+        day.give_dose("56")
+        # BP > 200/120 once: two high alarms; the monitor's next cuff (normal) must not
+        # clear them before the picture is taken, so the systolic limit is lowered too.
+        day.set_limit("sys-severe", "100", "test: keep an alarm on the banner")
+        manual_vitals(window, sys="210", dia="125")
+        qtbot.waitUntil(lambda: feature.banner.isVisible(), timeout=3000)
+        settle(qtbot, window, width, height)
+        hint = window.minimumSizeHint()
+        assert hint.width() <= width and hint.height() <= height, hint
+        assert no_sideways_scrolling(window) == []
+        for w in (feature.banner.ack, feature.dose_panel.record_button,
+                  window.header.end_button, *window.tiles(), *music_buttons(window)):
+            assert on_screen(window, w), w.objectName() or type(w).__name__
+        show_wide_values(window, running.ctx.clock.now())
+        px = numeral_px(window)
+        assert min(px.values()) >= theme.NUMERAL_MIN_PX, px
+        assert window.grab().save(str(SHOTS / f"fit-{width}x{height}-alarm.png"))
+
+
+def brightest(img: QImage, r: QRect) -> float:
+    """The highest luminance (0–1) of the pixels inside `r`, sampled every 2 px."""
+    best = 0.0
+    for y in range(r.top(), r.bottom(), 2):
+        for x in range(r.left(), r.right(), 2):
+            c = QColor(img.pixel(x, y))
+            best = max(best, 0.2126 * c.redF() + 0.7152 * c.greenF() + 0.0722 * c.blueF())
+    return best
+
+
+def test_room_mode_dims_every_surface_but_an_alarming_value(qtbot: QtBot, db_path: Path,
+                                                            config: Config) -> None:
+    with whole_console(qtbot, db_path, config) as (window, running):
+        begin(running, "im")
+        settle(qtbot, window, 1920, 1080)
+        day = dose_day(window)
+        ready_to_dose(window)
+        day.give_dose("50")
+        feature = window.dose_feature  # type: ignore[attr-defined]
+        feature.refresh()
+        qtbot.waitUntil(lambda: window.vitals.nibp.value.text() == "128/80", timeout=5000)
+        timer = feature.timer_bar
+        surfaces = {  # what the issue saw staying bright, and the rest of the window
+            "since-dose clock": timer.since, "observation left": timer.observe,
+            "NIBP numerals": window.vitals.nibp.value, "header": window.header.who,
+            "dose panel": feature.dose_panel.record_button, "tabs": window.side_tabs.tabBar(),
+            "trend": window.vitals.trend, "wall clock": window.header.clock,
+            "music": window.music_feature.panel,  # type: ignore[attr-defined]
+        }
+
+        def measure() -> dict[str, float]:
+            img = window.grab().toImage()
+            return {k: brightest(img, QRect(w.mapTo(window, QPoint(0, 0)), w.size()))
+                    for k, w in surfaces.items()}
+
+        normal = measure()
+        room_action = window.music_feature.room_action  # type: ignore[attr-defined]
+        room_action.trigger()  # Ctrl+Shift+R, as in the room
+        assert theme.room_mode_active()
+        try:
+            window.refresh(time.time())
+            feature.refresh()
+            QApplication.processEvents()
+            room = measure()
+            for k in surfaces:
+                assert room[k] <= normal[k] * 0.7 + 0.01, (k, normal[k], room[k])
+            SHOTS.mkdir(exist_ok=True)
+            window.grab().save(str(SHOTS / "room-mode.png"))
+            # a high BP alarm: that tile and the banner stay at full brightness
+            day.set_limit("sys-severe", "100", "test: keep the alarm on")
+            manual_vitals(window, sys="210", dia="125")
+            qtbot.waitUntil(lambda: window.vitals.nibp.alarm == "high", timeout=3000)
+            QApplication.processEvents()
+            img = window.grab().toImage()
+            tile = window.vitals.nibp
+            bright = brightest(img, QRect(tile.value.mapTo(window, QPoint(0, 0)),
+                                          tile.value.size()))
+            assert bright >= normal["NIBP numerals"] * 0.95, (bright, normal["NIBP numerals"])
+            banner = feature.banner
+            assert brightest(img, QRect(banner.mapTo(window, QPoint(0, 0)),
+                                        banner.size())) > 0.5
+            window.grab().save(str(SHOTS / "room-mode-alarm.png"))
+        finally:
+            room_action.trigger()
+        assert not theme.room_mode_active()
+
+
+def _action(window: MainWindow, text: str) -> QAction:
+    return next(a for a in window.actions() if a.text() == text)
+
+
+def _modal_geometry(qtbot: QtBot, action: QAction) -> QRect:
+    """Trigger an action that runs a modal dialog; note where it opened; cancel it."""
+    seen: list[QRect] = []
+
+    def look() -> None:
+        dlg = QApplication.activeModalWidget()
+        if isinstance(dlg, QDialog) and not seen:
+            seen.append(dlg.frameGeometry())
+            dlg.reject()
+
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(look)
+    timer.start()
+    try:
+        action.trigger()  # runs the dialog's own event loop until `look` cancels it
+    finally:
+        timer.stop()
+    assert seen, "no dialog opened"
+    return seen[0]
+
+
+def test_dialogs_open_clear_of_the_tiles_and_the_alarm_banner(
+        qtbot: QtBot, db_path: Path, config: Config) -> None:
+    with whole_console(qtbot, db_path, config) as (window, running):
+        settle(qtbot, window, 1366, 768)
+        tiles = [global_rect(t) for t in window.tiles()]
+        start = _modal_geometry(qtbot, _action(window, "Start session…"))
+        assert not any(start.intersects(t) for t in tiles), (start, tiles)
+        assert global_rect(window).contains(start)
+
+        begin(running, "im")
+        day = dose_day(window)
+        ready_to_dose(window)
+        day.give_dose("50")
+        day.set_limit("sys-severe", "100", "test: keep an alarm on the banner")
+        manual_vitals(window, sys="210", dia="125")
+        feature = window.dose_feature  # type: ignore[attr-defined]
+        qtbot.waitUntil(lambda: feature.banner.isVisible(), timeout=3000)
+        settle(qtbot, window, 1366, 768)
+        keep = [global_rect(feature.banner), *(global_rect(t) for t in window.tiles())]
+        monitors = _modal_geometry(qtbot, _action(window, "Monitors…"))
+        assert not any(monitors.intersects(k) for k in keep), (monitors, keep)
+
+        notes = window.notes_feature  # type: ignore[attr-defined]
+        notes.open_staff()
+        staff = notes.staff_editor
+        qtbot.waitUntil(staff.isVisible, timeout=3000)
+        assert not any(staff.frameGeometry().intersects(k) for k in keep)
+        notes.open_courses()
+        courses = notes.course_view
+        qtbot.waitUntil(courses.isVisible, timeout=3000)
+        assert not any(courses.frameGeometry().intersects(k) for k in keep)
+        SHOTS.mkdir(exist_ok=True)
+        window.grab().save(str(SHOTS / "dialogs-behind.png"))
+        staff.grab().save(str(SHOTS / "staff-list.png"))
+        courses.close()
+        staff.close()
+
+
+def test_staff_list_is_a_dialog_escape_closes_and_space_adds_nothing(
+        qtbot: QtBot, db_path: Path, config: Config) -> None:
+    with whole_console(qtbot, db_path, config) as (window, _running):
+        notes = window.notes_feature  # type: ignore[attr-defined]
+        notes.open_staff()
+        staff = notes.staff_editor
+        assert isinstance(staff, QDialog)
+        qtbot.waitUntil(staff.isVisible, timeout=3000)
+        staff.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is staff, timeout=3000)
+        rows = staff.table.rowCount()
+        qtbot.keyClick(QApplication.focusWidget() or staff, Qt.Key.Key_Space)
+        assert staff.table.rowCount() == rows, "a space bar press added a row"
+        qtbot.mouseClick(staff.add_button, Qt.MouseButton.LeftButton)  # the explicit way
+        assert staff.table.rowCount() == rows + 1
+        qtbot.keyClick(staff, Qt.Key.Key_Escape)  # unsaved: the first Escape only warns
+        assert staff.isVisible() and "Not saved yet" in staff.message.text()
+        qtbot.keyClick(staff, Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: not staff.isVisible(), timeout=3000)
+        notes.open_staff()  # opened again: saved nothing, and Escape at once closes it
+        qtbot.waitUntil(staff.isVisible, timeout=3000)
+        staff.table.setRowCount(rows)
+        staff.dirty = False
+        qtbot.keyClick(staff, Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: not staff.isVisible(), timeout=3000)
