@@ -48,7 +48,7 @@ def err_segment(version: str, error: str, reason: str) -> str:
     if _version_key(version) < (2, 5):
         # ERR-1 ELD: segment id ^ sequence ^ field position ^ code (CE, as subcomponents)
         return "ERR|^^^" + error.replace("^", "&")
-    return f"ERR||||{error}|E|||{escape(reason)}"
+    return "|".join(["ERR", "", "", error, "E", "", "", escape(reason)])
 
 
 def build_ack(msh: Segment, code: str, control_id: str, now: float,
