@@ -40,7 +40,7 @@ from console.core.device_setup import source_for
 from console.ui import theme
 from devices import mdc
 from devices.drivers import DRIVERS, UnknownProtocol, get_driver
-from devices.link import LinkState, SerialLink
+from devices.link import Link, LinkState
 from devices.probe import ProbeReport, probe
 
 AUTO = ""  # preferred-source combo: "whichever was heard first"
@@ -299,7 +299,7 @@ class DeviceDialog(QDialog):
                 row.port.setEditText(port)
 
     # ----- live status -----
-    def _link_for(self, r: int) -> SerialLink | None:
+    def _link_for(self, r: int) -> Link | None:
         if self.hub is None:
             return None
         return self.hub.links.get(source_for(self.row_config(r)))
