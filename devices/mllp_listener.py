@@ -278,6 +278,7 @@ class Hl7Listener:
     def start(self) -> None:
         with self._life:
             self._started = True
+            self._started_t = self.now()
             self._thread.start()
 
     def stop(self, timeout: float = 3.0) -> None:
@@ -313,8 +314,12 @@ class Hl7Listener:
             return LinkState.NO_DATA, f"HL7 gateway: {beds_heard} — {CHOOSE_BED}"
         if not self._senders:
             if not self._ever_connected:
-                return LinkState.CONNECTING, (f"Listening on {self.spec.where()} — waiting for "
-                                              "the gateway to connect.")
+                if now - self._started_t < self.no_data_after:
+                    return LinkState.CONNECTING, (f"Listening on {self.spec.where()} — waiting "
+                                                  "for the gateway to connect.")
+                return LinkState.NO_DATA, (f"No gateway has connected to port {self.spec.port} "
+                                           "— check the gateway's HL7 destination (this "
+                                           f"computer, port {self.spec.port}) and the network.")
             return LinkState.NO_DATA, (f"The gateway disconnected — waiting for it to connect "
                                        f"again on port {self.spec.port}.")
         since = self._connected_since or now

@@ -225,10 +225,22 @@ def test_a_port_in_use_is_said_in_words_and_retried(listening: Listening) -> Non
             assert link.status.state in (LinkState.CONNECTING, LinkState.LOST)
             busy.close()
             assert wait_until(lambda: link.address is not None, timeout=10)
-            assert "Listening on port" in link.status.message
+            assert "port" in link.status.message and "in use" not in link.status.message
         finally:
             link.stop()
     assert link.status.state == LinkState.STOPPED
+
+
+def test_no_gateway_connecting_becomes_no_data_in_words(listening: Listening) -> None:
+    """A gateway that never connects must not leave the link "connecting" for ever: after a
+    few seconds it is "no data" (a technical alarm during a session), saying what to check."""
+    link, _ = listening("ROOM1")
+    assert link.status.state == LinkState.CONNECTING
+    assert "waiting for the gateway to connect" in link.status.message
+    link.no_data_after = 0.3
+    assert wait_until(lambda: link.status.state == LinkState.NO_DATA, timeout=5)
+    assert "No gateway has connected" in link.status.message
+    assert "HL7 destination" in link.status.message
 
 
 def test_an_address_this_computer_does_not_have_is_said_in_words() -> None:
