@@ -325,6 +325,9 @@ class Hl7Listener:
         since = self._connected_since or now
         if self.decoder.stats.last_frame_t is None and now - since < self.no_data_after:
             return LinkState.CONNECTING, f"Gateway connected — waiting for bed {bed}…"
+        if not heard and self.beds.unnamed:
+            return LinkState.NO_DATA, ("HL7 gateway: its messages name no bed (PV1-3 is empty) "
+                                       "— set the bed's name on the monitor or the gateway.")
         if not heard:
             return LinkState.NO_DATA, ("HL7 gateway connected, but nothing arrives — check the "
                                        "gateway's HL7 export (message ORU^R01) to this computer.")

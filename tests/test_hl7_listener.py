@@ -171,6 +171,17 @@ def test_the_full_label_chooses_one_of_two_same_named_beds(listening: Listening,
     assert sink.values(HR) == {122}
 
 
+def test_messages_that_name_no_bed_are_never_this_rooms_and_the_status_says_so(
+        listening: Listening, gateways: Gateways) -> None:
+    """A sender whose PV1-3 is empty cannot be told apart from any other bed: not stored."""
+    link, sink = listening("ROOM1")
+    gw = gateways(port_of(link), [("", Patient(61, 118))])
+    link.no_data_after = 0.5
+    assert wait_until(lambda: len(gw.acks) >= 2 and "name no bed" in link.status.message,
+                      timeout=10)
+    assert sink.readings == [] and link.status.state == LinkState.NO_DATA
+
+
 def test_several_senders_at_once_each_get_their_acks(listening: Listening, gateways: Gateways) -> None:
     """A primary and a backup gateway (or two units) connected together."""
     link, sink = listening("ROOM1")

@@ -238,6 +238,7 @@ class Hl7Decoder:
         demo = msh.get(11).upper() in DEMO_PROCESSING
         ours = self.beds is None  # are the rows that follow for this room's bed?
         kept = ours
+        named = False  # did any PV1-3 name a bed?
         obr_time: float | None = None
         drafts: list[Reading] = []
         waves: list[Wave] = []
@@ -247,7 +248,9 @@ class Hl7Decoder:
             name = seg.name
             if self.beds is not None and name in ("PID", "PV1"):
                 # a new patient group: its PV1 says whose rows follow
-                ours = name == "PV1" and self.beds.admit(bed_of(seg), now)
+                bed = bed_of(seg) if name == "PV1" else None
+                named = named or bed is not None
+                ours = bed is not None and self.beds.admit(bed, now)
                 if ours:
                     kept = True
                 else:
@@ -265,6 +268,8 @@ class Hl7Decoder:
             except RowError as e:
                 self._row_skipped(seg, e)
                 first_error = first_error or e
+        if self.beds is not None and not named:
+            self.beds.unnamed += 1
         if first_error is not None and not used:
             raise first_error
         out: list[Sample] = [r for r in drafts if self._fresh(r)]

@@ -56,6 +56,7 @@ class BedChoice:
         self.wanted = (wanted or "").strip()
         self._heard: dict[str, float] = {}  # label -> when last heard
         self._matched: set[str] = set()
+        self.unnamed = 0  # messages whose PV1-3 named no bed at all (never this room's)
         self._lock = threading.Lock()
 
     def admit(self, bed: Bed | None, now: float) -> bool:
