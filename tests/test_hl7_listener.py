@@ -393,3 +393,26 @@ def test_record_from_a_simulated_gateway_stores_only_the_chosen_bed(tmp_path: Pa
     waves = conn.execute("SELECT COUNT(*) FROM waveforms").fetchone()[0]
     assert waves >= 1
     assert "live" in out
+
+
+def test_one_message_with_two_patients_gives_only_this_rooms_rows() -> None:
+    """HL7 v2.x Chapter 7, ORU^R01: the PATIENT_RESULT group (PID, PV1, OBR, OBX…) repeats; a
+    gateway may batch beds in one message. Only the rows after this room's PV1 are decoded."""
+    from devices.protocols.hl7 import Hl7Decoder
+    from devices.protocols.hl7_beds import BedChoice
+
+    text = "\r".join([
+        "MSH|^~\\&|GW|UNIT|||20241124101530+0000||ORU^R01|B1|P|2.6|||AL",
+        "PID|||1||Other^Patient", "PV1||I|ICU^^3", "OBR|1||B1|M",
+        "OBX|1|NM|147842^MDC_ECG_HEART_RATE^MDC||122|264864^^MDC|||||F",
+        "PID|||2||This^Patient", "PV1||I|KAP^^ROOM1", "OBR|2||B1|M",
+        "OBX|1|NM|147842^MDC_ECG_HEART_RATE^MDC||61|264864^^MDC|||||F",
+        "PID|||3||Third^Patient", "PV1||I|ICU^^4", "OBR|3||B1|M",
+        "OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC||88|262688^^MDC|||||F",
+    ]) + "\r"
+    d = Hl7Decoder("gw", beds=BedChoice("ROOM1"))
+    out = d.feed(mllp(text), 1.0)
+    assert [(r.code, r.value) for r in out if isinstance(r, Reading)] == [(HR, 61)]
+    assert d.other_beds == 2 and d.stats.last_frame_t == 1.0
+    assert d.beds is not None
+    assert {label for label, _ in d.beds.heard()} == {"ICU/3", "KAP/ROOM1", "ICU/4"}
