@@ -45,7 +45,7 @@ def _devices(specs: list[str] | None) -> list[DeviceConfig] | None:
     for spec in specs:
         try:
             driver, port = parse_device(spec)
-        except UnknownProtocol as e:
+        except (UnknownProtocol, ValueError) as e:  # ValueError: a listening address
             raise UserError(str(e)) from None
         out.append(DeviceConfig(driver.name, port))
     return out
@@ -53,7 +53,7 @@ def _devices(specs: list[str] | None) -> list[DeviceConfig] | None:
 
 def check_port(port: str) -> None:
     """Refuse at start a port that plainly is not there (a later unplug is handled live)."""
-    if "://" in port:
+    if "://" in port or port.startswith("listen:"):  # TCP, or listening for HL7 gateways
         return
     if os.name != "nt" and not os.path.exists(port):
         raise UserError(f"serial port {port} does not exist — check the cable/adapter and the name")
@@ -109,11 +109,49 @@ def cmd_run(a: argparse.Namespace) -> int:
                    quit_after=a.quit_after, capture=a.capture)
 
 
+GATEWAY = ("hl7-gateway", "gateway")
+
+
+def simulate_gateway(a: argparse.Namespace) -> int:
+    """A central station sending two (or more) beds down one connection to a listener."""
+    from devices.hl7_gateway_sim import GatewaySimulator, beds_from_text
+    from devices.physiology import Physiology
+
+    host, _, port_text = a.connect.rpartition(":")
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise UserError(f"--connect {a.connect!r} should look like HOST:PORT, e.g. "
+                        "127.0.0.1:2575")
+    port = int(port_text)
+    try:
+        beds = beds_from_text(a.beds)
+        start = time.time()
+        # the first bed is this scenario; the others a different patient, easy to tell apart
+        physios = [Physiology(a.scenario if i == 0 else "hypertensive", start=start, seed=i + 1)
+                   for i in range(len(beds))]
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    gw = GatewaySimulator(host or "127.0.0.1", port, list(zip(beds, physios, strict=True)))
+    gw.start()
+    print(f"simulated HL7 gateway sending beds {', '.join(beds)} to {host or '127.0.0.1'}:"
+          f"{port} (connecting…)", flush=True)
+    print(f"receive with: holdspace record --device 'hl7:listen:{port}?bed=ROOM1'", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        gw.stop()
+    return 0
+
+
 def cmd_simulate(a: argparse.Namespace) -> int:
     from devices.drivers import UnknownProtocol, get_driver
     from devices.physiology import Physiology
     from devices.simulator import Simulator
 
+    if a.protocol.strip().lower() in GATEWAY:
+        return simulate_gateway(a)
     try:
         driver = get_driver(a.protocol)
         physio = Physiology(a.scenario, start=time.time())
@@ -488,7 +526,8 @@ def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="holdspace", description="Holdspace treatment-room console.")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     db_help = f"database file (default {default_db()})"
-    dev_help = "monitor as PROTOCOL:PORT, e.g. nonin:/dev/ttyUSB0; repeat for several"
+    dev_help = ("monitor as PROTOCOL:PORT, e.g. nonin:/dev/ttyUSB0, or a gateway to listen for, "
+                "e.g. 'hl7:listen:2575?bed=ROOM1'; repeat for several")
     capture_help = ("write the raw bytes from each monitor to a .hscap file in captures/ beside "
                     "the database (for support)")
 
@@ -504,11 +543,19 @@ def parser() -> argparse.ArgumentParser:
         q.add_argument("--capture", action="store_true", help=capture_help)
 
     sim = sub.add_parser("simulate", help="run a simulated monitor on a pseudo-terminal")
-    sim.add_argument("--protocol", default="sim")
+    sim.add_argument("--protocol", default="sim",
+                     help="a monitor protocol, or hl7-gateway (a central station that connects "
+                          "to a listener and sends two beds)")
     sim.add_argument("--scenario", default="calm", help=", ".join(sorted(SCENARIOS)))
     sim.add_argument("--link", help="also make this stable path point at the port")
     sim.add_argument("--tcp", type=int, nargs="?", const=0,
                      help="serve on 127.0.0.1:PORT instead of a pty (socket:// clients)")
+    sim.add_argument("--connect", default="127.0.0.1:2575",
+                     help="hl7-gateway only: the listener to send to, HOST:PORT "
+                          "(default 127.0.0.1:2575)")
+    sim.add_argument("--beds", default="TREATMENT^^ROOM1,ICU-3",
+                     help="hl7-gateway only: the beds sent, each as its PV1-3, comma-separated "
+                          "(default 'TREATMENT^^ROOM1,ICU-3')")
 
     rec = sub.add_parser("record", help="record monitors into a new session without a window")
     rec.add_argument("--device", action="append", required=True, help=dev_help)

@@ -10,6 +10,7 @@ import importlib
 import pkgutil
 
 from devices import protocols
+from devices.mllp_listener import ListenSpec, is_listen_url
 from devices.protocol import Driver
 
 
@@ -37,11 +38,21 @@ def get_driver(name: str) -> Driver:
 
 
 def parse_device(spec: str) -> tuple[Driver, str]:
-    """'nonin:/dev/ttyUSB0' -> (driver, port). A bare port means the sim protocol."""
+    """'nonin:/dev/ttyUSB0' -> (driver, port). A bare port means the sim protocol.
+
+    'hl7:listen:2575?bed=ROOM1' listens for HL7 gateways (devices.mllp_listener); a listening
+    address that cannot be used raises ValueError with the reason.
+    """
     name, sep, port = spec.partition(":")
     if not sep or not port:
         raise UnknownProtocol(
             f"device {spec!r} should look like PROTOCOL:PORT, e.g. nonin:/dev/ttyUSB0"
         )
     # socket://host:port and loop:// keep their own colons after the protocol name.
-    return get_driver(name), port
+    driver = get_driver(name)
+    if is_listen_url(port):
+        if driver.name != "hl7":
+            raise UnknownProtocol(f"only HL7 gateways can be listened for ({spec!r}); use "
+                                  "hl7:listen:PORT?bed=BED")
+        ListenSpec.parse(port)
+    return driver, port

@@ -70,6 +70,32 @@ class LinkSink(Protocol):
     def status(self, status: LinkStatus) -> None: ...
 
 
+class HasStats(Protocol):
+    stats: DecoderStats
+
+
+class Link(Protocol):
+    """One connection the owner holds: a SerialLink, or an HL7 listener for gateways
+    (devices.mllp_listener.Hl7Listener). Both hand samples and states to a LinkSink."""
+
+    source: str
+    url: str
+    driver: Driver
+    capture: BinaryIO | None
+
+    @property
+    def decoder(self) -> HasStats: ...
+
+    @property
+    def status(self) -> LinkStatus: ...
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 3.0) -> None: ...
+
+    def check(self, now: float | None = None) -> str | None: ...
+
+
 def friendly_open_error(port: str, exc: BaseException) -> str:
     """Why a port did not open, in words for the room."""
     text = str(exc)

@@ -56,6 +56,15 @@ DEFAULT_LIMITS: Mapping[int, Limits] = MappingProxyType({
     mdc.MDC_RESP_RATE: Limits(_RPM, 0, 150),
     mdc.MDC_TEMP: Limits(_DEGC, 25, 45),
     mdc.MDC_AWAY_CO2_ET: Limits(_MMHG, 0, 150),
+    mdc.MDC_BLD_PULS_RATE_INV: Limits(_BPM, 15, 300),
+    mdc.MDC_PULS_RATE_NON_INV: Limits(_BPM, 15, 300),
+    mdc.MDC_CONC_AWAY_CO2_INSP: Limits(_MMHG, 0, 150),
+    mdc.MDC_CONC_AWAY_O2_INSP: Limits(_PCT, 10, 100),
+    mdc.MDC_CONC_AWAY_O2_ET: Limits(_PCT, 5, 100),
+    **{code: Limits(_DEGC, 25, 45) for code in (
+        mdc.MDC_TEMP_BODY, mdc.MDC_TEMP_CORE, mdc.MDC_TEMP_ESOPH, mdc.MDC_TEMP_NASOPH,
+        mdc.MDC_TEMP_TYMP, mdc.MDC_TEMP_RECT, mdc.MDC_TEMP_ORAL, mdc.MDC_TEMP_AXIL)},
+    mdc.MDC_TEMP_SKIN: Limits(_DEGC, 15, 45),  # cold hands and feet read low
 })
 
 NIBP = (mdc.MDC_PRESS_BLD_NONINV_SYS, mdc.MDC_PRESS_BLD_NONINV_DIA,

@@ -40,6 +40,7 @@ class DecoderStats:
     bytes_in: int = 0
     faults: int = 0  # of the rejected frames: those where the decoder raised (devices.containment)
     values_rejected: int = 0  # readings the plausibility gate made INVALID or dropped
+    rows_skipped: int = 0  # rows of a good frame that could not be used (the rest was)
     last_frame_t: float | None = None
 
 

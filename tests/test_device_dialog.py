@@ -227,3 +227,79 @@ def test_vitals_strip_link_line_tells_a_missing_port_and_a_bad_saved_type(
         feed.stop()
     finally:
         running.stop()
+
+
+def test_gateway_row_lists_the_beds_heard_and_choosing_one_connects_this_rooms_bed(
+    qtbot: QtBot, hub: AcquisitionHub, db_path: Path,
+) -> None:
+    """Issue 12 item 7 in the dialog: "Listen for a gateway (HL7/MLLP)" with its TCP port and
+    bed; the beds heard so far are offered; with none chosen the row says why nothing is
+    stored. A real gateway simulator sends two beds on one connection."""
+    import socket
+
+    from devices.hl7_gateway_sim import GatewaySimulator
+    from devices.mllp_listener import listen_url
+    from devices.physiology import Physiology
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    first = DeviceConfig("hl7", listen_url(port, "", "127.0.0.1"))
+    assert apply_devices(hub, [first], db_path) == []
+    now = time.time()
+    gw = GatewaySimulator("127.0.0.1", port, [("TREATMENT^^ROOM1", Physiology("calm", start=now)),
+                                              ("ICU-3", Physiology("hypertensive", start=now))])
+    gw.start()
+    try:
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        theme.apply_theme(app)  # before the dialog is built, as in the room
+        dlg = _dialog(qtbot, [first], hub, db_path)
+        assert dlg.rows[0].listening and dlg.rows[0].listen.isVisible()
+        assert not dlg.rows[0].port.isVisible()
+        qtbot.waitUntil(lambda: set(dlg.beds_heard(0)) == {"TREATMENT/ROOM1", "ICU-3"},
+                        timeout=10_000)
+        qtbot.waitUntil(lambda: "2 beds heard" in dlg.status_text(0), timeout=5_000)
+        assert "choose this room's bed in the Bed box" in dlg.status_text(0)
+        assert hub.latest(HR) is None, "no bed chosen: nothing shown"
+        SCREENSHOTS.mkdir(exist_ok=True)
+        assert dlg.grab().save(str(SCREENSHOTS / "device_dialog_gateway.png"))
+
+        bed = dlg.rows[0].listen.bed
+        bed.setCurrentIndex(bed.findText("TREATMENT/ROOM1"))
+        dlg._add_row(DeviceConfig("hl7", listen_url(port, "ICU-3")))  # same TCP port twice
+        dlg._accept()
+        assert dlg.result() == 0 and "listen on the same TCP port" in dlg.message.text()
+        dlg.table.selectRow(1)
+        dlg._remove_selected()
+        with qtbot.waitSignal(dlg.accepted, timeout=2_000):
+            dlg._accept()
+        (chosen,) = dlg.result_devices
+        assert chosen == DeviceConfig("hl7", f"listen:{port}?bed=TREATMENT/ROOM1&host=127.0.0.1")
+        assert apply_devices(hub, dlg.result_devices, db_path) == []
+        link = hub.links[source_for(chosen)]
+        assert wait_until(lambda: link.status.state is LinkState.LIVE, timeout=15)
+        assert wait_until(lambda: hub.latest(mdc.MDC_PRESS_BLD_NONINV_SYS) is not None,
+                          timeout=10)
+        r = hub.latest(mdc.MDC_PRESS_BLD_NONINV_SYS)
+        assert r is not None and r.value < 150, "ROOM1's cuff (~122), never ICU-3's (~172)"
+    finally:
+        gw.stop()
+
+
+def test_a_new_row_becomes_a_gateway_row_as_a_person_would_set_it(
+    qtbot: QtBot, hub: AcquisitionHub, db_path: Path,
+) -> None:
+    from console.ui.device_dialog import LISTEN
+
+    dlg = _dialog(qtbot, [DeviceConfig("sim", "")], hub, db_path)
+    dlg.set_row(0, protocol=LISTEN, port="2600", bed="Room 4")
+    assert dlg.rows[0].listen.isVisible() and not dlg.rows[0].port.isVisible()
+    assert dlg.row_config(0) == DeviceConfig("hl7", "listen:2600?bed=Room%204")
+    dlg.probe_row(0)
+    assert "nothing to probe" in dlg.message.text()
+    with qtbot.waitSignal(dlg.accepted, timeout=2_000):
+        dlg._accept()
+    assert get_driver(dlg.result_devices[0].protocol).name == "hl7"

@@ -25,7 +25,9 @@ from typing import BinaryIO
 from console.store.events import Event
 from console.store.writer import StoreWriter
 from devices import mdc
-from devices.link import LinkState, LinkStatus, SerialLink
+from devices.link import Link, LinkState, LinkStatus, SerialLink
+from devices.mllp_listener import TITLE as LISTENER_TITLE
+from devices.mllp_listener import Hl7Listener, is_listen_url
 from devices.plausibility import DEFAULT_LIMITS, Limits
 from devices.protocol import Driver
 from devices.reading import Reading, Sample
@@ -91,7 +93,7 @@ class AcquisitionHub:
     def __init__(self, writer: StoreWriter | None, now: Callable[[], float]) -> None:
         self.writer = writer
         self.now = now
-        self.links: dict[str, SerialLink] = {}
+        self.links: dict[str, Link] = {}
         self.session_id: int | None = None
         self.preferred: dict[int, str] = {}
         self._lock = threading.Lock()
@@ -107,13 +109,22 @@ class AcquisitionHub:
 
     # ----- devices -----
     def add_device(self, driver: Driver, port: str, source: str | None = None,
-                   capture: BinaryIO | None = None) -> SerialLink:
-        link = SerialLink(port, driver, self, source=source, capture=capture, now=self.now,
-                          limits=self.limits)
+                   capture: BinaryIO | None = None) -> Link:
+        """Start reading a monitor: on a serial port or TCP client (SerialLink), or listening
+        for HL7 gateways (`listen:PORT?bed=…`, devices.mllp_listener)."""
+        link: Link
+        if is_listen_url(port):
+            link = Hl7Listener(port, driver, self, source=source, capture=capture, now=self.now,
+                               limits=self.limits)
+            title = LISTENER_TITLE
+        else:
+            link = SerialLink(port, driver, self, source=source, capture=capture, now=self.now,
+                              limits=self.limits)
+            title = driver.title.split(" (")[0]
         if link.source in self.links:
             raise ValueError(f"{link.source} is already connected")
         self.links[link.source] = link
-        self._titles[link.source] = driver.title.split(" (")[0]
+        self._titles[link.source] = title
         link.start()
         return link
 
@@ -137,7 +148,7 @@ class AcquisitionHub:
         self.links.clear()
 
     @staticmethod
-    def _stop_link(link: SerialLink) -> None:
+    def _stop_link(link: Link) -> None:
         """Stop reading, then close the link's capture file (the hub owns captures given to it)."""
         capture = link.capture
         link.stop()

@@ -14,7 +14,7 @@ from console.core.acquisition import AcquisitionHub
 from console.core.config import DeviceConfig
 from devices.capture import SUFFIX, open_capture
 from devices.drivers import get_driver
-from devices.link import SerialLink
+from devices.link import Link
 
 
 def captures_dir(db_path: Path) -> Path:
@@ -42,7 +42,7 @@ def capture_path(db_path: Path, protocol: str, port: str, when: float | None = N
 
 
 def connect(hub: AcquisitionHub, device: DeviceConfig, db_path: Path,
-            source: str | None = None, problems: list[str] | None = None) -> SerialLink:
+            source: str | None = None, problems: list[str] | None = None) -> Link:
     """Add one configured device to the hub, opening its capture file when asked for.
 
     A capture that cannot be created (disk full, read-only folder) must not stop the monitor

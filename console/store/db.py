@@ -2,9 +2,12 @@
 
 The schema version lives in `PRAGMA user_version`. Each entry of MIGRATIONS moves the file
 one version forward inside one exclusive transaction; a file newer than this program is
-refused rather than half-understood. Errors a clinician can act on (no such folder, no
-permission, a damaged file, a file another program keeps locked, a full disk or a file-size
-limit) become a `StoreError` with one plain sentence, found at start rather than minutes later.
+refused rather than half-understood. The `parameters` vocabulary table is brought up to
+date with devices.mdc at every open (`sync_parameters`), not by a migration: a migration runs
+once, so codes and LOINC corrections added later would never reach an existing file. Errors
+a clinician can act on (no such folder, no permission, a damaged file, a file another program
+keeps locked, a full disk or a file-size limit) become a `StoreError` with one plain
+sentence, found at start rather than minutes later.
 Listings and checks open the file read-only (`open_readonly`), so they work on a copy on a
 read-only disk and never write beside it.
 """
@@ -139,6 +142,31 @@ def _v2(db: sqlite_utils.Database) -> None:
         }
         for p in mdc.PARAMETERS.values()
     )
+
+
+def _parameter_row(p: mdc.Parameter) -> tuple[int, str, str, int, str, str | None]:
+    return (p.code, p.name, p.label, p.unit, mdc.unit_text(p.unit), p.loinc)
+
+
+def sync_parameters(conn: sqlite3.Connection) -> int:
+    """Make the `parameters` table hold today's vocabulary; returns the rows written.
+
+    Rows of codes no longer in devices.mdc stay (old readings may use them). Only rows that
+    differ are written, so an open with nothing new writes nothing.
+    """
+    have = {tuple(r) for r in conn.execute(
+        "SELECT code, name, label, unit, unit_text, loinc FROM parameters")}
+    new = [row for p in mdc.PARAMETERS.values() if (row := _parameter_row(p)) not in have]
+    if new:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany("INSERT OR REPLACE INTO parameters (code, name, label, unit, "
+                             "unit_text, loinc) VALUES (?, ?, ?, ?, ?, ?)", new)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(new)
 
 
 def _quarantine(db: sqlite_utils.Database) -> None:
@@ -339,6 +367,7 @@ def open_db(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Con
         conn.execute("BEGIN IMMEDIATE")  # the lock probe: can this file be written now?
         conn.execute("ROLLBACK")
         migrate(conn)
+        sync_parameters(conn)
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     except sqlite3.Error as e:
         conn.close()

@@ -4,6 +4,8 @@ One row per monitor: type, port (with the USB adapter's name), capture switch, a
 state of its link (state in words, last frame, frames decoded and rejected, refreshed twice a
 second while the dialog is open). "Probe" finds the monitor type on a port by trying each
 protocol. When two monitors send the same parameter, the lower part chooses which is shown.
+A row may instead "Listen for a gateway (HL7/MLLP)": a TCP port the central station sends to,
+and this room's bed, chosen from the beds heard so far (devices.mllp_listener).
 Nothing changes until OK; then the caller applies and saves the result.
 """
 
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -40,10 +43,17 @@ from console.core.device_setup import source_for
 from console.ui import theme
 from devices import mdc
 from devices.drivers import DRIVERS, UnknownProtocol, get_driver
-from devices.link import LinkState, SerialLink
+from devices.link import Link, LinkState
+from devices.mllp_listener import DEFAULT_PORT, Hl7Listener, ListenSpec, is_listen_url, listen_url
 from devices.probe import ProbeReport, probe
 
 AUTO = ""  # preferred-source combo: "whichever was heard first"
+LISTEN = "hl7-listen"  # monitor-type combo: listen for an HL7 gateway (stored as hl7:listen:…)
+LISTEN_TITLE = "Listen for a gateway (HL7/MLLP)"
+LISTEN_TIP = ("Central stations (Philips Information Center / PIC iX, GE CARESCAPE Gateway, "
+              "Mindray eGateway / BeneVision CMS) connect to this computer and send every bed of "
+              "the unit. Give the TCP port the gateway sends to and choose this room's bed: only "
+              "its values are shown and stored.")
 COLS = ["Monitor type", "Port", "Capture", "Link", "Last frame", "Decoded", "Rejected"]
 C_TYPE, C_PORT, C_CAPTURE, C_STATE, C_LAST, C_OK, C_BAD = range(len(COLS))
 
@@ -88,11 +98,67 @@ class _ProbeSignals(QObject):
     done = Signal(int, object)  # row, ProbeReport
 
 
+class ListenEditor(QWidget):
+    """The port cell of a gateway row: the TCP port it sends to, and this room's bed."""
+
+    def __init__(self, spec: ListenSpec) -> None:
+        super().__init__()
+        self.host = spec.host  # kept as configured (set by hand: host=…)
+        self.tcp = QSpinBox()
+        self.tcp.setRange(1, 65535)
+        self.tcp.setValue(spec.port)
+        self.tcp.setToolTip("The TCP port the gateway's HL7 export sends to (usually 2575).")
+        self.bed = QComboBox()
+        self.bed.setEditable(True)
+        self.bed.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.bed.setMinimumContentsLength(10)
+        line = self.bed.lineEdit()
+        if line is not None:
+            line.setPlaceholderText("this room's bed")
+        self.bed.setEditText(spec.bed)
+        self.bed.setToolTip("This room's bed as the gateway names it (PV1-3). The list shows "
+                            "the beds heard so far.")
+        lay = QFormLayout(self)
+        lay.setContentsMargins(4, 2, 4, 2)
+        lay.setVerticalSpacing(2)
+        lay.addRow("Port", self.tcp)
+        lay.addRow("Bed", self.bed)
+
+    @property
+    def url(self) -> str:
+        return listen_url(self.tcp.value(), self.bed.currentText().strip(), self.host)
+
+    def show_beds(self, heard: list[tuple[str, float]]) -> None:
+        """Offer every bed heard, newest first, without touching what is typed."""
+        typed = self.bed.currentText()
+        labels = [label for label, _ in heard]
+        if [self.bed.itemText(i) for i in range(self.bed.count())] != labels:
+            self.bed.blockSignals(True)
+            self.bed.clear()
+            for label, t in heard:
+                self.bed.addItem(label)
+                self.bed.setItemData(self.bed.count() - 1,
+                                     f"heard at {time.strftime('%H:%M:%S', time.localtime(t))}",
+                                     Qt.ItemDataRole.ToolTipRole)
+            self.bed.setEditText(typed)
+            self.bed.blockSignals(False)
+
+
 @dataclass
 class _Row:
     proto: QComboBox
     port: QComboBox
     capture: QTableWidgetItem
+    listen: ListenEditor  # shown instead of `port` on a gateway row
+
+    @property
+    def listening(self) -> bool:
+        return self.proto.currentData() == LISTEN
+
+    def show_kind(self) -> None:
+        """The serial port chooser, or the gateway's TCP port and bed."""
+        self.port.setVisible(not self.listening)
+        self.listen.setVisible(self.listening)
 
 
 class DeviceDialog(QDialog):
@@ -219,11 +285,28 @@ class DeviceDialog(QDialog):
             i = proto.findData(get_driver(d.protocol).name)
         except UnknownProtocol:
             i = -1
+        proto.addItem(LISTEN_TITLE, LISTEN)
+        proto.setItemData(proto.count() - 1, LISTEN_TIP, Qt.ItemDataRole.ToolTipRole)
+        listening = is_listen_url(d.port)
+        if listening:
+            i = proto.findData(LISTEN)
         proto.setCurrentIndex(max(0, i))
         port = QComboBox()
         port.setEditable(True)
         port.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self._fill_ports(port, d.port)
+        self._fill_ports(port, "" if listening else d.port)
+        try:
+            spec = ListenSpec.parse(d.port) if listening else ListenSpec(DEFAULT_PORT)
+        except ValueError:  # a hand-edited settings file: shown as the default to correct
+            spec = ListenSpec(DEFAULT_PORT)
+        listen = ListenEditor(spec)
+        where = QWidget()
+        where_lay = QVBoxLayout(where)
+        where_lay.setContentsMargins(0, 0, 0, 0)
+        where_lay.addStretch(1)
+        where_lay.addWidget(port)
+        where_lay.addWidget(listen)
+        where_lay.addStretch(1)
         capture = QTableWidgetItem("")
         capture.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable
                          | Qt.ItemFlag.ItemIsSelectable)
@@ -231,16 +314,24 @@ class DeviceDialog(QDialog):
         capture.setToolTip("Write the raw bytes from this monitor to a capture file beside the "
                            "database, for support.")
         self.table.setCellWidget(r, C_TYPE, proto)
-        self.table.setCellWidget(r, C_PORT, port)
+        self.table.setCellWidget(r, C_PORT, where)
         self.table.setItem(r, C_CAPTURE, capture)
         for c in (C_STATE, C_LAST, C_OK, C_BAD):
             item = QTableWidgetItem("")
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
             self.table.setItem(r, c, item)
-        self.rows.append(_Row(proto, port, capture))
+        row = _Row(proto, port, capture, listen)
+        row.show_kind()
+        proto.currentIndexChanged.connect(lambda _i, row=row: self._kind_changed(row))
+        self.rows.append(row)
         self.table.selectRow(r)
         self._refresh_row(r)
         self.table.resizeRowToContents(r)
+
+    def _kind_changed(self, row: _Row) -> None:
+        row.show_kind()
+        if row in self.rows:
+            self.table.resizeRowToContents(self.rows.index(row))
 
     def _fill_ports(self, combo: QComboBox, current: str) -> None:
         combo.clear()
@@ -283,14 +374,24 @@ class DeviceDialog(QDialog):
 
     def row_config(self, r: int) -> DeviceConfig:
         row = self.rows[r]
-        return DeviceConfig(str(row.proto.currentData()), self._port_of(row),
-                            row.capture.checkState() == Qt.CheckState.Checked)
+        capture = row.capture.checkState() == Qt.CheckState.Checked
+        if row.listening:
+            return DeviceConfig("hl7", row.listen.url, capture)
+        return DeviceConfig(str(row.proto.currentData()), self._port_of(row), capture)
 
-    def set_row(self, r: int, protocol: str | None = None, port: str | None = None) -> None:
-        """Change a row as a person would (used by probe results and tests)."""
+    def set_row(self, r: int, protocol: str | None = None, port: str | None = None,
+                bed: str | None = None) -> None:
+        """Change a row as a person would (used by probe results and tests). `protocol`
+        LISTEN with `port` a TCP port number and `bed` makes it a gateway row."""
         row = self.rows[r]
         if protocol is not None:
             row.proto.setCurrentIndex(max(0, row.proto.findData(protocol)))
+        if row.listening:
+            if port is not None:
+                row.listen.tcp.setValue(int(port))
+            if bed is not None:
+                row.listen.bed.setEditText(bed)
+            return
         if port is not None:
             i = row.port.findData(port)
             if i >= 0:
@@ -299,12 +400,30 @@ class DeviceDialog(QDialog):
                 row.port.setEditText(port)
 
     # ----- live status -----
-    def _link_for(self, r: int) -> SerialLink | None:
+    def _link_for(self, r: int) -> Link | None:
         if self.hub is None:
             return None
         return self.hub.links.get(source_for(self.row_config(r)))
 
+    def _listener_on(self, tcp_port: int) -> Hl7Listener | None:
+        """The running gateway listener on this TCP port, whichever bed it was told."""
+        if self.hub is None:
+            return None
+        for link in self.hub.links.values():
+            if isinstance(link, Hl7Listener) and link.spec.port == tcp_port:
+                return link
+        return None
+
+    def beds_heard(self, r: int) -> list[str]:
+        row = self.rows[r]
+        return [row.listen.bed.itemText(i) for i in range(row.listen.bed.count())]
+
     def refresh(self) -> None:
+        for row in self.rows:
+            if row.listening:
+                listener = self._listener_on(row.listen.tcp.value())
+                if listener is not None:
+                    row.listen.show_beds(listener.beds_heard())
         for r in range(len(self.rows)):
             self._refresh_row(r)
         self._refresh_others()
@@ -328,6 +447,7 @@ class DeviceDialog(QDialog):
         colour = STATE_COLOURS.get(st.state, theme.TEXT_DIM)
         # The port is in the next column; say "this port" so the advice fits in the cell.
         msg = st.message.replace(f"Port {link.url} ", "Port ").replace(link.url, "this port")
+        msg = msg.replace("bed in Devices ▸ Monitors", "bed in the Bed box")  # we are there
         text = f"● {st.state}" if st.state == LinkState.LIVE else f"● {st.state} — {msg}"
         self._set_item(items[C_STATE], text, colour, tooltip=st.message)
         self._set_item(items[C_LAST], ago(stats.last_frame_t, self.now()), theme.TEXT)
@@ -417,6 +537,10 @@ class DeviceDialog(QDialog):
             self.message.setText("A probe is already running — wait a few seconds.")
             return
         d = self.row_config(r)
+        if self.rows[r].listening:
+            self.message.setText("A gateway connects to Holdspace by itself: nothing to probe. "
+                                 "Choose this room's bed from the beds heard.")
+            return
         if not d.port:
             self.message.setText(f"Row {r + 1}: choose the port first.")
             return
@@ -495,6 +619,16 @@ class DeviceDialog(QDialog):
         seen: dict[str, int] = {}
         for r in range(len(self.rows)):
             d = self.row_config(r)
+            if self.rows[r].listening:
+                key = f"TCP port {self.rows[r].listen.tcp.value()}"
+                if key in seen:
+                    self._set_message(f"Rows {seen[key] + 1} and {r + 1} listen on the same "
+                                      f"{key}; one port takes every gateway, give one row per "
+                                      "port.", theme.ALARM_MEDIUM)
+                    return
+                seen[key] = r
+                out.append(d)
+                continue
             if not d.port:
                 self._set_message(f"Row {r + 1}: choose or type the port (e.g. /dev/ttyUSB0 or "
                                   "COM3).", theme.ALARM_MEDIUM)

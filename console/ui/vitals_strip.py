@@ -9,6 +9,7 @@ once. The trend and the pleth belong to the open session: `new_session` empties 
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 
@@ -193,8 +194,9 @@ class VitalsStrip(QWidget):
         parts = []
         for st in self.links.values():
             c = LINK_COLOURS.get(st.state, theme.TEXT_DIM)
-            msg = "" if st.state == LinkState.LIVE else f" — {st.message}"
-            parts.append(f"<span style='color:{c}'>●</span> {st.source}: "
+            # Messages may quote what a device sent (a gateway's bed names): plain text here.
+            msg = "" if st.state == LinkState.LIVE else f" — {html.escape(st.message, quote=False)}"
+            parts.append(f"<span style='color:{c}'>●</span> {html.escape(st.source, quote=False)}: "
                          f"<b style='color:{c}'>{st.state}</b>{msg}")
         self.link_label.setText("&nbsp;&nbsp;&nbsp;".join(parts))
 
