@@ -54,6 +54,7 @@ def test_ending_a_session_backs_up_and_a_missing_disk_is_said_in_the_status_bar(
     start_session_from_choice(running.ctx, SessionChoice(
         None, NewPatient("Ada Example", "MRN-1", "1950-02-03", 61.0), None, None))
     window.request_end_session()
+    qtbot.waitUntil(window.end_accepts_second_press, timeout=3000)  # a deliberate pause
     window.request_end_session()
     assert running.ctx.sessions.current is None
     local = backups_dir(db_path)
