@@ -246,3 +246,26 @@ def test_phase_change_in_silence_waits_for_the_music_to_return(tmp_path, qtbot, 
         assert kinds[-5:] == [("music.phase_changed", "peak"), ("music.track_stopped", "onset"),
                               ("music.silence", "peak"), ("music.fade_in", "peak"),
                               ("music.track_started", "peak")]
+
+
+def test_news_for_a_window_already_gone_is_dropped_not_raised(qapp) -> None:
+    """VLC or the writer may post from their thread while the window closes: once the
+    poster's Qt object is deleted, a late post must not raise in that thread."""
+    import threading
+
+    from shiboken6 import delete
+
+    poster = GuiPoster()
+    delete(poster)
+    errors: list[BaseException] = []
+
+    def late() -> None:
+        try:
+            poster(lambda: None)
+        except BaseException as e:  # what VLC's thread would have raised
+            errors.append(e)
+
+    t = threading.Thread(target=late)
+    t.start()
+    t.join(5)
+    assert errors == []

@@ -70,23 +70,23 @@ def test_rems_panel_only_for_rems_templates_and_always_from_the_record(
 
         begin(running, "esketamine-rems", name="Lee K.")
         assert tabs.isTabVisible(idx)
-        assert _field(panel.summary.text(), "Patient") == "Lee K."
-        assert _field(panel.summary.text(), "Dose") == "0 mg"
-        assert _field(panel.summary.text(),
-                      "Vitals acceptable before administration").startswith("N so far")
-        ready_to_dose(window)  # the gate passes: the form says so before any dose
-        qtbot.waitUntil(lambda: (_field(panel.summary.text(),
-                                        "Vitals acceptable before administration") or "")
-                        .startswith("Y so far"), timeout=3000)
+        assert _field(panel.summary.text(), "Patient").startswith("Lee K.")  # and birth date
+        dose_f, lot_f = "Dose administered (56, 84 or other; mg)", "Lot number"
+        before_f = "Vital signs in acceptable range before administration?"
+        assert _field(panel.summary.text(), dose_f) == "not in the record yet"
+        ready_to_dose(window)
         day = dose_day(window)
         day.give_dose("56", lot="ESK-1")
-        # at once, from the record (no waiting for a tick)
-        assert _field(panel.summary.text(), "Dose") == "56 mg (lot ESK-1)"
-        assert _field(panel.summary.text(), "Vitals acceptable before administration") == "Y"
+        # from the record as soon as the dose is on disk (no waiting for a tick): the dose,
+        # its lot, the gate
+        qtbot.waitUntil(lambda: (_field(panel.summary.text(), dose_f) or "").startswith("56 mg"),
+                        timeout=1000)
+        assert (_field(panel.summary.text(), lot_f) or "").startswith("ESK-1")
+        assert (_field(panel.summary.text(), before_f) or "").startswith("Yes")
         running.ctx.sessions.end()
         assert tabs.isTabVisible(idx), "kept after the end, for filling in the form"
-        assert "end of session" in panel.summary.text()
-        assert _field(panel.summary.text(), "Dose") == "56 mg (lot ESK-1)"
+        assert "At session end" in panel.summary.text()
+        assert (_field(panel.summary.text(), dose_f) or "").startswith("56 mg")
 
         begin(running, "palliative-low", name="Next Patient")
         assert not tabs.isTabVisible(idx), "palliative ketamine is not esketamine"

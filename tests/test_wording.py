@@ -39,8 +39,13 @@ def test_the_readme_key_table_is_the_windows(qtbot: QtBot, db_path: Path,
         actions = {a for a in window.findChildren(QAction) if a.text()}
         window_wide = [a for a in actions
                        if a.shortcutContext() != Qt.ShortcutContext.WidgetShortcut]
-        shortcuts = {ks.toString(QKeySequence.SequenceFormat.PortableText): a.text()
-                     for a in window_wide for ks in a.shortcuts()} | {"L": "Trend: follow now"}
+        pairs = [(ks.toString(QKeySequence.SequenceFormat.PortableText), a.text())
+                 for a in window_wide for ks in a.shortcuts()]
+        # Two actions on one key make Qt fire neither ("ambiguous shortcut"): never allowed.
+        keys = [k for k, _t in pairs if k]
+        clashes = sorted({k for k in keys if keys.count(k) > 1})
+        assert not clashes, [(k, [t for kk, t in pairs if kk == k]) for k in clashes]
+        shortcuts = dict(pairs) | {"L": "Trend: follow now"}
         actual = {k for k in shortcuts if k and k not in MEDIA}
         documented = readme_keys()
         assert set(documented) == actual, (

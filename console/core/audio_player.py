@@ -147,7 +147,9 @@ class Deck:
             em.event_attach(etype, self._vlc_callback, kind)
 
     def _vlc_callback(self, _event: Any, kind: DeckEvent) -> None:
-        # VLC's thread: touch nothing of libvlc, just hand over.
+        # VLC's thread: touch nothing of libvlc, just hand over (nothing once closing).
+        if self._engine.closed:
+            return
         gen = self._generation
         self._engine.post(lambda: self._deliver(kind, gen))
 

@@ -48,6 +48,7 @@ class SaveWatch:
     def __init__(self, post: Post | None = None) -> None:
         self.post = post
         self.done: Observers[SaveOutcome] = Observers()  # on the owner thread, via `post`
+        self.closed = False  # set when the console closes: late news is no longer announced
         self._futures: dict[str, Future[Event]] = {}
         self._lock = threading.Lock()
 
@@ -100,6 +101,8 @@ class SaveWatch:
             post(lambda: self._announce(event, f))
 
     def _announce(self, event: Event, f: Future[Event]) -> None:
+        if self.closed:
+            return  # news arriving after the console closed its reader: nobody to tell
         error = _error_text(f)
         if error is None:
             with self._lock:

@@ -145,6 +145,7 @@ class SessionService:
     def close(self) -> None:
         """The console is closing: let go of the open session, marked as closed on purpose
         (call after the writer has stored everything)."""
+        self.saves.closed = True
         self.owners.release_all()
 
     def record(self, kind: str, payload: dict[str, object] | None = None, *,

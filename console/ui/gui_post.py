@@ -17,7 +17,12 @@ class GuiPoster(QObject):
         self._call.connect(self._run, Qt.ConnectionType.QueuedConnection)
 
     def __call__(self, fn: Callable[[], None]) -> None:
-        self._call.emit(fn)
+        try:
+            self._call.emit(fn)
+        except RuntimeError:
+            # The window that owned this poster is already gone (closing down) while another
+            # thread (VLC, the writer) still had news: nobody is left to show it to.
+            pass
 
     def _run(self, fn: Callable[[], None]) -> None:
         fn()

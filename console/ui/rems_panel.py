@@ -288,6 +288,10 @@ class RemsPanel(QFrame):
 
     def _saved(self, o: SaveOutcome) -> None:
         if o.event.uid not in self._saving:
+            # Any event of this session now on disk (a dose, the gate, a BP check) can change
+            # the form: it is read again from the record, so it never shows an older picture.
+            if o.saved and self.session_id is not None and o.event.session_id == self.session_id:
+                self.refresh()
             return
         self._saving.discard(o.event.uid)
         if o.saved:

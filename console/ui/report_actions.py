@@ -206,7 +206,7 @@ class ReportActions(QObject):
 
 def install(window: Any, ctx: AppContext, feed: Any) -> ReportActions:
     actions = ReportActions(window, ctx)
-    items = (("Report… (save as PDF)", "Ctrl+Shift+R", lambda: actions.save_as("report")),
+    items = (("Report… (save as PDF)", "Ctrl+R", lambda: actions.save_as("report")),
              ("Print report…", "Ctrl+P", lambda: actions.print_it("report")),
              ("REMS monitoring form… (save as PDF)", "", lambda: actions.save_as("rems")),
              ("Print REMS monitoring form…", "", lambda: actions.print_it("rems")))
