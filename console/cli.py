@@ -36,7 +36,7 @@ def default_db() -> Path:
 
 
 def _devices(specs: list[str] | None) -> list[DeviceConfig] | None:
-    from devices.drivers import UnknownProtocol, parse_device
+    from devices.drivers import UnknownProtocol, device_name, parse_device
 
     if not specs:
         return None
@@ -46,7 +46,7 @@ def _devices(specs: list[str] | None) -> list[DeviceConfig] | None:
             driver, port = parse_device(spec)
         except UnknownProtocol as e:
             raise UserError(str(e)) from None
-        out.append(DeviceConfig(driver.name, port))
+        out.append(DeviceConfig(device_name(driver), port))
     return out
 
 

@@ -39,7 +39,7 @@ from console.core.config import DeviceConfig
 from console.core.device_setup import source_for
 from console.ui import theme
 from devices import mdc
-from devices.drivers import DRIVERS, UnknownProtocol, get_driver
+from devices.drivers import DRIVERS, UnknownProtocol, device_name, get_driver
 from devices.link import LinkState, SerialLink
 from devices.probe import ProbeReport, probe
 
@@ -215,11 +215,7 @@ class DeviceDialog(QDialog):
             proto.addItem(f"{drv.title} · {drv.settings.baudrate} baud", name)
             proto.setItemData(proto.count() - 1, f"{drv.settings.describe()}. {drv.notes}",
                               Qt.ItemDataRole.ToolTipRole)
-        try:
-            i = proto.findData(get_driver(d.protocol).name)
-        except UnknownProtocol:
-            i = -1
-        proto.setCurrentIndex(max(0, i))
+        self._select_protocol(proto, d.protocol)
         port = QComboBox()
         port.setEditable(True)
         port.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
@@ -241,6 +237,24 @@ class DeviceDialog(QDialog):
         self.table.selectRow(r)
         self._refresh_row(r)
         self.table.resizeRowToContents(r)
+
+    @staticmethod
+    def _select_protocol(combo: QComboBox, protocol: str) -> None:
+        """Choose `protocol` in a row's type list; one set to other port settings than its
+        usual (`contec@19200-8O1`, found by Probe) gets its own entry saying so."""
+        try:
+            driver = get_driver(protocol)
+        except UnknownProtocol:
+            combo.setCurrentIndex(0)
+            return
+        name = device_name(driver)
+        i = combo.findData(name)
+        if i < 0:
+            combo.addItem(f"{driver.title} · {driver.settings.describe()}", name)
+            i = combo.count() - 1
+            combo.setItemData(i, f"{driver.settings.describe()}. {driver.notes}",
+                              Qt.ItemDataRole.ToolTipRole)
+        combo.setCurrentIndex(i)
 
     def _fill_ports(self, combo: QComboBox, current: str) -> None:
         combo.clear()
@@ -290,7 +304,7 @@ class DeviceDialog(QDialog):
         """Change a row as a person would (used by probe results and tests)."""
         row = self.rows[r]
         if protocol is not None:
-            row.proto.setCurrentIndex(max(0, row.proto.findData(protocol)))
+            self._select_protocol(row.proto, protocol)
         if port is not None:
             i = row.port.findData(port)
             if i >= 0:
@@ -448,7 +462,7 @@ class DeviceDialog(QDialog):
             return None
         for link in self.hub.links.values():
             if link.url == port:
-                return DeviceConfig(link.driver.name, link.url, link.capture is not None)
+                return DeviceConfig(device_name(link.driver), link.url, link.capture is not None)
         return None
 
     def _probe_progress(self, r: int, text: str) -> None:
@@ -459,7 +473,7 @@ class DeviceDialog(QDialog):
         self.last_probe = rep
         best = rep.best
         if best is not None and 0 <= r < len(self.rows):
-            self.set_row(r, protocol=best.protocol)
+            self.set_row(r, protocol=best.device)
             self._set_message(rep.summary() + " The monitor type is set; press OK to use it.",
                               theme.OK)
         else:
