@@ -29,6 +29,7 @@ MDC_TEMP = 150344
 # Waveforms
 MDC_PULS_OXIM_PLETH = 150452
 MDC_ECG_ELEC_POTL_II = 131330
+MDC_ECG_ELEC_POTL = 131328  # ECG, lead not specified (the monitor's first trace, e.g. S/5 ECG1)
 
 # Units (partition 4, DIM)
 MDC_DIM_DIMLESS = 262144
@@ -82,6 +83,7 @@ PARAMETERS: dict[int, Parameter] = {
         Parameter(MDC_TEMP, "MDC_TEMP", "Temp", MDC_DIM_DEGC, "8310-5"),
         Parameter(MDC_PULS_OXIM_PLETH, "MDC_PULS_OXIM_PLETH", "Pleth", MDC_DIM_DIMLESS, None),
         Parameter(MDC_ECG_ELEC_POTL_II, "MDC_ECG_ELEC_POTL_II", "ECG II", MDC_DIM_DIMLESS, None),
+        Parameter(MDC_ECG_ELEC_POTL, "MDC_ECG_ELEC_POTL", "ECG", MDC_DIM_DIMLESS, None),
     )
 }
 
