@@ -56,6 +56,7 @@ class WaveSpec:
     compound: bool | None = None  # reports a Compound Sample Array Observed Value
     physio_ids: set[int] = field(default_factory=set)  # ids seen in its observed values
     used_t: float = 0.0
+    context_raw: tuple[bytes | None, ...] = ()  # the context attributes it was last told
 
     @property
     def rate_hz(self) -> float | None:
@@ -141,13 +142,20 @@ class WaveObjects:
         or ambiguous), learning what the observation says about its object on the way."""
         known = self._known.setdefault((context, handle), [])
         spec: WaveSpec | None
-        if any(k in a for k in _CONTEXT_ATTRS):
+        raw = tuple(a.get(k) for k in _CONTEXT_ATTRS)
+        told = any(x is not None for x in raw)
+        repeated = next((k for k in reversed(known) if k.context_raw == raw), None) if told \
+            else None
+        if repeated is not None:
+            spec = repeated  # the same object telling the same context again (the usual case)
+        elif told:
             own = WaveSpec()
             learn(own, a)
             base = self._same_object(known, own, arrays, compound)
             spec = dataclasses.replace(base, physio_ids=set(base.physio_ids)) if base \
                 else WaveSpec()
             learn(spec, a)
+            spec.context_raw = raw
             if base is not None:
                 known.remove(base)
             self._keep(known, spec, now)
