@@ -174,6 +174,20 @@ def test_numerics_once_a_second() -> None:
     assert len([r for r in got if r.code == PR]) in (5, 6)
 
 
+def test_a_pause_never_passes_old_values_or_pleth_on_as_new() -> None:
+    """Frames until 10.5 s, then the cable is pulled: nothing from before the pause is reported
+    later with a later time; leftover pleth goes out stamped with its own arrival time."""
+    d = ContecDecoder("t")
+    f = v7_frame(40, 70, 97)
+    d.feed(f * 4 + b"\x01", 10.0)  # reported at 10.0
+    d.feed(v7_frame(40, 71, 97)[1:] + v7_frame(40, 71, 97) * 3 + b"\x01", 10.5)  # PR 71
+    out = d.feed(b"\x33\x99" * 20, 15.0)  # noise after the pause
+    assert readings(out) == []
+    (old,) = waves(out)
+    assert old.t0 + old.duration == pytest.approx(10.5)
+    assert d.stats.last_frame_t == 10.5
+
+
 # --------------------------------------------------------------------------- damage, resync
 
 

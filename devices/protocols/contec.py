@@ -162,7 +162,7 @@ class ContecDecoder:
         self._run_end = -1  # buffer position where the current run's last frame ended
         self._pending: list[float] = []  # pleth of the current run's unproven frames
         self._pleth: list[float] = []  # proven pleth samples not yet sent
-        self._pleth_bad = False
+        self._pleth_t: float | None = None  # when the newest of them arrived
         self._latest: tuple[int, int, int] | None = None  # newest proven (pr, spo2, flags)
         self._reported_t: float | None = None
         self._asked_t: float | None = None
@@ -193,6 +193,7 @@ class ContecDecoder:
         run_end = self._run_end
         key, run = self._run_key, self._run_len
         pending, pleth = self._pending, self._pleth
+        out = self._flush_old_pleth(now)
         proven_before = self.stats.frames_ok
         for m in _FRAME.finditer(buf):
             start, end = m.span()
@@ -229,29 +230,44 @@ class ContecDecoder:
             self._skipped(keep_from - pos, LIVE5_LEN)
         del buf[:keep_from]
         self._run_end = run_end - keep_from if run_end >= keep_from else -1
-        if self.stats.frames_ok > proven_before:
-            self.stats.last_frame_t = now
-        return self._emit(now)
+        if self.stats.frames_ok == proven_before:
+            return out  # nothing new: nothing old is passed on as if it were
+        self.stats.last_frame_t = self._pleth_t = now
+        return out + self._emit(now)
 
     def _skipped(self, n: int, frame_len: int) -> None:
         """Bytes that are no frame: one rejected frame per started frame length of them."""
         self.stats.frames_rejected += max(1, -(-n // frame_len))
 
+    def _chunk(self, samples: list[float], t0: float) -> WaveChunk:
+        chunk = np.array(samples, dtype=np.float32)
+        return WaveChunk(
+            t0=t0,
+            source=self.source,
+            code=mdc.MDC_PULS_OXIM_PLETH,
+            rate_hz=FRAME_RATE,
+            samples=chunk,
+            quality=Quality.INVALID if bool(np.isnan(chunk).all()) else Quality.VALID,
+        )
+
+    def _flush_old_pleth(self, now: float) -> list[Sample]:
+        """Pleth samples left over from a stream that has since paused go out with their own
+        time, not joined to what comes next as if there had been no gap."""
+        if not self._pleth or self._pleth_t is None or now - self._pleth_t < 2 * CHUNK / \
+                FRAME_RATE:
+            return []
+        chunk = self._chunk(self._pleth, self._pleth_t - len(self._pleth) / FRAME_RATE)
+        self._pleth.clear()
+        return [chunk]
+
     def _emit(self, now: float) -> list[Sample]:
+        """Whole pleth chunks, and the numerics at most once a second (only ever called with
+        frames proven in this read, so every value is as new as `now`)."""
         out: list[Sample] = []
         pleth = self._pleth
         while len(pleth) >= CHUNK:
-            chunk = np.array(pleth[:CHUNK], dtype=np.float32)
+            out.append(self._chunk(pleth[:CHUNK], now - len(pleth) / FRAME_RATE))
             del pleth[:CHUNK]
-            bad = bool(np.isnan(chunk).all())
-            out.append(WaveChunk(
-                t0=now - (len(pleth) + CHUNK) / FRAME_RATE,
-                source=self.source,
-                code=mdc.MDC_PULS_OXIM_PLETH,
-                rate_hz=FRAME_RATE,
-                samples=chunk,
-                quality=Quality.INVALID if bad else Quality.VALID,
-            ))
         if self._latest is not None and (
                 self._reported_t is None or now - self._reported_t >= REPORT_S):
             self._reported_t = now
