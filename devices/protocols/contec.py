@@ -30,9 +30,11 @@ sending the command harms neither.
 Neither format has a checksum. So a value is believed only when three frames in a row, with
 no byte lost or added between them, agree on pulse rate, SpO2 and status: a damaged byte
 changes one frame, which then agrees with neither neighbour. `frames_ok` counts such proven
-frames only, so line noise never looks like a live oximeter. Numerics are reported once a
-second (the device's own numbers change slowly); the pleth goes out in quarter-second chunks
-at 60 samples/s, scaled 0..1, NaN where the frame says there is no finger or a sensor error.
+frames only, so line noise never looks like a live oximeter. Numerics are reported once per
+60 proven frames, a second of the stream (the device's own numbers change slowly); the pleth
+goes out in quarter-second chunks at 60 samples/s, scaled 0..1, NaN where the frame says there
+is no finger or a sensor error. Both are counted in frames, never in host time, so a replayed
+capture decodes exactly as the live stream did.
 Pulse rate 255 and SpO2 127 (and zeros) mean no value.
 """
 
@@ -71,7 +73,7 @@ START_COMMAND = bytes.fromhex("7D 81 A1 80 80 80 80 80 80")  # start real-time d
 KEEPALIVE_COMMAND = bytes.fromhex("7D 81 AF 80 80 80 80 80 80")
 
 PROVE = 3  # frames in a row that must agree before their values are believed
-REPORT_S = 1.0  # numerics at most this often
+REPORT_FRAMES = 60  # numerics every this many proven frames (a second of the stream)
 CHUNK = 15  # pleth samples per WaveChunk (a quarter second)
 
 # A v7 real-time package (type 0x01, 8 bytes with bit 7 set, then the next type byte), or a
@@ -163,8 +165,7 @@ class ContecDecoder:
         self._pending: list[float] = []  # pleth of the current run's unproven frames
         self._pleth: list[float] = []  # proven pleth samples not yet sent
         self._pleth_t: float | None = None  # when the newest of them arrived
-        self._latest: tuple[int, int, int] | None = None  # newest proven (pr, spo2, flags)
-        self._reported_t: float | None = None
+        self._since_report: int | None = None  # proven frames since the numerics went out
         self._asked_t: float | None = None
         self._kept_t: float | None = None
 
@@ -186,15 +187,19 @@ class ContecDecoder:
     # ---- oximeter -> host
 
     def feed(self, data: bytes, now: float) -> list[Sample]:
+        """What these bytes complete. What goes out, and in which order, depends on the bytes
+        alone (a replayed capture decodes the same however its reads are split): pleth chunks
+        every 15 proven frames, numerics with the first proven frame and then every 60."""
         self.stats.bytes_in += len(data)
         buf = self._buf
         buf += data
         pos = 0
         run_end = self._run_end
         key, run = self._run_key, self._run_len
-        pending, pleth = self._pending, self._pleth
+        pending = self._pending
         out = self._flush_old_pleth(now)
-        proven_before = self.stats.frames_ok
+        steps: list[tuple[int, tuple[int, int, int] | None]] = []  # (proven so far, report)
+        proven = 0
         for m in _FRAME.finditer(buf):
             start, end = m.span()
             if start != pos:
@@ -210,18 +215,20 @@ class ContecDecoder:
                 key, run, pending = k, 0, []
             run += 1
             run_end = pos = end
-            sample = math.nan if flags & (F_NO_FINGER | F_SENSOR_ERROR) else p / PLETH_FULL
+            pending.append(math.nan if flags & (F_NO_FINGER | F_SENSOR_ERROR)
+                           else p / PLETH_FULL)
             if run < PROVE:
-                pending.append(sample)
                 continue
-            if run == PROVE:
-                pleth += pending
-                self.stats.frames_ok += len(pending)
-                pending = []
-            pleth.append(sample)
-            self.stats.frames_ok += 1
-            self._latest = k
             self.data_format = "live5" if len(frame) == LIVE5_LEN else "v7"
+            for sample in pending:  # the run's first frames, now proven, and this one
+                self._pleth.append(sample)
+                proven += 1
+                since = self._since_report
+                report = since is None or since + 1 >= REPORT_FRAMES
+                self._since_report = 0 if report else (since or 0) + 1
+                if report or len(self._pleth) % CHUNK == 0:
+                    steps.append((proven, k if report else None))
+            pending = []
         self._run_key, self._run_len, self._pending = key, run, pending
         # Keep what may still become a frame: from the last unmatched position, at most one
         # frame's worth plus its look-ahead byte.
@@ -230,10 +237,11 @@ class ContecDecoder:
             self._skipped(keep_from - pos, LIVE5_LEN)
         del buf[:keep_from]
         self._run_end = run_end - keep_from if run_end >= keep_from else -1
-        if self.stats.frames_ok == proven_before:
+        if not proven:
             return out  # nothing new: nothing old is passed on as if it were
+        self.stats.frames_ok += proven
         self.stats.last_frame_t = self._pleth_t = now
-        return out + self._emit(now)
+        return out + self._emit(steps, proven, now)
 
     def _skipped(self, n: int, frame_len: int) -> None:
         """Bytes that are no frame: one rejected frame per started frame length of them."""
@@ -260,23 +268,27 @@ class ContecDecoder:
         self._pleth.clear()
         return [chunk]
 
-    def _emit(self, now: float) -> list[Sample]:
-        """Whole pleth chunks, and the numerics at most once a second (only ever called with
-        frames proven in this read, so every value is as new as `now`)."""
+    def _emit(self, steps: list[tuple[int, tuple[int, int, int] | None]], proven: int,
+              now: float) -> list[Sample]:
+        """The chunks and numerics of this read in stream order; a sample's time counts back
+        from `now` (the newest proven frame) at 60 per second."""
         out: list[Sample] = []
         pleth = self._pleth
-        while len(pleth) >= CHUNK:
-            out.append(self._chunk(pleth[:CHUNK], now - len(pleth) / FRAME_RATE))
-            del pleth[:CHUNK]
-        if self._latest is not None and (
-                self._reported_t is None or now - self._reported_t >= REPORT_S):
-            self._reported_t = now
-            (pr, pr_q, pr_why), (spo2, spo2_q, spo2_why) = assess(*self._latest)
-            out.append(Reading(now, self.source, mdc.MDC_PULS_OXIM_PULS_RATE, pr,
-                               mdc.MDC_DIM_BEAT_PER_MIN, pr_q, reason=pr_why))
-            out.append(Reading(now, self.source, mdc.MDC_PULS_OXIM_SAT_O2, spo2,
-                               mdc.MDC_DIM_PERCENT, spo2_q, reason=spo2_why))
-            self._latest = None
+        sent = 0  # samples of `pleth` already sent in this read
+        carried = len(pleth) - proven  # samples from earlier reads at the front of `pleth`
+        for upto, report in steps:
+            have = carried + upto - sent  # samples in `pleth` up to this step, not yet sent
+            if have >= CHUNK:
+                t_end = now - (proven - upto) / FRAME_RATE
+                out.append(self._chunk(pleth[sent : sent + CHUNK], t_end - CHUNK / FRAME_RATE))
+                sent += CHUNK
+            if report is not None:
+                (pr, pr_q, pr_why), (spo2, spo2_q, spo2_why) = assess(*report)
+                out.append(Reading(now, self.source, mdc.MDC_PULS_OXIM_PULS_RATE, pr,
+                                   mdc.MDC_DIM_BEAT_PER_MIN, pr_q, reason=pr_why))
+                out.append(Reading(now, self.source, mdc.MDC_PULS_OXIM_SAT_O2, spo2,
+                                   mdc.MDC_DIM_PERCENT, spo2_q, reason=spo2_why))
+        del pleth[:sent]
         return out
 
 
