@@ -37,7 +37,7 @@ def default_db() -> Path:
 
 
 def _devices(specs: list[str] | None) -> list[DeviceConfig] | None:
-    from devices.drivers import UnknownProtocol, parse_device
+    from devices.drivers import UnknownProtocol, device_name, parse_device
 
     if not specs:
         return None
@@ -47,7 +47,7 @@ def _devices(specs: list[str] | None) -> list[DeviceConfig] | None:
             driver, port = parse_device(spec)
         except (UnknownProtocol, ValueError) as e:  # ValueError: a listening address
             raise UserError(str(e)) from None
-        out.append(DeviceConfig(driver.name, port))
+        out.append(DeviceConfig(device_name(driver), port))
     return out
 
 

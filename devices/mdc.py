@@ -73,6 +73,7 @@ TEMP_ORAL_E008 = 188424  # listed as MDC_TEMP_ORAL (0xE008) in public 11073 head
 # Waveforms
 MDC_PULS_OXIM_PLETH = 150452
 MDC_ECG_ELEC_POTL_II = 131330
+MDC_ECG_ELEC_POTL = 131328  # ECG, lead not specified (the monitor's first trace, e.g. S/5 ECG1)
 
 # Units (partition 4, DIM)
 MDC_DIM_DIMLESS = 262144
@@ -148,6 +149,7 @@ PARAMETERS: dict[int, Parameter] = {
         Parameter(MDC_TEMP_AXIL, "MDC_TEMP_AXIL", "Temp axil", MDC_DIM_DEGC, "8328-7"),
         Parameter(MDC_PULS_OXIM_PLETH, "MDC_PULS_OXIM_PLETH", "Pleth", MDC_DIM_DIMLESS, None),
         Parameter(MDC_ECG_ELEC_POTL_II, "MDC_ECG_ELEC_POTL_II", "ECG II", MDC_DIM_DIMLESS, None),
+        Parameter(MDC_ECG_ELEC_POTL, "MDC_ECG_ELEC_POTL", "ECG", MDC_DIM_DIMLESS, None),
     )
 }
 

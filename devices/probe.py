@@ -1,14 +1,18 @@
 """Which monitor is on this port? Try each driver's settings in turn and see which one decodes.
 
 Used by the device dialog's "Probe" button, so the person in the room need not know the
-monitor's protocol or baud rate. For each driver the port is opened with its SerialSettings,
-what arrives is fed to a fresh decoder for a short window, and what talk-back protocols must
-send (association, polls) is sent. The first driver that decodes a few good frames wins.
+monitor's protocol or baud rate. For each driver the port is opened with each port setting the
+monitor family supports (`Driver.supported`: the usual one first, then e.g. the IntelliVue's
+19200 baud or the older Contec's 19200 8O1), what arrives is fed to a fresh decoder for a short
+window, and what talk-back protocols must send (association, polls) is sent. The first driver
+and setting that decode a few good frames win; the result names the setting, so the link is
+opened the same way (`device_name`, e.g. `contec@19200-8O1`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -17,9 +21,9 @@ from dataclasses import dataclass
 import serial
 
 from devices.containment import frame_fault
-from devices.drivers import DRIVERS
+from devices.drivers import DRIVERS, device_name
 from devices.link import friendly_open_error, open_port
-from devices.protocol import Driver
+from devices.protocol import Driver, SerialSettings
 
 LISTEN_S = 2.5  # per protocol; a monitor sends at least once a second
 MIN_FRAMES = 3
@@ -35,6 +39,16 @@ class ProbeResult:
     bytes_in: int = 0
     error: str | None = None  # why the port could not be used, in words for the room
     skipped: bool = False  # not tried: a silent port stays silent at any baud rate
+    serial: SerialSettings | None = None  # the port setting of this result (None if skipped)
+    tried: tuple[str, ...] = ()  # every setting tried for this driver, in order
+
+    @property
+    def device(self) -> str:
+        """The protocol to configure: the driver's name, with `@SETTINGS` if not its usual."""
+        driver = DRIVERS.get(self.protocol)
+        if self.serial is None or driver is None:
+            return self.protocol
+        return device_name(dataclasses.replace(driver, settings=self.serial))
 
     @property
     def matched(self) -> bool:
@@ -69,20 +83,49 @@ class ProbeReport:
 
 
 def default_order(drivers: Iterable[Driver] | None = None) -> list[Driver]:
-    """Real monitors first (quiet ones that must be asked last), our simulator last."""
-    ds = list(drivers) if drivers is not None else list(DRIVERS.values())
+    """Real monitors first (quiet ones that must be asked last), our simulator last.
+
+    Without an explicit list, variants of another driver (`Driver.probe` False) are left out:
+    the plain driver recognises the same monitor."""
+    ds = list(drivers) if drivers is not None else [d for d in DRIVERS.values() if d.probe]
     return sorted(ds, key=lambda d: (d.name == "sim", d.talks_back, d.name))
 
 
 def probe_driver(url: str, driver: Driver, listen: float = LISTEN_S,
                  cancel: threading.Event | None = None,
                  now: Callable[[], float] = time.monotonic) -> ProbeResult:
-    """Listen on `url` with one driver's settings; stops early once it clearly decodes."""
-    name, title, settings = driver.name, driver.title, driver.settings.describe()
+    """Try each port setting the driver supports; the first that decodes is the result.
+
+    A passive monitor that sent nothing at one setting sends nothing at the others either
+    (a wrong baud rate still delivers bytes, as garbage), so a silent port is tried once.
+    """
+    results: list[ProbeResult] = []
+    for settings in driver.supported:
+        if cancel is not None and cancel.is_set():
+            break
+        r = probe_setting(url, driver, settings, listen, cancel, now)
+        results.append(r)
+        if r.matched or (r.error and not r.bytes_in):
+            break
+        if not r.bytes_in and not driver.talks_back:
+            break
+    if not results:
+        return ProbeResult(driver.name, driver.title, driver.settings.describe(), skipped=True)
+    best = max(results, key=lambda r: (r.matched, r.frames_ok, r.bytes_in))
+    return dataclasses.replace(best, tried=tuple(r.settings for r in results))
+
+
+def probe_setting(url: str, driver: Driver, chosen: SerialSettings, listen: float = LISTEN_S,
+                  cancel: threading.Event | None = None,
+                  now: Callable[[], float] = time.monotonic) -> ProbeResult:
+    """Listen on `url` with one driver at one port setting; stops early once it clearly
+    decodes."""
+    name, title, settings = driver.name, driver.title, chosen.describe()
     try:
-        port = open_port(url, driver.settings)
+        port = open_port(url, chosen)
     except (serial.SerialException, OSError, ValueError) as e:
-        return ProbeResult(name, title, settings, error=friendly_open_error(url, e))
+        return ProbeResult(name, title, settings, error=friendly_open_error(url, e),
+                           serial=chosen)
     decoder = driver.make_decoder(f"probe:{url}")
     # A monitor that reports every few seconds (S/5) has shown itself with one good frame.
     need = MIN_FRAMES if driver.update_interval <= 1.0 else 1
@@ -119,7 +162,7 @@ def probe_driver(url: str, driver: Driver, listen: float = LISTEN_S,
             port.close()
     st = decoder.stats
     return ProbeResult(name, title, settings, st.frames_ok, st.frames_rejected, st.bytes_in,
-                       error)
+                       error, serial=chosen)
 
 
 def probe(

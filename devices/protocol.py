@@ -7,6 +7,7 @@ line protocol the same way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -29,6 +30,34 @@ class SerialSettings:
     def describe(self) -> str:
         flow = "RTS/CTS" if self.rtscts else ("XON/XOFF" if self.xonxoff else "no handshake")
         return f"{self.baudrate} baud, {self.bytesize}{self.parity}{self.stopbits:g}, {flow}"
+
+    def spec(self) -> str:
+        """The short form used after a protocol name, e.g. `19200-8O1` or `19200-8E1-rtscts`."""
+        flow = "-rtscts" if self.rtscts else ("-xonxoff" if self.xonxoff else "")
+        return f"{self.baudrate}-{self.bytesize}{self.parity}{self.stopbits:g}{flow}"
+
+    @classmethod
+    def parse(cls, text: str) -> SerialSettings:
+        """`19200`, `19200-8O1`, `19200-8E1-rtscts`: the inverse of `spec`. Raises ValueError
+        with a sentence a biomedical engineer can act on."""
+        m = _SPEC.fullmatch(text.strip().lower())
+        if m is None:
+            raise ValueError(f"serial settings {text!r} should look like 19200 or 19200-8N1 "
+                             "(baud, data bits, parity N/E/O, stop bits; optional -rtscts)")
+        baud = int(m.group(1))
+        if baud not in STANDARD_BAUDRATES:
+            raise ValueError(f"{baud} is not a serial baud rate; choose one of "
+                             f"{', '.join(str(b) for b in STANDARD_BAUDRATES)}")
+        frame = m.group(2)
+        bytesize, parity, stop = (int(frame[0]), frame[1].upper(), float(frame[2:])) if frame \
+            else (8, "N", 1.0)
+        flow = m.group(3) or ""
+        return cls(baud, bytesize, parity, stop, rtscts=flow == "rtscts",
+                   xonxoff=flow == "xonxoff")
+
+
+STANDARD_BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
+_SPEC = re.compile(r"(\d{3,6})(?:-([78][noe](?:1|1\.5|2)))?(?:-(rtscts|xonxoff))?")
 
 
 @dataclass(slots=True)
@@ -90,3 +119,14 @@ class Driver:
     update_interval: float = 1.0
     notes: str = ""
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    # Other port settings the monitor can be set to (its menu offers them); the probe tries
+    # `settings` first, then these. A device spec picks one: `contec@19200-8O1:/dev/ttyUSB0`.
+    alternatives: tuple[SerialSettings, ...] = field(default_factory=tuple)
+    # False for a variant of another driver (same bytes, one more request): the probe finds
+    # the monitor under the plain driver and need not try the variant too.
+    probe: bool = True
+
+    @property
+    def supported(self) -> tuple[SerialSettings, ...]:
+        """Every port setting this monitor family can use, the usual one first."""
+        return (self.settings, *(s for s in self.alternatives if s != self.settings))

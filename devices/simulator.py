@@ -5,6 +5,11 @@ test or in a demo is exactly the code that reads a bedside monitor. With `link_p
 simulator keeps a stable symlink to the current pty, like a udev by-id name, so a simulated
 unplug/replug (scenario `unplug`, or `unplug()`/`replug()` from a test) reappears at the same
 path.
+
+A pty carries bytes whatever baud rate the client sets. With `line` (a monitor set to those
+port settings) the simulator behaves like a real serial line instead: while the client's baud
+rate (read from the pty; a Linux pty keeps the baud rate but not the parity) differs from the
+line's, every byte either way arrives as garbage, as a UART at the wrong baud rate delivers it.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import random
 import select
 import socket
 import threading
@@ -20,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from devices.physiology import Physiology
-from devices.protocol import Driver, SimulatedMonitor
+from devices.protocol import Driver, SerialSettings, SimulatedMonitor
 
 TICK = 0.02
 
@@ -55,6 +61,38 @@ class _PtyEnd:
         except OSError as e:
             if e.errno not in (errno.EIO, errno.EAGAIN):
                 raise
+
+    def line_settings(self) -> tuple[int, int, str, float] | None:
+        """(baud, data bits, parity, stop bits) the pty reports, if readable (Linux keeps the
+        client's baud rate; parity it does not keep)."""
+        import termios
+
+        try:
+            attrs = termios.tcgetattr(self._slave)
+        except (termios.error, OSError):
+            return None
+        cflag, speed = attrs[2], attrs[5]
+        bauds = {getattr(termios, f"B{b}"): b for b in (1200, 2400, 4800, 9600, 19200, 38400,
+                                                          57600, 115200, 230400)
+                 if hasattr(termios, f"B{b}")}
+        size = {termios.CS7: 7, termios.CS8: 8}.get(cflag & termios.CSIZE, 0)
+        parity = ("O" if cflag & termios.PARODD else "E") if cflag & termios.PARENB else "N"
+        return bauds.get(speed, 0), size, parity, 2.0 if cflag & termios.CSTOPB else 1.0
+
+    def forget_parity(self) -> None:
+        """A Linux pty drops PARENB from an odd-parity setting but keeps PARODD, and then
+        refuses the next odd-parity setting (EINVAL): a client that reopens the port at 8O1
+        (a reconnect, the link after a probe) would fail where a real port does not. Clear the
+        leftover bit, as a real port lets the next setting through."""
+        import termios
+
+        try:
+            attrs = termios.tcgetattr(self._slave)
+            if attrs[2] & termios.PARODD and not attrs[2] & termios.PARENB:
+                attrs[2] &= ~termios.PARODD
+                termios.tcsetattr(self._slave, termios.TCSANOW, attrs)
+        except (termios.error, OSError):
+            pass
 
     def read(self) -> bytes:
         r, _, _ = select.select([self.master], [], [], 0)
@@ -139,8 +177,11 @@ class Simulator:
         tcp: bool = False,
         tcp_port: int = 0,
         now: Callable[[], float] = time.time,
+        line: SerialSettings | None = None,
     ) -> None:
         self.now = now
+        self.line = line
+        self._garble = random.Random(7)
         self.physio = physio or Physiology("calm", start=now())
         self.monitor: SimulatedMonitor = driver.make_simulator(self.physio)
         self.link_path = link_path
@@ -214,10 +255,24 @@ class Simulator:
                     self._replug_locked()
                 if not self._plugged or self._end is None:
                     continue
+                if isinstance(self._end, _PtyEnd):
+                    self._end.forget_parity()
                 incoming = self._end.read()
+                garbled = not self._line_matches()
                 if incoming:
-                    self.monitor.receive(incoming, now)
+                    self.monitor.receive(self._garbled(incoming) if garbled else incoming, now)
                 data = self.monitor.produce(now)
                 if data:
-                    self._end.write(data)
+                    self._end.write(self._garbled(data) if garbled else data)
                     self.bytes_sent += len(data)
+
+    def _line_matches(self) -> bool:
+        """Whether the client's baud rate is the monitor's (always, without `line`)."""
+        if self.line is None or not isinstance(self._end, _PtyEnd):
+            return True
+        got = self._end.line_settings()
+        return got is not None and got[0] == self.line.baudrate
+
+    def _garbled(self, data: bytes) -> bytes:
+        """What a UART at the wrong baud rate or parity makes of these bytes: noise."""
+        return bytes(self._garble.getrandbits(8) for _ in data)

@@ -1,6 +1,8 @@
 """Every monitor protocol end to end: its simulator on a real pty, `holdspace record` as a
 real process, and the SQLite file holding the simulated values with the right MDC codes and
-units. The six recordings run side by side to keep the suite quick."""
+units, and the pleth where the protocol carries one. The recordings (one per registered
+driver, Contec's CMS50 and the S/5 and Nonin variants included) run side by side to keep the
+suite quick."""
 
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ from devices.physiology import Physiology
 from devices.simulator import Simulator
 
 HR_CODES = (mdc.MDC_ECG_HEART_RATE, mdc.MDC_PULS_OXIM_PULS_RATE)
+# The pleth's sample rate per protocol that sends one.
+PLETH_RATES = {"contec": 60.0, "nonin": 75.0, "nonin7": 75.0, "intellivue": 125.0,
+               "s5": 100.0, "s5-ecg": 100.0}
 
 
 @pytest.mark.slow
@@ -44,6 +49,7 @@ def test_record_stores_each_protocols_values_with_mdc_codes_and_units(tmp_path: 
         for sim in sims.values():
             sim.stop()
 
+    assert {"contec", "intellivue", "masimo", "nonin", "s5", "sim"} <= set(DRIVERS)
     for name in sorted(DRIVERS):
         conn = sqlite3.connect(tmp_path / f"{name}.db")
         rows = conn.execute(
@@ -61,4 +67,9 @@ def test_record_stores_each_protocols_values_with_mdc_codes_and_units(tmp_path: 
         assert all(94 <= v <= 100 and u == mdc.MDC_DIM_PERCENT for v, u in spo2), name
         for code in by_code:
             assert code == mdc.canonical(code), f"{name}: non-canonical code {code}"
+        if name in PLETH_RATES:
+            rates_stored = {r for (r,) in conn.execute(
+                "SELECT DISTINCT rate_hz FROM waveforms WHERE code = ?",
+                (mdc.MDC_PULS_OXIM_PLETH,))}
+            assert rates_stored == {PLETH_RATES[name]}, (name, rates_stored)
         conn.close()

@@ -13,7 +13,7 @@ from console.core.captures import connect
 from console.core.config import DeviceConfig
 from devices.drivers import UnknownProtocol, get_driver
 from devices.link import LinkState, LinkStatus
-from devices.protocol import DecoderStats
+from devices.protocol import DecoderStats, SerialSettings
 
 
 def source_for(d: DeviceConfig) -> str:
@@ -36,7 +36,8 @@ def apply_devices(hub: AcquisitionHub, new: list[DeviceConfig], db_path: Path,
         if source in keep:
             continue
         d = wanted.get(source)
-        if d is None or bool(link.capture is not None) != d.capture:
+        if (d is None or bool(link.capture is not None) != d.capture
+                or _port_settings_changed(link.driver.settings, d)):
             hub.remove_device(source, reason="monitor settings changed")
     problems: list[str] = []
     for source, d in wanted.items():
@@ -51,6 +52,14 @@ def apply_devices(hub: AcquisitionHub, new: list[DeviceConfig], db_path: Path,
             problems.append(msg)
             hub.status(LinkStatus(source, LinkState.LOST, msg, hub.now(), DecoderStats()))
     return problems
+
+
+def _port_settings_changed(running: SerialSettings, d: DeviceConfig) -> bool:
+    """The monitor is now to be read at other port settings (`contec@19200-8O1`)."""
+    try:
+        return get_driver(d.protocol).settings != running
+    except UnknownProtocol:
+        return False
 
 
 def preferred_from_config(raw: dict[str, str]) -> dict[int, str]:

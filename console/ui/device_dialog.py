@@ -42,7 +42,7 @@ from console.core.config import DeviceConfig
 from console.core.device_setup import source_for
 from console.ui import theme
 from devices import mdc
-from devices.drivers import DRIVERS, UnknownProtocol, get_driver
+from devices.drivers import DRIVERS, UnknownProtocol, device_name, get_driver
 from devices.link import Link, LinkState
 from devices.mllp_listener import DEFAULT_PORT, Hl7Listener, ListenSpec, is_listen_url, listen_url
 from devices.probe import ProbeReport, probe
@@ -281,16 +281,13 @@ class DeviceDialog(QDialog):
             proto.addItem(f"{drv.title} · {drv.settings.baudrate} baud", name)
             proto.setItemData(proto.count() - 1, f"{drv.settings.describe()}. {drv.notes}",
                               Qt.ItemDataRole.ToolTipRole)
-        try:
-            i = proto.findData(get_driver(d.protocol).name)
-        except UnknownProtocol:
-            i = -1
         proto.addItem(LISTEN_TITLE, LISTEN)
         proto.setItemData(proto.count() - 1, LISTEN_TIP, Qt.ItemDataRole.ToolTipRole)
         listening = is_listen_url(d.port)
         if listening:
-            i = proto.findData(LISTEN)
-        proto.setCurrentIndex(max(0, i))
+            proto.setCurrentIndex(proto.findData(LISTEN))
+        else:
+            self._select_protocol(proto, d.protocol)
         port = QComboBox()
         port.setEditable(True)
         port.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
@@ -332,6 +329,24 @@ class DeviceDialog(QDialog):
         row.show_kind()
         if row in self.rows:
             self.table.resizeRowToContents(self.rows.index(row))
+
+    @staticmethod
+    def _select_protocol(combo: QComboBox, protocol: str) -> None:
+        """Choose `protocol` in a row's type list; one set to other port settings than its
+        usual (`contec@19200-8O1`, found by Probe) gets its own entry saying so."""
+        try:
+            driver = get_driver(protocol)
+        except UnknownProtocol:
+            combo.setCurrentIndex(0)
+            return
+        name = device_name(driver)
+        i = combo.findData(name)
+        if i < 0:
+            combo.addItem(f"{driver.title} · {driver.settings.describe()}", name)
+            i = combo.count() - 1
+            combo.setItemData(i, f"{driver.settings.describe()}. {driver.notes}",
+                              Qt.ItemDataRole.ToolTipRole)
+        combo.setCurrentIndex(i)
 
     def _fill_ports(self, combo: QComboBox, current: str) -> None:
         combo.clear()
@@ -385,7 +400,10 @@ class DeviceDialog(QDialog):
         LISTEN with `port` a TCP port number and `bed` makes it a gateway row."""
         row = self.rows[r]
         if protocol is not None:
-            row.proto.setCurrentIndex(max(0, row.proto.findData(protocol)))
+            if protocol == LISTEN:
+                row.proto.setCurrentIndex(row.proto.findData(LISTEN))
+            else:
+                self._select_protocol(row.proto, protocol)
         if row.listening:
             if port is not None:
                 row.listen.tcp.setValue(int(port))
@@ -572,7 +590,7 @@ class DeviceDialog(QDialog):
             return None
         for link in self.hub.links.values():
             if link.url == port:
-                return DeviceConfig(link.driver.name, link.url, link.capture is not None)
+                return DeviceConfig(device_name(link.driver), link.url, link.capture is not None)
         return None
 
     def _probe_progress(self, r: int, text: str) -> None:
@@ -583,7 +601,7 @@ class DeviceDialog(QDialog):
         self.last_probe = rep
         best = rep.best
         if best is not None and 0 <= r < len(self.rows):
-            self.set_row(r, protocol=best.protocol)
+            self.set_row(r, protocol=best.device)
             self._set_message(rep.summary() + " The monitor type is set; press OK to use it.",
                               theme.OK)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -17,12 +18,10 @@ class GuiPoster(QObject):
         self._call.connect(self._run, Qt.ConnectionType.QueuedConnection)
 
     def __call__(self, fn: Callable[[], None]) -> None:
-        try:
+        # The window that owned this poster may already be gone (closing down) while another
+        # thread (VLC, the writer) still has news: nobody is left to show it to.
+        with contextlib.suppress(RuntimeError):
             self._call.emit(fn)
-        except RuntimeError:
-            # The window that owned this poster is already gone (closing down) while another
-            # thread (VLC, the writer) still had news: nobody is left to show it to.
-            pass
 
     def _run(self, fn: Callable[[], None]) -> None:
         fn()

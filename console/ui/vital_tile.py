@@ -2,7 +2,9 @@
 
 A value older than its `stale_after` is drawn grey with its age ("42 s ago"), never in the
 parameter's live colour, and so is a value whose monitor was stopped (at once, not after the
-stale time); an invalid reading shows dashes. An alarm colours the tile's frame
+stale time); an invalid reading shows dashes. A questionable or invalid value says why in the
+small line under it when the monitor or the plausibility check gave a reason ("questionable:
+low perfusion", "no valid value: sensor off the patient"). An alarm colours the tile's frame
 and label by priority.
 """
 
@@ -14,6 +16,14 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from console.ui import theme
 from devices.reading import Quality
+
+
+def reason_text(reason: str | None) -> str | None:
+    """A reading's reason as the tile says it: the monitor's words without the "monitor:"
+    prefix (the tile is the monitor's value), a plausibility reason as it is."""
+    if not reason:
+        return None
+    return reason.removeprefix("monitor: ").strip() or None
 
 
 def age_text(seconds: float) -> str:
@@ -38,6 +48,7 @@ class VitalTile(QFrame):
         self._quality = Quality.VALID
         self._source = ""
         self._extra: str | None = None
+        self._reason: str | None = None
         self._stale_after = stale_after
         self._stopped = False  # the source of the value shown was removed
 
@@ -61,13 +72,16 @@ class VitalTile(QFrame):
         self._restyle(stale=True)
 
     def set_value(self, text: str | None, t: float | None, quality: Quality, source: str,
-                  extra: str | None = None, stale_after: float | None = None) -> None:
+                  extra: str | None = None, stale_after: float | None = None,
+                  reason: str | None = None) -> None:
         """`text` None means the device sent 'no value' (probe off, invalid).
 
-        `stale_after` overrides the tile's default for a source that reports slowly.
+        `stale_after` overrides the tile's default for a source that reports slowly; `reason`
+        is the reading's own (devices.reading.Reading.reason), shown for a doubtful value.
         """
         self._text, self._t, self._quality, self._source = text, t, quality, source
         self._extra = extra
+        self._reason = reason
         self._stale_after = max(stale_after or 0.0, self.stale_after)
         self._stopped = False
 
@@ -93,12 +107,14 @@ class VitalTile(QFrame):
     def refresh(self, now: float) -> None:
         """Repaint for `now`: value, its age, staleness."""
         stale = self.is_stale(now)
+        why = reason_text(self._reason)
         if self._t is None:
             self.value.setText("---")
-            self.detail.setText("no data yet")
+            self._set_detail("no data yet")
         elif self._text is None:
             self.value.setText("---")
-            self.detail.setText(f"no valid value · {age_text(now - self._t)}")
+            said = f"no valid value: {why}" if why else "no valid value"
+            self._set_detail(said, age_text(now - self._t))
         else:
             mark = "?" if self._quality == Quality.QUESTIONABLE else ""
             self.value.setText(self._text + mark)
@@ -106,15 +122,39 @@ class VitalTile(QFrame):
             if self._quality == Quality.MANUAL:
                 parts.append("manual")
             elif self._quality == Quality.QUESTIONABLE:
-                parts.append("questionable")
+                parts.append(f"questionable: {why}" if why else "questionable")
             elif self._quality == Quality.DEMO:
                 parts.append("DEMO DATA")
+            tail = []
             if self._stopped:
-                parts.append("monitor stopped")
+                tail.append("monitor stopped")
             if stale or self._stale_after > 60:
-                parts.append(age_text(now - self._t))
-            self.detail.setText(" · ".join(parts))
+                tail.append(age_text(now - self._t))
+            self._set_detail(" · ".join(parts), " · ".join(tail))
         self._restyle(stale)
+
+    def _set_detail(self, head: str, tail: str = "") -> None:
+        """The small line: `head` (what and why) cut with … to the tile's width so that a long
+        reason never widens the tile, `tail` (stopped, age) always whole; all of it in the
+        tooltip. A tile not yet laid out on screen keeps the whole text."""
+        full = " · ".join(x for x in (head, tail) if x)
+        self._detail_full = full
+        self._detail_parts = (head, tail)
+        shown = full
+        if self.isVisible() and head:
+            metrics = self.detail.fontMetrics()
+            room = max(40, self.width() - 28)
+            if tail:
+                room -= metrics.horizontalAdvance(" · " + tail)
+            cut = metrics.elidedText(head, Qt.TextElideMode.ElideRight, max(20, room))
+            shown = " · ".join(x for x in (cut, tail) if x)
+        self.detail.setText(shown)
+        self.detail.setToolTip(full if shown != full else "")
+
+    @property
+    def detail_text(self) -> str:
+        """The small line in full, as it would read if the tile were wide enough."""
+        return getattr(self, "_detail_full", self.detail.text())
 
     def _fit_px(self) -> int:
         """The numeral size that fits the tile's width (large by default, smaller if cramped)."""
@@ -130,6 +170,8 @@ class VitalTile(QFrame):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._restyle(self.is_stale(None))
+        if hasattr(self, "_detail_parts"):
+            self._set_detail(*self._detail_parts)
 
     def _restyle(self, stale: bool) -> None:
         # (room mode: the window's veil dims the whole tile, unless it is alarming)

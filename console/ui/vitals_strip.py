@@ -118,13 +118,13 @@ class VitalsStrip(QWidget):
             self._ecg_hr_t = r.t
             self.hr.title.setText("HR")
             self.hr.set_value(text, r.t, r.quality, r.source,
-                              stale_after=self.stale_after(r.source))
+                              stale_after=self.stale_after(r.source), reason=r.reason)
         elif r.code == mdc.MDC_PULS_OXIM_PULS_RATE:
             # Pulse rate from the oximeter stands in only when no ECG heart rate is current.
             if self._ecg_hr_t is None or r.t - self._ecg_hr_t > CONTINUOUS_STALE_S:
                 self.hr.title.setText("PR (SpO2)")
                 self.hr.set_value(text, r.t, r.quality, r.source,
-                              stale_after=self.stale_after(r.source))
+                                  stale_after=self.stale_after(r.source), reason=r.reason)
         elif r.code in (mdc.MDC_PRESS_BLD_NONINV_SYS, mdc.MDC_PRESS_BLD_NONINV_DIA,
                         mdc.MDC_PRESS_BLD_NONINV_MEAN):
             self._nibp[r.code] = r
@@ -133,7 +133,7 @@ class VitalsStrip(QWidget):
             tile = self.tiles.get(r.code)
             if tile is not None:
                 tile.set_value(text, r.t, r.quality, r.source,
-                               stale_after=self.stale_after(r.source))
+                               stale_after=self.stale_after(r.source), reason=r.reason)
 
     def _show_nibp(self) -> None:
         s = self._nibp.get(mdc.MDC_PRESS_BLD_NONINV_SYS)
@@ -146,7 +146,8 @@ class VitalsStrip(QWidget):
         mean = None
         if valid and m is not None and abs(m.t - s.t) <= 5 and m.value == m.value:
             mean = f"mean {_fmt(m.value)}"
-        self.nibp.set_value(text, s.t, s.quality, s.source, extra=mean)
+        why = next((x.reason for x in (s, d) if x.reason), None)
+        self.nibp.set_value(text, s.t, s.quality, s.source, extra=mean, reason=why)
 
     def source_switched(self, texts: list[str], readings: list[Reading], t: float) -> None:
         """The display moved to another source: say so, and show its newest values now."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,6 +29,7 @@ from devices.protocols.intellivue_codec import (
     wrap,
 )
 from devices.protocols.intellivue_sim import IntelliVueMonitor
+from devices.protocols.intellivue_waves import WaveObjects, chunk_values, sample_arrays
 from devices.reading import Quality, Reading, Sample, WaveChunk
 
 _INVALID_BITS = m.STATE_INVALID | m.STATE_UNAVAILABLE
@@ -69,20 +69,6 @@ def mdc_unit(unit_code: int) -> int:
     return (m.NOM_PART_DIM << 16) | unit_code
 
 
-@dataclass(slots=True)
-class _WaveSpec:
-    """What a wave object told us in its static/dynamic context, kept between polls."""
-
-    period_ticks: int | None = None
-    sample_bytes: int = 2
-    mask: int = 0xFFFF
-    invalid_mask: int = 0
-    lower_abs: float | None = None
-    upper_abs: float | None = None
-    lower_scaled: int = 0
-    upper_scaled: int = 0
-
-
 class IntelliVueDecoder:
     """Client side of the Data Export protocol: association, polls, and decoding of results."""
 
@@ -118,7 +104,7 @@ class IntelliVueDecoder:
         self._poll_invokes: dict[int, int] = {}  # invoke id -> polled object class
         self._result_t: dict[int, float] = {}
         self._time_map: tuple[float, int] | None = None  # (epoch, RelativeTime) from MDS create
-        self._waves: dict[tuple[int, int], _WaveSpec] = {}
+        self._waves = WaveObjects()
         self._aperiodic: dict[tuple[int, int], bytes] = {}
 
     # ---- client -> monitor
@@ -344,85 +330,38 @@ class IntelliVueDecoder:
         return out
 
     def _wave(self, poll: m.PollReply, now: float) -> list[Sample]:
+        """Sample arrays as chunks, each at the rate of the object it belongs to (see
+        devices.protocols.intellivue_waves: two objects may share a handle)."""
         out: list[Sample] = []
         for ob in poll.observations:
-            a = ob.attributes
-            spec = self._waves.setdefault((ob.context, ob.handle), _WaveSpec())
-            self._learn_wave(spec, a)
-            arrays: list[bytes] = []
-            if m.NOM_ATTR_SA_VAL_OBS in a:
-                arrays.append(a[m.NOM_ATTR_SA_VAL_OBS])
-            if m.NOM_ATTR_SA_CMPD_VAL_OBS in a:
-                r = m.Reader(a[m.NOM_ATTR_SA_CMPD_VAL_OBS])
-                count, length = r.u16(), r.u16()
-                cr = r.sub(length)
-                for _ in range(count):
-                    start = cr.pos
-                    cr.take(4)
-                    cr.take(cr.u16())
-                    arrays.append(cr.data[start : cr.pos])
-            for raw in arrays:
-                chunk = self._wave_chunk(spec, raw, now)
-                if chunk is not None:
-                    out.append(chunk)
+            arrays, compound = sample_arrays(ob.attributes)
+            spec = self._waves.spec_for(ob.context, ob.handle, ob.attributes, arrays, compound,
+                                        now)
+            if spec is None or spec.rate_hz is None:
+                continue  # without its object's sample period the samples cannot be placed
+            for arr in arrays:
+                values = chunk_values(spec, arr.body)
+                if values is None:
+                    continue
+                rate = spec.rate_hz
+                out.append(WaveChunk(
+                    t0=now - len(values) / rate,
+                    source=self.source,
+                    code=mdc_code(arr.physio),
+                    rate_hz=rate,
+                    samples=values.astype(np.float32),
+                    quality=quality_of(arr.state),
+                ))
         return out
-
-    @staticmethod
-    def _learn_wave(spec: _WaveSpec, a: dict[int, bytes]) -> None:
-        if m.NOM_ATTR_TIME_PD_SAMP in a:
-            spec.period_ticks = m.Reader(a[m.NOM_ATTR_TIME_PD_SAMP]).u32() or None
-        if m.NOM_ATTR_SA_SPECN in a:
-            r = m.Reader(a[m.NOM_ATTR_SA_SPECN])
-            _size, bits, significant, flags = r.u16(), r.u8(), r.u8(), r.u16()
-            if bits not in (8, 16):
-                raise m.Malformed(f"sample size {bits}")
-            spec.sample_bytes = bits // 8
-            full = (1 << bits) - 1
-            spec.mask = ((1 << significant) - 1) if flags & 0x1000 and significant else full
-        if m.NOM_ATTR_SCALE_SPECN_I16 in a:
-            r = m.Reader(a[m.NOM_ATTR_SCALE_SPECN_I16])
-            spec.lower_abs, spec.upper_abs = decode_float(r.u32()), decode_float(r.u32())
-            spec.lower_scaled, spec.upper_scaled = r.u16(), r.u16()
-        if m.NOM_ATTR_SA_FIXED_VAL_SPECN in a:
-            r = m.Reader(a[m.NOM_ATTR_SA_FIXED_VAL_SPECN])
-            count, _length = r.u16(), r.u16()
-            for _ in range(count):
-                fid, fval = r.u16(), r.u16()
-                if fid == m.SA_FIX_INVALID_MASK:
-                    spec.invalid_mask = fval
-
-    def _wave_chunk(self, spec: _WaveSpec, raw: bytes, now: float) -> WaveChunk | None:
-        r = m.Reader(raw)
-        physio, state, n = r.u16(), r.u16(), r.u16()
-        body = r.take(n)
-        if r.left or spec.period_ticks is None or n % spec.sample_bytes or not n:
-            return None  # without a sample period we cannot place the samples in time
-        dtype = ">u2" if spec.sample_bytes == 2 else "u1"
-        ints = np.frombuffer(body, dtype=dtype).astype(np.int64)
-        values = (ints & spec.mask).astype(np.float64)
-        lo_s, hi_s = spec.lower_scaled, spec.upper_scaled
-        if hi_s != lo_s:
-            values = (values - lo_s) / (hi_s - lo_s)
-            if spec.lower_abs is not None and spec.upper_abs is not None:
-                values = spec.lower_abs + values * (spec.upper_abs - spec.lower_abs)
-        if spec.invalid_mask:
-            values[(ints & spec.invalid_mask) != 0] = np.nan
-        rate = TICKS_PER_S / spec.period_ticks
-        q = quality_of(state)
-        return WaveChunk(
-            t0=now - len(values) / rate,
-            source=self.source,
-            code=mdc_code(physio),
-            rate_hz=rate,
-            samples=values.astype(np.float32),
-            quality=q,
-        )
 
 
 DRIVER = Driver(
     name="intellivue",
     title="Philips IntelliVue (MIB/RS232 data export)",
     settings=SerialSettings(baudrate=115200),
+    # The MIB/RS232 fixed-baudrate protocol runs at 115200 or 19200 baud, 8N1 (guide, "The
+    # Fixed Baudrate Protocol, RS232 Port Settings").
+    alternatives=(SerialSettings(baudrate=19200),),
     make_decoder=IntelliVueDecoder,
     make_simulator=IntelliVueMonitor,
     talks_back=True,

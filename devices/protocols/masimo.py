@@ -11,11 +11,18 @@ validation is strict instead: a line without a valid date/time, with a token tha
 KEY=value, or with a known field that does not have its documented shape or range is counted
 as rejected and yields nothing.
 
-Exceptions (EXC, hex bits; the trend dump adds text such as `OffPat`, `Search`) decide quality:
-no sensor, defective or unrecognised sensor, sensor off, pulse search -> INVALID (NaN, never a
-number); low perfusion, interference, ambient light, low signal IQ -> QUESTIONABLE. SpO2 or
-pulse rate of zero means the oximeter has no reading: SpO2, PR and PI of that line are INVALID.
-A line without EXC is QUESTIONABLE: its exception state is unknown.
+Exceptions (EXC, hex bits; the trend dump adds text such as `OffPat`, `Search`) decide quality,
+bit by bit, from the Radical-5/7 serial interface's exception list (as named in MD PnP OpenICE,
+poxrad_discrete.h, and in /work/shared/reference/protocols.md). A condition under which the
+oximeter cannot measure (no or defective or unrecognised or incompatible sensor or cable, sensor
+off, pulse search, sensor or cable life expired, sensor calibrating, emitter temperature or
+sensor current out of range) makes SpO2, PR and PI INVALID (NaN, never a number); one under
+which it measures with less confidence (low perfusion, low signal IQ, interference, ambient
+light) makes them QUESTIONABLE. Either way the reading's `reason` says which, in words for the
+room ("monitor: sensor off patient"). SpCO/SpMET low confidence concern values we do not
+read; full SET mode is information only. SpO2 or pulse rate of zero means the oximeter has no
+reading: SpO2, PR and PI of that line are INVALID. A line without EXC is QUESTIONABLE: its
+exception state is unknown.
 """
 
 from __future__ import annotations
@@ -32,26 +39,61 @@ from devices.reading import Quality, Reading, Sample
 
 MAX_LINE = 512
 
-EXC_NO_SENSOR = 0x001
-EXC_DEFECTIVE_SENSOR = 0x002
-EXC_LOW_PERFUSION = 0x004
-EXC_PULSE_SEARCH = 0x008
-EXC_INTERFERENCE = 0x010
-EXC_SENSOR_OFF = 0x020
-EXC_AMBIENT_LIGHT = 0x040
-EXC_UNRECOGNISED_SENSOR = 0x080
-EXC_LOW_SIGNAL_IQ = 0x400
-EXC_SET_MODE = 0x800  # information only: full SET processing
+EXC_NO_SENSOR = 0x000001
+EXC_DEFECTIVE_SENSOR = 0x000002
+EXC_LOW_PERFUSION = 0x000004
+EXC_PULSE_SEARCH = 0x000008
+EXC_INTERFERENCE = 0x000010
+EXC_SENSOR_OFF = 0x000020
+EXC_AMBIENT_LIGHT = 0x000040
+EXC_UNRECOGNISED_SENSOR = 0x000080
+EXC_INCOMPATIBLE_SENSOR = 0x000100
+EXC_LOW_SIGNAL_IQ = 0x000400
+EXC_SET_MODE = 0x000800  # information only: full SET processing
+EXC_NO_CABLE = 0x001000
+EXC_CABLE_EXPIRED = 0x002000
+EXC_INCOMPATIBLE_CABLE = 0x004000
+EXC_UNRECOGNISED_CABLE = 0x008000
+EXC_DEFECTIVE_CABLE = 0x010000
+EXC_SENSOR_CALIBRATING = 0x020000
+EXC_SENSOR_EXPIRED = 0x040000
+EXC_EMITTER_TEMP = 0x080000
+EXC_SENSOR_CURRENT = 0x100000
+EXC_SPCO_LOW_CONFIDENCE = 0x200000  # concerns SpCO only, which we do not read
+EXC_SPMET_LOW_CONFIDENCE = 0x400000  # concerns SpMET only
 
-INVALID_BITS = (
-    EXC_NO_SENSOR | EXC_DEFECTIVE_SENSOR | EXC_PULSE_SEARCH | EXC_SENSOR_OFF
-    | EXC_UNRECOGNISED_SENSOR
-)
-QUESTIONABLE_BITS = EXC_LOW_PERFUSION | EXC_INTERFERENCE | EXC_AMBIENT_LIGHT | EXC_LOW_SIGNAL_IQ
+# Each exception bit: what it does to SpO2, PR and PI, and how the room is told.
+EXCEPTIONS: dict[int, tuple[Quality, str]] = {
+    EXC_NO_SENSOR: (Quality.INVALID, "no sensor"),
+    EXC_DEFECTIVE_SENSOR: (Quality.INVALID, "sensor defective"),
+    EXC_PULSE_SEARCH: (Quality.INVALID, "searching for pulse"),
+    EXC_SENSOR_OFF: (Quality.INVALID, "sensor off patient"),
+    EXC_UNRECOGNISED_SENSOR: (Quality.INVALID, "sensor not recognised"),
+    EXC_INCOMPATIBLE_SENSOR: (Quality.INVALID, "incompatible sensor"),
+    EXC_NO_CABLE: (Quality.INVALID, "no cable"),
+    EXC_CABLE_EXPIRED: (Quality.INVALID, "cable life expired"),
+    EXC_INCOMPATIBLE_CABLE: (Quality.INVALID, "incompatible cable"),
+    EXC_UNRECOGNISED_CABLE: (Quality.INVALID, "cable not recognised"),
+    EXC_DEFECTIVE_CABLE: (Quality.INVALID, "cable defective"),
+    EXC_SENSOR_CALIBRATING: (Quality.INVALID, "sensor calibrating"),
+    EXC_SENSOR_EXPIRED: (Quality.INVALID, "sensor life expired"),
+    EXC_EMITTER_TEMP: (Quality.INVALID, "sensor temperature out of range"),
+    EXC_SENSOR_CURRENT: (Quality.INVALID, "sensor current too high"),
+    EXC_LOW_PERFUSION: (Quality.QUESTIONABLE, "low perfusion"),
+    EXC_INTERFERENCE: (Quality.QUESTIONABLE, "interference"),
+    EXC_AMBIENT_LIGHT: (Quality.QUESTIONABLE, "ambient light"),
+    EXC_LOW_SIGNAL_IQ: (Quality.QUESTIONABLE, "low signal IQ"),
+}
+INVALID_BITS = sum(b for b, (q, _) in EXCEPTIONS.items() if q == Quality.INVALID)
+QUESTIONABLE_BITS = sum(b for b, (q, _) in EXCEPTIONS.items() if q == Quality.QUESTIONABLE)
 
 # Text forms after the colon in the trend dump (`EXC=828:Search,OffPat,SET`).
-INVALID_TEXT = frozenset({"OFFPAT", "SEARCH"})
-QUESTIONABLE_TEXT = frozenset({"LOWSIGIQ"})
+EXCEPTION_TEXT: dict[str, int] = {
+    "OFFPAT": EXC_SENSOR_OFF,
+    "SEARCH": EXC_PULSE_SEARCH,
+    "LOWSIGIQ": EXC_LOW_SIGNAL_IQ,
+}
+NO_EXC_REASON = "monitor: exception state not sent (no EXC field)"
 
 SPO2_MAX = 100.0
 PR_MAX = 350.0
@@ -105,20 +147,26 @@ def _number(key: str, text: str) -> float | None:
     return value
 
 
-def exception_quality(text: str | None) -> Quality:
-    """Quality implied by an EXC field (None = no EXC field on the line)."""
+def exceptions(text: str | None) -> tuple[Quality, str | None]:
+    """Quality implied by an EXC field (None = no EXC field on the line), and why in words."""
     if text is None:
-        return Quality.QUESTIONABLE
+        return Quality.QUESTIONABLE, NO_EXC_REASON
     m = _EXC.fullmatch(text)
     if m is None:
         raise Malformed(f"EXC={text}")
     bits = int(m.group(1), 16)
-    words = {w.upper() for w in (m.group(2) or "").split(",") if w}
-    if bits & INVALID_BITS or words & INVALID_TEXT:
-        return Quality.INVALID
-    if bits & QUESTIONABLE_BITS or words & QUESTIONABLE_TEXT:
-        return Quality.QUESTIONABLE
-    return Quality.VALID
+    for word in (m.group(2) or "").split(","):
+        bits |= EXCEPTION_TEXT.get(word.upper(), 0)
+    for quality in (Quality.INVALID, Quality.QUESTIONABLE):
+        said = [words for b, (q, words) in EXCEPTIONS.items() if q == quality and bits & b]
+        if said:
+            return quality, "monitor: " + ", ".join(said)
+    return Quality.VALID, None
+
+
+def exception_quality(text: str | None) -> Quality:
+    """Quality implied by an EXC field (None = no EXC field on the line)."""
+    return exceptions(text)[0]
 
 
 def parse_line(line: str, now: float, source: str) -> list[Reading]:
@@ -140,13 +188,17 @@ def parse_line(line: str, now: float, source: str) -> list[Reading]:
     values = {k: _number(k, fields[k]) for k in _CODES if k in fields}
     if not values:
         raise Malformed("no SpO2, pulse rate or PI")
-    quality = exception_quality(fields.get("EXC"))
-    if values.get("SPO2") == 0.0 or values.get("PR") == 0.0:
-        quality = Quality.INVALID  # zeros: the oximeter has no reading
+    quality, why = exceptions(fields.get("EXC"))
+    if quality != Quality.INVALID and (values.get("SPO2") == 0.0 or values.get("PR") == 0.0):
+        quality, why = Quality.INVALID, "monitor: no reading (zero)"  # zeros: nothing measured
     out = []
     for key, value in values.items():
         code, unit = _CODES[key]
-        q = Quality.INVALID if value is None else quality
+        if value is None:
+            q = Quality.INVALID
+            reason = why if quality == Quality.INVALID else "monitor: no value (dashes)"
+        else:
+            q, reason = quality, why
         out.append(
             Reading(
                 t=now,
@@ -156,6 +208,7 @@ def parse_line(line: str, now: float, source: str) -> list[Reading]:
                 unit=unit,
                 quality=q,
                 device_time=when,
+                reason=reason,
             )
         )
     return out

@@ -12,8 +12,13 @@ holds a frame with a valid checksum every few hundred bytes and must not look li
 
 Data formats 2 and 7 are told apart per frame by the first byte, so one decoder reads both:
 format 2 frames start with 0x01 (bit 7 clear), format 7 frames start with STATUS (bit 7 set).
-A device left in format 7 therefore decodes without any configuration. Pass
-`request_format=7` to have the decoder send the select-format command after each (re)open.
+A device left in format 7 therefore decodes without any configuration. The `nonin7` driver
+(`request_format=7`) selects format 7 explicitly: it sends the select-format command
+`02 70 02 02 07 03` (STX, op 0x70, length 2, data type 0x02, format 7, ETX: the reference's
+`02 70 02 07 …`, laid out as in Nonin's serial command set, cf. mattjlewis/NoninPulseOx
+NoninSetDataFormatRequest) after each (re)open, reads the oximeter's one-byte answer (ACK 06 /
+NAK 15) between frames, and asks again while format-2 packets keep coming (an oximeter
+power-cycled behind the cable) unless it said NAK.
 
 Pleth is scaled to 0..1 (format 2: /255, format 7: /65535), like every other driver's waves.
 Nonin frames carry no device clock, so `device_time` is None.
@@ -62,6 +67,7 @@ HR_UNAVAILABLE = 511  # UNVERIFIED in our reference; one constant so it is easy 
 # takes the byte before ETX as the format.
 SELECT_FORMAT7 = bytes((0x02, 0x70, 0x02, 0x02, 0x07, 0x03))
 ACK = 0x06
+NAK = 0x15
 
 FIRMWARE_REV_DEFAULT = 0x30
 
@@ -111,6 +117,8 @@ def make_frame(fmt: int, status: int, pleth: int, float_byte: int) -> bytes:
 class NoninDecoder:
     """Decoder for data formats 2 and 7 (auto-detected per frame)."""
 
+    SELECT_RETRY_S = 3.0  # format-2 packets still coming this long after asking: ask again
+
     def __init__(self, source: str, request_format: int | None = None) -> None:
         self.source = source
         self.request_format = request_format
@@ -118,6 +126,7 @@ class NoninDecoder:
         self.firmware_rev: int | None = None
         self.perfusion: str | None = None  # colour of the last complete packet
         self.data_format: int | None = None  # format of the last complete packet
+        self.select_answer: int | None = None  # ACK or NAK to the last select-format command
         self.reset()
 
     def reset(self) -> None:
@@ -127,12 +136,28 @@ class NoninDecoder:
         self._packet: list[bytes] = []
         self._packet_fmt: int | None = None
         self._request_sent = False
+        self._requested_t: float | None = None
+        self._awaiting_answer = False
+        self._refused = False
 
     def outgoing(self, now: float) -> bytes:
-        if self.request_format == 7 and not self._request_sent:
+        if self.request_format != 7 or self._refused:
+            return b""
+        if not self._request_sent or (
+                self.data_format == 2 and self._requested_t is not None
+                and now - self._requested_t >= self.SELECT_RETRY_S):
             self._request_sent = True
+            self._requested_t = now
+            self._awaiting_answer = True
             return SELECT_FORMAT7
         return b""
+
+    def _answer(self, byte: int) -> None:
+        """The oximeter's answer to the select-format command: ACK, or NAK (stop asking)."""
+        self.select_answer = byte
+        self._awaiting_answer = False
+        if byte == NAK:
+            self._refused = True
 
     def feed(self, data: bytes, now: float) -> list[Sample]:
         self.stats.bytes_in += len(data)
@@ -142,6 +167,13 @@ class NoninDecoder:
         buf = self._buf
         while len(buf) - i >= FRAME_LEN:
             fmt = frame_format(buf[i : i + FRAME_LEN])
+            if fmt is None and self._awaiting_answer and buf[i] in (ACK, NAK):
+                if len(buf) - i < 1 + FRAME_LEN:
+                    break  # an answer, if the next frame follows it: wait for that frame
+                if frame_format(buf[i + 1 : i + 1 + FRAME_LEN]) is not None:
+                    self._answer(buf[i])  # a one-byte answer between two frames
+                    i += 1
+                    continue
             if fmt is None:
                 if self._aligned:
                     # A frame we expected failed: it and its packet are lost. Most damage is a
@@ -306,9 +338,11 @@ def make_packet(
 class NoninMonitor:
     """A Nonin OEM III speaking format 2 (or 7 once the host selects it) at 75 frames/s."""
 
-    def __init__(self, physio: Physiology, data_format: int = 2) -> None:
+    def __init__(self, physio: Physiology, data_format: int = 2,
+                 formats: tuple[int, ...] = (2, 7)) -> None:
         self.physio = physio
         self.power_on_format = data_format
+        self.formats = formats  # the formats this oximeter accepts (others: NAK)
         self.reset()
 
     def reset(self) -> None:
@@ -338,7 +372,7 @@ class NoninMonitor:
                 return
             fmt = self._inbox[etx - 1]
             del self._inbox[: etx + 1]
-            if fmt in (2, 7):
+            if fmt in self.formats:
                 self._pending_format = fmt
                 self._replies.append(ACK)
             else:
@@ -391,4 +425,25 @@ DRIVER = Driver(
         "complete packets whose 25 frames all pass their checksums. No device clock."
     ),
     aliases=("xpod", "nonin-oem3"),
+)
+
+
+def format7_decoder(source: str) -> NoninDecoder:
+    """A decoder that selects data format 7 (16-bit pleth) on the oximeter."""
+    return NoninDecoder(source, request_format=7)
+
+
+VARIANTS = (
+    Driver(
+        name="nonin7",
+        title="Nonin OEM III / Xpod, data format 7 (16-bit pleth)",
+        settings=DRIVER.settings,
+        make_decoder=format7_decoder,
+        make_simulator=NoninMonitor,
+        talks_back=True,
+        notes=("Holdspace selects data format 7 on the oximeter (finer pleth) after connecting "
+               "and again if it falls back to format 2; values as with the plain Nonin."),
+        aliases=("nonin-df7",),
+        probe=False,
+    ),
 )

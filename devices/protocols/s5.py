@@ -16,8 +16,12 @@ the reference and are passed on as numbers; the plausibility gate in the link ma
 INVALID (devices.plausibility).
 
 Whether the monitor escapes the checksum byte is UNVERIFIED: we escape it on send
-(`ESCAPE_CHECKSUM`) and accept both forms on receive. Waveforms (maintype 1) are not requested:
-the reference does not document the wave subrecord layout.
+(`ESCAPE_CHECKSUM`) and accept both forms on receive.
+
+Waveforms (maintype 1, layout in devices.protocols.s5_waves) are asked for alongside: the pleth
+by default, the first ECG trace as well with the `s5-ecg` variant. Wave records come several
+times a second and become WaveChunks at each wave's fixed rate (pleth 100/s, ECG 300/s);
+marker samples become gaps. The wave request is sent again when no wave record came for a while.
 """
 
 from __future__ import annotations
@@ -27,11 +31,14 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from devices import mdc
 from devices.containment import frame_fault
 from devices.physiology import Physiology
 from devices.protocol import DecoderStats, Driver, SerialSettings
-from devices.reading import Quality, Reading, Sample
+from devices.protocols import s5_waves as w
+from devices.reading import Quality, Reading, Sample, WaveChunk
 
 FLAG = 0x7E
 ESC = 0x7D
@@ -280,6 +287,12 @@ def displayed_values_request(interval: int, class_bits: int = CLASS_BITS) -> byt
     return frame(build_record(MAINTYPE_PHDB, [(SR_XMIT_REQ, sub)]))
 
 
+def wave_request(waves: tuple[int, ...], start: bool = True) -> bytes:
+    """The framed request to start (or stop) sending `waves` continuously."""
+    return frame(build_record(MAINTYPE_WAVE, [(w.SR_WF_CMD, w.wave_request_subrecord(waves,
+                                                                                     start))]))
+
+
 def parse_request(h: Header) -> tuple[int, int] | None:
     """(record type, interval) of a physiological-data transmit request, else None."""
     if h.maintype != MAINTYPE_PHDB:
@@ -307,35 +320,48 @@ def subrecord_class(sub: bytes) -> int:
 
 
 class S5Decoder:
-    """Decodes S/5 records into readings; asks for displayed values and re-asks after silence."""
+    """Decodes S/5 records into readings and waves; asks for displayed values (and waves) and
+    asks again after silence."""
 
-    def __init__(self, source: str, interval: int = 5, resend_after: float | None = None) -> None:
+    WAVE_RESEND_S = 5.0  # no wave record this long after asking: ask again
+
+    def __init__(self, source: str, interval: int = 5, resend_after: float | None = None,
+                 waves: tuple[int, ...] = ()) -> None:
         self.source = source
         self.interval = interval
         self.resend_after = resend_after if resend_after is not None else 2 * interval + 5
+        self.waves = waves
+        w.wave_request_subrecord(waves)  # refuse a request the monitor could not honour
         self.stats = DecoderStats()
         self._deframer = Deframer(self.stats)
-        self._asked_at: float | None = None
-        self._last_values_t: float | None = None
-        self._last_nibp: tuple[int, int, int] | None = None
+        self._pleth = w.PlethScaler()
+        self.reset()
 
     def reset(self) -> None:
         self._deframer.reset()
-        self._asked_at = None
-        self._last_values_t = None
-        self._last_nibp = None
+        self._pleth.reset()
+        self._asked_at: float | None = None
+        self._last_values_t: float | None = None
+        self._last_nibp: tuple[int, int, int] | None = None
+        self._waves_asked_at: float | None = None
+        self._last_wave_t: float | None = None
 
     def outgoing(self, now: float) -> bytes:
-        if self._asked_at is None:
-            self._asked_at = now
-            return displayed_values_request(self.interval)
+        out = b""
         last = self._asked_at
-        if self._last_values_t is not None:
+        if self._last_values_t is not None and last is not None:
             last = max(last, self._last_values_t)
-        if now - last >= self.resend_after:
+        if last is None or now - last >= self.resend_after:
             self._asked_at = now
-            return displayed_values_request(self.interval)
-        return b""
+            out += displayed_values_request(self.interval)
+        if self.waves:
+            wl = self._waves_asked_at
+            if self._last_wave_t is not None and wl is not None:
+                wl = max(wl, self._last_wave_t)
+            if wl is None or now - wl >= self.WAVE_RESEND_S:
+                self._waves_asked_at = now
+                out += wave_request(self.waves)
+        return out
 
     def feed(self, data: bytes, now: float) -> list[Sample]:
         self.stats.bytes_in += len(data)
@@ -355,7 +381,7 @@ class S5Decoder:
         return out
 
     def _record(self, record: bytes, now: float) -> list[Sample] | None:
-        """The readings of one verified record; None if it is malformed."""
+        """The readings or waves of one verified record; None if it is malformed."""
         h = parse_record(record)
         if h is None:
             return None
@@ -368,6 +394,36 @@ class S5Decoder:
                     self._last_values_t = now
                     out += self._basic(sub[BLOCK_AT : BLOCK_AT + BLOCK_LEN], now,
                                        float(h.r_time))
+        elif h.maintype == MAINTYPE_WAVE:
+            waves = self._waves(h, now)
+            if waves is None:
+                return None
+            out += waves
+        return out
+
+    def _waves(self, h: Header, now: float) -> list[Sample] | None:
+        """One WaveChunk per wave we decode; None if a wave subrecord does not add up."""
+        out: list[Sample] = []
+        for wave_id, sub in h.subrecords:
+            if wave_id == w.SR_WF_CMD:
+                continue  # a request (echoed or looped back), not data
+            raw = w.parse_wave_subrecord(sub)
+            if raw is None:
+                return None
+            self._last_wave_t = now
+            code, rate = w.CODES.get(wave_id), w.RATE_HZ.get(wave_id)
+            if code is None or rate is None:
+                continue  # a wave we did not ask for (another client's request): not ours
+            values = w.samples_to_values(wave_id, raw, self._pleth)
+            valid = not np.isnan(values).all()
+            out.append(WaveChunk(
+                t0=now - len(values) / rate,
+                source=self.source,
+                code=code,
+                rate_hz=rate,
+                samples=values.astype(np.float32),
+                quality=Quality.VALID if valid else Quality.INVALID,
+            ))
         return out
 
     def _basic(self, block: bytes, now: float, device_time: float) -> list[Reading]:
@@ -481,14 +537,19 @@ def displayed_subrecord(block: bytes, time_s: int, cls: int = CLASS_BASIC) -> by
 
 
 class S5Monitor:
-    """The monitor's side: waits for a displayed-values request, then sends at its interval.
+    """The monitor's side: waits for a displayed-values request, then sends at its interval;
+    after a wave request, sends the requested waves every `WAVE_RECORD_S` until told to stop.
 
     A real S/5 does not go below 5 s; the simulator honours down to `MIN_INTERVAL` so tests run
     fast. With ext classes requested it sends ext subrecords too (zero-filled here), so the
-    decoder must tell them from the basic block.
+    decoder must tell them from the basic block. Waves it can simulate: ECG1 (a synthetic
+    trace at the model's heart rate) and pleth (the model's; marker samples while the probe is
+    off); other requested waves are sent as marker samples.
     """
 
     MIN_INTERVAL = 1.0
+    WAVE_RECORD_S = 0.25  # UNVERIFIED how often a real S/5 sends wave records
+    PLETH_UNITS = 10000  # raw pleth units per 0..1 of the model's wave (any scale will do)
 
     def __init__(self, physio: Physiology, escape_checksum: bool = ESCAPE_CHECKSUM) -> None:
         self.physio = physio
@@ -503,11 +564,18 @@ class S5Monitor:
         self._class_bits = 0
         self._next = 0.0
         self._nbr = 0
+        self.waves: tuple[int, ...] = ()
+        self._wave_start = 0.0
+        self._wave_sent: dict[int, int] = {}
+        self._wave_next = 0.0
 
     def receive(self, data: bytes, now: float) -> None:
         for record in self._deframer.feed(data):
             h = parse_record(record)
             if h is None:
+                continue
+            if h.maintype == MAINTYPE_WAVE:
+                self._wave_command(h, now)
                 continue
             for sr_type, sub in h.subrecords:
                 if h.maintype != MAINTYPE_PHDB or sr_type != SR_XMIT_REQ or len(sub) < _REQ.size:
@@ -522,13 +590,54 @@ class S5Monitor:
                     self._class_bits = bits
                     self._next = now
 
+    def _wave_command(self, h: Header, now: float) -> None:
+        for sr_type, sub in h.subrecords:
+            req = w.parse_wave_request(sub) if sr_type == w.SR_WF_CMD else None
+            if req is None:
+                continue
+            start, waves = req
+            if not start:
+                self.waves = ()
+            elif waves != self.waves:
+                self.waves = waves
+                self._wave_start = self._wave_next = now
+                self._wave_sent = dict.fromkeys(waves, 0)
+
     def produce(self, now: float) -> bytes:
-        if self._interval is None or now < self._next:
-            return b""
-        self._next += self._interval
-        if self._next <= now:  # fell behind (paused): keep the rhythm from now, no burst
-            self._next = now + self._interval
-        return frame(self.record(now), self.escape_checksum)
+        out = b""
+        if self._interval is not None and now >= self._next:
+            self._next += self._interval
+            if self._next <= now:  # fell behind (paused): keep the rhythm from now, no burst
+                self._next = now + self._interval
+            out += frame(self.record(now), self.escape_checksum)
+        if self.waves and now >= self._wave_next:
+            if now - self._wave_next > 1.0:  # not called for a while: start afresh, no burst
+                self._wave_start = now - self.WAVE_RECORD_S
+                self._wave_sent = dict.fromkeys(self.waves, 0)
+            self._wave_next = now + self.WAVE_RECORD_S
+            out += frame(self.wave_record(now), self.escape_checksum)
+        return out
+
+    def wave_record(self, now: float) -> bytes:
+        """One record with every requested wave's samples due since the last one."""
+        subs = []
+        v = self.physio.vitals(now)
+        for wave in self.waves:
+            rate = w.RATE_HZ.get(wave, 100.0)
+            due = int((now - self._wave_start) * rate) - self._wave_sent[wave]
+            if due <= 0:
+                continue
+            t0 = self._wave_start + self._wave_sent[wave] / rate
+            self._wave_sent[wave] += due
+            if wave == w.WF_PLETH and not v.probe_off:
+                raw = np.round(self.physio.pleth(t0, due, rate) * self.PLETH_UNITS)
+            elif wave == w.WF_ECG1 and v.hr is not None:
+                raw = np.round(w.synthetic_ecg(t0, due, rate, v.hr) / w.ECG_MV_PER_UNIT)
+            else:
+                raw = np.full(due, DATA_INVALID)
+            subs.append((wave, w.wave_subrecord(raw.astype(np.int64))))
+        self._nbr += 1
+        return build_record(MAINTYPE_WAVE, subs, r_time=int(now), r_nbr=self._nbr)
 
     def record(self, now: float) -> bytes:
         v = self.physio.vitals(now)
@@ -544,14 +653,39 @@ class S5Monitor:
         return build_record(MAINTYPE_PHDB, subs, r_time=int(now), r_nbr=self._nbr)
 
 
+def pleth_decoder(source: str) -> S5Decoder:
+    """Displayed values every 5 s and the pleth wave."""
+    return S5Decoder(source, waves=(w.WF_PLETH,))
+
+
+def ecg_and_pleth_decoder(source: str) -> S5Decoder:
+    """Displayed values every 5 s, the first ECG trace and the pleth (400 samples/s)."""
+    return S5Decoder(source, waves=(w.WF_ECG1, w.WF_PLETH))
+
+
 DRIVER = Driver(
     name="s5",
     title="GE/Datex-Ohmeda S/5 (computer interface)",
     settings=SerialSettings(19200, 8, "E", 1, rtscts=True),
-    make_decoder=S5Decoder,
+    make_decoder=pleth_decoder,
     make_simulator=S5Monitor,
     talks_back=True,
     update_interval=5.0,
-    notes="Asks for displayed values every 5 s; decodes HR, NIBP, SpO2, PR, RR, EtCO2, T1.",
+    notes=("Asks for displayed values every 5 s and the pleth wave; decodes HR, NIBP, SpO2, PR, "
+           "RR, EtCO2, T1."),
     aliases=("datex", "ge-s5"),
+)
+
+VARIANTS = (
+    Driver(
+        name="s5-ecg",
+        title="GE/Datex-Ohmeda S/5 with ECG wave (computer interface)",
+        settings=DRIVER.settings,
+        make_decoder=ecg_and_pleth_decoder,
+        make_simulator=S5Monitor,
+        talks_back=True,
+        update_interval=5.0,
+        notes=("As the S/5, and the first ECG trace (300 samples/s) is recorded with the pleth."),
+        probe=False,
+    ),
 )
