@@ -304,53 +304,27 @@ def cmd_report(a: argparse.Namespace) -> int:
     """The session report (or the REMS Patient Monitoring Form) as a PDF, recorded in the
     session as an `export.*` event; one line and exit 2 for a missing session, a database
     that cannot be opened or an output that cannot be written."""
-    import getpass
-
     from console.core.config import Config
+    from console.core.exports.export_events import COMMAND_LINE, login_name
+    from console.core.exports.make import command_line_recorder, make_report
+    from console.core.exports.output import ExportError
     from console.core.report.build import SessionNotFound
     from console.core.report.clinic import clinic_from
-    from console.core.report.making import make_pdf
-    from console.core.report.output import (
-        OutputError,
-        check_writable,
-        export_event,
-        record_export,
-        write_private,
-    )
-    from console.store.db import StoreError, explain, open_db
 
-    db = Path(a.db) if a.db else default_db()
+    db = Path(a.db).expanduser() if a.db else default_db()
     kind = "rems" if a.rems else "report"
     out = Path(a.out) if a.out else Path(f"holdspace-session-{a.session}-{kind}.pdf")
     try:
-        check_writable(out)
-        conn = open_db(db, create=False)
-    except (OutputError, StoreError) as e:
-        raise UserError(str(e)) from None
-    author = (a.by or "").strip() or f"{getpass.getuser()} (command line)"
-    try:
-        made = make_pdf(conn, a.session, kind, clinic_from(Config.load().extra))
-        write_private(out, made.data)
-        ev = export_event(made.event_kind, a.session, what=made.what, where=str(out.resolve()),
-                          author=author, now=time.time(), data=made.data,
-                          record_hash=made.record_hash, pages=made.pages)
-        try:
-            record_export(conn, ev)
-        except sqlite3.Error as e:
-            out.unlink(missing_ok=True)  # a copy the record does not know of must not exist
-            raise UserError(f"the report was not kept: it could not be recorded in {db} "
-                            f"({explain(db, e)})") from None
+        made, pdf = make_report(db, out, a.session, kind, clinic_from(Config.load().extra),
+                                by=(a.by or "").strip() or login_name(), via=COMMAND_LINE,
+                                recorder=command_line_recorder(db))
     except SessionNotFound:
         raise UserError(f"there is no session {a.session} in {db} "
                         "(`holdspace sessions` lists them)") from None
-    except OutputError as e:
+    except ExportError as e:
         raise UserError(str(e)) from None
-    except sqlite3.DatabaseError as e:
-        raise UserError(str(explain(db, e))) from None
-    finally:
-        conn.close()
-    print(f"{made.what} of session {a.session} ({made.pages} page"
-          f"{'s' if made.pages != 1 else ''}) written to {out}")
+    print(f"{pdf.what} of session {a.session} ({pdf.pages} page"
+          f"{'s' if pdf.pages != 1 else ''}) written to {made.files[0]}")
     return 0
 
 
