@@ -1,5 +1,5 @@
 """`holdspace` on the command line: the console, the simulator, headless recording, listings,
-exports (CSV, .vital), backups and restore.
+reports, exports (CSV, .vital, FHIR), backups and restore.
 
 Every mistake a user can make on the command line (an unknown protocol, a port that does not
 exist, a database that cannot be written, is locked by another program, is damaged, or sits
@@ -330,9 +330,11 @@ def cmd_report(a: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------- exports, backups, restore
 def cmd_export(a: argparse.Namespace) -> int:
+    from console.core.config import Config
     from console.core.exports.export_events import COMMAND_LINE, login_name
-    from console.core.exports.make import command_line_recorder, make_csv, make_vital
+    from console.core.exports.make import command_line_recorder, make_csv, make_fhir, make_vital
     from console.core.exports.output import ExportError
+    from console.core.report.clinic import clinic_from
 
     db = Path(a.db).expanduser() if a.db else default_db()
     ranged = a.first is not None or a.last is not None
@@ -343,6 +345,8 @@ def cmd_export(a: argparse.Namespace) -> int:
                         "a date range: --from YYYY-MM-DD --to YYYY-MM-DD")
     if a.vital and a.session is None:
         raise UserError("a .vital file holds one session: give --session N")
+    if a.fhir and a.session is None:
+        raise UserError("a FHIR bundle holds one session: give --session N")
     recorder = command_line_recorder(db)
     try:
         if a.csv:
@@ -351,8 +355,12 @@ def cmd_export(a: argparse.Namespace) -> int:
         elif a.vital:
             made = make_vital(db, Path(a.vital), a.session, by=login_name(), via=COMMAND_LINE,
                               recorder=recorder)
+        elif a.fhir:
+            made = make_fhir(db, Path(a.fhir), a.session, clinic_from(Config.load().extra),
+                             by=login_name(), via=COMMAND_LINE, recorder=recorder)
         else:
-            raise UserError("say what to make: --csv FILE.csv or --vital FILE.vital")
+            raise UserError("say what to make: --csv FILE.csv or --vital FILE.vital, or "
+                            "--fhir FILE.json")
     except ExportError as e:
         raise UserError(str(e)) from None
     x = made.export
@@ -424,8 +432,9 @@ def cmd_restore(a: argparse.Namespace) -> int:
 
 def _export_parsers(sub: argparse._SubParsersAction[_Parser],
                     db_help: str) -> None:
-    exp = sub.add_parser("export", help="export a session (or a date range) as CSV, or as a "
-                                        ".vital file for VitalDB/VitalRecorder")
+    exp = sub.add_parser("export", help="export a session (or a date range) as CSV, or one "
+                                        "session as a .vital file for VitalDB/VitalRecorder "
+                                        "or a FHIR R4 bundle")
     exp.add_argument("--db", help=db_help)
     exp.add_argument("--session", type=int, help="the session's number (`holdspace sessions`)")
     exp.add_argument("--from", dest="first", metavar="DATE",
@@ -436,6 +445,8 @@ def _export_parsers(sub: argparse._SubParsersAction[_Parser],
                      help="readings to FILE.csv and events to FILE.events.csv")
     out.add_argument("--vital", metavar="FILE.vital",
                      help="one session as a .vital file (needs holdspace[research])")
+    out.add_argument("--fhir", metavar="FILE.json",
+                     help="one session as a FHIR R4 document bundle (JSON) for the chart")
 
     bak = sub.add_parser("backup", help="back up the database now, checked, to backups/ beside "
                                         "it and to the clinic's backup folder")

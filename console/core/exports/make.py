@@ -12,17 +12,19 @@ the window through its own writer (`writer_recorder`), on a worker thread.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from console.core.exports import csv_export, vital_export
+from console.core.exports import csv_export, fhir_bundle, vital_export
 from console.core.exports.export_events import Export, record_and_wait, record_now
 from console.core.exports.output import ExportError, PrivateOutput
 from console.core.exports.scope import one_session, sessions_between
 from console.core.report import making
+from console.core.report.build import build_report
 from console.core.report.clinic import Clinic
 from console.store import records
 from console.store.db import StoreError, explain, open_readonly
@@ -170,3 +172,36 @@ def make_report(db_path: Path, path: Path, session: int, kind: str, clinic: Clin
         out.discard()
         raise
     return _finish([out], x, recorder), pdf
+
+
+def make_fhir(db_path: Path, path: Path, session: int, clinic: Clinic, *, by: str | None,
+              via: str, recorder: Recorder, now: float | None = None) -> Made:
+    """One session as a FHIR R4 document Bundle (JSON), built from the session's report model
+    (fhir_bundle.py says what is in it and why)."""
+    conn = _reader(db_path)
+    out: PrivateOutput | None = None
+    try:
+        try:
+            one_session(conn, session, db_path)
+            out = PrivateOutput(path, db_path)
+            report = build_report(conn, session, clinic=clinic.name,
+                                  now=time.time() if now is None else now)
+        except sqlite3.DatabaseError as e:
+            raise ExportError(str(explain(db_path, e))) from None
+        bundle = fhir_bundle.session_bundle(report,
+                                            organization=clinic.name if clinic.named else None)
+        data = json.dumps(bundle, ensure_ascii=False, indent=1).encode("utf-8")
+        try:
+            out.write_bytes(data)
+        except OSError as e:
+            raise out.failed(e) from None
+    except BaseException:
+        if out is not None:
+            out.discard()
+        raise
+    finally:
+        conn.close()
+    x = Export("fhir", [out.path], [session], fhir_bundle.counts(bundle), by, via,
+               {"files_detail": [out.facts()], "record_hash": report.record_hash,
+                "bundle": bundle["identifier"]["value"]})
+    return _finish([out], x, recorder)
