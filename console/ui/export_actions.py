@@ -34,14 +34,15 @@ SHOWN_MS = 20_000
 @dataclass(frozen=True)
 class Format:
     key: str  # "fhir", "csv", "vital"
-    name: str  # as the dialog's file type and the status bar say it
+    name: str  # as the dialog's file type says it
+    short: str  # as the status bar says it
     suffix: str
 
 
 FORMATS = (
-    Format("fhir", "FHIR R4 bundle for the clinic's record system", ".json"),
-    Format("csv", "CSV of readings and events for a spreadsheet", ".csv"),
-    Format("vital", "VitalDB .vital file (needs the research add-on)", ".vital"),
+    Format("fhir", "FHIR R4 bundle for the clinic's record system", "FHIR bundle", ".json"),
+    Format("csv", "CSV of readings and events for a spreadsheet", "CSV", ".csv"),
+    Format("vital", "VitalDB .vital file (needs the research add-on)", ".vital file", ".vital"),
 )
 BY_KEY = {f.key: f for f in FORMATS}
 
@@ -98,7 +99,7 @@ class ExportActions(QObject):
     def start(self, sid: int, path: Path, key: str) -> None:
         fmt = BY_KEY[key]
         self.busy = True
-        self.say(f"Exporting session {sid} as {fmt.name}…")
+        self.say(f"Exporting session {sid} as {fmt.short}…")
         self.ctx.writer.flush()  # everything typed so far is in the file
         db, author = self.ctx.db_path, self.ctx.sessions.author
         clinic = clinic_from(self.ctx.config.extra)
@@ -115,8 +116,9 @@ class ExportActions(QObject):
         def work() -> None:
             try:
                 made = make()
-                files = " and ".join(str(f) for f in made.files)
-                message = f"Session {sid} exported ({fmt.name.split(' (')[0]}) to {files}."
+                names = " and ".join(f.name for f in made.files)
+                message = (f"Session {sid} exported as {fmt.short}: {names}, in "
+                           f"{made.files[0].parent}.")
             except ExportError as e:
                 message = f"Not exported: {e}"
             except Exception as e:  # the window stays up and says what went wrong
