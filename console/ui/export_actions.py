@@ -51,19 +51,20 @@ Chooser = Callable[[int, Path], tuple[Path, str] | None]
 
 
 def dialog_chooser(window: Any) -> Chooser:
-    """The save dialog; the file type picked says the format (its suffix is added when the
-    name has none)."""
+    """The save dialog. A name ending in .json, .csv or .vital says the format; otherwise
+    the file type picked does, and its ending is added."""
     def choose(sid: int, suggested: Path) -> tuple[Path, str] | None:
         filters = [f"{f.name} (*{f.suffix})" for f in FORMATS]
         chosen, picked = QFileDialog.getSaveFileName(
             window, f"Export session {sid}", str(suggested), ";;".join(filters), filters[0])
         if not chosen:
             return None
-        fmt = FORMATS[filters.index(picked)] if picked in filters else BY_KEY["fhir"]
         path = Path(chosen)
-        if not path.suffix:
-            path = path.with_suffix(fmt.suffix)
-        return path, fmt.key
+        by_suffix = {f.suffix: f for f in FORMATS}.get(path.suffix.lower())
+        if by_suffix is not None:
+            return path, by_suffix.key
+        fmt = FORMATS[filters.index(picked)] if picked in filters else BY_KEY["fhir"]
+        return path.with_name(path.name + fmt.suffix), fmt.key
 
     return choose
 
