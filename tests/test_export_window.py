@@ -129,3 +129,54 @@ def test_a_session_exported_as_fhir_through_the_menu(console: tuple[MainWindow, 
         assert len(session_events(reader, session.id, ["export.csv"])) == 1
     finally:
         reader.close()
+
+
+def test_the_report_saved_and_printed_from_the_window_is_recorded_the_same_way(
+        console: tuple[MainWindow, Running], qtbot: QtBot, tmp_path: Path) -> None:
+    """Report… and Print report… go through the exports' one path: a private file named once
+    its event is committed; a print recorded with the printer as where it went."""
+    from PySide6.QtPrintSupport import QPrinter
+
+    from console.ui.report_actions import ReportActions
+
+    window, running = console
+    ctx = running.ctx
+    start_session_from_choice(ctx, SessionChoice(
+        None, NewPatient("Ada Example", "MRN-1", "1950-02-03", 61.0), None, None))
+    session = ctx.sessions.current
+    assert session is not None
+    actions = window.report_actions  # type: ignore[attr-defined]
+    assert isinstance(actions, ReportActions)
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    out = folder / "report.pdf"
+    actions.save_as("report", out)
+    qtbot.waitUntil(lambda: actions.done.is_set() and not actions.busy, timeout=30_000)
+    assert actions.last_message.startswith(f"Session report (PDF) of session {session.id} "
+                                           f"saved to {out}"), actions.last_message
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert [p.name for p in folder.iterdir()] == ["report.pdf"], "no temporary file is left"
+
+    printed = tmp_path / "printed.pdf"
+
+    def printer() -> QPrinter:
+        p = QPrinter(QPrinter.PrinterMode.HighResolution)
+        p.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        p.setResolution(150)
+        p.setOutputFileName(str(printed))
+        return p
+
+    actions.print_it("report", printer_for=printer)
+    qtbot.waitUntil(lambda: "sent to" in actions.last_message, timeout=30_000)
+    assert printed.exists()
+
+    reader = open_reader(ctx.db_path)
+    try:
+        saved, sent = session_events(reader, session.id, ["export.report"])
+    finally:
+        reader.close()
+    assert saved.payload["files"] == [str(out)] and saved.payload["where"] == str(out)
+    assert saved.payload["via"] == "console" and saved.payload["what"] == "Session report (PDF)"
+    assert sent.payload["files"] == [] and sent.payload["where"] == f"printer {printed}"
+    assert saved.payload["record_hash"] == sent.payload["record_hash"]
