@@ -2,7 +2,8 @@
 
 Writes HOURS of monitor data (HR, PR, SpO2 and RR every second, a cuff every 5 minutes)
 through the real StoreWriter with the real DoseDay and NoteBook (two doses, an alarm, notes),
-then times `build_report` + `render_report` and the REMS-free PDF size. Target: under 5 s.
+then times `build_report` + `render_report` and the REMS-free PDF size (target: under 5 s),
+and the FHIR bundle made from the same report model.
 
     PYTHONPATH=. .venv/bin/python bench/bench_report.py [--hours 8]
 """
@@ -10,6 +11,7 @@ then times `build_report` + `render_report` and the REMS-free PDF size. Target: 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -18,6 +20,7 @@ from pathlib import Path
 os.environ.setdefault("HOLDSPACE_CONFIG_DIR", tempfile.mkdtemp(prefix="hs-bench-cfg-"))
 os.environ.setdefault("HOLDSPACE_DATA_DIR", tempfile.mkdtemp(prefix="hs-bench-data-"))
 
+from console.core.exports.fhir_bundle import session_bundle
 from console.core.report.build import build_report
 from console.core.report.making import page_count
 from console.core.report.pdf_report import render_report
@@ -45,6 +48,12 @@ def main() -> None:
         print(f"{a.hours:g} h session, {n} readings ({written:.0f} s to write)")
         print(f"build {built:.2f} s + render {drawn:.2f} s = {built + drawn:.2f} s; "
               f"{page_count(data)} pages, {len(data) / 1e3:.0f} kB")
+        t = time.perf_counter()
+        bundle = session_bundle(r)
+        text = json.dumps(bundle, ensure_ascii=False, indent=1).encode("utf-8")
+        mapped = time.perf_counter() - t
+        print(f"FHIR bundle from the same model: {mapped:.2f} s; {len(bundle['entry'])} "
+              f"resources, {len(text) / 1e6:.1f} MB")
 
 
 def ketamine_day_seconds(d, hours: float) -> None:  # type: ignore[no-untyped-def]

@@ -41,6 +41,7 @@ FEATURES: list[Feature] = [
     lambda *a: __import__("console.ui.dose_feature", fromlist=["install"]).install(*a),  # dose
     lambda *a: __import__("console.ui.file_problems", fromlist=["install"]).install(*a),  # files
     lambda *a: __import__("console.ui.report_actions", fromlist=["install"]).install(*a),  # report
+    lambda *a: __import__("console.ui.export_actions", fromlist=["install"]).install(*a),  # export
     lambda *a: __import__("console.ui.backup_feature", fromlist=["install"]).install(*a),  # backups
 ]
 

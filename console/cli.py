@@ -1,5 +1,5 @@
 """`holdspace` on the command line: the console, the simulator, headless recording, listings,
-exports (CSV, .vital), backups and restore.
+reports, exports (CSV, .vital, FHIR), backups and restore.
 
 Every mistake a user can make on the command line (an unknown protocol, a port that does not
 exist, a database that cannot be written, is locked by another program, is damaged, or sits
@@ -342,61 +342,37 @@ def cmd_report(a: argparse.Namespace) -> int:
     """The session report (or the REMS Patient Monitoring Form) as a PDF, recorded in the
     session as an `export.*` event; one line and exit 2 for a missing session, a database
     that cannot be opened or an output that cannot be written."""
-    import getpass
-
     from console.core.config import Config
+    from console.core.exports.export_events import COMMAND_LINE, login_name
+    from console.core.exports.make import command_line_recorder, make_report
+    from console.core.exports.output import ExportError
     from console.core.report.build import SessionNotFound
     from console.core.report.clinic import clinic_from
-    from console.core.report.making import make_pdf
-    from console.core.report.output import (
-        OutputError,
-        check_writable,
-        export_event,
-        record_export,
-        write_private,
-    )
-    from console.store.db import StoreError, explain, open_db
 
-    db = Path(a.db) if a.db else default_db()
+    db = Path(a.db).expanduser() if a.db else default_db()
     kind = "rems" if a.rems else "report"
     out = Path(a.out) if a.out else Path(f"holdspace-session-{a.session}-{kind}.pdf")
     try:
-        check_writable(out)
-        conn = open_db(db, create=False)
-    except (OutputError, StoreError) as e:
-        raise UserError(str(e)) from None
-    author = (a.by or "").strip() or f"{getpass.getuser()} (command line)"
-    try:
-        made = make_pdf(conn, a.session, kind, clinic_from(Config.load().extra))
-        write_private(out, made.data)
-        ev = export_event(made.event_kind, a.session, what=made.what, where=str(out.resolve()),
-                          author=author, now=time.time(), data=made.data,
-                          record_hash=made.record_hash, pages=made.pages)
-        try:
-            record_export(conn, ev)
-        except sqlite3.Error as e:
-            out.unlink(missing_ok=True)  # a copy the record does not know of must not exist
-            raise UserError(f"the report was not kept: it could not be recorded in {db} "
-                            f"({explain(db, e)})") from None
+        made, pdf = make_report(db, out, a.session, kind, clinic_from(Config.load().extra),
+                                by=(a.by or "").strip() or login_name(), via=COMMAND_LINE,
+                                recorder=command_line_recorder(db))
     except SessionNotFound:
         raise UserError(f"there is no session {a.session} in {db} "
                         "(`holdspace sessions` lists them)") from None
-    except OutputError as e:
+    except ExportError as e:
         raise UserError(str(e)) from None
-    except sqlite3.DatabaseError as e:
-        raise UserError(str(explain(db, e))) from None
-    finally:
-        conn.close()
-    print(f"{made.what} of session {a.session} ({made.pages} page"
-          f"{'s' if made.pages != 1 else ''}) written to {out}")
+    print(f"{pdf.what} of session {a.session} ({pdf.pages} page"
+          f"{'s' if pdf.pages != 1 else ''}) written to {made.files[0]}")
     return 0
 
 
 # ----------------------------------------------------------------- exports, backups, restore
 def cmd_export(a: argparse.Namespace) -> int:
+    from console.core.config import Config
     from console.core.exports.export_events import COMMAND_LINE, login_name
-    from console.core.exports.make import command_line_recorder, make_csv, make_vital
+    from console.core.exports.make import command_line_recorder, make_csv, make_fhir, make_vital
     from console.core.exports.output import ExportError
+    from console.core.report.clinic import clinic_from
 
     db = Path(a.db).expanduser() if a.db else default_db()
     ranged = a.first is not None or a.last is not None
@@ -407,6 +383,8 @@ def cmd_export(a: argparse.Namespace) -> int:
                         "a date range: --from YYYY-MM-DD --to YYYY-MM-DD")
     if a.vital and a.session is None:
         raise UserError("a .vital file holds one session: give --session N")
+    if a.fhir and a.session is None:
+        raise UserError("a FHIR bundle holds one session: give --session N")
     recorder = command_line_recorder(db)
     try:
         if a.csv:
@@ -415,8 +393,12 @@ def cmd_export(a: argparse.Namespace) -> int:
         elif a.vital:
             made = make_vital(db, Path(a.vital), a.session, by=login_name(), via=COMMAND_LINE,
                               recorder=recorder)
+        elif a.fhir:
+            made = make_fhir(db, Path(a.fhir), a.session, clinic_from(Config.load().extra),
+                             by=login_name(), via=COMMAND_LINE, recorder=recorder)
         else:
-            raise UserError("say what to make: --csv FILE.csv or --vital FILE.vital")
+            raise UserError("say what to make: --csv FILE.csv or --vital FILE.vital, or "
+                            "--fhir FILE.json")
     except ExportError as e:
         raise UserError(str(e)) from None
     x = made.export
@@ -488,8 +470,9 @@ def cmd_restore(a: argparse.Namespace) -> int:
 
 def _export_parsers(sub: argparse._SubParsersAction[_Parser],
                     db_help: str) -> None:
-    exp = sub.add_parser("export", help="export a session (or a date range) as CSV, or as a "
-                                        ".vital file for VitalDB/VitalRecorder")
+    exp = sub.add_parser("export", help="export a session (or a date range) as CSV, or one "
+                                        "session as a .vital file for VitalDB/VitalRecorder "
+                                        "or a FHIR R4 bundle")
     exp.add_argument("--db", help=db_help)
     exp.add_argument("--session", type=int, help="the session's number (`holdspace sessions`)")
     exp.add_argument("--from", dest="first", metavar="DATE",
@@ -500,6 +483,8 @@ def _export_parsers(sub: argparse._SubParsersAction[_Parser],
                      help="readings to FILE.csv and events to FILE.events.csv")
     out.add_argument("--vital", metavar="FILE.vital",
                      help="one session as a .vital file (needs holdspace[research])")
+    out.add_argument("--fhir", metavar="FILE.json",
+                     help="one session as a FHIR R4 document bundle (JSON) for the chart")
 
     bak = sub.add_parser("backup", help="back up the database now, checked, to backups/ beside "
                                         "it and to the clinic's backup folder")

@@ -1,9 +1,10 @@
 """Session ▸ Report… / Print report… / REMS form…: the record leaves the room as a PDF.
 
 The report is built and drawn on a worker thread with its own read connection (an 8-hour
-session takes a few seconds; the vitals keep moving meanwhile), written private to its owner,
-and recorded as an `export.*` event through the writer before the window says it is done. A
-copy the record could not note is deleted again. Printing goes through Qt's print dialog: the
+session takes a few seconds; the vitals keep moving meanwhile) and saved the way every export
+is (core/exports/make.py): written private to its owner under a temporary name, recorded as
+an `export.*` event through the writer, and only then given its name, so a copy the record
+could not note never appears. Printing goes through Qt's print dialog: the
 PDF's pages are rasterised by PDFium (pypdfium2) at the printer's resolution and painted onto
 the QPrinter, so the paper shows exactly the PDF. (PySide6-Essentials has QtPrintSupport but
 not QtPdf; pypdfium2 stands in for QPdfDocument.)
@@ -22,10 +23,12 @@ from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from console.core.context import AppContext
+from console.core.exports.export_events import CONSOLE
+from console.core.exports.make import make_report, pdf_export, writer_recorder
+from console.core.exports.output import ExportError
 from console.core.report.build import SessionNotFound
 from console.core.report.clinic import clinic_from
 from console.core.report.making import Made, make_pdf
-from console.core.report.output import OutputError, export_event, write_private
 from console.store.db import open_reader
 from console.ui.gui_post import GuiPoster
 
@@ -39,7 +42,7 @@ def paint_pdf(printer: QPrinter, data: bytes) -> int:
     doc = pdfium.PdfDocument(data)
     painter = QPainter()
     if not painter.begin(printer):
-        raise OutputError("the printer could not be started")
+        raise ExportError("the printer could not be started")
     try:
         dpi = max(150, min(printer.resolution(), 600))
         area = printer.pageLayout().paintRectPixels(printer.resolution())
@@ -61,6 +64,19 @@ def paint_pdf(printer: QPrinter, data: bytes) -> int:
         doc.close()
 
 
+def chosen_session(window: Any, ctx: AppContext) -> int | None:
+    """The session a report or an export is of: the open one, else the one in the note
+    (ended, being signed), else the newest."""
+    cur = ctx.sessions.current
+    if cur is not None:
+        return cur.id
+    notes = getattr(getattr(window, "notes_feature", None), "notes", None)
+    if notes is not None and notes.session_id is not None:
+        return int(notes.session_id)
+    row = ctx.reader.execute("SELECT MAX(id) FROM sessions").fetchone()
+    return int(row[0]) if row and row[0] is not None else None
+
+
 class ReportActions(QObject):
     def __init__(self, window: Any, ctx: AppContext) -> None:
         super().__init__()
@@ -73,16 +89,7 @@ class ReportActions(QObject):
 
     # ----- which session -----
     def session_id(self) -> int | None:
-        """The open session, else the one in the note (ended, being signed), else the
-        newest."""
-        cur = self.ctx.sessions.current
-        if cur is not None:
-            return cur.id
-        notes = getattr(getattr(self.window, "notes_feature", None), "notes", None)
-        if notes is not None and notes.session_id is not None:
-            return int(notes.session_id)
-        row = self.ctx.reader.execute("SELECT MAX(id) FROM sessions").fetchone()
-        return int(row[0]) if row and row[0] is not None else None
+        return chosen_session(self.window, self.ctx)
 
     def say(self, text: str) -> None:
         self.last_message = text
@@ -102,7 +109,7 @@ class ReportActions(QObject):
             if not chosen:
                 return
             path = Path(chosen)
-        self._job(kind, sid, lambda made: self._save(made, path, sid))
+        self._save(kind, sid, path)
 
     def print_it(self, kind: str = "report",
                  printer_for: Callable[[], QPrinter | None] | None = None) -> None:
@@ -110,66 +117,72 @@ class ReportActions(QObject):
         if sid is None:
             self.say("There is no session to print yet.")
             return
-        self._job(kind, sid, None, lambda made: self._print(made, sid, printer_for))
+        self._made_for_print(kind, sid, printer_for)
 
     # ----- the worker -----
-    def _job(self, kind: str, sid: int, in_worker: Callable[[Made], str] | None,
-             on_gui: Callable[[Made], None] | None = None) -> None:
+    def _start(self, kind: str, sid: int) -> bool:
         if self.busy:
             self.say("A report is being made; wait a moment.")
-            return
+            return False
         self.busy = True
         self.done.clear()
         self.say(f"Making the {WHAT[kind]} of session {sid}…")
-        clinic = clinic_from(self.ctx.config.extra)
-        db = self.ctx.db_path
         self.ctx.writer.flush()
+        return True
 
-        def work() -> None:
-            message = ""
-            made: Made | None = None
+    def _run(self, kind: str, work: Callable[[], str]) -> None:
+        """`work` on a worker thread; its sentence (or the error's) ends in the status bar."""
+        def run() -> None:
             try:
-                conn = open_reader(db)
-                try:
-                    made = make_pdf(conn, sid, kind, clinic)
-                finally:
-                    conn.close()
-                if in_worker is not None:
-                    message = in_worker(made)
+                message = work()
             except SessionNotFound as e:
                 message = str(e)
-            except OutputError as e:
-                message = f"Not saved: {e}."
+            except ExportError as e:
+                message = f"Not saved: {e}"
             except Exception as e:
                 message = f"The {WHAT[kind]} could not be made: {e}"
-            self.post(lambda: self._finish(message, made, on_gui))
+            self.post(lambda: self._finish(message))
 
-        threading.Thread(target=work, name="holdspace-report", daemon=True).start()
+        threading.Thread(target=run, name="holdspace-report", daemon=True).start()
 
-    def _finish(self, message: str, made: Made | None,
-                on_gui: Callable[[Made], None] | None) -> None:
+    def _finish(self, message: str) -> None:
         self.busy = False
         if message:
             self.say(message)
-        if on_gui is not None and made is not None and not message:
-            on_gui(made)
         self.done.set()
 
-    def _record(self, made: Made, sid: int, where: str) -> None:
-        """Append the export event and wait for its commit (on the worker thread)."""
-        ev = export_event(made.event_kind, sid, what=made.what, where=where,
-                          author=self.ctx.sessions.author, now=self.ctx.clock.now(),
-                          data=made.data, record_hash=made.record_hash, pages=made.pages)
-        self.ctx.writer.append_event(ev).result(timeout=30)
+    def _save(self, kind: str, sid: int, path: Path) -> None:
+        if not self._start(kind, sid):
+            return
+        clinic = clinic_from(self.ctx.config.extra)
+        db, author = self.ctx.db_path, self.ctx.sessions.author
+        recorder = writer_recorder(self.ctx.writer, self.ctx.clock.now)
 
-    def _save(self, made: Made, path: Path, sid: int) -> str:
-        write_private(path, made.data)
-        try:
-            self._record(made, sid, str(path.resolve()))
-        except Exception as e:
-            path.unlink(missing_ok=True)
-            return f"Not saved: the copy could not be recorded in the session ({e})."
-        return f"{made.what} of session {sid} saved to {path} ({made.pages} pages) and recorded."
+        def work() -> str:
+            made, pdf = make_report(db, path, sid, kind, clinic, by=author, via=CONSOLE,
+                                    recorder=recorder)
+            return (f"{pdf.what} of session {sid} saved to {made.files[0]} ({pdf.pages} "
+                    "pages) and recorded.")
+
+        self._run(kind, work)
+
+    def _made_for_print(self, kind: str, sid: int,
+                        printer_for: Callable[[], QPrinter | None] | None) -> None:
+        if not self._start(kind, sid):
+            return
+        clinic = clinic_from(self.ctx.config.extra)
+        db = self.ctx.db_path
+
+        def work() -> str:
+            conn = open_reader(db)
+            try:
+                made = make_pdf(conn, sid, kind, clinic)
+            finally:
+                conn.close()
+            self.post(lambda: self._print(made, sid, printer_for))
+            return ""
+
+        self._run(kind, work)
 
     def _print(self, made: Made, sid: int,
                printer_for: Callable[[], QPrinter | None] | None) -> None:
@@ -179,15 +192,17 @@ class ReportActions(QObject):
             return
         try:
             pages = paint_pdf(printer, made.data)
-        except OutputError as e:
+        except ExportError as e:
             self.say(f"Not printed: {e}.")
             return
         name = printer.printerName() or printer.outputFileName() or "printer"
-        where = f"printer {name}"
+        x = pdf_export(made, sid, [], by=self.ctx.sessions.author, via=CONSOLE,
+                       to=f"printer {name}")
+        recorder = writer_recorder(self.ctx.writer, self.ctx.clock.now)
 
         def record() -> None:
             try:
-                self._record(made, sid, where)
+                recorder(x)
                 msg = f"{made.what} of session {sid} sent to {name} ({pages} pages) and recorded."
             except Exception as e:
                 msg = f"Printed, but the copy could not be recorded in the session ({e})."

@@ -35,7 +35,8 @@ CONSOLE = "console"
 SAVE_TIMEOUT_S = 20.0
 
 TITLES = {"csv": "CSV export", "vital": ".vital export", "backup": "Backup",
-          "report": "PDF report", "rems": "REMS form", "fhir": "FHIR export"}
+          "report": "Session report (PDF)", "rems_form": "REMS Patient Monitoring Form (PDF)",
+          "fhir": "FHIR R4 bundle (JSON)"}
 
 
 def login_name() -> str:
@@ -55,15 +56,23 @@ class Export:
     by: str | None  # who made it (the console user, or the login name)
     via: str = COMMAND_LINE  # "command line" or "console"
     detail: Mapping[str, object] = field(default_factory=dict)  # size, sha256, reason, …
+    to: str = ""  # where it went when that is not a file (a printer); else the files
+
+    @property
+    def title(self) -> str:
+        return TITLES.get(self.what, f"{self.what} export")
+
+    @property
+    def where(self) -> str:
+        return self.to or " and ".join(str(f) for f in self.files)
 
     def summary(self) -> str:
-        title = TITLES.get(self.what, f"{self.what} export")
+        title = self.title
         scope = ("the whole database" if not self.sessions else
                  f"session {self.sessions[0]}" if len(self.sessions) == 1 else
                  f"sessions {', '.join(str(s) for s in self.sessions)}")
         counts = ", ".join(f"{n:,} {name}" for name, n in self.counts.items())
-        where = " and ".join(str(f) for f in self.files)
-        return (f"{title} of {scope}{f' ({counts})' if counts else ''} to {where}"
+        return (f"{title} of {scope}{f' ({counts})' if counts else ''} to {self.where}"
                 f" — by {self.by or 'unknown'} ({self.via})")
 
 
@@ -73,6 +82,8 @@ def export_events(x: Export, now: float) -> list[Event]:
         raise ValueError(f"export kind {x.what!r} is not a lower-case word")
     payload: dict[str, object] = {
         "format": x.what,
+        "what": x.title,  # what the report's list of copies shows
+        "where": x.where,
         "files": [str(f) for f in x.files],
         "sessions": list(x.sessions),
         "counts": dict(x.counts),
@@ -91,6 +102,16 @@ def export_events(x: Export, now: float) -> list[Event]:
 def record(writer: StoreWriter, x: Export, now: float) -> list[Future[Event]]:
     """Queue the events; each Future resolves once committed (never wait on the GUI thread)."""
     return [writer.append_event(ev) for ev in export_events(x, now)]
+
+
+def record_and_wait(writer: StoreWriter, x: Export, now: float) -> list[Event]:
+    """Record `x` through the console's writer and wait for the commit (on a worker thread,
+    never the GUI's); raises ExportError when the record does not take it."""
+    futures = record(writer, x, now)
+    try:
+        return [f.result(SAVE_TIMEOUT_S) for f in futures]
+    except Exception as e:  # NotSaved, a timeout: the record does not show it
+        raise ExportError(f"the record did not take it ({e}).") from None
 
 
 def record_now(db_path: Path, x: Export, now: float) -> list[Event]:

@@ -59,6 +59,12 @@ class PrivateOutput:
     def open_text(self) -> IO[str]:
         return open(self.tmp, "w", encoding="utf-8", newline="")
 
+    def write_bytes(self, data: bytes) -> None:
+        """The whole content at once (a PDF, a FHIR bundle); raises OSError when the disk
+        refuses."""
+        with open(self.tmp, "wb") as f:
+            f.write(data)
+
     def failed(self, e: OSError) -> ExportError:
         """Discard the half-written file and say why."""
         self.discard()
@@ -91,8 +97,11 @@ def check_target(path: Path, db_path: Path | None = None) -> None:
     if path.is_dir():
         raise ExportError(f"{path} is a folder — give a file name in it.")
     folder = path.parent
+    if not folder.exists():
+        raise ExportError(f"There is no folder {folder}: it does not exist — create it or "
+                          "choose another place.")
     if not folder.is_dir():
-        raise ExportError(f"There is no folder {folder} — create it or choose another place.")
+        raise ExportError(f"There is no folder {folder}: it is a file — choose another place.")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ExportError(f"Cannot write in {folder} (permission denied) — choose another place.")
     if db_path is not None and path.resolve() in _database_files(db_path):

@@ -38,13 +38,16 @@ CHART: dict[str, tuple[int, ...]] = {
     "dia": PARAM_CODES["dia"],
     "mean": (mdc.MDC_PRESS_BLD_NONINV_MEAN,),
     "rr": PARAM_CODES["rr"],
+    "temp": (mdc.MDC_TEMP,),  # not drawn on the chart; the FHIR export carries them
+    "etco2": (mdc.MDC_AWAY_CO2_ET,),
 }
 LABELS = {mdc.MDC_ECG_HEART_RATE: ("HR", "/min"), mdc.MDC_PULS_OXIM_PULS_RATE: ("PR", "/min"),
           mdc.MDC_PULS_RATE: ("PR", "/min"), mdc.MDC_PULS_OXIM_SAT_O2: ("SpO2", "%"),
           mdc.MDC_PRESS_BLD_NONINV_SYS: ("NIBP sys", "mmHg"),
           mdc.MDC_PRESS_BLD_NONINV_DIA: ("NIBP dia", "mmHg"),
           mdc.MDC_PRESS_BLD_NONINV_MEAN: ("NIBP mean", "mmHg"),
-          mdc.MDC_RESP_RATE: ("RR", "/min")}
+          mdc.MDC_RESP_RATE: ("RR", "/min"), mdc.MDC_TEMP: ("Temp", "°C"),
+          mdc.MDC_AWAY_CO2_ET: ("EtCO2", "mmHg")}
 # Which check a value satisfies (as the dose feature counts them).
 CHECK_OF_PARAM = {"sys": "bp", "hr": "hr", "spo2": "spo2", "rr": "rr"}
 CHECK_OF_SCORE = {"score.moaas": "sedation", "score.rass": "sedation",

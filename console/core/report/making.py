@@ -1,5 +1,6 @@
 """One call that makes a PDF of a session (the report or the REMS form) with what the record
-of its making needs: the bytes, the page count, what it is and the record hash it shows."""
+of its making needs: the bytes, the page count, what it is and the record hash it shows.
+Writing it and recording that it left are the exports' (core/exports/make.py `make_report`)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,21 @@ import sqlite3
 from dataclasses import dataclass
 
 from console.core import rems_form
+from console.core.exports.export_events import TITLES
 from console.core.report.build import build_report
 from console.core.report.clinic import Clinic
 from console.core.report.pdf_report import render_report
 from console.core.report.rems_pdf import render_rems
 
-KINDS = {"report": ("export.report", "Session report (PDF)"),
-         "rems": ("export.rems_form", "REMS Patient Monitoring Form (PDF)")}
+EXPORT_KINDS = {"report": "report", "rems": "rems_form"}  # the event is `export.<kind>`
 
 
 @dataclass(frozen=True, slots=True)
 class Made:
     data: bytes
     pages: int
-    what: str
-    event_kind: str
+    what: str  # "Session report (PDF)", as the export event and the report's list say it
+    export_kind: str  # "report" or "rems_form"
     record_hash: str
 
 
@@ -42,5 +43,5 @@ def make_pdf(conn: sqlite3.Connection, session_id: int, kind: str, clinic: Clini
         data = render_rems(form, report)
     else:
         data = render_report(report)
-    event_kind, what = KINDS[kind]
-    return Made(data, page_count(data), what, event_kind, report.record_hash)
+    export_kind = EXPORT_KINDS[kind]
+    return Made(data, page_count(data), TITLES[export_kind], export_kind, report.record_hash)

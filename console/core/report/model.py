@@ -300,8 +300,8 @@ class Marker:
 
 @dataclass
 class Vitals:
-    """The numerics behind the whole-session chart, per parameter (the source with the most
-    values first; others kept as they were recorded)."""
+    """The numerics behind the whole-session chart (and the FHIR export), per parameter (the
+    source with the most values first; others kept as they were recorded)."""
 
     hr: list[Series] = field(default_factory=list)  # ECG heart rate and pulse rates
     spo2: list[Series] = field(default_factory=list)
@@ -309,11 +309,14 @@ class Vitals:
     dia: list[Series] = field(default_factory=list)
     mean: list[Series] = field(default_factory=list)
     rr: list[Series] = field(default_factory=list)
+    temp: list[Series] = field(default_factory=list)
+    etco2: list[Series] = field(default_factory=list)
     sources: tuple[str, ...] = ()  # every monitor that sent a value (and "manual")
     markers: tuple[Marker, ...] = ()
 
     def all(self) -> list[Series]:
-        return [*self.hr, *self.spo2, *self.sys, *self.dia, *self.mean, *self.rr]
+        return [*self.hr, *self.spo2, *self.sys, *self.dia, *self.mean, *self.rr, *self.temp,
+                *self.etco2]
 
 
 @dataclass
