@@ -43,6 +43,7 @@ class Vital:
     decimals: int = 0  # digits after the point on tiles
     continuous: bool = True  # sent every few seconds: a gap breaks its line
     watched: bool = False  # every monitor in the room sends it: its silence is an alarm
+    always_shown: bool = True  # else its tile appears with its first value (spot checks)
 
     @property
     def code(self) -> int:
@@ -82,7 +83,7 @@ VITALS: tuple[Vital, ...] = (
                    mdc.MDC_TEMP_ORAL, mdc.MDC_TEMP_AXIL),
           "Temp", "Temp", "Temperature", "°C", mdc.MDC_DIM_DEGC, "#d08cf0", (30, 43),
           "temp", 30 * 60.0, "temp", "Temp", "temp", (34.0, 40.0), decimals=1,
-          continuous=False),
+          continuous=False, always_shown=False),
 )
 
 VITAL: dict[str, Vital] = {v.key: v for v in VITALS}
