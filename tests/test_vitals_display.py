@@ -84,3 +84,41 @@ def test_strip_and_trend_show_pulse_rate_as_hr_and_a_temperature(qtbot, qapp) ->
                                mdc.MDC_DIM_BEAT_PER_MIN, Quality.VALID)])
     strip.refresh(t0 + 62)
     assert strip.hr.title.text() == "HR" and strip.hr.value.text() == "71"
+
+
+def test_a_tile_restyles_only_when_its_state_changes(qtbot, qapp) -> None:
+    """Each 50 ms batch used to re-apply every style sheet: only a change may do it now."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from console.ui.vital_tile import VitalTile
+
+    class StyleChanges(QObject):
+        n = 0
+
+        def eventFilter(self, _obj: QObject, ev: QEvent) -> bool:
+            if ev.type() == QEvent.Type.StyleChange:
+                self.n += 1
+            return False
+
+    tile = VitalTile("HR", "/min", theme.HR, 5.0)
+    qtbot.addWidget(tile)
+    tile.resize(220, 160)
+    tile.show()
+    counter = StyleChanges()
+    tile.value.installEventFilter(counter)
+    t0 = 1_800_000_000.0
+    tile.set_value("72", t0, Quality.VALID, "mon")
+    tile.refresh(t0)
+    live = counter.n  # stale → live: restyled (a parent's sheet reaches its labels too)
+    assert live > 0 and tile.value.text() == "72" and tile.colour in tile.value.styleSheet()
+    for i in range(1, 40):  # a calm room: the value changes, the state does not
+        tile.set_value(str(72 + i % 3), t0 + i * 0.05, Quality.VALID, "mon")
+        tile.refresh(t0 + i * 0.05)
+    assert counter.n == live and tile.value.text() == "72"
+    tile.set_alarm("high")
+    alarmed = counter.n
+    assert alarmed > live
+    tile.set_alarm("high")  # the same alarm again: nothing to restyle
+    assert counter.n == alarmed
+    tile.refresh(t0 + 30)  # no value for 30 s: grey
+    assert counter.n > alarmed and theme.STALE in tile.value.styleSheet()
