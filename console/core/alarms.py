@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from console.core.templates import PARAMS, AlarmRule
+from console.core.vitals import VITALS
 from console.store.events import Event
 from devices import mdc
 from devices.link import LinkState, LinkStatus
@@ -33,7 +34,8 @@ TRUSTED = (Quality.VALID, Quality.MANUAL)
 PRIORITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 DEFAULT_SILENCE_S = 120.0
 DEFAULT_ESCALATE_S = 120.0  # no HR/SpO2 this long: a technical alarm goes up to `escalate_to`
-STALE_CODES = (mdc.MDC_ECG_HEART_RATE, mdc.MDC_PULS_OXIM_PULS_RATE, mdc.MDC_PULS_OXIM_SAT_O2)
+# Codes whose silence means the monitor is not sending (the table's watched vitals).
+STALE_CODES = tuple(c for v in VITALS if v.watched for c in v.codes)
 
 
 @dataclass

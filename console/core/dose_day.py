@@ -34,6 +34,7 @@ from console.core.observers import Observers
 from console.core.session import SessionService
 from console.core.templates import PARAM_CODES, PARAMS, Template
 from console.core.timers import SteadyNow, TimerSnapshot
+from console.core.vitals import VITALS
 from console.store.events import Event, session_events
 from devices import mdc
 from devices.link import LinkStatus
@@ -42,19 +43,15 @@ from devices.reading import Quality, Reading, Sample
 MY_PREFIXES = ("dose.", "infusion.", "gate.", "checklist.", "check.", "alarm.", "limits.",
                "vitals.manual", "rems.")
 PARAM_OF_CODE = {code: name for name, codes in PARAM_CODES.items() for code in codes}
-CHECK_OF_PARAM = {"sys": "bp", "hr": "hr", "spo2": "spo2", "rr": "rr"}
+CHECK_OF_PARAM = {v.key: v.check for v in VITALS if v.check}
 # Scores written by the notes that count as a scheduled check of this kind.
 CHECK_OF_SCORE = {"score.moaas": "sedation", "score.rass": "sedation",
                   "score.cadss": "dissociation", "score.cadss6": "dissociation"}
 REPLAY_S = 15 * 60.0  # readings that prime the alarm sustain timers after a restart
-MANUAL_RANGES = {  # what a hand-typed value may plausibly be
-    "sys": (40, 300), "dia": (20, 200), "hr": (20, 250), "spo2": (50, 100), "rr": (2, 60)}
-MANUAL_NAMES = {"sys": "Systolic BP", "dia": "Diastolic BP", "hr": "Heart rate",
-                "spo2": "SpO2", "rr": "Respiratory rate"}
-MANUAL_UNITS = {"sys": mdc.MDC_DIM_MMHG, "dia": mdc.MDC_DIM_MMHG,
-                "hr": mdc.MDC_DIM_BEAT_PER_MIN, "spo2": mdc.MDC_DIM_PERCENT,
-                "rr": mdc.MDC_DIM_RESP_PER_MIN}
-
+# What a hand-typed value may plausibly be, how it is named and stored (from the table).
+MANUAL_RANGES = {v.key: v.manual_range for v in VITALS}
+MANUAL_NAMES = {v.key: v.name for v in VITALS}
+MANUAL_UNITS = {v.key: v.mdc_unit for v in VITALS}
 
 class NeedsConfirmation(Exception):
     """The dose is outside the protocol: ask about this exact number, then call again with
@@ -240,7 +237,7 @@ class DoseDay:
 
     def manual_vitals(self, texts: dict[str, str],
                       when_text: str = "") -> tuple[Event, list[Reading]]:
-        """Typed BP/HR/SpO2/RR: stored as MANUAL readings, treated like monitor values."""
+        """Typed values (any row of VITALS): stored as MANUAL readings, like monitor values."""
         now = self.now()
         t = parse_when(when_text, now)
         if t > now + 60:
@@ -261,7 +258,9 @@ class DoseDay:
                                      "Check the value.")
             vals[key] = v
         if not vals:
-            raise DoseInputError("Type at least one value (BP, HR, SpO2 or RR).")
+            names = list(dict.fromkeys(v.tile_title for v in VITALS))
+            raise DoseInputError(f"Type at least one value ({', '.join(names[:-1])} or "
+                                 f"{names[-1]}).")
         if ("sys" in vals) != ("dia" in vals):
             raise DoseInputError("Blood pressure needs both numbers: systolic and diastolic.")
         if "sys" in vals and vals["sys"] <= vals["dia"]:

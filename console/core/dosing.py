@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from console.core import when
 from console.core.templates import Template
 
 FUTURE_TOLERANCE_S = 60.0  # clocks differ a little; a minute ahead is still "now"
@@ -95,23 +96,15 @@ def parse_mg(text: str) -> float:
 
 def parse_when(text: str, now: float) -> float:
     """When something happened: '' = now, '14:05' = today at 14:05, '10' or '-10' = 10 min ago."""
-    s = text.strip().lower()
-    if not s or s == "now":
-        return now
-    m = re.fullmatch(r"-?\s*(\d+(?:[.,]\d+)?)\s*(?:m|min|mins|minutes)?(?:\s*ago)?", s)
-    if m:
-        return now - float(m.group(1).replace(",", ".")) * 60.0
-    m = re.fullmatch(r"(\d{1,2})[:.h](\d{2})", s)
-    if m:
-        hh, mm = int(m.group(1)), int(m.group(2))
-        if hh > 23 or mm > 59:
-            raise DoseInputError(f"“{text.strip()}” is not a time of day. Use 24-hour hh:mm.")
-        day = datetime.fromtimestamp(now).astimezone()
-        return day.replace(hour=hh, minute=mm, second=0, microsecond=0).timestamp()
-    raise DoseInputError(
-        f"“{text.strip()}” is not a time. Leave it empty for now, type hh:mm (e.g. 14:05), "
-        "or minutes ago (e.g. 10)."
-    )
+    try:
+        return when.parse_when(text, now, minutes_ago=True)
+    except when.WhenError as e:
+        if "time of day" in str(e):
+            raise DoseInputError(str(e)) from None
+        raise DoseInputError(
+            f"“{text.strip()}” is not a time. Leave it empty for now, type hh:mm (e.g. 14:05), "
+            "or minutes ago (e.g. 10)."
+        ) from None
 
 
 def clock_text(t: float) -> str:

@@ -26,6 +26,7 @@ from console.core.acquisition import AcquisitionHub, Drained
 from console.core.captures import connect
 from console.core.clock import SystemClock
 from console.core.config import Config, DeviceConfig, plausible_limits
+from console.core.vitals import shown_codes
 from console.store import owner, records
 from console.store.db import BUSY_TIMEOUT_MS, StoreError, explain, open_readonly
 from console.store.writer import StoreWriter
@@ -41,8 +42,7 @@ def _summary(counts: dict[int, int], wave_s: float, latest: dict[int, Reading]) 
 
 def _last(latest: dict[int, Reading]) -> str:
     bits = []
-    for code in (mdc.MDC_ECG_HEART_RATE, mdc.MDC_PULS_OXIM_PULS_RATE, mdc.MDC_PULS_OXIM_SAT_O2,
-                 mdc.MDC_PRESS_BLD_NONINV_SYS, mdc.MDC_RESP_RATE):
+    for code in shown_codes():
         r = latest.get(code)
         if r is not None and r.quality.displayable and r.value == r.value:
             bits.append(f"{mdc.label(code)} {r.value:g}")

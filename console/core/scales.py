@@ -10,6 +10,8 @@ import math
 import time
 from dataclasses import dataclass
 
+from console.core import when
+
 
 class NoteError(ValueError):
     """Input the record cannot take, explained in plain words for the person typing."""
@@ -93,16 +95,17 @@ def parse_number(label: str, text: str, low: float, high: float) -> float:
 
 
 def parse_clock(text: str, now: float) -> float:
-    """“14:35” today (local time) as epoch seconds; a time in the future is refused."""
+    """“14:35” today (local time) as epoch seconds; a time in the future is refused.
+
+    The same reader as the dose's time field (`core/when.py`), without "minutes ago": in a
+    note, "10" could as well be ten o'clock."""
     s = text.strip().replace(".", ":")
     try:
-        hh, mm = (int(x) for x in s.split(":"))
-        if not (0 <= hh < 24 and 0 <= mm < 60):
-            raise ValueError
-    except ValueError:
-        raise NoteError(f"“{text}” is not a time. Type it as hours:minutes, e.g. 14:35.") from None
-    lt = time.localtime(now)
-    t = time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, hh, mm, 0, 0, 0, -1))
+        t = when.parse_when(text, now, minutes_ago=False) if text.strip() else math.nan
+    except when.WhenError:
+        t = math.nan
+    if t != t:  # an empty field or not a time
+        raise NoteError(f"“{text}” is not a time. Type it as hours:minutes, e.g. 14:35.")
     if t > now + 60:
         raise NoteError(f"{s} is later than now. An entry can refer to an earlier time only.")
     return float(t)

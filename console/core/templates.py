@@ -22,30 +22,20 @@ from typing import Any
 
 from console.core import clinic_files
 from console.core.clinic_files import NAME_MAX, FileProblem
-from devices import mdc
+from console.core.vitals import VITALS, check_kinds
 
 log = logging.getLogger(__name__)
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "templates"
 
-PARAMS: dict[str, tuple[int, str, str]] = {
-    # name in templates -> (MDC code, label, unit text)
-    "hr": (mdc.MDC_ECG_HEART_RATE, "HR", "/min"),
-    "spo2": (mdc.MDC_PULS_OXIM_SAT_O2, "SpO2", "%"),
-    "sys": (mdc.MDC_PRESS_BLD_NONINV_SYS, "BP systolic", "mmHg"),
-    "dia": (mdc.MDC_PRESS_BLD_NONINV_DIA, "BP diastolic", "mmHg"),
-    "rr": (mdc.MDC_RESP_RATE, "RR", "/min"),
-}
+# Derived from the one table (core/vitals.py): name in templates -> (MDC code, label, unit).
+PARAMS: dict[str, tuple[int, str, str]] = {v.key: (v.code, v.label, v.unit) for v in VITALS}
 # Every code that counts as the parameter: a heart rate may come from the ECG, the oximeter
 # (an oximeter-only monitor) or a hand count; all of them feed the same alarm and gate.
-PARAM_CODES: dict[str, tuple[int, ...]] = {
-    "hr": (mdc.MDC_ECG_HEART_RATE, mdc.MDC_PULS_OXIM_PULS_RATE, mdc.MDC_PULS_RATE),
-    "spo2": (mdc.MDC_PULS_OXIM_SAT_O2,),
-    "sys": (mdc.MDC_PRESS_BLD_NONINV_SYS,),
-    "dia": (mdc.MDC_PRESS_BLD_NONINV_DIA,),
-    "rr": (mdc.MDC_RESP_RATE,),
-}
-CHECK_KINDS = ("bp", "hr", "spo2", "rr", "sedation", "dissociation")
+PARAM_CODES: dict[str, tuple[int, ...]] = {v.key: v.codes for v in VITALS}
+# What a check may ask for: a vital (from the table) or a score the notes record.
+SCORED_CHECKS = ("sedation", "dissociation")
+CHECK_KINDS = (*check_kinds(), *SCORED_CHECKS)
 METHODS = ("bolus", "infusion", "tablets", "nasal_devices")
 PRIORITIES = ("high", "medium", "low")
 CHECKLIST_KINDS = ("confirm", "text", "hours")
@@ -108,7 +98,7 @@ class BoosterRule:
 
 @dataclass(frozen=True, slots=True)
 class CheckRule:
-    what: str  # bp | hr | spo2 | rr | sedation | dissociation
+    what: str  # one of CHECK_KINDS: a vital's check (bp, hr, temp...) or a score
     label: str
     at_minutes: tuple[float, ...] = ()
     every_minutes: float | None = None
@@ -142,7 +132,7 @@ class GateRule:
 @dataclass(frozen=True, slots=True)
 class AlarmRule:
     id: str
-    param: str  # hr | spo2 | sys | dia | rr
+    param: str  # a key of VITALS: hr | spo2 | sys | dia | rr | temp
     above: float | None
     below: float | None
     priority: str

@@ -24,10 +24,12 @@ from PySide6.QtWidgets import (
 
 from console.core.dose_day import DoseDay
 from console.core.dosing import DoseInputError
+from console.core.vitals import VITALS
 from console.ui import theme
 
-FIELDS = (("sys", "BP sys", theme.NIBP), ("dia", "BP dia", theme.NIBP), ("hr", "HR", theme.HR),
-          ("spo2", "SpO2", theme.SPO2), ("rr", "RR", theme.RR))
+# One field per row of the vital-sign table, blood pressure first (the value most often typed).
+FIELDS = tuple((v.key, v.short, v.colour)
+               for v in sorted(VITALS, key=lambda v: v.tile != "nibp"))
 
 
 class LimitsPanel(QFrame):

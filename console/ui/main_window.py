@@ -418,8 +418,9 @@ class MainWindow(QMainWindow):
         RoomOverlay.attach_once(dialog)
 
     def tiles(self) -> list[VitalTile]:
-        """The vital-sign tiles, each once (several codes share a tile)."""
-        return list(dict.fromkeys(self.vitals.tiles.values()))
+        """The vital-sign tiles in the room, each once (several codes share a tile); a
+        spot-check tile (temperature) only once it has had a value."""
+        return [t for t in dict.fromkeys(self.vitals.tiles.values()) if not t.isHidden()]
 
     # ----- room mode and height -----
     def _room_exempt(self) -> list[QRect]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from console.core.vitals import VITAL, VITALS
 from devices import mdc
 
 BG = "#0b0e12"
@@ -23,11 +24,12 @@ TEXT = "#c9d1d9"
 TEXT_DIM = "#7d8792"
 STALE = "#59626c"
 
-HR = "#3ddc84"
-SPO2 = "#3cc8e6"
-NIBP = "#e6e6e6"
-RR = "#e6c84a"
-TEMP = "#d08cf0"
+# A parameter's colour is the vital-sign table's; these names are for widgets that draw one.
+HR = VITAL["hr"].colour
+SPO2 = VITAL["spo2"].colour
+NIBP = VITAL["sys"].colour
+RR = VITAL["rr"].colour
+TEMP = VITAL["temp"].colour
 
 ALARM_HIGH = "#e5484d"
 ALARM_MEDIUM = "#f5c542"
@@ -36,16 +38,9 @@ OK = "#5fb37a"
 WARN = ALARM_MEDIUM
 
 PARAMETER_COLOURS: dict[int, str] = {
-    mdc.MDC_ECG_HEART_RATE: HR,
-    mdc.MDC_PULS_RATE: HR,
-    mdc.MDC_PULS_OXIM_PULS_RATE: HR,
-    mdc.MDC_PULS_OXIM_SAT_O2: SPO2,
+    **{code: v.colour for v in VITALS for code in v.codes},
     mdc.MDC_PULS_OXIM_PLETH: SPO2,
-    mdc.MDC_PRESS_BLD_NONINV_SYS: NIBP,
-    mdc.MDC_PRESS_BLD_NONINV_DIA: NIBP,
     mdc.MDC_PRESS_BLD_NONINV_MEAN: NIBP,
-    mdc.MDC_RESP_RATE: RR,
-    mdc.MDC_TEMP: TEMP,
 }
 
 PRIORITY_COLOURS = {"high": ALARM_HIGH, "medium": ALARM_MEDIUM, "low": ALARM_LOW}

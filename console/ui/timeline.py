@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.record import AMEND, build_record
+from console.core.vitals import VITALS, Vital
 from console.store.events import Event, last_event_id, session_events
 from console.ui import theme
 from console.ui.clock_axis import ClockAxis
@@ -55,13 +56,14 @@ LANES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 LANE_Y = {key: len(LANES) - i for i, (key, _t, _p) in enumerate(LANES)}
 LANE_LABEL = {key: title for key, title, _p in LANES}
 
-VITALS: dict[int, str] = {
-    mdc.MDC_ECG_HEART_RATE: theme.HR,
-    mdc.MDC_PULS_OXIM_SAT_O2: theme.SPO2,
-    mdc.MDC_PRESS_BLD_NONINV_SYS: theme.NIBP,
-    mdc.MDC_PRESS_BLD_NONINV_DIA: theme.NIBP,
-    mdc.MDC_RESP_RATE: theme.RR,
-}
+# Every code a curve is drawn for, and its parameter in the vital-sign table: pulse rate
+# from an oximeter is drawn in the HR lane as a heart rate from the ECG is.
+CURVES: dict[int, Vital] = {code: v for v in VITALS for code in v.codes}
+
+
+def _curve_colour(code: int) -> str:
+    v = CURVES[code]
+    return v.colour if code == v.code else theme.dim(v.colour, 0.6)  # a stand-in source
 _READABLE = (0, 1, 2, 3)  # Quality values that may be drawn (not INVALID)
 
 
@@ -170,23 +172,16 @@ class Timeline(QWidget):
         self.vitals_plot.getAxis("bottom").setStyle(showValues=False)
         self.vitals_plot.setXLink(self.lane_plot)
         self.vitals_plot.setYRange(0, 200, padding=0)
-        legend = " ".join(f"<span style='color:{c}'>{n}</span>" for n, c in (
-            ("HR", theme.HR), ("SpO2", theme.SPO2), ("NIBP ▼sys ▲dia", theme.NIBP),
-            ("RR", theme.RR)))
+        legend = " ".join(f"<span style='color:{v.colour}'>{n}</span>" for n, v in {
+            (v.tile_title + (" ▼sys ▲dia" if v.tile == "nibp" else "")): v
+            for v in VITALS}.items())
         self.vitals_plot.setTitle(f"<span style='font-size:10pt'>{legend}</span>",
                                   justify="left")
         self.lane_plot.setYRange(0.4, len(LANES) + 0.6, padding=0)
         self.lane_plot.getAxis("left").setTicks(
             [[(LANE_Y[k], LANE_LABEL[k]) for k in LANE_Y]])
+        # A curve per code the session has values for, made with its first value.
         self.curves: dict[int, pg.PlotDataItem] = {}
-        for code, colour in VITALS.items():
-            nibp = code in (mdc.MDC_PRESS_BLD_NONINV_SYS, mdc.MDC_PRESS_BLD_NONINV_DIA)
-            kw: dict[str, object] = ({"pen": None, "symbol": "t" if code ==
-                                      mdc.MDC_PRESS_BLD_NONINV_SYS else "t1",
-                                      "symbolSize": 8, "symbolBrush": colour, "symbolPen": None}
-                                     if nibp else {"pen": pg.mkPen(colour, width=1),
-                                                   "connect": "finite"})
-            self.curves[code] = self.vitals_plot.plot([], [], **kw)
         self.scatter = pg.ScatterPlotItem(size=13, hoverable=True, hoverSize=17,
                                           tip=self._tip)
         self.scatter.sigClicked.connect(self._clicked)
@@ -233,7 +228,7 @@ class Timeline(QWidget):
         self.session_id = session_id
         self.live = live
         self.follow = live
-        self._series = {code: ([], []) for code in VITALS}
+        self._series = {code: ([], []) for code in CURVES}
         self._last_reading_t = -math.inf
         self._seen_event_id = -1
         self.refresh()
@@ -270,8 +265,8 @@ class Timeline(QWidget):
     def _read_readings(self) -> bool:
         """Append readings newer than the last read; True if there were any."""
         assert self.session_id is not None
-        codes = {**{c: c for c in VITALS}, **{k: v for k, v in mdc.CANONICAL.items()
-                                              if v in VITALS}}
+        codes = {**{c: c for c in CURVES}, **{k: v for k, v in mdc.CANONICAL.items()
+                                              if v in CURVES}}
         q = ("SELECT t, code, value FROM readings WHERE session_id=? AND t>? AND quality IN "
              f"({','.join('?' * len(_READABLE))}) AND code IN ({','.join('?' * len(codes))}) "
              "ORDER BY t")
@@ -279,8 +274,7 @@ class Timeline(QWidget):
                                        *codes)).fetchall()
         for t, code, value in rows:
             ts, vs = self._series[codes[code]]
-            if ts and t - ts[-1] > 30 and code not in (mdc.MDC_PRESS_BLD_NONINV_SYS,
-                                                        mdc.MDC_PRESS_BLD_NONINV_DIA):
+            if ts and t - ts[-1] > 30 and CURVES[codes[code]].continuous:
                 ts.append(ts[-1] + 0.001)
                 vs.append(math.nan)
             ts.append(t)
@@ -290,7 +284,22 @@ class Timeline(QWidget):
 
     def _draw_curves(self) -> None:
         for code, (ts, vs) in self._series.items():
-            self.curves[code].setData(np.asarray(ts, float), np.asarray(vs, float))
+            curve = self.curves.get(code)
+            if curve is None:
+                if not ts:
+                    continue
+                curve = self.curves[code] = self._new_curve(code)
+            curve.setData(np.asarray(ts, float), np.asarray(vs, float))
+
+    def _new_curve(self, code: int) -> pg.PlotDataItem:
+        """Drawn as the vital-sign table says: a line for continuous values, marks for
+        spot measurements (▼ systolic, ▲ diastolic, ● the others)."""
+        v, colour = CURVES[code], _curve_colour(code)
+        if v.continuous:
+            return self.vitals_plot.plot([], [], pen=pg.mkPen(colour, width=1), connect="finite")
+        symbol = "t" if v.key == "sys" else "t1" if v.key == "dia" else "o"
+        return self.vitals_plot.plot([], [], pen=None, symbol=symbol, symbolSize=8,
+                                     symbolBrush=colour, symbolPen=None)
 
     def _draw_items(self) -> None:
         """Marks and rows again (only when the log changed), keeping the row selected."""

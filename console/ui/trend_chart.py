@@ -1,4 +1,4 @@
-"""Whole-session trends: HR and NIBP, SpO2, respiration, on one shared time axis.
+"""Whole-session trends, one row per trend row of the vital-sign table, one time axis.
 
 Data accumulate in growing numpy arrays; curves are redrawn at most twice a second with
 `setData` (one call per curve), clipped to view and peak-downsampled for long sessions. A gap
@@ -16,13 +16,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from console.core.vitals import VITALS, vital_of
 from console.ui import theme
 from console.ui.clock_axis import ClockAxis
 from devices import mdc
 from devices.reading import Reading
 
 GAP_SECONDS = 6.0  # a longer silence between readings breaks the line
-NIBP_CODES = (mdc.MDC_PRESS_BLD_NONINV_SYS, mdc.MDC_PRESS_BLD_NONINV_DIA)
 
 
 class Series:
@@ -65,42 +65,15 @@ class TrendChart(QWidget):
         self.layout_widget = pg.GraphicsLayoutWidget()
         self.layout_widget.ci.setSpacing(2)
         self.plots: dict[str, pg.PlotItem] = {}
-        rows = (("hr", "HR · NIBP", (30, 210)), ("spo2", "SpO2 %", (75, 101)),
-                ("rr", "RR /min", (0, 40)))
-        first: pg.PlotItem | None = None
-        for i, (key, title, yr) in enumerate(rows):
-            axis = ClockAxis(orientation="bottom")
-            p = self.layout_widget.addPlot(row=i, col=0, axisItems={"bottom": axis})
-            p.setYRange(*yr, padding=0)
-            p.getAxis("left").setWidth(44)
-            p.layout.setContentsMargins(0, 2, 4, 0)
-            # The row's name sits inside the plot, so no height goes to a title line.
-            name = pg.TextItem(title, color=theme.TEXT_DIM, anchor=(0, 0))
-            name.setParentItem(p.getViewBox())
-            name.setPos(4, 0)
-            p.showGrid(x=True, y=True, alpha=0.12)
-            p.setClipToView(True)
-            p.setDownsampling(auto=True, mode="peak")
-            p.setMenuEnabled(False)
-            p.getViewBox().setMouseEnabled(x=True, y=False)
-            p.getViewBox().sigRangeChangedManually.connect(self._user_moved)
-            if first is not None:
-                p.setXLink(first)
-            if i < len(rows) - 1:
-                p.getAxis("bottom").setStyle(showValues=False)
-            first = first or p
-            self.plots[key] = p
         self.series: dict[int, Series] = {}
         self.curves: dict[int, pg.PlotDataItem] = {}
-        self._add_curve("hr", mdc.MDC_ECG_HEART_RATE, theme.HR)
-        self._add_curve("hr", mdc.MDC_PULS_OXIM_PULS_RATE, theme.dim(theme.HR, 0.6))
-        for code in NIBP_CODES:
-            self._add_curve("hr", code, theme.NIBP, symbol=True, gap=None)
-        self._add_curve("spo2", mdc.MDC_PULS_OXIM_SAT_O2, theme.SPO2)
-        self._add_curve("rr", mdc.MDC_RESP_RATE, theme.RR)
-        self.markers: list[tuple[float, str]] = []
-        self.since: float | None = None  # nothing older is drawn (the session's start)
+        self.markers: list[tuple[float, str, str]] = []
         self._marker_lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
+        # One row per trend row of the vital-sign table; a spot-check row (temperature)
+        # appears with its first value, so a room without one loses no height to it.
+        for key in dict.fromkeys(v.trend_row for v in VITALS if v.always_shown):
+            self._add_row(key)
+        self.since: float | None = None  # nothing older is drawn (the session's start)
         self.live_button = QPushButton("Live")
         self.live_button.setToolTip("Follow the present again (L)")
         self.live_button.setShortcut("L")
@@ -127,6 +100,43 @@ class TrendChart(QWidget):
         self._timer.start()
         self._update_live_button()
 
+    def _add_row(self, key: str) -> None:
+        """The row `key` of the table's trend rows, below the others, with its curves."""
+        vitals = [v for v in VITALS if v.trend_row == key]
+        tiles = list(dict.fromkeys(v.tile_title for v in vitals))
+        title = " · ".join(tiles) if len(tiles) > 1 else f"{tiles[0]} {vitals[0].unit}"
+        first = next(iter(self.plots.values()), None)
+        if self.plots:  # only the bottom row shows clock times
+            list(self.plots.values())[-1].getAxis("bottom").setStyle(showValues=False)
+        axis = ClockAxis(orientation="bottom")
+        p = self.layout_widget.addPlot(row=len(self.plots), col=0, axisItems={"bottom": axis})
+        p.setYRange(*vitals[0].trend_range, padding=0)
+        p.getAxis("left").setWidth(44)
+        p.layout.setContentsMargins(0, 2, 4, 0)
+        # The row's name sits inside the plot, so no height goes to a title line.
+        name = pg.TextItem(title, color=theme.TEXT_DIM, anchor=(0, 0))
+        name.setParentItem(p.getViewBox())
+        name.setPos(4, 0)
+        p.showGrid(x=True, y=True, alpha=0.12)
+        p.setClipToView(True)
+        p.setDownsampling(auto=True, mode="peak")
+        p.setMenuEnabled(False)
+        p.getViewBox().setMouseEnabled(x=True, y=False)
+        p.getViewBox().sigRangeChangedManually.connect(self._user_moved)
+        if first is not None:
+            p.setXLink(first)
+        self.plots[key] = p
+        for v in vitals:
+            for code in v.codes:
+                # A stand-in source (pulse rate for HR) is drawn dimmer than the parameter's own.
+                colour = v.colour if code == v.code else theme.dim(v.colour, 0.6)
+                if v.continuous:
+                    self._add_curve(key, code, colour)
+                else:
+                    self._add_curve(key, code, colour, symbol=True, gap=None)
+        for t, _text, colour in self.markers:
+            self._marker_line(p, t, None, colour, 0.0)
+
     def _add_curve(self, plot: str, code: int, colour: str, symbol: bool = False,
                    gap: float | None = GAP_SECONDS) -> None:
         pen = pg.mkPen(colour, width=1)
@@ -138,7 +148,12 @@ class TrendChart(QWidget):
 
     def add_readings(self, readings: list[Reading]) -> None:
         for r in readings:
-            s = self.series.get(r.code)
+            code = mdc.canonical(r.code)
+            s = self.series.get(code)
+            v = vital_of(code) if s is None else None
+            if v is not None and v.trend_row not in self.plots:
+                self._add_row(v.trend_row)
+                s = self.series.get(code)
             if s is None or (self.since is not None and r.t < self.since):
                 continue
             value = r.value if r.quality.displayable else math.nan
@@ -150,18 +165,21 @@ class TrendChart(QWidget):
 
         Labels of markers close in time step down the row ("▼14 mg" above "▼140 mg"),
         so they never print over each other."""
-        near = sum(1 for mt, _ in self.markers if abs(mt - t) < MARKER_NEAR_S)
+        near = sum(1 for mt, _t, _c in self.markers if abs(mt - t) < MARKER_NEAR_S)
         level = -float(near % MARKER_LEVELS)  # whole label heights down, at any row height
-        self.markers.append((t, text))
+        self.markers.append((t, text, colour))
         for i, p in enumerate(self.plots.values()):
-            line = pg.InfiniteLine(
-                pos=t, angle=90, pen=pg.mkPen(colour, width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
-                label=text if i == 0 else None,
-                labelOpts={"color": colour, "position": 0.92,
-                           "anchors": [(0, level), (0, level)]},
-            )
-            p.addItem(line)
-            self._marker_lines.append((p, line))
+            self._marker_line(p, t, text if i == 0 else None, colour, level)
+
+    def _marker_line(self, p: pg.PlotItem, t: float, text: str | None, colour: str,
+                     level: float) -> None:
+        line = pg.InfiniteLine(
+            pos=t, angle=90, pen=pg.mkPen(colour, width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
+            label=text, labelOpts={"color": colour, "position": 0.92,
+                                   "anchors": [(0, level), (0, level)]},
+        )
+        p.addItem(line)
+        self._marker_lines.append((p, line))
 
     def reset(self, since: float | None = None) -> None:
         """Empty: no series, no markers, nothing from before `since` (a session ended or

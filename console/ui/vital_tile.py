@@ -56,6 +56,7 @@ class VitalTile(QFrame):
         self.unit = QLabel(unit)
         self.value = QLabel("---")
         self.value_px = value_px
+        self._style_key: tuple[object, ...] | None = None  # what the style sheets now show
         self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.detail = QLabel("")
         self.detail.setAlignment(Qt.AlignmentFlag.AlignRight)
@@ -174,7 +175,13 @@ class VitalTile(QFrame):
             self._set_detail(*self._detail_parts)
 
     def _restyle(self, stale: bool) -> None:
+        """Style sheets only when what they show changes: re-applying one costs ~2 ms per
+        tile, which at 20 batches a second was a fifth of a core while the room was calm."""
         # (room mode: the window's veil dims the whole tile, unless it is alarming)
+        key = (stale, self.alarm, self.colour, self._fit_px())
+        if key == self._style_key:
+            return
+        self._style_key = key
         colour = theme.STALE if stale else self.colour
         edge = theme.PRIORITY_COLOURS.get(self.alarm or "", theme.PANEL_EDGE)
         width = 3 if self.alarm else 1

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from console.core.vitals import NIBP_MEAN, VITALS, vital_of
 from console.ui import theme
 from console.ui.pleth_view import PlethView
 from console.ui.trend_chart import TrendChart
@@ -25,7 +26,6 @@ from devices.link import LinkState, LinkStatus
 from devices.reading import Quality, Reading, Sample, WaveChunk
 
 CONTINUOUS_STALE_S = 5.0
-NIBP_STALE_S = 15 * 60.0
 SWITCH_NOTE_S = 10 * 60.0  # how long a change of source stays announced on the strip
 
 LINK_COLOURS = {
@@ -48,19 +48,19 @@ class VitalsStrip(QWidget):
         super().__init__(parent)
         self.shown_source = shown_source or (lambda code: None)
         self.stale_after = stale_after or (lambda source: CONTINUOUS_STALE_S)
-        self.hr = VitalTile("HR", "/min", theme.HR, CONTINUOUS_STALE_S)
-        self.spo2 = VitalTile("SpO2", "%", theme.SPO2, CONTINUOUS_STALE_S)
-        self.nibp = VitalTile("NIBP", "mmHg", theme.NIBP, NIBP_STALE_S)
-        self.rr = VitalTile("RR", "/min", theme.RR, 10.0)
-        self.tiles: dict[int, VitalTile] = {
-            mdc.MDC_ECG_HEART_RATE: self.hr,
-            mdc.MDC_PULS_OXIM_PULS_RATE: self.hr,
-            mdc.MDC_PULS_OXIM_SAT_O2: self.spo2,
-            mdc.MDC_PRESS_BLD_NONINV_SYS: self.nibp,
-            mdc.MDC_PRESS_BLD_NONINV_DIA: self.nibp,
-            mdc.MDC_PRESS_BLD_NONINV_MEAN: self.nibp,
-            mdc.MDC_RESP_RATE: self.rr,
-        }
+        # One tile per tile key of the vital-sign table, in its order; NIBP shows sys/dia.
+        self.tile_of: dict[str, VitalTile] = {}
+        self.tiles: dict[int, VitalTile] = {}
+        for v in VITALS:
+            tile = self.tile_of.get(v.tile)
+            if tile is None:
+                tile = VitalTile(v.tile_title, v.unit, v.colour, v.stale_s)
+                tile.setVisible(v.always_shown)
+                self.tile_of[v.tile] = tile
+            self.tiles.update(dict.fromkeys(v.codes, tile))
+        self.tiles[NIBP_MEAN] = self.tile_of["nibp"]
+        self.hr, self.spo2 = self.tile_of["hr"], self.tile_of["spo2"]
+        self.nibp, self.rr = self.tile_of["nibp"], self.tile_of["rr"]
         self._nibp: dict[int, Reading] = {}
         self._ecg_hr_t: float | None = None
         self.links: dict[str, LinkStatus] = {}
@@ -77,8 +77,8 @@ class VitalsStrip(QWidget):
         self.trend = TrendChart()
 
         tiles = QHBoxLayout()
-        for w, stretch in ((self.hr, 2), (self.spo2, 2), (self.nibp, 3), (self.rr, 2)):
-            tiles.addWidget(w, stretch)
+        for key, w in self.tile_of.items():
+            tiles.addWidget(w, 3 if key == "nibp" else 2)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(tiles)
@@ -112,28 +112,28 @@ class VitalsStrip(QWidget):
         return chosen is None or chosen == source
 
     def _show(self, r: Reading) -> None:
-        ok = r.quality.displayable and r.value == r.value  # NaN check
-        text = _fmt(r.value) if ok else None
-        if r.code == mdc.MDC_ECG_HEART_RATE:
-            self._ecg_hr_t = r.t
-            self.hr.title.setText("HR")
-            self.hr.set_value(text, r.t, r.quality, r.source,
-                              stale_after=self.stale_after(r.source), reason=r.reason)
-        elif r.code == mdc.MDC_PULS_OXIM_PULS_RATE:
-            # Pulse rate from the oximeter stands in only when no ECG heart rate is current.
-            if self._ecg_hr_t is None or r.t - self._ecg_hr_t > CONTINUOUS_STALE_S:
-                self.hr.title.setText("PR (SpO2)")
-                self.hr.set_value(text, r.t, r.quality, r.source,
-                                  stale_after=self.stale_after(r.source), reason=r.reason)
-        elif r.code in (mdc.MDC_PRESS_BLD_NONINV_SYS, mdc.MDC_PRESS_BLD_NONINV_DIA,
-                        mdc.MDC_PRESS_BLD_NONINV_MEAN):
-            self._nibp[r.code] = r
+        v = vital_of(r.code)
+        if v is None and mdc.canonical(r.code) != NIBP_MEAN:
+            return
+        if v is None or v.tile == "nibp":
+            self._nibp[mdc.canonical(r.code)] = r
             self._show_nibp()
-        else:
-            tile = self.tiles.get(r.code)
-            if tile is not None:
-                tile.set_value(text, r.t, r.quality, r.source,
-                               stale_after=self.stale_after(r.source), reason=r.reason)
+            return
+        ok = r.quality.displayable and r.value == r.value  # NaN check
+        text = f"{r.value:.{v.decimals}f}" if ok else None
+        tile = self.tile_of[v.tile]
+        if v.key == "hr" and r.code != v.code:
+            # Pulse rate stands in only when no ECG heart rate is current.
+            if self._ecg_hr_t is not None and r.t - self._ecg_hr_t <= CONTINUOUS_STALE_S:
+                return
+            tile.title.setText("PR (SpO2)" if r.code == mdc.MDC_PULS_OXIM_PULS_RATE else "PR")
+        elif v.key == "hr":
+            self._ecg_hr_t = r.t
+            tile.title.setText(v.tile_title)
+        tile.show()
+        # Continuous values age by their source's pace; a spot check by its own stale time.
+        stale = self.stale_after(r.source) if v.continuous else None
+        tile.set_value(text, r.t, r.quality, r.source, stale_after=stale, reason=r.reason)
 
     def _show_nibp(self) -> None:
         s = self._nibp.get(mdc.MDC_PRESS_BLD_NONINV_SYS)
@@ -182,7 +182,7 @@ class VitalsStrip(QWidget):
 
     def forget_link(self, source: str) -> None:
         """A monitor removed from the room: its link line goes, its values turn grey."""
-        for tile in (self.hr, self.spo2, self.nibp, self.rr):
+        for tile in self.tile_of.values():
             tile.source_stopped(source)
         if self.links.pop(source, None) is not None:
             self._render_links()
@@ -203,7 +203,7 @@ class VitalsStrip(QWidget):
 
     def refresh(self, now: float) -> None:
         """Repaint ages and staleness (called at 1 Hz and after each batch)."""
-        for tile in (self.hr, self.spo2, self.nibp, self.rr):
+        for tile in self.tile_of.values():
             tile.refresh(now)
         self.trend.set_now(now)
         self.pleth.blank_if_stale(now)
