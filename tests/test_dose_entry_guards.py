@@ -322,6 +322,8 @@ def test_fields_are_empty_for_the_next_patient(
     qtbot.waitUntil(room.window.end_accepts_second_press, timeout=3000)  # a deliberate pause
     room.window.request_end_session()
     assert room.ctx.sessions.current is None
+    # between patients the panel names no protocol, weight or lock of the one who left
+    assert panel.protocol.text() == "" and "LOCKED" not in panel.record_button.text()
     room.begin(name="Second Patient")
     assert (panel.mg.text(), panel.lot.text(), panel.when.text()) == ("", "", "")
     assert panel.moaas.currentIndex() == 0 and checklist.reason.text() == ""

@@ -314,6 +314,10 @@ class DosePanel(QFrame):
             if not self.given_by.text() and day.sessions.author:
                 self.given_by.setText(day.sessions.author)
             self.inf_box.setVisible(d.method == "infusion")
+        else:  # no session (or one without a protocol): nothing of the last patient stays
+            self.protocol.setText("")
+            self.default_text = ""
+            self.inf_box.hide()
         self.refresh()
 
     def reset_fields(self) -> None:
@@ -554,6 +558,7 @@ class DosePanel(QFrame):
         if day is None:
             self.cumulative.setText("")
             self.log.setText("")
+            self.record_button.setText("Record dose  (F2)")
             self.record_button.setEnabled(False)
             return
         self.record_button.setEnabled(True)
