@@ -500,6 +500,53 @@ def _export_parsers(sub: argparse._SubParsersAction[_Parser],
                      help="replace a database with a session that is not closed")
 
 
+# ------------------------------------------------------------------ several rooms (central)
+def cmd_central(a: argparse.Namespace) -> int:
+    """`holdspace central init`: the central server's schema and roles (docs/replication.md)."""
+    if a.central_command != "init":
+        raise UserError("say what to do: `holdspace central init --pg URL [--room NAME]` sets "
+                        "up the central server")
+    return central_init(a)
+
+
+def central_init(a: argparse.Namespace) -> int:
+    import getpass
+
+    from console.replication.address import AddressError, check_room, check_url, shown
+    from console.replication.schema import CentralError, init
+
+    try:
+        url = check_url(a.pg or os.environ.get("HOLDSPACE_CENTRAL_URL", ""))
+        names = [check_room(n) for n in a.room or []]
+    except AddressError as e:
+        raise UserError(str(e)) from None
+    given = list(a.room_password or [])
+    if len(given) > len(names):
+        raise UserError("more --room-password than --room: give one password per room, in the "
+                        "same order")
+    rooms: list[tuple[str, str | None]] = []
+    for i, name in enumerate(names):
+        pw = given[i] if i < len(given) else os.environ.get("HOLDSPACE_ROOM_PASSWORD")
+        if pw is None and sys.stdin.isatty():
+            pw = getpass.getpass(f"password for room {name!r} (empty: none): ") or None
+        rooms.append((name, pw))
+    try:
+        done = init(url, rooms, a.central_password)
+    except CentralError as e:
+        raise UserError(str(e)) from None
+    where = shown(url)
+    if done.found == done.now:
+        print(f"central server {where}: schema already at version {done.now}")
+    else:
+        print(f"central server {where}: schema brought from version {done.found} to {done.now}")
+    for (room, login), (_, pw) in zip(done.rooms, rooms, strict=True):
+        how = "with its password" if pw else "without a password (certificate or peer login)"
+        print(f"room {room!r}: logs in as {login} {how}; may add only its own rows")
+    if a.central_password:
+        print("central station: logs in as holdspace_central_ro (read-only)")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 2, as everywhere else
         raise UserError(message)
@@ -575,13 +622,34 @@ def parser() -> argparse.ArgumentParser:
                      help="the esketamine REMS Patient Monitoring Form instead of the report")
     rpt.add_argument("--by", help="who is making the copy (recorded; default: your login)")
     _export_parsers(sub, db_help)
+
+    cen = sub.add_parser("central", help="the clinic's central server: `central init` sets up "
+                                         "its schema and room logins")
+    cen.add_argument("--pg", metavar="URL", help="the central PostgreSQL server, "
+                                                "postgresql://USER@HOST/DATABASE")
+    csub = cen.add_subparsers(dest="central_command", parser_class=_Parser)
+    ini = csub.add_parser("init", help="create or update the schema (versioned, safe to run "
+                                       "again) and each room's login")
+    ini.add_argument("--pg", metavar="URL", required=True,
+                     help="the server as the clinic's admin login, postgresql://ADMIN@HOST/DB "
+                          "(may create roles)")
+    ini.add_argument("--room", action="append", metavar="NAME",
+                     help="create (or update) this room's login holdspace_room_<name>; repeat "
+                          "for several")
+    ini.add_argument("--room-password", action="append", metavar="PASSWORD",
+                     help="the room's password, one per --room in the same order (default: "
+                          "$HOLDSPACE_ROOM_PASSWORD, else asked)")
+    ini.add_argument("--central-password", metavar="PASSWORD",
+                     help="let the central station log in as holdspace_central_ro with this "
+                          "password")
     return p
 
 
 COMMANDS = {"run": cmd_run, "simulate": cmd_simulate, "record": cmd_record,
             "replay": cmd_replay, "sessions": cmd_sessions, "check": cmd_check,
             "report": cmd_report,
-            "export": cmd_export, "backup": cmd_backup, "restore": cmd_restore}
+            "export": cmd_export, "backup": cmd_backup, "restore": cmd_restore,
+            "central": cmd_central}
 
 
 def main(argv: list[str] | None = None) -> int:
