@@ -31,9 +31,10 @@ from console.ui import theme
 from console.ui.timer_bar import OVERDUE, OVERDUE_BG
 from console.ui.vital_tile import age_text
 
-VALUE_PX = 46
-ROOM_PX = 28
-CLOCK_PX = 30
+VALUE_PX = 58
+ROOM_PX = 30
+CLOCK_PX = 38
+NEXT_PX = 22
 
 
 def _wall(t: float) -> str:
@@ -136,14 +137,17 @@ class RoomPanel(QFrame):
             vitals.addLayout(v.box)
         vitals.addStretch(1)
         timers = QGridLayout()
-        timers.setHorizontalSpacing(18)
+        timers.setHorizontalSpacing(24)
         timers.setVerticalSpacing(0)
         for col, (cap, w) in enumerate((("SINCE DOSE", self.since),
-                                        ("MIN. OBSERVATION LEFT", self.observe),
-                                        ("NEXT CHECK", self.next))):
+                                        ("MIN. OBSERVATION LEFT", self.observe))):
             timers.addWidget(_caption(cap), 0, col)
             timers.addWidget(w, 1, col)
         timers.setColumnStretch(2, 1)
+        check = QHBoxLayout()
+        check.setSpacing(10)
+        check.addWidget(_caption("NEXT CHECK"), 0, Qt.AlignmentFlag.AlignVCenter)
+        check.addWidget(self.next, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(14, 10, 14, 12)
         lay.setSpacing(8)
@@ -153,6 +157,7 @@ class RoomPanel(QFrame):
         lay.addLayout(vitals)
         lay.addLayout(timers)
         lay.addWidget(self.timer_notes)
+        lay.addLayout(check)
         lay.addWidget(self.problem)
         lay.addStretch(1)
         self._frame(theme.PANEL_EDGE, 1)
@@ -210,7 +215,8 @@ class RoomPanel(QFrame):
                                      "padding: 4px 8px;")
             self._frame(theme.dim(top, 0.6) if stale else top, 3)
         else:
-            self.alarm.setText("No alarms" if st.in_progress else "")
+            self.alarm.setText("" if not st.in_progress else
+                               "Alarms not known while no data arrive" if stale else "No alarms")
             self.alarm.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 15px; padding: 0 2px;")
             self._frame(theme.PANEL_EDGE, 1)
         self._vitals(st, now, stale)
@@ -290,7 +296,7 @@ class RoomPanel(QFrame):
                 w.setText("--:--:--")
                 w.setStyleSheet(_style(theme.STALE, CLOCK_PX, bold=False))
             self.next.setText("—")
-            self.next.setStyleSheet(_style(theme.STALE, 20, bold=False))
+            self.next.setStyleSheet(_style(theme.STALE, NEXT_PX, bold=False))
             self.timer_notes.setText("no dose yet" if st.in_progress and st.day is not None
                                      else "")
             return
@@ -310,17 +316,18 @@ class RoomPanel(QFrame):
         c = snap.next_check
         if c is None:
             self.next.setText("none scheduled")
-            self.next.setStyleSheet(_style(theme.TEXT_DIM, 20, bold=False))
+            self.next.setStyleSheet(_style(theme.TEXT_DIM, NEXT_PX, bold=False))
         elif c.state == "upcoming":
             self.next.setText(f"{c.label} in {ms(c.due - snap_now)}")
-            self.next.setStyleSheet(_style(colour, 20))
+            self.next.setStyleSheet(_style(colour, NEXT_PX))
         elif c.state == "due":
             self.next.setText(f"{c.label} — DUE now")
-            self.next.setStyleSheet(_style(theme.TEXT_DIM if stale else theme.WARN, 20))
+            self.next.setStyleSheet(_style(theme.TEXT_DIM if stale else theme.WARN, NEXT_PX))
         else:
             late = (snap_now - c.due) / 60
             self.next.setText(f"{c.label} — OVERDUE {late:.0f} min")
-            self.next.setStyleSheet(_style(theme.TEXT_DIM if stale else OVERDUE, 20)
+            self.next.setStyleSheet(_style(theme.TEXT_DIM, NEXT_PX) if stale else
+                                    _style(OVERDUE, NEXT_PX)
                                     + f"background: {OVERDUE_BG}; padding: 1px 6px;")
         self.timer_notes.setText(" · ".join(notes))
 

@@ -146,9 +146,21 @@ def latest_values(conn: sqlite3.Connection, session_id: int) -> dict[str, Readin
             continue
         param = PARAM_OF_CODE[mdc.canonical(code)]
         old = out.get(param)
-        if old is None or r[0] >= old.t:
-            out[param] = Reading(r[0], r[1], r[2], r[3], r[4], Quality(r[5]))
+        new = Reading(r[0], r[1], r[2], r[3], r[4], Quality(r[5]))
+        if old is None or _better(param, new, old):
+            out[param] = new
     return out
+
+
+def _better(param: str, new: Reading, old: Reading) -> bool:
+    """Newest wins, except that a current ECG heart rate is shown before an oximeter's pulse
+    rate of the same moment (as the room's HR tile does)."""
+    ecg = mdc.MDC_ECG_HEART_RATE
+    if param == "hr" and (new.code == ecg) != (old.code == ecg):
+        e, o = (new, old) if new.code == ecg else (old, new)
+        prefer_ecg = e.t >= o.t - VITAL["hr"].stale_s
+        return (new is e) == prefer_ecg
+    return new.t >= old.t
 
 
 def links(conn: sqlite3.Connection, session_id: int) -> tuple[Link, ...]:

@@ -147,6 +147,9 @@ class CentralWindow(QMainWindow):
             self.grid.addWidget(self.panels[room], i // cols, i % cols)
         for c in range(cols):
             self.grid.setColumnStretch(c, 1)
+        rows = (len(self.panels) + cols - 1) // cols
+        for r in range(rows + 1):  # panels keep their height; the rest is calm background
+            self.grid.setRowStretch(r, 1 if r == rows else 0)
         self.empty.setVisible(not self.panels)
 
     # ----- every second -----
