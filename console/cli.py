@@ -349,12 +349,29 @@ def cmd_report(a: argparse.Namespace) -> int:
     from console.core.report.build import SessionNotFound
     from console.core.report.clinic import clinic_from
 
-    db = Path(a.db).expanduser() if a.db else default_db()
     kind = "rems" if a.rems else "report"
+    by = (a.by or "").strip() or login_name()
+    clinic = clinic_from(Config.load().extra)
+    if a.pg is not None:  # from the clinic server: console/central/reports.py
+        from console.central import reports
+
+        url, room = _central_source(a)
+        out = Path(a.out) if a.out else Path(f"holdspace-{_slug(room)}-session-{a.session}-"
+                                             f"{kind}.pdf")
+        try:
+            made, pdf = reports.from_server(url, room, a.session, lambda db: make_report(
+                db, out, a.session, kind, clinic, by=by, via=COMMAND_LINE,
+                recorder=reports.recorder(url, room)))
+        except ExportError as e:
+            raise UserError(str(e)) from None
+        print(f"{pdf.what} of {room}'s session {a.session} ({pdf.pages} page"
+              f"{'s' if pdf.pages != 1 else ''}) written to {made.files[0]} (from the clinic "
+              "server; recorded in the station's record)")
+        return 0
+    db = Path(a.db).expanduser() if a.db else default_db()
     out = Path(a.out) if a.out else Path(f"holdspace-session-{a.session}-{kind}.pdf")
     try:
-        made, pdf = make_report(db, out, a.session, kind, clinic_from(Config.load().extra),
-                                by=(a.by or "").strip() or login_name(), via=COMMAND_LINE,
+        made, pdf = make_report(db, out, a.session, kind, clinic, by=by, via=COMMAND_LINE,
                                 recorder=command_line_recorder(db))
     except SessionNotFound:
         raise UserError(f"there is no session {a.session} in {db} "
@@ -374,6 +391,8 @@ def cmd_export(a: argparse.Namespace) -> int:
     from console.core.exports.output import ExportError
     from console.core.report.clinic import clinic_from
 
+    if a.pg is not None:
+        return _export_from_server(a)
     db = Path(a.db).expanduser() if a.db else default_db()
     ranged = a.first is not None or a.last is not None
     if a.session is not None and ranged:
@@ -406,6 +425,67 @@ def cmd_export(a: argparse.Namespace) -> int:
     scope = ", ".join(f"#{s}" for s in x.sessions)
     print(f"exported session{'s' if len(x.sessions) > 1 else ''} {scope} ({counts}) to "
           f"{' and '.join(str(f) for f in made.files)}; recorded as export.{x.what}")
+    return 0
+
+
+def _central_source(a: argparse.Namespace) -> tuple[str, str]:
+    """The server and room of `--pg URL --room NAME` (report and exports from the server)."""
+    from console.replication.address import AddressError, check_room, check_url
+
+    if a.db:
+        raise UserError("give either --db FILE (the room's own file) or --pg URL --room NAME "
+                        "(the clinic server), not both")
+    if not a.room:
+        raise UserError("say which room's session: --room NAME (as the room replicates it)")
+    if a.session is None:
+        raise UserError("say which session: --session N (the room's own session number)")
+    try:
+        return check_url(a.pg), check_room(a.room)
+    except AddressError as e:
+        raise UserError(str(e)) from None
+
+
+def _slug(room: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in room.strip().lower()).strip("-") or "room"
+
+
+def _export_from_server(a: argparse.Namespace) -> int:
+    """`holdspace export --pg URL --room NAME --session N --csv/--vital/--fhir`."""
+    from console.central import reports
+    from console.core.config import Config
+    from console.core.exports.export_events import COMMAND_LINE, login_name
+    from console.core.exports.make import make_csv, make_fhir, make_vital
+    from console.core.exports.output import ExportError
+    from console.core.report.clinic import clinic_from
+
+    if a.first is not None or a.last is not None:
+        raise UserError("from the clinic server one session at a time: give --session N, not "
+                        "--from/--to")
+    url, room = _central_source(a)
+    rec, n = reports.recorder(url, room), a.session
+    try:
+        if a.csv:
+            made = reports.from_server(url, room, n, lambda db: make_csv(
+                db, Path(a.csv), session=n, by=login_name(), via=COMMAND_LINE, recorder=rec),
+                waveforms=False)
+        elif a.vital:
+            made = reports.from_server(url, room, n, lambda db: make_vital(
+                db, Path(a.vital), n, by=login_name(), via=COMMAND_LINE, recorder=rec))
+        elif a.fhir:
+            clinic = clinic_from(Config.load().extra)
+            made = reports.from_server(url, room, n, lambda db: make_fhir(
+                db, Path(a.fhir), n, clinic, by=login_name(), via=COMMAND_LINE, recorder=rec),
+                waveforms=False)
+        else:
+            raise UserError("say what to make: --csv FILE.csv or --vital FILE.vital, or "
+                            "--fhir FILE.json")
+    except ExportError as e:
+        raise UserError(str(e)) from None
+    x = made.export
+    counts = ", ".join(f"{c:,} {name}" for name, c in x.counts.items())
+    print(f"exported {room}'s session {n} ({counts}) from the clinic server to "
+          f"{' and '.join(str(f) for f in made.files)}; recorded in the station's record as "
+          f"export.{x.what}")
     return 0
 
 
@@ -468,12 +548,19 @@ def cmd_restore(a: argparse.Namespace) -> int:
     return 0
 
 
+def _server_source(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pg", metavar="URL", help="make it from the clinic server instead of a "
+                   "room's file: postgresql://USER@HOST/DATABASE (with --room)")
+    p.add_argument("--room", metavar="NAME", help="the room whose session it is (with --pg)")
+
+
 def _export_parsers(sub: argparse._SubParsersAction[_Parser],
                     db_help: str) -> None:
     exp = sub.add_parser("export", help="export a session (or a date range) as CSV, or one "
                                         "session as a .vital file for VitalDB/VitalRecorder "
                                         "or a FHIR R4 bundle")
     exp.add_argument("--db", help=db_help)
+    _server_source(exp)
     exp.add_argument("--session", type=int, help="the session's number (`holdspace sessions`)")
     exp.add_argument("--from", dest="first", metavar="DATE",
                      help="first day (YYYY-MM-DD) of sessions to export as CSV")
@@ -503,10 +590,26 @@ def _export_parsers(sub: argparse._SubParsersAction[_Parser],
 # ------------------------------------------------------------------ several rooms (central)
 def cmd_central(a: argparse.Namespace) -> int:
     """`holdspace central init`: the central server's schema and roles (docs/replication.md)."""
+    if a.central_command is None and a.pg:
+        return central_station(a)
     if a.central_command != "init":
-        raise UserError("say what to do: `holdspace central init --pg URL [--room NAME]` sets "
-                        "up the central server")
+        raise UserError("say what to do: `holdspace central --pg URL` opens the central "
+                        "station; `holdspace central init --pg URL [--room NAME]` sets up the "
+                        "central server")
     return central_init(a)
+
+
+def central_station(a: argparse.Namespace) -> int:
+    """The central station's window (console/central), read only."""
+    from console.replication.address import AddressError, check_url
+
+    try:
+        url = check_url(a.pg)
+    except AddressError as e:
+        raise UserError(str(e)) from None
+    from console.central.window import run_station
+
+    return run_station(url, screenshot=a.screenshot, quit_after=a.quit_after)
 
 
 def central_init(a: argparse.Namespace) -> int:
@@ -614,6 +717,7 @@ def parser() -> argparse.ArgumentParser:
     rpt = sub.add_parser("report", help="the session report (or the REMS form) as a PDF; "
                                         "recorded in the session")
     rpt.add_argument("--db", help=db_help)
+    _server_source(rpt)
     rpt.add_argument("--session", type=int, required=True, help="session number "
                                                                  "(`holdspace sessions`)")
     rpt.add_argument("--out", help="PDF file to write (default "
@@ -623,10 +727,13 @@ def parser() -> argparse.ArgumentParser:
     rpt.add_argument("--by", help="who is making the copy (recorded; default: your login)")
     _export_parsers(sub, db_help)
 
-    cen = sub.add_parser("central", help="the clinic's central server: `central init` sets up "
-                                         "its schema and room logins")
+    cen = sub.add_parser("central", help="the clinic's central server: `central --pg URL` opens "
+                                         "the central station (read only); `central init` sets "
+                                         "up its schema and room logins")
     cen.add_argument("--pg", metavar="URL", help="the central PostgreSQL server, "
                                                 "postgresql://USER@HOST/DATABASE")
+    cen.add_argument("--screenshot", help="save a picture of the station window to this PNG")
+    cen.add_argument("--quit-after", type=float, help="close the station after this many seconds")
     csub = cen.add_subparsers(dest="central_command", parser_class=_Parser)
     ini = csub.add_parser("init", help="create or update the schema (versioned, safe to run "
                                        "again) and each room's login")
