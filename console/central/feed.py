@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 
 from console.central import mirror, server
-from console.central.rooms import Heartbeat, RoomState, derive
+from console.central.rooms import STALE_AFTER_S, Heartbeat, RoomState, derive
 from console.core.clock import Clock, SystemClock
 from console.core.templates import Catalog, load_catalog
 
@@ -102,12 +102,14 @@ class StationFeed:
 
     def __init__(self, url: str, deliver: Callable[[Update], None], *,
                  clock: Clock | None = None, catalog: Catalog | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 stale_after: float = STALE_AFTER_S) -> None:
         self.url = url
         self.deliver = deliver
         self.clock = clock or SystemClock()
         self.catalog = catalog
         self.monotonic = monotonic
+        self.stale_after = stale_after
         self.mirrors: dict[str, RoomMirror] = {}
         self.states: dict[str, RoomState] = {}
         self._stop = threading.Event()
@@ -183,7 +185,8 @@ class StationFeed:
     def _refresh(self, pg: psycopg.Connection[Any], touched: dict[str, set[str]] | None) -> None:
         asked = self.monotonic()
         beats = {r.room: Heartbeat(r.workstation_id, r.age_s, asked, r.behind_rows,
-                                   r.behind_seconds, r.last_error) for r in server.rooms(pg)}
+                                   r.behind_seconds, r.last_error, self.stale_after)
+                 for r in server.rooms(pg)}
         out: dict[str, RoomState] = {}
         assert self.catalog is not None
         for room, beat in beats.items():

@@ -69,13 +69,14 @@ class Heartbeat:
     behind_rows: int | None
     behind_seconds: float | None
     last_error: str | None
+    stale_after: float = STALE_AFTER_S
 
     def age(self, mono_now: float) -> float | None:
         return None if self.age_s is None else self.age_s + max(0.0, mono_now - self.asked_at)
 
     def stale(self, mono_now: float) -> bool:
         a = self.age(mono_now)
-        return a is None or a > STALE_AFTER_S
+        return a is None or a > self.stale_after
 
 
 @dataclass(frozen=True, slots=True)

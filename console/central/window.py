@@ -25,7 +25,7 @@ from console.central.banner import Line, StationBanner
 from console.central.detail import RoomDetail
 from console.central.feed import StationFeed, Update
 from console.central.panel import RoomPanel
-from console.central.rooms import RoomState
+from console.central.rooms import STALE_AFTER_S, RoomState
 from console.central.server import where
 from console.core.alarms import PRIORITY_ORDER, duration_text
 from console.core.clock import Clock, SystemClock
@@ -47,7 +47,8 @@ def columns_for(n: int) -> int:
 
 class CentralWindow(QMainWindow):
     def __init__(self, url: str, *, clock: Clock | None = None, catalog: Catalog | None = None,
-                 data_dir: Path | None = None, sound: AlarmSound | None = None) -> None:
+                 data_dir: Path | None = None, sound: AlarmSound | None = None,
+                 stale_after: float = STALE_AFTER_S) -> None:
         super().__init__()
         self.setWindowTitle(TITLE)
         self.clock = clock or SystemClock()
@@ -105,7 +106,7 @@ class CentralWindow(QMainWindow):
         self.poster = GuiPoster(self)
         self.feed = StationFeed(url, lambda u: self.poster(lambda: self.apply(u)),
                                 clock=self.clock, catalog=catalog,
-                                monotonic=self.clock.monotonic)
+                                monotonic=self.clock.monotonic, stale_after=stale_after)
         self.timer = QTimer(self)
         self.timer.setInterval(1000)
         self.timer.timeout.connect(self.tick)

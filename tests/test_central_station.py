@@ -1,0 +1,186 @@
+"""The central station on a real PostgreSQL server fed by the rooms' own replicators.
+
+Three rooms write real SQLite files through the real core (checklist, dose, alarm rules) and
+replicate them; the station window (offscreen) reads the server with the read-only login.
+Every wait is on a condition; the 2 s bound on an alarm reaching the station is the issue's.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from console.central import rooms as rooms_mod
+from console.central.feed import StationFeed, Update
+from console.central.rooms import StationNeverWrites
+from console.central.window import CentralWindow
+from console.core.templates import load_catalog
+from tests.helpers.fixtures import wait_until
+from tests.helpers.central_rooms import caught_up, init_server, rooms, station_url
+from tests.helpers.pg import Cluster
+
+NAMES = ["Room 1", "Room 2", "Room 3"]
+PATIENTS = ["Maria Keller", "John Smith", "Ana Lopez"]
+
+
+def _window(qtbot: QtBot, url: str, stale_after: float = 3.0) -> CentralWindow:
+    win = CentralWindow(url, catalog=load_catalog(), stale_after=stale_after)
+    qtbot.addWidget(win)
+    win.resize(1500, 900)
+    win.show()
+    win.start()
+    return win
+
+
+def test_three_rooms_an_alarm_within_2_s_and_a_stopped_room_goes_stale(
+        qtbot: QtBot, tmp_path: Path, pg: Cluster, pg_db: str) -> None:
+    urls = init_server(pg, pg_db, NAMES)
+    admin = pg.url(pg_db)
+    with rooms(tmp_path, NAMES) as rs:
+        for r, patient in zip(rs, PATIENTS, strict=True):
+            r.dosed(patient)
+            r.replicate(urls[r.name])
+        for r in rs:
+            assert caught_up(r, admin)
+        win = _window(qtbot, station_url(pg, pg_db))
+        try:
+            qtbot.waitUntil(lambda: len(win.panels) == 3 and all(
+                s.in_progress and s.day is not None for s in win.states.values()), timeout=20000)
+            assert sorted(win.panels) == NAMES
+            for name, patient in zip(NAMES, PATIENTS, strict=True):
+                p = win.panels[name]
+                assert p.who.text().startswith(rooms_mod.initials(patient))
+                assert patient not in p.who.text()  # initials only: nobody is signed in
+                assert "IM ketamine" in p.who.text()
+                assert p.since.text() != "--:--:--" and p.observe.text() != "--:--:--"
+                assert p.hr.value.text() == "72" and p.spo2.value.text() == "97"
+                assert p.nibp.value.text() == "124/78"
+                assert p.alarm_text() == "No alarms"
+            assert not win.banner.isVisible() and win.sound.priority is None
+            # the station's since-dose clock is the room's own DoseDay's
+            room2 = rs[1]
+            assert room2.day is not None
+            assert win.states["Room 2"].timers().first_dose == room2.day.timers().first_dose
+
+            # Room 2 desaturates: its own rules raise a HIGH alarm, written by its writer
+            room2.feed(15, spo2=88, step=1)
+            assert "spo2-low" in room2.day.alarms.active
+            room2.writer.flush()
+            qtbot.waitUntil(lambda: any("ROOM 2" in t and "HIGH" in t and "SpO2 88" in t
+                                        for t in win.banner.texts()), timeout=2000)
+            assert win.banner.isVisible()
+            assert "HIGH" in win.panels["Room 2"].alarm_text()
+            assert win.panels["Room 1"].alarm_text() == "No alarms"
+            assert win.sound.priority == "high"  # the tone sounds at the station
+
+            # acknowledged in the room: the station's tone stops, the alarm stays listed
+            room2.day.acknowledge("Ana Nurse")
+            room2.writer.flush()
+            qtbot.waitUntil(lambda: win.sound.priority is None, timeout=5000)
+            assert any("silenced in the room by Ana Nurse" in t for t in win.banner.texts())
+
+            # Room 3's replication stops: its panel goes grey with how long, and says so
+            stopped = rs[2].replicator
+            assert stopped is not None
+            stopped.stop(flush=2.0)
+            qtbot.waitUntil(lambda: win.panels["Room 3"].stale.isVisible(), timeout=15000)
+            text = win.panels["Room 3"].stale.text()
+            assert text.startswith("No data from Room 3 for ") and " s — " in text
+            age = int(text.removeprefix("No data from Room 3 for ").split(" s")[0])
+            assert 3 <= age < 60
+            assert win.panels["Room 3"].alarm_text() == "Alarms not known while no data arrive"
+            assert any("ROOM 3" in t and "cannot be seen" in t for t in win.banner.texts())
+            assert not win.panels["Room 1"].stale.isVisible()
+            # its age goes on counting without any news from the server
+            qtbot.waitUntil(lambda: win.panels["Room 3"].stale.text() != text, timeout=3000)
+
+            # clicking a room opens its trend and timeline, read only
+            qtbot.mouseClick(win.panels["Room 2"], Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(lambda: "Room 2" in win.details
+                            and win.details["Room 2"].timeline is not None, timeout=5000)
+            tl = win.details["Room 2"].timeline
+            assert tl is not None
+            qtbot.waitUntil(lambda: any(i.kind == "alarm.raised" for i in tl.items),
+                            timeout=5000)
+            assert any(i.kind == "dose.given" for i in tl.items)
+            conn = win.details["Room 2"].conn
+            assert conn is not None
+            with pytest.raises(sqlite3.OperationalError):
+                conn.execute("DELETE FROM readings")
+        finally:
+            win.close()
+
+
+def test_full_names_only_while_staff_are_signed_in(qtbot: QtBot, tmp_path: Path, pg: Cluster,
+                                                   pg_db: str) -> None:
+    urls = init_server(pg, pg_db, ["Room 1"])
+    with rooms(tmp_path, ["Room 1"]) as rs:
+        rs[0].dosed("Maria Keller")
+        rs[0].replicate(urls["Room 1"])
+        win = _window(qtbot, station_url(pg, pg_db), stale_after=30)
+        try:
+            qtbot.waitUntil(lambda: "Room 1" in win.panels
+                            and win.states["Room 1"].in_progress, timeout=20000)
+            who = win.panels["Room 1"].who
+            assert who.text().startswith("M. K. ·")
+            win.set_signed_in("Ana Nurse")
+            assert who.text().startswith("Maria Keller ·")
+            win.set_signed_in(None)
+            assert who.text().startswith("M. K. ·")
+        finally:
+            win.close()
+
+
+def test_the_station_cannot_write_and_says_when_the_server_is_unreachable(
+        qtbot: QtBot, tmp_path: Path, pg: Cluster, pg_db: str) -> None:
+    urls = init_server(pg, pg_db, ["Room 1"])
+    with rooms(tmp_path, ["Room 1"]) as rs:
+        rs[0].dosed("Maria Keller")
+        rs[0].replicate(urls["Room 1"])
+        assert caught_up(rs[0], pg.url(pg_db))
+        got: list[Update] = []
+        feed = StationFeed(station_url(pg, pg_db), got.append, catalog=load_catalog())
+        feed.start()
+        try:
+            assert _until(lambda: any("Room 1" in u.rooms and u.rooms["Room 1"].day is not None
+                                      for u in got))
+        finally:
+            feed.stop()
+        state = next(u.rooms["Room 1"] for u in got if "Room 1" in u.rooms)
+        assert state.day is not None
+        with pytest.raises(StationNeverWrites):  # the station's dose day cannot record
+            state.day.record_check("bp", "120/80")
+        with psycopg.connect(station_url(pg, pg_db)) as c, pytest.raises(
+                psycopg.errors.InsufficientPrivilege):
+            c.execute("INSERT INTO holdspace.events (room, id, uid, t, recorded, kind, payload) "
+                      "VALUES ('Room 1', 999, 'x', 0, 0, 'note', '{}')")
+
+    win = _window(qtbot, f"postgresql://nobody:x@127.0.0.1:{_closed_port()}/none")
+    try:
+        qtbot.waitUntil(lambda: win.server_bar.isVisible(), timeout=10000)
+        assert win.server_bar.text().startswith("The station cannot read the clinic server")
+        assert "x@" not in win.server_bar.text()  # never the password
+    finally:
+        win.close()
+
+
+def _until(pred: Callable[[], bool], timeout: float = 20.0) -> bool:
+    return wait_until(pred, timeout=timeout)
+
+
+def _closed_port() -> int:
+    from tests.helpers.pg import free_port
+
+    return free_port()
+
+
+def test_initials_say_enough_to_tell_rooms_apart() -> None:
+    assert rooms_mod.initials("Maria Keller") == "M. K."
+    assert rooms_mod.initials("van der Berg, Ana") == "V. D. B."
+    assert rooms_mod.initials("") == "" and rooms_mod.initials(None) == ""
