@@ -21,8 +21,8 @@ from console.central.feed import StationFeed, Update
 from console.central.rooms import StationNeverWrites
 from console.central.window import CentralWindow
 from console.core.templates import load_catalog
-from tests.helpers.fixtures import wait_until
 from tests.helpers.central_rooms import caught_up, init_server, rooms, station_url
+from tests.helpers.fixtures import wait_until
 from tests.helpers.pg import Cluster
 
 NAMES = ["Room 1", "Room 2", "Room 3"]

@@ -192,15 +192,14 @@ class StationFeed:
         for room, beat in beats.items():
             m = self.mirrors.setdefault(room, RoomMirror(room))
             tables = None if touched is None else touched.get(room, set())
-            if room not in self.states or tables is None or tables & set(DATA_TABLES) or (
-                    "" in tables):
-                if m.pull(pg) or room not in self.states:
-                    out[room] = (derive(room, m.conn, m.session_id, self.catalog, self.clock,
-                                        beat) if m.conn is not None
-                                 else RoomState(room, beat))
-                    self.states[room] = out[room]
-                    continue
-            out[room] = self.states[room] = replace(self.states[room], heartbeat=beat)
+            rows_may_be_new = tables is None or bool(tables & {*DATA_TABLES, ""})
+            first = room not in self.states
+            if (first or rows_may_be_new) and (m.pull(pg) or first):
+                st = (derive(room, m.conn, m.session_id, self.catalog, self.clock, beat)
+                      if m.conn is not None else RoomState(room, beat))
+            else:
+                st = replace(self.states[room], heartbeat=beat)
+            out[room] = self.states[room] = st
         self.deliver(Update(out))
 
     def _answer_requests(self, pg: psycopg.Connection[Any] | None) -> None:

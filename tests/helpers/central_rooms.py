@@ -103,7 +103,7 @@ def init_server(pg: Cluster, db: str, names: list[str]) -> dict[str, str]:
 
 
 @contextmanager
-def rooms(tmp_path: Path, names: list[str], minutes_ago: float = 10.0) -> Iterator[list[Room]]:
+def rooms(tmp_path: Path, names: list[str], minutes_ago: float = 3.5) -> Iterator[list[Room]]:
     """Rooms with running writers (stopped, with their replicators, at the end)."""
     out: list[Room] = []
     with ExitStack() as stack:

@@ -1,0 +1,171 @@
+"""The report and the exports of a room's session made from the clinic server equal the ones the
+room makes from its own file: a whole simulated dosing day written through the real core,
+replicated by the room's replicator to a real PostgreSQL server, then made both ways."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from console.central import mirror, reports, server
+from console.core.exports.export_events import COMMAND_LINE
+from console.core.exports.make import command_line_recorder, make_csv, make_fhir, make_report
+from console.core.exports.output import ExportError
+from console.core.report.build import build_report
+from console.core.report.clinic import Clinic
+from console.core.report.record_hash import session_record_hash
+from console.replication.address import login_for
+from console.replication.replicator import Replicator, SyncSettings
+from console.replication.schema import init
+from console.store.events import session_events
+from tests.helpers.central_rooms import STATION_PW, Room, caught_up
+from tests.helpers.pg import Cluster
+from tests.helpers.report_day import T0, ketamine_day, rig
+
+HS = [sys.executable, "-m", "console"]
+ROOM = "Room 2"
+NOW = T0 + 6 * 3600.0  # the moment both reports say they were made
+
+
+def _pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def served(tmp_path: Path, pg: Cluster, pg_db: str) -> tuple[Path, int, str]:
+    """A room's file holding a whole ketamine day, all of it on the server; (a copy of the
+    room's file as it was replicated, the session, the station's URL)."""
+    init(pg.url(pg_db), [(ROOM, "room-pw")], STATION_PW)
+    (tmp_path / "room").mkdir()
+    with rig(tmp_path / "room") as d:
+        ketamine_day(d)
+        sid = d.session_id
+        rep = Replicator(d.path, SyncSettings(pg.url(pg_db, user=login_for(ROOM),
+                                                     password="room-pw"), ROOM), poll=0.2)
+        rep.start()
+        try:
+            assert caught_up(Room(ROOM, d.path, d.clock, d.writer, d.sessions), pg.url(pg_db))
+        finally:
+            rep.stop()
+        path = d.path
+    copy = tmp_path / "room-copy.db"
+    shutil.copy(path, copy)
+    return copy, sid, pg.url(pg_db, user="holdspace_central_ro", password=STATION_PW)
+
+
+def test_the_server_made_report_equals_the_room_made_one(tmp_path: Path,
+                                                         served: tuple[Path, int, str]) -> None:
+    room_db, sid, url = served
+    clinic = Clinic("Harbour Clinic", named=True)
+    data = tmp_path / "station"
+    room_pdf, server_pdf = tmp_path / "room.pdf", tmp_path / "server.pdf"
+    make_report(room_db, room_pdf, sid, "report", clinic, by="Dr Lee", via=COMMAND_LINE,
+                recorder=command_line_recorder(room_db), now=NOW)
+    made, pdf = reports.from_server(url, ROOM, sid, lambda db: make_report(
+        db, server_pdf, sid, "report", clinic, by="Dr Lee", via=COMMAND_LINE,
+        recorder=reports.recorder(url, ROOM, data), now=NOW))
+    room_text, server_text = _pdf_text(room_pdf), _pdf_text(server_pdf)
+    assert "Maria Keller" in server_text and "Harbour Clinic" in server_text
+    assert server_text == room_text
+    conn = sqlite3.connect(room_db)
+    assert pdf.record_hash == session_record_hash(conn, sid)
+    conn.close()
+    assert made.files == [server_pdf.absolute()]
+    # the copy that left is in the station's own record, naming the room and its session
+    station = sqlite3.connect(data / reports.RECORD_NAME)
+    (kind, sess, payload), = station.execute(
+        "SELECT kind, session_id, payload FROM events WHERE kind LIKE 'export.%'").fetchall()
+    p = json.loads(payload)
+    assert kind == "export.report" and sess is None
+    assert p["room"] == ROOM and p["room_sessions"] == [sid] and p["by"] == "Dr Lee"
+    assert "room-pw" not in payload and STATION_PW not in payload
+
+
+def test_the_server_copy_holds_the_rooms_rows_and_the_report_model_agrees(
+        served: tuple[Path, int, str]) -> None:
+    room_db, sid, url = served
+    pg = server.connect(url)
+    try:
+        copy = mirror.new_mirror()
+        mirror.load_session(pg, ROOM, sid, copy)
+    finally:
+        pg.close()
+    room = sqlite3.connect(room_db)
+    for table, where in (("events", "session_id"), ("readings", "session_id")):
+        cols = ", ".join(server.columns(table))
+        q = f"SELECT {cols} FROM {table} WHERE {where} = ? ORDER BY id"
+        assert copy.execute(q, (sid,)).fetchall() == room.execute(q, (sid,)).fetchall()
+    assert session_events(copy, sid) == session_events(room, sid)
+    a, b = build_report(room, sid, now=NOW), build_report(copy, sid, now=NOW)
+    assert (a.record_hash, a.doses, a.alarms, a.checks, a.signature, a.patient) == (
+        b.record_hash, b.doses, b.alarms, b.checks, b.signature, b.patient)
+    room.close()
+
+
+def test_csv_and_fhir_from_the_server_equal_the_rooms(tmp_path: Path,
+                                                      served: tuple[Path, int, str]) -> None:
+    served_db, sid, url = served
+    data = tmp_path / "station"
+    clinic = Clinic("Harbour Clinic", named=True)
+    # each export is recorded in the room's file it is made from: one fresh copy for each,
+    # so both ways start from the same record
+    room_db = tmp_path / "for-csv.db"
+    shutil.copy(served_db, room_db)
+    make_csv(room_db, tmp_path / "room.csv", session=sid, by="x", via=COMMAND_LINE,
+             recorder=command_line_recorder(room_db))
+    reports.from_server(url, ROOM, sid, lambda db: make_csv(
+        db, tmp_path / "server.csv", session=sid, by="x", via=COMMAND_LINE,
+        recorder=reports.recorder(url, ROOM, data)), waveforms=False)
+    for suffix in (".csv", ".events.csv"):
+        room_bytes = (tmp_path / f"room{suffix}").read_bytes()
+        assert (tmp_path / f"server{suffix}").read_bytes() == room_bytes
+    room_db = tmp_path / "for-fhir.db"
+    shutil.copy(served_db, room_db)
+    make_fhir(room_db, tmp_path / "room.json", sid, clinic, by="x", via=COMMAND_LINE,
+              recorder=command_line_recorder(room_db), now=NOW)
+    reports.from_server(url, ROOM, sid, lambda db: make_fhir(
+        db, tmp_path / "server.json", sid, clinic, by="x", via=COMMAND_LINE,
+        recorder=reports.recorder(url, ROOM, data), now=NOW))
+    r, s = (json.loads((tmp_path / n).read_text()) for n in ("room.json", "server.json"))
+    r.pop("identifier"), s.pop("identifier")  # a new id for every bundle made
+    assert s == r
+
+
+def test_report_from_the_server_on_the_command_line(tmp_path: Path,
+                                                    served: tuple[Path, int, str]) -> None:
+    _room_db, sid, url = served
+    out = tmp_path / "r.pdf"
+    ok = subprocess.run([*HS, "report", "--pg", url, "--room", ROOM, "--session", str(sid),
+                         "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert f"of {ROOM}'s session {sid}" in ok.stdout and out.is_file()
+    assert "Maria Keller" in _pdf_text(out)
+    for args, words in (
+            (["--room", "Room 9", "--session", str(sid)], "holds no session"),
+            (["--room", ROOM, "--session", "999"], "holds no session 999"),
+            (["--session", str(sid)], "--room NAME")):
+        bad = subprocess.run([*HS, "report", "--pg", url, *args, "--out",
+                              str(tmp_path / "x.pdf")], capture_output=True, text=True,
+                             timeout=120)
+        assert bad.returncode == 2 and words in bad.stderr, bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1 and STATION_PW not in bad.stderr
+    csv = subprocess.run([*HS, "export", "--pg", url, "--room", ROOM, "--session", str(sid),
+                          "--csv", str(tmp_path / "s.csv")], capture_output=True, text=True,
+                         timeout=120)
+    assert csv.returncode == 0, csv.stderr
+    assert (tmp_path / "s.csv").is_file() and (tmp_path / "s.events.csv").is_file()
+
+
+def test_an_unreachable_server_is_one_sentence(tmp_path: Path) -> None:
+    from tests.helpers.pg import free_port
+
+    with pytest.raises(ExportError, match=r"Cannot reach the clinic server at 127\.0\.0\.1"):
+        reports.from_server(f"postgresql://u:secret@127.0.0.1:{free_port()}/x", ROOM, 1,
+                            lambda db: db)
