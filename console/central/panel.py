@@ -30,6 +30,7 @@ from console.core.vitals import VITAL
 from console.ui import theme
 from console.ui.timer_bar import OVERDUE, OVERDUE_BG
 from console.ui.vital_tile import age_text
+from devices.reading import Reading
 
 VALUE_PX = 58
 ROOM_PX = 30
@@ -278,13 +279,16 @@ class RoomPanel(QFrame):
                 return "no value yet"
             return unit if live(param, t) else f"{unit} · {age_text(now - t)}"
 
-        self.hr.show(hr_label(hr), value_text("hr", hr), note("/min", hr and hr.t, "hr"),
-                     live("hr", hr and hr.t))
-        self.spo2.show("SpO2", value_text("spo2", spo2), note("%", spo2 and spo2.t, "spo2"),
-                       live("spo2", spo2 and spo2.t))
+        def t(r: Reading | None) -> float | None:
+            return None if r is None else r.t
+
+        self.hr.show(hr_label(hr), value_text("hr", hr), note("/min", t(hr), "hr"),
+                     live("hr", t(hr)))
+        self.spo2.show("SpO2", value_text("spo2", spo2), note("%", t(spo2), "spo2"),
+                       live("spo2", t(spo2)))
         self.nibp.show("NIBP", nibp_text(st.latest),
                        "no value yet" if sys is None else f"mmHg · {age_text(now - sys.t)}",
-                       live("sys", sys and sys.t))
+                       live("sys", t(sys)))
 
     def _timers(self, st: RoomState, now: float, stale: bool) -> None:
         snap = st.timers()
