@@ -184,3 +184,51 @@ def test_initials_say_enough_to_tell_rooms_apart() -> None:
     assert rooms_mod.initials("Maria Keller") == "M. K."
     assert rooms_mod.initials("van der Berg, Ana") == "V. D. B."
     assert rooms_mod.initials("") == "" and rooms_mod.initials(None) == ""
+
+
+def test_new_readings_fold_into_the_same_day_and_agree_with_a_rebuild(
+        tmp_path: Path, pg: Cluster, pg_db: str) -> None:
+    """Readings alone do not rebuild the dose day (too dear for hours of values); folded in,
+    they give what a rebuild from the record gives: a cuff value fulfils the BP check."""
+    urls = init_server(pg, pg_db, ["Room 1"])
+    with rooms(tmp_path, ["Room 1"], minutes_ago=20) as rs:
+        room = rs[0]
+        room.dosed("Maria Keller")
+        room.feed(14 * 60)  # past the 15-min BP check's due time, no cuff value yet
+        room.writer.flush()
+        room.replicate(urls["Room 1"])
+        got: list[Update] = []
+        feed = StationFeed(station_url(pg, pg_db), got.append, catalog=load_catalog())
+        feed.start()
+        try:
+            assert _until(lambda: any("Room 1" in u.rooms and u.rooms["Room 1"].day is not None
+                                      for u in got))
+            first = next(u.rooms["Room 1"] for u in got
+                         if "Room 1" in u.rooms and u.rooms["Room 1"].day is not None)
+            before = first.timers()
+            assert before is not None and before.next_check is not None
+            assert before.next_check.what == "bp" and before.next_check.state != "done"
+            n = len(room.sessions.reader.execute("SELECT id FROM events").fetchall())
+            room.feed(5, bp=(131, 79))
+            room.writer.flush()
+            assert len(room.sessions.reader.execute("SELECT id FROM events").fetchall()) == n
+            assert _until(lambda: any(u.rooms.get("Room 1") is not None
+                                      and "sys" in u.rooms["Room 1"].latest
+                                      and u.rooms["Room 1"].latest["sys"].value == 131
+                                      for u in got))
+            copies: list[sqlite3.Connection | None] = []
+            feed.request_copy("Room 1", copies.append)
+            assert _until(lambda: bool(copies))
+        finally:
+            feed.stop()
+        last = [u.rooms["Room 1"] for u in got if "Room 1" in u.rooms][-1]
+        assert last.day is first.day  # folded into, not rebuilt
+        copy = copies[0]
+        assert copy is not None and last.session is not None
+        fresh = rooms_mod.derive("Room 1", copy, last.session.id, load_catalog(), feed.clock,
+                                 None)
+        assert fresh.day is not None and last.day is not None
+        assert [(c.key, c.state, c.done_at) for c in last.day.checks()] == [
+            (c.key, c.state, c.done_at) for c in fresh.day.checks()]
+        assert any(c.what == "bp" and c.state == "done" for c in fresh.day.checks())
+        assert last.latest == fresh.latest

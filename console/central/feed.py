@@ -26,7 +26,15 @@ from typing import Any
 import psycopg
 
 from console.central import mirror, server
-from console.central.rooms import STALE_AFTER_S, Heartbeat, RoomState, derive
+from console.central.rooms import (
+    STALE_AFTER_S,
+    Heartbeat,
+    RoomState,
+    derive,
+    latest_values,
+    links,
+    rebuilds_day,
+)
 from console.core.clock import Clock, SystemClock
 from console.core.templates import Catalog, load_catalog
 
@@ -48,6 +56,24 @@ class Update:
     since: float | None = None  # monotonic: when the problem began
 
 
+@dataclass
+class Pulled:
+    """What one pull brought: a new or changed session or patient row (rebuild), the kinds of
+    the new events, the new readings rows."""
+
+    rows_changed: bool = False
+    event_kinds: set[str] = field(default_factory=set)
+    readings: list[tuple[Any, ...]] = field(default_factory=list)
+
+    @property
+    def anything(self) -> bool:
+        return self.rows_changed or bool(self.event_kinds) or bool(self.readings)
+
+    def rebuild(self) -> bool:
+        return self.rows_changed or any(rebuilds_day(k) or k.startswith("session.")
+                                        for k in self.event_kinds)
+
+
 class RoomMirror:
     """One room's current session, copied from the server as its rows arrive."""
 
@@ -59,35 +85,39 @@ class RoomMirror:
         self.session_row: tuple[Any, ...] | None = None
         self.patient_row: tuple[Any, ...] | None = None
 
-    def pull(self, pg: psycopg.Connection[Any]) -> bool:
-        """Fetch what is new for this room; True if anything changed."""
+    def pull(self, pg: psycopg.Connection[Any]) -> Pulled:
+        """Fetch what is new for this room."""
+        out = Pulled()
         latest = server.latest_session(pg, self.room)
         if latest is None:
-            changed = self.session_id is not None
+            out.rows_changed = self.session_id is not None
             self.close()
-            return changed
+            return out
         sid = int(latest[0])
-        changed = False
         if sid != self.session_id or self.conn is None:
             self.close()
             self.conn = mirror.new_mirror()
-            self.session_id, self.after, changed = sid, {"events": 0, "readings": 0}, True
+            self.session_id, self.after, out.rows_changed = sid, {"events": 0, "readings": 0}, True
         if latest != self.session_row:
             mirror.put(self.conn, "sessions", [latest], replace=True)
-            self.session_row, changed = latest, True
+            self.session_row, out.rows_changed = latest, True
         pid = latest[server.columns("sessions").index("patient_id")]
         if pid is not None:
             prow = next(iter(server.by_ids(pg, "patients", self.room, [pid])), None)
             if prow is not None and prow != self.patient_row:
                 mirror.put(self.conn, "patients", [prow], replace=True)
-                self.patient_row, changed = prow, True
+                self.patient_row, out.rows_changed = prow, True
+        kind = server.columns("events").index("kind")
         for table in ("events", "readings"):
             rows = server.session_rows(pg, table, self.room, sid, self.after[table])
             if rows:
                 mirror.put(self.conn, table, rows)
                 self.after[table] = int(rows[-1][0])
-                changed = True
-        return changed
+                if table == "events":
+                    out.event_kinds = {str(r[kind]) for r in rows}
+                else:
+                    out.readings = rows
+        return out
 
     def close(self) -> None:
         if self.conn is not None:
@@ -194,9 +224,18 @@ class StationFeed:
             tables = None if touched is None else touched.get(room, set())
             rows_may_be_new = tables is None or bool(tables & {*DATA_TABLES, ""})
             first = room not in self.states
-            if (first or rows_may_be_new) and (m.pull(pg) or first):
-                st = (derive(room, m.conn, m.session_id, self.catalog, self.clock, beat)
-                      if m.conn is not None else RoomState(room, beat))
+            got = m.pull(pg) if first or rows_may_be_new else Pulled()
+            if m.conn is None or m.session_id is None:
+                st = RoomState(room, beat)
+            elif first or got.rebuild():
+                st = derive(room, m.conn, m.session_id, self.catalog, self.clock, beat)
+            elif got.anything:
+                prev = self.states[room]
+                prev.take(got.readings)
+                st = replace(prev, heartbeat=beat, latest=latest_values(m.conn, m.session_id),
+                             links=(links(m.conn, m.session_id) if any(
+                                 k.startswith("link.") for k in got.event_kinds)
+                                 else prev.links))
             else:
                 st = replace(self.states[room], heartbeat=beat)
             out[room] = self.states[room] = st

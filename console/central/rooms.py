@@ -7,8 +7,13 @@ DoseDay is read only: its session service refuses to record, and the station nev
 method that acts (dose, tick, acknowledge); it asks only for `timers()`, `checks()` and the
 alarm engine's active set.
 
-A `RoomState` is made on the feed's thread and never changed after: the window reads it on
-the GUI thread (a newer one replaces it). Its times are recomputed from `now` by the caller.
+A `RoomState` is made on the feed's thread and its fields are never reassigned: the window
+reads it on the GUI thread (a newer one replaces it). The one shared part is its dose day:
+rebuilding it costs a read of the whole session (~0.4 s for three hours of 1 Hz values), so
+new readings alone are folded into the same day by the day's own `_take` (what `_restore`
+does with stored readings), under the state's lock, which every question the window asks of
+the day also takes. Events the dose day cares about (doses, checks, alarms, limits, scores)
+rebuild it from the record, as the room does at a restart.
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from console.core.alarms import TRUSTED, ActiveAlarm
 from console.core.clock import Clock
-from console.core.dose_day import PARAM_OF_CODE, DoseDay
+from console.core.dose_day import CHECK_OF_SCORE, MY_PREFIXES, PARAM_OF_CODE, DoseDay
 from console.core.observers import Observers
 from console.core.session import OpenSession, SessionService
 from console.core.templates import Catalog, Template
@@ -99,17 +105,43 @@ class RoomState:
     day: DoseDay | None = None
     latest: dict[str, Reading] = field(default_factory=dict)
     links: tuple[Link, ...] = ()
+    lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def alarms(self) -> list[ActiveAlarm]:
         """The room's active alarms, highest priority first (none outside a session)."""
-        return self.day.alarms.ordered() if self.day is not None and self.in_progress else []
+        if self.day is None or not self.in_progress:
+            return []
+        with self.lock:
+            return self.day.alarms.ordered()
 
     def sounding(self, now: float) -> str | None:
         """The highest priority the room itself sounds now (its own silences respected)."""
-        return self.day.alarms.sounding(now) if self.day is not None and self.in_progress else None
+        if self.day is None or not self.in_progress:
+            return None
+        with self.lock:
+            return self.day.alarms.sounding(now)
 
     def timers(self) -> TimerSnapshot | None:
-        return self.day.timers() if self.day is not None and self.in_progress else None
+        if self.day is None or not self.in_progress:
+            return None
+        with self.lock:
+            return self.day.timers()
+
+    def take(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Fold new readings rows (console column order) into the day, as `_restore` does
+        with the stored ones: only the displayed parameters' codes with a value."""
+        if self.day is None:
+            return
+        readings = [Reading(r[2], r[3], r[4], r[5], r[6], Quality(r[7])) for r in rows
+                    if r[4] in PARAM_OF_CODE and r[5] is not None]
+        if readings:
+            with self.lock:
+                self.day._take(readings)
+
+
+def rebuilds_day(kind: str) -> bool:
+    """An event the dose day folds (doses, checks, alarms, limits, scores …)."""
+    return kind.startswith(MY_PREFIXES) or kind in CHECK_OF_SCORE
 
 
 def initials(name: str | None) -> str:
