@@ -232,3 +232,29 @@ def test_new_readings_fold_into_the_same_day_and_agree_with_a_rebuild(
             (c.key, c.state, c.done_at) for c in fresh.day.checks()]
         assert any(c.what == "bp" and c.state == "done" for c in fresh.day.checks())
         assert last.latest == fresh.latest
+
+
+def test_the_station_says_when_the_server_goes_away_and_recovers_by_itself(
+        qtbot: QtBot, tmp_path: Path, pg: Cluster, pg_db: str) -> None:
+    urls = init_server(pg, pg_db, ["Room 1"])
+    with rooms(tmp_path, ["Room 1"]) as rs:
+        rs[0].dosed("Maria Keller")
+        rs[0].replicate(urls["Room 1"])
+        win = _window(qtbot, station_url(pg, pg_db), stale_after=60)
+        try:
+            qtbot.waitUntil(lambda: "Room 1" in win.panels
+                            and win.states["Room 1"].in_progress, timeout=20000)
+            assert not win.server_bar.isVisible()
+            pg.stop()
+            try:
+                qtbot.waitUntil(win.server_bar.isVisible, timeout=15000)
+                assert "cannot read the clinic server" in win.server_bar.text()
+                assert "nothing shown is current" in win.server_bar.text()
+                assert any("ROOM 1" in t and "cannot be seen" in t for t in win.banner.texts())
+                assert win.sound.priority == "low"  # a dosed room the station cannot see
+            finally:
+                pg.start()
+            qtbot.waitUntil(lambda: not win.server_bar.isVisible(), timeout=20000)
+            assert win.connected and "live from" in win.status.text()
+        finally:
+            win.close()

@@ -137,7 +137,9 @@ class RoomPanel(QFrame):
         for v in (self.hr, self.spo2, self.nibp):
             vitals.addLayout(v.box)
         vitals.addStretch(1)
-        timers = QGridLayout()
+        self.timer_box = QWidget()
+        timers = QGridLayout(self.timer_box)
+        timers.setContentsMargins(0, 0, 0, 0)
         timers.setHorizontalSpacing(24)
         timers.setVerticalSpacing(0)
         for col, (cap, w) in enumerate((("SINCE DOSE", self.since),
@@ -145,7 +147,9 @@ class RoomPanel(QFrame):
             timers.addWidget(_caption(cap), 0, col)
             timers.addWidget(w, 1, col)
         timers.setColumnStretch(2, 1)
-        check = QHBoxLayout()
+        self.check_box = QWidget()
+        check = QHBoxLayout(self.check_box)
+        check.setContentsMargins(0, 0, 0, 0)
         check.setSpacing(10)
         check.addWidget(_caption("NEXT CHECK"), 0, Qt.AlignmentFlag.AlignVCenter)
         check.addWidget(self.next, 1)
@@ -156,9 +160,9 @@ class RoomPanel(QFrame):
         lay.addWidget(self.stale)
         lay.addWidget(self.alarm)
         lay.addLayout(vitals)
-        lay.addLayout(timers)
+        lay.addWidget(self.timer_box)
         lay.addWidget(self.timer_notes)
-        lay.addLayout(check)
+        lay.addWidget(self.check_box)
         lay.addWidget(self.problem)
         lay.addStretch(1)
         self._frame(theme.PANEL_EDGE, 1)
@@ -295,6 +299,13 @@ class RoomPanel(QFrame):
         colour = theme.TEXT_DIM if stale else theme.TEXT
         self.problem.setText(st.template_problem or "")
         self.problem.setVisible(bool(st.template_problem) and st.in_progress)
+        no_protocol = st.in_progress and st.day is None and not st.template_problem
+        self.timer_box.setVisible(not no_protocol)
+        self.check_box.setVisible(not no_protocol)
+        if no_protocol:
+            self.timer_notes.setText("Recording without a dosing protocol: no dose timers or "
+                                     "checks in this session.")
+            return
         if snap is None or snap.first_dose is None:
             for w in (self.since, self.observe):
                 w.setText("--:--:--")
