@@ -5,9 +5,10 @@ Every mistake a user can make on the command line (an unknown protocol, a port t
 exist, a database that cannot be written, is locked by another program, is damaged, or sits
 on a full disk) ends with one clear line and exit code 2, never a traceback.
 
-Exit codes: 0 done; 1 `check` found the database damaged; 2 a mistake or a storage problem at
-start (one line on stderr); 3 `record` could not store everything it received (its last
-lines say what is missing); 130 interrupted by Ctrl-C before anything started.
+Exit codes: 0 done; 1 `check` found the database damaged, or `sync-status` could not reach
+the central server; 2 a mistake or a storage problem at start (one line on stderr); 3
+`record` could not store everything it received (its last lines say what is missing); 130
+interrupted by Ctrl-C before anything started.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from console.core.config import DeviceConfig, default_data_dir
+
+if TYPE_CHECKING:
+    from console.replication.replicator import SyncSettings
 
 EXIT_DAMAGED = 1
 EXIT_USAGE = 2
@@ -90,6 +94,19 @@ def restore_hint(db: Path) -> str:
             f"kept aside): holdspace restore {found.path} --db {db}")
 
 
+def sync_settings(a: argparse.Namespace) -> SyncSettings | None:
+    """`--sync URL --room NAME [--sync-waveforms]` over the workstation's `sync` settings."""
+    from console.core.config import Config
+    from console.replication.address import AddressError
+    from console.replication.replicator import settings_from
+
+    try:
+        return settings_from(Config.load().extra, a.sync, a.room,
+                             True if a.sync_waveforms else None)
+    except AddressError as e:
+        raise UserError(str(e)) from None
+
+
 def cmd_run(a: argparse.Namespace) -> int:
     from console.app import has_screen, run_gui
 
@@ -98,6 +115,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         check_port(d.port)
     db = Path(a.db) if a.db else default_db()
     check_db(db)
+    sync = sync_settings(a)
     if not has_screen():
         raise UserError(
             "no screen found (DISPLAY is not set). Start it on the room's desktop, or on a "
@@ -106,7 +124,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         )
     return run_gui(db, devices, scenario=a.scenario, fullscreen=a.fullscreen,
                    screenshot=Path(a.screenshot) if a.screenshot else None,
-                   quit_after=a.quit_after, capture=a.capture)
+                   quit_after=a.quit_after, capture=a.capture, sync=sync)
 
 
 GATEWAY = ("hl7-gateway", "gateway")
@@ -186,10 +204,11 @@ def cmd_record(a: argparse.Namespace) -> int:
 
     log_thread_crashes(lambda m: print(f"holdspace: {m}", file=sys.stderr, flush=True),
                        default_data_dir() / "logs" / "holdspace.log")
+    sync = sync_settings(a)
     try:
         result = recording(db, [(get_driver(d.protocol), d.port) for d in devices],
                            patient=a.patient, duration=a.duration, out=sys.stdout,
-                           err=sys.stderr, capture=a.capture)
+                           err=sys.stderr, capture=a.capture, sync=sync)
     except StoreError as e:
         raise UserError(str(e)) from None
     if result.closed:
@@ -588,6 +607,31 @@ def _export_parsers(sub: argparse._SubParsersAction[_Parser],
 
 
 # ------------------------------------------------------------------ several rooms (central)
+def cmd_sync_status(a: argparse.Namespace) -> int:
+    """How far this file's copy on the central server has got; exit 1 when the server
+    cannot be reached (or refuses), 0 when it can or when sync is off."""
+    from console.replication.check import report_lines
+    from console.store.db import StoreError, explain, open_readonly
+
+    sync = sync_settings(a)
+    db = Path(a.db).expanduser() if a.db else default_db()
+    try:
+        conn, note = open_readonly(db)
+    except StoreError as e:
+        raise UserError(str(e)) from None
+    if note:
+        print(f"holdspace: note: {note}", file=sys.stderr)
+    try:
+        lines, ok = report_lines(conn, sync)
+    except sqlite3.DatabaseError as e:
+        raise UserError(str(explain(db, e))) from None
+    finally:
+        conn.close()
+    print("\n".join(lines))
+    return 0 if ok else EXIT_DAMAGED
+
+
+
 def cmd_central(a: argparse.Namespace) -> int:
     """`holdspace central init`: the central server's schema and roles (docs/replication.md)."""
     if a.central_command is None and a.pg:
@@ -650,6 +694,16 @@ def central_init(a: argparse.Namespace) -> int:
     return 0
 
 
+def _sync_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sync", metavar="URL",
+                   help="also send this room's record to the clinic's central PostgreSQL "
+                        "server, postgresql://USER@HOST/DATABASE (default: the workstation's "
+                        "sync settings; off when none)")
+    p.add_argument("--room", help="this room's name on the central server, e.g. \"Room 2\"")
+    p.add_argument("--sync-waveforms", action="store_true",
+                   help="send waveforms too (default: the workstation's sync settings, off)")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 2, as everywhere else
         raise UserError(message)
@@ -676,6 +730,7 @@ def parser() -> argparse.ArgumentParser:
         q.add_argument("--screenshot", help="save a picture of the window to this PNG")
         q.add_argument("--quit-after", type=float, help="close after this many seconds")
         q.add_argument("--capture", action="store_true", help=capture_help)
+        _sync_arguments(q)
 
     sim = sub.add_parser("simulate", help="run a simulated monitor on a pseudo-terminal")
     sim.add_argument("--protocol", default="sim",
@@ -698,6 +753,7 @@ def parser() -> argparse.ArgumentParser:
     rec.add_argument("--patient", help="patient identifier (created if new)")
     rec.add_argument("--duration", type=float, help="seconds to record (default: until Ctrl-C)")
     rec.add_argument("--capture", action="store_true", help=capture_help)
+    _sync_arguments(rec)
 
     rep = sub.add_parser("replay", help="play a capture file back through a pseudo-terminal")
     rep.add_argument("file", help="a .hscap file (from --capture)")
@@ -726,6 +782,11 @@ def parser() -> argparse.ArgumentParser:
                      help="the esketamine REMS Patient Monitoring Form instead of the report")
     rpt.add_argument("--by", help="who is making the copy (recorded; default: your login)")
     _export_parsers(sub, db_help)
+
+    sst = sub.add_parser("sync-status", help="how far this room's copy on the central server "
+                                             "has got, and whether the server answers")
+    sst.add_argument("--db", help=db_help)
+    _sync_arguments(sst)
 
     cen = sub.add_parser("central", help="the clinic's central server: `central --pg URL` opens "
                                          "the central station (read only); `central init` sets "
@@ -756,7 +817,7 @@ COMMANDS = {"run": cmd_run, "simulate": cmd_simulate, "record": cmd_record,
             "replay": cmd_replay, "sessions": cmd_sessions, "check": cmd_check,
             "report": cmd_report,
             "export": cmd_export, "backup": cmd_backup, "restore": cmd_restore,
-            "central": cmd_central}
+            "central": cmd_central, "sync-status": cmd_sync_status}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,8 +20,13 @@ from console.store.events import Event, insert_events
 from devices import mdc
 from tests.helpers.fixtures import wait_until
 from tests.helpers.pg import Cluster
-from tests.helpers.replication import counts_and_checksums, same_on_server, server_counts, \
-    server_rows, sqlite_rows
+from tests.helpers.replication import (
+    counts_and_checksums,
+    same_on_server,
+    server_counts,
+    server_rows,
+    sqlite_rows,
+)
 
 ROOM = "Room 1"
 PW = "room-1-pw"

@@ -27,6 +27,8 @@ from console.core.captures import connect
 from console.core.clock import SystemClock
 from console.core.config import Config, DeviceConfig, plausible_limits
 from console.core.vitals import shown_codes
+from console.replication.replicator import Replicator, SyncSettings
+from console.replication.status import SyncStatus
 from console.store import owner, records
 from console.store.db import BUSY_TIMEOUT_MS, StoreError, explain, open_readonly
 from console.store.writer import StoreWriter
@@ -146,6 +148,31 @@ class RecordResult:
                 f"stored {self.stored_wave_s or 0:.0f} s")
 
 
+SYNC_FLUSH_S = 10.0  # at the end, how long the replicator may try to send the rest
+
+
+def _start_sync(db_path: Path, sync: SyncSettings | None, say: Callable[[str], None],
+                warn: Callable[[str], None]) -> Replicator | None:
+    """The replicator, its problems and recoveries said once each (never the password)."""
+    if sync is None:
+        return None
+    last: list[str | None] = [None]
+
+    def heard(s: SyncStatus) -> None:  # on the replicator's thread
+        if s.last_error != last[0] and not s.stopped:
+            if s.last_error is not None:
+                warn(f"holdspace: {s.last_error}")
+            elif last[0] is not None:
+                say(f"central server: reachable again, sending (room {s.room})")
+            last[0] = s.last_error
+
+    rep = Replicator(db_path, sync, on_status=heard)
+    say(f"sending to the central server {rep.status.server} as room {sync.room!r}"
+        + (" (with waveforms)" if sync.waveforms else ""))
+    rep.start()
+    return rep
+
+
 def stored_counts(db_path: Path, session_id: int) -> tuple[int, int, float]:
     """(readings, waveform samples, waveform seconds) the database holds for the session."""
     conn, _ = open_readonly(db_path)
@@ -188,8 +215,12 @@ def recording(
     install_signals: bool = True,
     capture: bool = False,
     err: TextIO | None = None,
+    sync: SyncSettings | None = None,
 ) -> RecordResult:
-    """Record until `duration` or a signal; raises StoreError if the session cannot start."""
+    """Record until `duration` or a signal; raises StoreError if the session cannot start.
+
+    With `sync`, a replicator copies the file to the central server meanwhile; at the end it
+    gets a few seconds to send the rest (what it cannot is sent by the next run with sync)."""
     clock = SystemClock()
     say: Callable[[str], None] = (lambda s: print(s, file=out, flush=True)) if out else (
         lambda s: None)
@@ -246,6 +277,7 @@ def recording(
             say(f"{link.source}: raw bytes captured to {link.capture.name}")
         for p in problems:
             say(p)
+    replicator = _start_sync(db_path, sync, say, warn)
     say(f"recording session {sid} into {db_path} — Ctrl-C to stop")
     counts: dict[int, int] = {}
     latest: dict[int, Reading] = {}
@@ -289,6 +321,8 @@ def recording(
                                                           reason="recording finished"))
         writer.stop(timeout=BUSY_TIMEOUT_MS / 1000 + 5)
         watch.poll()
+        if replicator is not None:  # after the writer: the session's end goes too
+            say(f"central server: {replicator.stop(flush=SYNC_FLUSH_S).sentence()}")
         closed = ended.done() and ended.exception() is None
         end_error = None if closed else (
             str(ended.exception()) if ended.done() else "the database did not answer in time")

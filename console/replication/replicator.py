@@ -408,3 +408,26 @@ def _short(reason: str) -> str:
     → 'connection refused'."""
     tail: str = reason.rsplit(": ", 1)[-1].strip()
     return tail[:1].lower() + tail[1:] if tail else reason
+
+
+def settings_from(extra: dict[str, Any], url: str | None = None, room: str | None = None,
+                  waveforms: bool | None = None) -> SyncSettings | None:
+    """This workstation's sync settings: the command line's `--sync URL --room NAME` over
+    the workstation's `sync` settings; None when replication is off (no URL anywhere).
+    Raises AddressError (words) for an address or room that cannot be used."""
+    from console.replication.address import AddressError
+
+    saved = extra.get("sync") if isinstance(extra.get("sync"), dict) else {}
+    assert isinstance(saved, dict)
+    u = url if url is not None else saved.get("url") or None
+    if not u:
+        if room:
+            raise AddressError("--room names this room on the central server: give the server "
+                               "too, --sync postgresql://USER@HOST/DATABASE")
+        return None
+    r = room if room is not None else saved.get("room")
+    if not r:
+        raise AddressError("say which room this is on the central server: --room NAME "
+                           "(or `room` in the workstation's sync settings)")
+    w = waveforms if waveforms is not None else bool(saved.get("waveforms", False))
+    return SyncSettings(check_url(str(u)), check_room(str(r)), w)
