@@ -7,7 +7,10 @@ Every wait is on a condition; the 2 s bound on an alarm reaching the station is 
 
 from __future__ import annotations
 
+import signal
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +24,8 @@ from console.central.feed import StationFeed, Update
 from console.central.rooms import StationNeverWrites
 from console.central.window import CentralWindow
 from console.core.templates import load_catalog
+from devices.drivers import get_driver
+from devices.simulator import Simulator
 from tests.helpers.central_rooms import caught_up, init_server, rooms, station_url
 from tests.helpers.fixtures import wait_until
 from tests.helpers.pg import Cluster
@@ -258,3 +263,47 @@ def test_the_station_says_when_the_server_goes_away_and_recovers_by_itself(
             assert win.connected and "live from" in win.status.text()
         finally:
             win.close()
+
+
+@pytest.mark.slow
+def test_three_headless_recordings_with_simulators_reach_the_station(
+        qtbot: QtBot, tmp_path: Path, pg: Cluster, pg_db: str) -> None:
+    """`holdspace record --sync … --room …` from three simulated monitors on real ptys: the
+    station shows each room's live values, then each room's end."""
+    urls = init_server(pg, pg_db, NAMES)
+    sims, procs = [], []
+    win = _window(qtbot, station_url(pg, pg_db), stale_after=30)
+    try:
+        for i, name in enumerate(NAMES):
+            sim = Simulator(get_driver("sim"), link_path=str(tmp_path / f"ttySIM{i}"))
+            sims.append(sim)
+            port = sim.start()
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "console", "record", "--device", f"sim:{port}", "--db",
+                 str(tmp_path / f"room{i}.db"), "--sync", urls[name], "--room", name],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+        qtbot.waitUntil(lambda: len(win.panels) == 3 and all(
+            s.in_progress and "hr" in s.latest and "spo2" in s.latest
+            for s in win.states.values()), timeout=60000)
+        for name in NAMES:
+            p = win.panels[name]
+            assert p.hr.value.text().isdigit() and p.spo2.value.text().isdigit()
+            assert "without a dosing protocol" in p.timer_notes.text()
+            assert not p.stale.isVisible()
+        for proc in procs:
+            proc.send_signal(signal.SIGINT)
+        for proc in procs:
+            assert proc.wait(60) == 0, proc.stderr.read() if proc.stderr else ""
+        qtbot.waitUntil(lambda: all(not s.in_progress for s in win.states.values()),
+                        timeout=30000)
+        for name in NAMES:
+            assert win.panels[name].who.text().startswith("No session in progress (last ended")
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            if proc.stderr is not None:
+                proc.stderr.close()
+        for sim in sims:
+            sim.stop()
+        win.close()
