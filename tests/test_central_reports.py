@@ -11,11 +11,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from console.central import mirror, reports, server
 from console.core.exports.export_events import COMMAND_LINE
-from console.core.exports.make import command_line_recorder, make_csv, make_fhir, make_report
+from console.core.exports.make import (
+    command_line_recorder,
+    make_csv,
+    make_fhir,
+    make_report,
+    make_vital,
+)
 from console.core.exports.output import ExportError
 from console.core.report.build import build_report
 from console.core.report.clinic import Clinic
@@ -24,9 +31,12 @@ from console.replication.address import login_for
 from console.replication.replicator import Replicator, SyncSettings
 from console.replication.schema import init
 from console.store.events import session_events
-from tests.helpers.central_rooms import STATION_PW, Room, caught_up
+from devices import mdc
+from devices.reading import WaveChunk
+from tests.helpers.central_rooms import STATION_PW, Room, caught_up, on_server
+from tests.helpers.fixtures import wait_until
 from tests.helpers.pg import Cluster
-from tests.helpers.report_day import T0, ketamine_day, rig
+from tests.helpers.report_day import MON, T0, ketamine_day, rig
 
 HS = [sys.executable, "-m", "console"]
 ROOM = "Room 2"
@@ -47,11 +57,18 @@ def served(tmp_path: Path, pg: Cluster, pg_db: str) -> tuple[Path, int, str]:
     with rig(tmp_path / "room") as d:
         ketamine_day(d)
         sid = d.session_id
+        # a minute of pleth at 125 Hz, early in the day (this clinic sends waveforms too)
+        wave = np.sin(np.arange(125 * 60) / 20).astype("<f4")
+        d.writer.add_samples(sid, [WaveChunk(T0 + 600 + i, MON, mdc.MDC_PULS_OXIM_PLETH, 125.0,
+                                             wave[i * 125:(i + 1) * 125]) for i in range(60)])
+        d.writer.flush()
         rep = Replicator(d.path, SyncSettings(pg.url(pg_db, user=login_for(ROOM),
-                                                     password="room-pw"), ROOM), poll=0.2)
+                                                     password="room-pw"), ROOM, waveforms=True),
+                         poll=0.2)
         rep.start()
         try:
             assert caught_up(Room(ROOM, d.path, d.clock, d.writer, d.sessions), pg.url(pg_db))
+            assert wait_until(lambda: on_server(pg.url(pg_db), ROOM, "waveforms") == 60)
         finally:
             rep.stop()
         path = d.path
@@ -169,3 +186,28 @@ def test_an_unreachable_server_is_one_sentence(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match=r"Cannot reach the clinic server at 127\.0\.0\.1"):
         reports.from_server(f"postgresql://u:secret@127.0.0.1:{free_port()}/x", ROOM, 1,
                             lambda db: db)
+
+
+def test_a_vital_file_from_the_server_holds_the_rooms_tracks(
+        tmp_path: Path, served: tuple[Path, int, str]) -> None:
+    from tests.test_exports import read_vital
+
+    served_db, sid, url = served
+    room_db = tmp_path / "for-vital.db"
+    shutil.copy(served_db, room_db)
+    make_vital(room_db, tmp_path / "room.vital", sid, by="x", via=COMMAND_LINE,
+               recorder=command_line_recorder(room_db))
+    made = reports.from_server(url, ROOM, sid, lambda db: make_vital(
+        db, tmp_path / "server.vital", sid, by="x", via=COMMAND_LINE,
+        recorder=reports.recorder(url, ROOM, tmp_path / "station")))
+    assert made.export.counts["wave samples"] == 125 * 60
+    r, s = read_vital(tmp_path / "room.vital"), read_vital(tmp_path / "server.vital")
+    assert s.get_track_names() == r.get_track_names()
+    assert any(n.endswith("/PLETH") for n in s.get_track_names())
+    for name in r.get_track_names():
+        a, b = r.trks[name].recs, s.trks[name].recs
+        assert len(a) == len(b), name
+        for x, y in zip(a, b, strict=True):
+            assert x["dt"] == y["dt"]
+            assert np.array_equal(np.asarray(x["val"]), np.asarray(y["val"]), equal_nan=True) \
+                if not isinstance(x["val"], str) else x["val"] == y["val"]
