@@ -127,6 +127,12 @@ class RoomState:
         with self.lock:
             return self.day.timers()
 
+    def under_observation(self) -> bool:
+        """Dosed, and the minimum observation is not over: a patient who must be watched."""
+        snap = self.timers()
+        return snap is not None and snap.first_dose is not None and (
+            snap.observation_left is None or snap.observation_left > 0)
+
     def take(self, rows: Sequence[Sequence[Any]]) -> None:
         """Fold new readings rows (console column order) into the day, as `_restore` does
         with the stored ones: only the displayed parameters' codes with a value."""

@@ -3,8 +3,10 @@
 Data arrive from the feed's thread in batches (through a GuiPoster); a 1 Hz tick only moves
 ages and countdowns. The tone is the room's own alarm sound (console/ui/alarm_sound.py) for
 the highest priority any room sounds now: a room's acknowledgement silences it here too. A
-room that cannot be seen while its session is on sounds a low tone, since its alarms would
-not reach the station. The station never writes clinical data.
+room that cannot be seen while its patient is under observation (dosed, minimum observation
+not over) sounds a low tone, since its alarms would not reach the station; any other unseen
+room with a session is on the banner only (a console closed with a session still open must
+not chime all night). The station never writes clinical data.
 
 `set_signed_in(name)` is the one seam for staff sign-in at the station: until a member of
 staff is signed in, panels show patients' initials only.
@@ -180,7 +182,8 @@ class CentralWindow(QMainWindow):
             if blind and st.in_progress:
                 age = beat.age(mono) if beat is not None else None
                 lines.append(Line(room, None, age))
-                sounding.append("low")
+                if st.under_observation():
+                    sounding.append("low")
             elif (p := st.sounding(now)) is not None:
                 sounding.append(p)
         self.banner.show_lines(lines, now)
