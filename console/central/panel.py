@@ -153,6 +153,9 @@ class RoomPanel(QFrame):
         check.setSpacing(10)
         check.addWidget(_caption("NEXT CHECK"), 0, Qt.AlignmentFlag.AlignVCenter)
         check.addWidget(self.next, 1)
+        for box in (self.timer_box, self.check_box):  # the panel's colour shows through
+            box.setObjectName("roomPanelRow")
+            box.setStyleSheet("QWidget#roomPanelRow { background: transparent; }")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(14, 10, 14, 12)
         lay.setSpacing(8)
