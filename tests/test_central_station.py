@@ -289,6 +289,7 @@ def test_three_headless_recordings_with_simulators_reach_the_station(
             p = win.panels[name]
             assert p.hr.value.text().isdigit() and p.spo2.value.text().isdigit()
             assert "without a dosing protocol" in p.timer_notes.text()
+            assert ": live" in p.link.text()  # the monitor link as the room recorded it
             assert not p.stale.isVisible()
         for proc in procs:
             proc.send_signal(signal.SIGINT)
