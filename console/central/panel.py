@@ -42,6 +42,12 @@ def _wall(t: float) -> str:
     return time.strftime("%H:%M", time.localtime(t))
 
 
+def _restyle(w: QWidget, style: str) -> None:
+    """Only a real change re-polishes a widget (every panel repaints every second)."""
+    if w.styleSheet() != style:
+        w.setStyleSheet(style)
+
+
 def _caption(text: str) -> QLabel:
     lab = QLabel(text)
     lab.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 12px; letter-spacing: 1px;")
@@ -70,8 +76,8 @@ class _Value:
     def show(self, caption: str, text: str | None, note: str, live: bool) -> None:
         self.caption.setText(caption)
         self.value.setText(text if text is not None else "–")
-        self.value.setStyleSheet(_style(self.colour if live and text is not None
-                                        else theme.STALE, VALUE_PX))
+        _restyle(self.value, _style(self.colour if live and text is not None
+                                    else theme.STALE, VALUE_PX))
         self.note.setText(note)
 
 
@@ -218,20 +224,20 @@ class RoomPanel(QFrame):
                             f"<span style='color:{theme.TEXT_DIM}'> · {duration_text(now - a.since)}"
                             f"{silenced}</span>")
             self.alarm.setText("<br>".join(rows))
-            self.alarm.setStyleSheet(f"font-size: 18px; background: {theme.dim(top, 0.22)}; "
+            _restyle(self.alarm, f"font-size: 18px; background: {theme.dim(top, 0.22)}; "
                                      f"border: 2px solid {top}; border-radius: 4px; "
                                      "padding: 4px 8px;")
             self._frame(theme.dim(top, 0.6) if stale else top, 3)
         else:
             self.alarm.setText("" if not st.in_progress else
                                "Alarms not known while no data arrive" if stale else "No alarms")
-            self.alarm.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 15px; padding: 0 2px;")
+            _restyle(self.alarm, f"color: {theme.TEXT_DIM}; font-size: 15px; padding: 0 2px;")
             self._frame(theme.PANEL_EDGE, 1)
         self._vitals(st, now, stale)
         self._timers(st, now, stale)
 
     def _header(self, st: RoomState, now: float, stale: bool, age: float | None) -> None:
-        self.name.setStyleSheet(_style(theme.TEXT_DIM if stale else theme.TEXT, ROOM_PX))
+        _restyle(self.name, _style(theme.TEXT_DIM if stale else theme.TEXT, ROOM_PX))
         if st.session is None:
             self.who.setText("No session recorded yet")
         elif not st.in_progress:
@@ -242,7 +248,7 @@ class RoomPanel(QFrame):
             name = (st.patient_name or "") if self.full_names else initials(st.patient_name)
             self.who.setText(" · ".join(x for x in (name or "no patient named",
                                                     st.template_title or "no protocol") if x))
-        self.who.setStyleSheet(_style(theme.TEXT_DIM if stale or not st.in_progress
+        _restyle(self.who, _style(theme.TEXT_DIM if stale or not st.in_progress
                                       else theme.TEXT, 18, bold=False))
         links = [lk for lk in st.links if st.in_progress]
         if not links:
@@ -312,39 +318,39 @@ class RoomPanel(QFrame):
         if snap is None or snap.first_dose is None:
             for w in (self.since, self.observe):
                 w.setText("--:--:--")
-                w.setStyleSheet(_style(theme.STALE, CLOCK_PX, bold=False))
+                _restyle(w, _style(theme.STALE, CLOCK_PX, bold=False))
             self.next.setText("—")
-            self.next.setStyleSheet(_style(theme.STALE, NEXT_PX, bold=False))
+            _restyle(self.next, _style(theme.STALE, NEXT_PX, bold=False))
             self.timer_notes.setText("no dose yet" if st.in_progress and st.day is not None
                                      else "")
             return
         snap_now = snap.now
         self.since.setText(hms(snap.since_first or 0))
-        self.since.setStyleSheet(_style(colour, CLOCK_PX))
+        _restyle(self.since, _style(colour, CLOCK_PX))
         left = snap.observation_left
         notes = [f"first dose {_wall(snap.first_dose)}"
                  + (f" ({snap.dose_count} doses)" if snap.dose_count > 1 else "")]
         if left is not None and snap.observation_end is not None:
             done = left <= 0
             self.observe.setText("complete" if done else hms(left))
-            self.observe.setStyleSheet(_style(theme.OK if done and not stale else colour,
+            _restyle(self.observe, _style(theme.OK if done and not stale else colour,
                                               CLOCK_PX))
             notes.append(("observation complete since " if done else "observation until ")
                          + _wall(snap.observation_end))
         c = snap.next_check
         if c is None:
             self.next.setText("none scheduled")
-            self.next.setStyleSheet(_style(theme.TEXT_DIM, NEXT_PX, bold=False))
+            _restyle(self.next, _style(theme.TEXT_DIM, NEXT_PX, bold=False))
         elif c.state == "upcoming":
             self.next.setText(f"{c.label} in {ms(c.due - snap_now)}")
-            self.next.setStyleSheet(_style(colour, NEXT_PX))
+            _restyle(self.next, _style(colour, NEXT_PX))
         elif c.state == "due":
             self.next.setText(f"{c.label} — DUE now")
-            self.next.setStyleSheet(_style(theme.TEXT_DIM if stale else theme.WARN, NEXT_PX))
+            _restyle(self.next, _style(theme.TEXT_DIM if stale else theme.WARN, NEXT_PX))
         else:
             late = (snap_now - c.due) / 60
             self.next.setText(f"{c.label} — OVERDUE {late:.0f} min")
-            self.next.setStyleSheet(_style(theme.TEXT_DIM, NEXT_PX) if stale else
+            _restyle(self.next, _style(theme.TEXT_DIM, NEXT_PX) if stale else
                                     _style(OVERDUE, NEXT_PX)
                                     + f"background: {OVERDUE_BG}; padding: 1px 6px;")
         self.timer_notes.setText(" · ".join(notes))
