@@ -308,3 +308,21 @@ def test_three_headless_recordings_with_simulators_reach_the_station(
         for sim in sims:
             sim.stop()
         win.close()
+
+
+@pytest.mark.slow
+def test_holdspace_central_opens_the_station_and_bad_input_is_one_line(
+        tmp_path: Path, pg: Cluster, pg_db: str) -> None:
+    init_server(pg, pg_db, ["Room 1"])
+    shot = tmp_path / "station.png"
+    r = subprocess.run([sys.executable, "-m", "console", "central", "--pg",
+                        station_url(pg, pg_db), "--quit-after", "2", "--screenshot", str(shot)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert shot.is_file() and shot.stat().st_size > 10_000
+    for args, words in ((["--pg", "mysql://x@y/z"], "should start with postgresql://"),
+                        ([], "holdspace central --pg URL")):
+        bad = subprocess.run([sys.executable, "-m", "console", "central", *args],
+                             capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 2 and words in bad.stderr, bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1

@@ -19,7 +19,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
 
@@ -263,5 +263,4 @@ def run_station(url: str, *, screenshot: str | None = None,
             win.close()
 
         QTimer.singleShot(int(quit_after * 1000), leave)
-    win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
     return int(app.exec())
