@@ -43,9 +43,16 @@ def where(url: str) -> str:
 
 
 def _reason(e: BaseException) -> str:
-    text = " ".join(str(e).split())
-    # libpq may echo the connection string; keep only its first clause.
-    return text.split(" DETAIL:")[0][:200] or type(e).__name__
+    """The error's first line in a few words ('connection refused'), never the URL."""
+    lines = str(e).strip().splitlines()
+    first = lines[0].strip() if lines else type(e).__name__
+    if "password authentication failed" in first or "no password supplied" in first:
+        return "the station's login was refused: wrong user or password"
+    if first.startswith("connection") and ": " in first:
+        # libpq: 'connection to server at "h", port 5432 failed: Connection refused'
+        tail = first.rsplit(": ", 1)[-1].strip()
+        return tail[:1].lower() + tail[1:]
+    return first[:200]
 
 
 def connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
@@ -54,7 +61,7 @@ def connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
         return psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
                                application_name="holdspace central")
     except psycopg.Error as e:
-        raise ServerError(f"Cannot reach the clinic server at {where(url)}: {_reason(e)}") from None
+        raise ServerError(f"Cannot reach the clinic server at {where(url)} ({_reason(e)})") from None
     except Exception as e:  # a malformed URL is a ProgrammingError, others are the same
         raise ServerError(f"The clinic server address is not usable ({_reason(e)}). Give it "
                           "as postgresql://user@host:port/database") from None
@@ -62,7 +69,7 @@ def connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
 
 def failed(url: str, e: BaseException) -> ServerError:
     """A ServerError for something that went wrong after connecting."""
-    return ServerError(f"Lost the clinic server at {where(url)}: {_reason(e)}")
+    return ServerError(f"Lost the clinic server at {where(url)} ({_reason(e)})")
 
 
 @functools.cache

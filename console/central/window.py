@@ -21,7 +21,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from console.central.banner import Line, StationBanner
 from console.central.detail import RoomDetail
@@ -76,11 +84,14 @@ class CentralWindow(QMainWindow):
             f"color: {theme.TEXT}; background: #2a2f36; border: 2px solid {theme.STALE}; "
             "font-size: 20px; font-weight: bold; padding: 8px; border-radius: 6px;")
         self.server_bar.hide()
+        self.server_bar.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.banner = StationBanner()
         self.empty = QLabel("No room has reached the server yet. Each room's console sends its "
                             "record once replication is switched on there (--sync … --room NAME).")
         self.empty.setWordWrap(True)
         self.empty.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 18px;")
+        self.empty.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.empty.hide()
         self.grid = QGridLayout()
         self.grid.setSpacing(12)
         footer = QLabel(FOOTER)
@@ -100,7 +111,8 @@ class CentralWindow(QMainWindow):
         lay.addWidget(self.server_bar)
         lay.addWidget(self.banner)
         lay.addWidget(self.empty)
-        lay.addLayout(self.grid, 1)
+        lay.addLayout(self.grid)
+        lay.addStretch(1)  # panels keep their height; the rest is calm background
         lay.addWidget(footer)
         self.setCentralWidget(body)
 
@@ -150,10 +162,6 @@ class CentralWindow(QMainWindow):
             self.grid.addWidget(self.panels[room], i // cols, i % cols)
         for c in range(cols):
             self.grid.setColumnStretch(c, 1)
-        rows = (len(self.panels) + cols - 1) // cols
-        for r in range(rows + 1):  # panels keep their height; the rest is calm background
-            self.grid.setRowStretch(r, 1 if r == rows else 0)
-        self.empty.setVisible(not self.panels)
 
     # ----- every second -----
     def tick(self) -> None:
@@ -167,9 +175,11 @@ class CentralWindow(QMainWindow):
             lost = (f" for {duration_text(mono - self.problem_since)}"
                     if self.problem_since is not None else "")
             self.status.setText("not connected")
-            self.server_bar.setText(f"The station cannot read the clinic server{lost} — nothing "
-                                    f"shown is current. Go to the rooms. ({self.problem})")
+            self.server_bar.setText(f"The station has not been able to read the clinic server"
+                                    f"{lost} — nothing shown is current. Go to the rooms. "
+                                    f"({self.problem})")
             self.server_bar.show()
+        self.empty.setVisible(self.connected and not self.panels)
         lines: list[Line] = []
         sounding: list[str] = []
         for room, panel in self.panels.items():
