@@ -83,7 +83,9 @@ class Room:
         return day
 
     def replicate(self, url: str, heartbeat: float = 0.5) -> Replicator:
-        self.replicator = Replicator(self.path, SyncSettings(url, self.name), poll=0.2,
+        # the replicator's own poll (0.5 s); a quicker heartbeat so a test sees a stopped
+        # room go stale in seconds
+        self.replicator = Replicator(self.path, SyncSettings(url, self.name),
                                      heartbeat=heartbeat)
         self.replicator.start()
         return self.replicator
