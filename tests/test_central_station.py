@@ -81,6 +81,7 @@ def test_three_rooms_an_alarm_within_2_s_and_a_stopped_room_goes_stale(
                                         for t in win.banner.texts()), timeout=2000)
             assert win.banner.isVisible()
             assert "HIGH" in win.panels["Room 2"].alarm_text()
+            assert win.windowTitle().startswith("1 alarm (HIGH) — ")
             assert win.panels["Room 1"].alarm_text() == "No alarms"
             assert win.sound.priority == "high"  # the tone sounds at the station
 
@@ -107,6 +108,8 @@ def test_three_rooms_an_alarm_within_2_s_and_a_stopped_room_goes_stale(
 
             # clicking a room opens its trend and timeline, read only
             qtbot.mouseClick(win.panels["Room 2"], Qt.MouseButton.LeftButton)
+            qtbot.keyClick(win.panels["Room 1"], Qt.Key.Key_Return)  # or from the keyboard
+            qtbot.waitUntil(lambda: "Room 1" in win.details, timeout=5000)
             qtbot.waitUntil(lambda: "Room 2" in win.details
                             and win.details["Room 2"].timeline is not None, timeout=5000)
             tl = win.details["Room 2"].timeline

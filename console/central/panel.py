@@ -13,7 +13,7 @@ import html
 import time
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from console.central.rooms import (
@@ -91,6 +91,7 @@ class RoomPanel(QFrame):
         self.full_names = False  # full patient name only while staff are signed in
         self.setObjectName("roomPanel")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Tab to a room, Enter opens it
         self.setToolTip(f"{room}: open its trend and timeline (read only)")
         self.name = QLabel(room)
         self.name.setStyleSheet(_style(theme.TEXT, ROOM_PX))
@@ -181,6 +182,12 @@ class RoomPanel(QFrame):
         if event.button() == Qt.MouseButton.LeftButton:
             self.opened.emit(self.room)
         super().mouseReleaseEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            self.opened.emit(self.room)
+            return
+        super().keyPressEvent(event)
 
     def _frame(self, colour: str, width: int) -> None:
         style = (f"QFrame#roomPanel {{ background: {theme.PANEL}; border: {width}px solid "

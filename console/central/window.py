@@ -197,10 +197,22 @@ class CentralWindow(QMainWindow):
             elif (p := st.sounding(now)) is not None:
                 sounding.append(p)
         self.banner.show_lines(lines, now)
+        self._title(lines)
         self.sound.set_priority(min(sounding, key=lambda p: PRIORITY_ORDER[p])
                                 if sounding else None)
         for d in self.details.values():
             d.on_second(now)
+
+    def _title(self, lines: list[Line]) -> None:
+        """The alarms in the window title too, so the taskbar says it when the window is
+        covered: "2 alarms (HIGH) — Holdspace — central station"."""
+        alarms = [ln.alarm for ln in lines if ln.alarm is not None]
+        title = TITLE
+        if alarms:
+            top = min(alarms, key=lambda a: PRIORITY_ORDER[a.priority]).priority.upper()
+            title = f"{len(alarms)} alarm{'s' if len(alarms) != 1 else ''} ({top}) — {TITLE}"
+        if self.windowTitle() != title:
+            self.setWindowTitle(title)
 
     # ----- rooms' detail -----
     def open_room(self, room: str) -> None:
