@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ from devices.reading import WaveChunk
 from tests.helpers.central_rooms import STATION_PW, Room, caught_up, on_server
 from tests.helpers.fixtures import wait_until
 from tests.helpers.pg import Cluster
-from tests.helpers.report_day import MON, T0, ketamine_day, rig
+from tests.helpers.report_day import MON, T0, Day, ketamine_day, rig
 
 HS = [sys.executable, "-m", "console"]
 ROOM = "Room 2"
@@ -48,33 +49,37 @@ def _pdf_text(path: Path) -> str:
                           capture_output=True, text=True).stdout
 
 
-@pytest.fixture
-def served(tmp_path: Path, pg: Cluster, pg_db: str) -> tuple[Path, int, str]:
-    """A room's file holding a whole ketamine day, all of it on the server; (a copy of the
-    room's file as it was replicated, the session, the station's URL)."""
+def _serve(tmp_path: Path, pg: Cluster, pg_db: str, fill: Callable[[Day], None],
+           waves: int = 0) -> tuple[Path, int, str]:
+    """A room's file filled by `fill` (and `waves` seconds of pleth), all of it replicated by
+    the room's replicator; (a copy of the file as replicated, the session, the station's URL)."""
     init(pg.url(pg_db), [(ROOM, "room-pw")], STATION_PW)
     (tmp_path / "room").mkdir()
     with rig(tmp_path / "room") as d:
-        ketamine_day(d)
+        fill(d)
         sid = d.session_id
-        # a minute of pleth at 125 Hz, early in the day (this clinic sends waveforms too)
-        wave = np.sin(np.arange(125 * 60) / 20).astype("<f4")
+        wave = np.sin(np.arange(125 * waves) / 20).astype("<f4")
         d.writer.add_samples(sid, [WaveChunk(T0 + 600 + i, MON, mdc.MDC_PULS_OXIM_PLETH, 125.0,
-                                             wave[i * 125:(i + 1) * 125]) for i in range(60)])
+                                             wave[i * 125:(i + 1) * 125]) for i in range(waves)])
         d.writer.flush()
         rep = Replicator(d.path, SyncSettings(pg.url(pg_db, user=login_for(ROOM),
-                                                     password="room-pw"), ROOM, waveforms=True),
-                         poll=0.2)
+                                                     password="room-pw"), ROOM, waveforms=True))
         rep.start()
         try:
             assert caught_up(Room(ROOM, d.path, d.clock, d.writer, d.sessions), pg.url(pg_db))
-            assert wait_until(lambda: on_server(pg.url(pg_db), ROOM, "waveforms") == 60)
+            assert wait_until(lambda: on_server(pg.url(pg_db), ROOM, "waveforms") == waves)
         finally:
             rep.stop()
         path = d.path
     copy = tmp_path / "room-copy.db"
     shutil.copy(path, copy)
     return copy, sid, pg.url(pg_db, user="holdspace_central_ro", password=STATION_PW)
+
+
+@pytest.fixture
+def served(tmp_path: Path, pg: Cluster, pg_db: str) -> tuple[Path, int, str]:
+    """A whole ketamine day and a minute of pleth at 125 Hz (this clinic sends waveforms)."""
+    return _serve(tmp_path, pg, pg_db, ketamine_day, waves=60)
 
 
 def test_the_server_made_report_equals_the_room_made_one(tmp_path: Path,
@@ -212,3 +217,25 @@ def test_a_vital_file_from_the_server_holds_the_rooms_tracks(
             assert x["dt"] == y["dt"]
             assert np.array_equal(np.asarray(x["val"]), np.asarray(y["val"]), equal_nan=True) \
                 if not isinstance(x["val"], str) else x["val"] == y["val"]
+
+
+def test_the_rems_form_from_the_server_equals_the_rooms(tmp_path: Path, pg: Cluster,
+                                                         pg_db: str) -> None:
+    """An esketamine session's REMS form, the provider's details carried from the room's
+    earlier answers included."""
+    from tests.test_report import ANSWERS, esketamine_day, save_answers
+
+    def fill(d: Day) -> None:
+        esketamine_day(d)
+        save_answers(d, ANSWERS)
+
+    room_db, sid, url = _serve(tmp_path, pg, pg_db, fill)
+    clinic = Clinic("Harbour Clinic", named=True)
+    make_report(room_db, tmp_path / "room.pdf", sid, "rems", clinic, by="Dr Lee",
+                via=COMMAND_LINE, recorder=command_line_recorder(room_db), now=NOW)
+    reports.from_server(url, ROOM, sid, lambda db: make_report(
+        db, tmp_path / "server.pdf", sid, "rems", clinic, by="Dr Lee", via=COMMAND_LINE,
+        recorder=reports.recorder(url, ROOM, tmp_path / "station"), now=NOW))
+    text = _pdf_text(tmp_path / "server.pdf")
+    assert "ESK-7731" in text and "ana@harbour.example" in text
+    assert text == _pdf_text(tmp_path / "room.pdf")
