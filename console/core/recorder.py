@@ -151,11 +151,12 @@ class RecordResult:
 SYNC_FLUSH_S = 10.0  # at the end, how long the replicator may try to send the rest
 
 
-def _start_sync(db_path: Path, sync: SyncSettings | None, say: Callable[[str], None],
-                warn: Callable[[str], None]) -> Replicator | None:
-    """The replicator, its problems and recoveries said once each (never the password)."""
-    if sync is None:
-        return None
+def start_sync(db_path: Path, sync: SyncSettings, say: Callable[[str], None],
+               warn: Callable[[str], None]) -> Replicator:
+    """`record --sync`: a replicator copying the (opened, migrated) file to the central server
+    while recording; its problems and recoveries said once each (never the password). Stop it
+    with `stop(flush=SYNC_FLUSH_S)` after the last write (the session's end, the backup's
+    event), so those go too; what it cannot send is sent by the next run with sync."""
     last: list[str | None] = [None]
 
     def heard(s: SyncStatus) -> None:  # on the replicator's thread
@@ -215,12 +216,8 @@ def recording(
     install_signals: bool = True,
     capture: bool = False,
     err: TextIO | None = None,
-    sync: SyncSettings | None = None,
 ) -> RecordResult:
-    """Record until `duration` or a signal; raises StoreError if the session cannot start.
-
-    With `sync`, a replicator copies the file to the central server meanwhile; at the end it
-    gets a few seconds to send the rest (what it cannot is sent by the next run with sync)."""
+    """Record until `duration` or a signal; raises StoreError if the session cannot start."""
     clock = SystemClock()
     say: Callable[[str], None] = (lambda s: print(s, file=out, flush=True)) if out else (
         lambda s: None)
@@ -277,7 +274,6 @@ def recording(
             say(f"{link.source}: raw bytes captured to {link.capture.name}")
         for p in problems:
             say(p)
-    replicator = _start_sync(db_path, sync, say, warn)
     say(f"recording session {sid} into {db_path} — Ctrl-C to stop")
     counts: dict[int, int] = {}
     latest: dict[int, Reading] = {}
@@ -321,8 +317,6 @@ def recording(
                                                           reason="recording finished"))
         writer.stop(timeout=BUSY_TIMEOUT_MS / 1000 + 5)
         watch.poll()
-        if replicator is not None:  # after the writer: the session's end goes too
-            say(f"central server: {replicator.stop(flush=SYNC_FLUSH_S).sentence()}")
         closed = ended.done() and ended.exception() is None
         end_error = None if closed else (
             str(ended.exception()) if ended.done() else "the database did not answer in time")

@@ -15,7 +15,7 @@ keeps its first copy: nothing lost, nothing twice. With nothing new the server s
 heartbeat every `heartbeat` seconds.
 
 A server that cannot be reached, refuses the login, or is not set up costs nothing but a
-retry with back-off (1 s doubling to 30 s); the console records as always. What is going on
+retry with back-off (1 s doubling to 5 s); the console records as always. What is going on
 is a `SyncStatus`, passed to `on_status` (on this thread) whenever it changes and written to
 the file for `holdspace sync-status`. The password in the URL is never logged or stored.
 """
@@ -37,11 +37,11 @@ from console.replication.address import check_room, check_url, shown
 from console.replication.status import SyncStatus, clock_text
 from console.store import replication_state
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("holdspace.replication")  # into Holdspace's log file, not stderr
 
 APPEND_TABLES = ("events", "readings", "waveforms")
 BACKOFF_FIRST = 1.0
-BACKOFF_MAX = 30.0
+BACKOFF_MAX = 5.0  # a connection attempt every 5 s at most is cheap, and a returning server is found soon
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +154,7 @@ class Replicator:
             if self._sq is not None:
                 self._sq.close()
                 self._sq = None
-            self._set(replace(self._status, stopped=True, connected=False))
+            self._set(replace(self._status, stopped=True))
 
     def _once(self) -> bool:
         """One push if anything is new (or a heartbeat is due); True when more is waiting."""
