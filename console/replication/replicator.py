@@ -100,6 +100,7 @@ class Replicator:
                                                                     "sessions": {}}
         self._last_heartbeat = 0.0
         self._ids: dict[str, int] = {}
+        self._waiting: tuple[int, float] | None = None  # (rows, seconds) before the last push
 
     # ------------------------------------------------------------------ public
     @property
@@ -161,9 +162,12 @@ class Replicator:
         if self._sq is None:
             self._sq = replication_state.open_state(self.db_path)
             self._ids = replication_state.positions(self._sq)
-        if self._pg is None:
-            self._connect()
         snap = self._snapshot()
+        self._waiting = (snap.waiting_rows, snap.waiting_seconds)
+        if self._pg is None:  # the backlog is known (and shown) even while it cannot be sent
+            self._set(replace(self._status, behind_rows=snap.waiting_rows,
+                              behind_seconds=snap.waiting_seconds))
+            self._connect()
         due = time.monotonic() - self._last_heartbeat >= self.heartbeat
         if not snap.anything and not due and self._status.connected:
             self._set(replace(self._status, behind_rows=snap.behind_rows,
@@ -200,6 +204,7 @@ class Replicator:
                 snap.changed[t] = {r[0]: tuple(r) for r in sq.execute(
                     f"SELECT {cols} FROM {t} ORDER BY id") if have.get(r[0]) != tuple(r)}
             oldest: float | None = None
+            waiting_since: float | None = None
             for t in self.tables:
                 cols = ", ".join(c for c, _ in schema.COLUMNS[t])
                 pos = self._ids.get(t, 0)
@@ -210,6 +215,11 @@ class Replicator:
                 snap.upto[t] = upto
                 top = sq.execute(f"SELECT MAX(id) FROM {t}").fetchone()[0] or 0
                 snap.behind_rows += max(0, top - upto)
+                snap.waiting_rows += max(0, top - pos)
+                if rows:  # the oldest row of this table still to send
+                    first_t = rows[0][_TIME[t]]
+                    waiting_since = first_t if waiting_since is None else min(waiting_since,
+                                                                              first_t)
                 if top > upto:
                     snap.more = True
                     tc = schema.TIME_COLUMN[t]
@@ -219,7 +229,9 @@ class Replicator:
                         oldest = first[0]
         finally:
             sq.execute("COMMIT")
-        snap.behind_seconds = max(0.0, time.time() - oldest) if oldest is not None else 0.0
+        now = time.time()
+        snap.behind_seconds = max(0.0, now - oldest) if oldest is not None else 0.0
+        snap.waiting_seconds = max(0.0, now - waiting_since) if waiting_since is not None else 0.0
         return snap
 
     # ------------------------------------------------------------------ the server
@@ -261,7 +273,6 @@ class Replicator:
             conn.close()
             raise
         self._pg = conn
-        self._pushed_rows = {"patients": {}, "sessions": {}}  # send them once per connection
 
     def _close_pg(self) -> None:
         if self._pg is not None:
@@ -335,6 +346,8 @@ class Replicator:
             # logged without the address's password and without any row
             log.warning("central server: %s", words)
         status = replace(self._status, connected=False, last_error=words, error_since=since)
+        if self._waiting is not None:  # the push did not happen: all of it is still to send
+            status = replace(status, behind_rows=self._waiting[0], behind_seconds=self._waiting[1])
         if status.last_error != self._status.last_error and self._sq is not None:
             with contextlib.suppress(sqlite3.Error):  # busy or full: the status is only a note
                 replication_state.save(self._sq, {}, now, self._stored(status))
@@ -365,13 +378,18 @@ class _Snapshot:
     changed: dict[str, dict[int, tuple[Any, ...]]] = field(default_factory=dict)
     rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     upto: dict[str, int] = field(default_factory=dict)
-    behind_rows: int = 0
+    behind_rows: int = 0  # after this push
     behind_seconds: float = 0.0
+    waiting_rows: int = 0  # before it (what is still to send if the push fails)
+    waiting_seconds: float = 0.0
     more: bool = False
 
     @property
     def anything(self) -> bool:
         return any(self.changed.values()) or any(self.rows.values())
+
+
+_TIME = {"events": 3, "readings": 2, "waveforms": 4}  # the time column's place in a row
 
 
 def _pg_type(declared: str) -> str:
