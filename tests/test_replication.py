@@ -197,3 +197,44 @@ def test_wrong_room_login_and_a_second_file_for_the_same_room_are_refused(
         rep.stop(flush=0)
     assert "already holds room 'Room 1' from another database file" in (rep.status.last_error or "")
     assert server_counts(admin, ROOM)["readings"] == 10
+
+
+def test_sync_status_on_the_command_line(central: tuple[str, str], db_path: Path) -> None:
+    import subprocess
+    import sys
+
+    hs = [sys.executable, "-m", "console"]
+    _admin, room_url = central
+    fill(db_path, 40)
+    off = subprocess.run([*hs, "sync-status", "--db", str(db_path)], capture_output=True,
+                         text=True, timeout=60)
+    assert off.returncode == 0, off.stderr
+    assert "does not send to a central server" in off.stdout
+    # 40 readings, 20 notes and the patient's and session's own events
+    assert "62 rows not yet on the server" in off.stdout
+    rep = Replicator(db_path, SyncSettings(room_url, ROOM))
+    rep.start()
+    rep.stop(flush=20)
+    on = subprocess.run([*hs, "sync-status", "--db", str(db_path), "--sync", room_url,
+                         "--room", ROOM], capture_output=True, text=True, timeout=60)
+    assert on.returncode == 0, on.stdout + on.stderr
+    assert "this file:    every row is on the server" in on.stdout
+    assert f"it last heard from room '{ROOM}'" in on.stdout
+    assert PW not in on.stdout and shown(room_url) in on.stdout
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--sync", "mysql://x/y", "--room", "A"], "should start with postgresql://"),
+    (["--sync", "postgresql://u@h/d"], "say which room this is"),
+    (["--room", "A"], "give the server too"),
+    (["--sync", "postgresql://u@h/d", "--room", "Room/2"], "cannot be used"),
+])
+def test_bad_sync_arguments_are_one_clear_line(args: list[str], words: str, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from console.cli import main
+
+    for cmd in (["record", "--device", "sim:/dev/null"], ["sync-status"]):
+        assert main([*cmd, "--db", str(tmp_path / "x.db"), *args]) == 2
+        err = capsys.readouterr().err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and words in lines[0], err
