@@ -238,3 +238,22 @@ def test_bad_sync_arguments_are_one_clear_line(args: list[str], words: str, tmp_
         err = capsys.readouterr().err
         lines = err.strip().splitlines()
         assert len(lines) == 1 and words in lines[0], err
+
+
+def test_a_server_restored_from_an_older_backup_gets_the_rest_again(
+        central: tuple[str, str], db_path: Path) -> None:
+    admin, room_url = central
+    fill(db_path, 500)
+    rep = Replicator(db_path, SyncSettings(room_url, ROOM))
+    rep.start()
+    rep.stop(flush=20)
+    assert same_on_server(db_path, admin, ROOM, ["patients", "sessions", "events", "readings"])
+    # IT puts back last night's dump: the server lost the newest rows the file had sent
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute("DELETE FROM holdspace.readings WHERE room = %s AND id > 123", (ROOM,))
+        c.execute("DELETE FROM holdspace.events WHERE room = %s AND id > 5", (ROOM,))
+        c.execute("DELETE FROM holdspace.sessions WHERE room = %s", (ROOM,))
+    rep = Replicator(db_path, SyncSettings(room_url, ROOM))
+    rep.start()
+    rep.stop(flush=20)
+    assert same_on_server(db_path, admin, ROOM, ["patients", "sessions", "events", "readings"])

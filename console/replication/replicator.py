@@ -168,6 +168,8 @@ class Replicator:
             self._set(replace(self._status, behind_rows=snap.waiting_rows,
                               behind_seconds=snap.waiting_seconds))
             self._connect()
+            if self._rewind():
+                return True  # look at the file again from the rewound positions
         due = time.monotonic() - self._last_heartbeat >= self.heartbeat
         if not snap.anything and not due and self._status.connected:
             self._set(replace(self._status, behind_rows=snap.behind_rows,
@@ -273,6 +275,27 @@ class Replicator:
             conn.close()
             raise
         self._pg = conn
+
+    def _rewind(self) -> bool:
+        """On each (re)connection. A server restored from a backup holds less than the file
+        says was sent: send again from what it holds. Each push commits whole and in order, so
+        a room's rows on the server are every row up to its highest id (the primary key's
+        index answers this at once). Patients and sessions are upserted again once."""
+        rewound = False
+        for t in self.tables:
+            top = self._pg.execute(f"SELECT MAX(id) FROM holdspace.{t} WHERE room = %s",
+                                   (self.room,)).fetchone()[0] or 0
+            if top < self._ids.get(t, 0):
+                log.warning("central server: it holds %s of room %s only up to id %s (the file "
+                            "had sent up to %s; restored from a backup?) — sending again from "
+                            "there", t, self.room, top, self._ids.get(t, 0))
+                self._ids[t] = top
+                rewound = True
+        if any(self._pushed_rows.values()):  # a handful of rows: upsert them all once more,
+            self._pushed_rows = {"patients": {}, "sessions": {}}  # in case the server lost some
+            rewound = True
+        self._pg.commit()
+        return rewound
 
     def _close_pg(self) -> None:
         if self._pg is not None:
