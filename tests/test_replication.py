@@ -6,7 +6,6 @@ import sqlite3
 import threading
 from pathlib import Path
 
-import numpy as np
 import psycopg
 import pytest
 
@@ -15,13 +14,11 @@ from console.replication.address import login_for, shown
 from console.replication.replicator import Pushed, Replicator, SyncSettings
 from console.replication.status import SyncStatus
 from console.store import records, replication_state
-from console.store.db import open_db
-from console.store.events import Event, insert_events
-from devices import mdc
 from tests.helpers.fixtures import wait_until
 from tests.helpers.pg import Cluster
 from tests.helpers.replication import (
     counts_and_checksums,
+    fill,
     same_on_server,
     server_counts,
     server_rows,
@@ -31,29 +28,6 @@ from tests.helpers.replication import (
 ROOM = "Room 1"
 PW = "room-1-pw"
 ALL = ["patients", "sessions", "events", "readings", "waveforms"]
-
-
-def fill(db: Path, readings: int, t0: float = 1_000_000.0) -> int:
-    """A session with a patient, `readings` readings, some events and waveform rows."""
-    conn = open_db(db)
-    pid = records.create_patient(conn, "Ada Test", t0, identifier="MRN-1", weight_kg=61.5)
-    sid = records.start_session(conn, pid, t0, template="standard", title="test")
-    conn.execute("BEGIN")
-    conn.executemany(
-        "INSERT INTO readings (session_id, t, source, code, value, unit, quality) "
-        "VALUES (?, ?, 'sim', ?, ?, ?, 0)",
-        [(sid, t0 + i / 8, mdc.MDC_ECG_HEART_RATE, 60 + i % 40, mdc.MDC_DIM_BEAT_PER_MIN)
-         for i in range(readings)])
-    samples = np.linspace(0, 1, 125, dtype="<f4").tobytes()
-    conn.executemany(
-        "INSERT INTO waveforms (session_id, source, code, t0, rate_hz, n, samples, quality) "
-        "VALUES (?, 'sim', ?, ?, 125.0, 125, ?, 0)",
-        [(sid, mdc.MDC_PULS_OXIM_PLETH, t0 + i, samples) for i in range(50)])
-    insert_events(conn, [Event("note", t0 + i, {"text": f"note {i}"}, session_id=sid)
-                         for i in range(20)])
-    conn.execute("COMMIT")
-    conn.close()
-    return sid
 
 
 @pytest.fixture
