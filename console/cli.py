@@ -173,7 +173,7 @@ def cmd_simulate(a: argparse.Namespace) -> int:
 
 
 def cmd_record(a: argparse.Namespace) -> int:
-    from console.core.vitals.recorder import recording
+    from console.core.vitals.headless_recorder import recording
     from console.store.db import StoreError
     from devices.drivers import get_driver
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from console.core.notes.scales import NoteError
-from console.core.record import build_record
+from console.core.session_record import build_record
 from console.store.events import session_events
 from tests.notes_support import rig
 

@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from console.core.record import build_record
+from console.core.session_record import build_record
 from console.store.events import session_events
 
 COURSE_KINDS = ("dose.given", "dose.entered_in_error", "sign.signed", "outcome.measure",

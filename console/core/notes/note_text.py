@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from console.core.notes.scales import clock_text
 from console.core.notes.sections import sections_for
-from console.core.record import SessionRecord
+from console.core.session_record import SessionRecord
 
 # Timestamped entries shown inside a section, oldest first.
 TIMED: dict[str, tuple[str, ...]] = {

@@ -22,9 +22,9 @@ from console.core.notes import signing
 from console.core.notes.scales import SCORES, NoteError, Scale, measures, parse_clock, parse_number
 from console.core.notes.sections import BY_KEY, parse_fields, summarise
 from console.core.observers import Observers
-from console.core.record import AMEND, SessionRecord, build_record
 from console.core.saving import SaveOutcome, SaveState, SaveWatch
 from console.core.session import OpenSession, SessionService
+from console.core.session_record import AMEND, SessionRecord, build_record
 from console.store import records
 from console.store.events import Event, session_events
 from console.store.writer import StoreWriter

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 
 from console.core.notes.scales import NoteError, clock_text
-from console.core.record import SessionRecord
+from console.core.session_record import SessionRecord
 
 
 def locked_message(rec: SessionRecord) -> str:

@@ -25,8 +25,8 @@ from typing import Any
 
 from console.core import clinic_files
 from console.core.notes.scales import NoteError
-from console.core.record import build_record
 from console.core.report.clinic import Clinic
+from console.core.session_record import build_record
 from console.store import records
 from console.store.events import Event
 from devices import mdc

@@ -27,11 +27,11 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.dosing.dose_day import DoseDay
-from console.core.record import build_record
 from console.core.report import rems_form
 from console.core.report.clinic import Clinic
 from console.core.saving import SaveOutcome
 from console.core.session import SessionService
+from console.core.session_record import build_record
 from console.store.events import Event, session_events
 from console.ui import theme
 

@@ -37,8 +37,8 @@ from console.core.notes.note_text import note_text
 from console.core.notes.notes import DEFAULT_TAGS, PHASES, ROUTES, SEVERITIES, NoteBook
 from console.core.notes.scales import SCORES, NoteError, clock_text, measures
 from console.core.notes.sections import Section, sections_for
-from console.core.record import AMEND, Entry, SessionRecord
 from console.core.saving import SaveOutcome
+from console.core.session_record import AMEND, Entry, SessionRecord
 from console.store.events import last_event_id
 from console.ui import theme
 from console.ui.gui_post import GuiPoster

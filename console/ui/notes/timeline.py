@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.core.record import AMEND, build_record
+from console.core.session_record import AMEND, build_record
 from console.core.vitals_table import VITALS, Vital
 from console.store.events import Event, last_event_id, session_events
 from console.ui import theme
