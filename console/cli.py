@@ -191,7 +191,7 @@ def cmd_simulate(a: argparse.Namespace) -> int:
 
 
 def cmd_record(a: argparse.Namespace) -> int:
-    from console.core.recorder import SYNC_FLUSH_S, recording, start_sync
+    from console.core.vitals.headless_recorder import SYNC_FLUSH_S, recording, start_sync
     from console.store.db import StoreError
     from devices.drivers import get_driver
 
