@@ -39,10 +39,10 @@ READY = "ready"
 def run_child(db: Path, unsafe_ack: bool) -> None:
     """Record events for ever (until killed); one uid per line once each is committed."""
     from console.core.clock import SystemClock
-    from console.core.dose_day import DoseDay
-    from console.core.notes import NoteBook
+    from console.core.dosing.dose_day import DoseDay
+    from console.core.dosing.templates import load_catalog
+    from console.core.notes.notes import NoteBook
     from console.core.session import SessionService, Staff
-    from console.core.templates import load_catalog
     from console.store import records
     from console.store.db import open_reader
     from console.store.events import Event

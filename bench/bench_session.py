@@ -82,7 +82,7 @@ def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from console.ui.trend_chart import TrendChart
+    from console.ui.vitals.trend_chart import TrendChart
 
     app = QApplication.instance() or QApplication([])
     chart = TrendChart()

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 from console.core import at_console
 from console.core.acquisition import AcquisitionHub
-from console.core.captures import connect
 from console.core.clock import Clock, SystemClock
 from console.core.config import Config, DeviceConfig, default_data_dir, plausible_limits
 from console.core.context import AppContext
-from console.core.device_setup import apply_devices, preferred_from_config
 from console.core.ducking import Ducking
 from console.core.session import SessionService
+from console.core.vitals.captures import connect
+from console.core.vitals.device_setup import apply_devices, preferred_from_config
 from console.replication.replicator import Replicator, SyncSettings
 from console.store.db import open_reader
 from console.store.writer import StoreWriter
@@ -39,9 +39,9 @@ Feature = Callable[..., None]  # install(window, ctx, feed)
 SYNC_FLUSH_S = 5.0  # at closing, how long the replicator may try to send the rest
 
 FEATURES: list[Feature] = [
-    lambda *a: __import__("console.ui.notes_feature", fromlist=["install"]).install(*a),  # notes
-    lambda *a: __import__("console.ui.music_feature", fromlist=["install"]).install(*a),  # music
-    lambda *a: __import__("console.ui.dose_feature", fromlist=["install"]).install(*a),  # dose
+    lambda *a: __import__("console.ui.notes.notes_feature", fromlist=["install"]).install(*a),  # notes
+    lambda *a: __import__("console.ui.music.music_feature", fromlist=["install"]).install(*a),  # music
+    lambda *a: __import__("console.ui.dosing.dose_feature", fromlist=["install"]).install(*a),  # dose
     lambda *a: __import__("console.ui.file_problems", fromlist=["install"]).install(*a),  # files
     lambda *a: __import__("console.ui.report_actions", fromlist=["install"]).install(*a),  # report
     lambda *a: __import__("console.ui.export_actions", fromlist=["install"]).install(*a),  # export

@@ -191,7 +191,7 @@ def cmd_simulate(a: argparse.Namespace) -> int:
 
 
 def cmd_record(a: argparse.Namespace) -> int:
-    from console.core.recorder import recording
+    from console.core.vitals.headless_recorder import SYNC_FLUSH_S, recording, start_sync
     from console.store.db import StoreError
     from devices.drivers import get_driver
 
@@ -205,14 +205,22 @@ def cmd_record(a: argparse.Namespace) -> int:
     log_thread_crashes(lambda m: print(f"holdspace: {m}", file=sys.stderr, flush=True),
                        default_data_dir() / "logs" / "holdspace.log")
     sync = sync_settings(a)
+    replicator = None if sync is None else start_sync(
+        db, sync, lambda s: print(s, flush=True),
+        lambda s: print(s, file=sys.stderr, flush=True))
     try:
-        result = recording(db, [(get_driver(d.protocol), d.port) for d in devices],
-                           patient=a.patient, duration=a.duration, out=sys.stdout,
-                           err=sys.stderr, capture=a.capture, sync=sync)
-    except StoreError as e:
-        raise UserError(str(e)) from None
-    if result.closed:
-        backup_after_recording(db, result.session_id)
+        try:
+            result = recording(db, [(get_driver(d.protocol), d.port) for d in devices],
+                               patient=a.patient, duration=a.duration, out=sys.stdout,
+                               err=sys.stderr, capture=a.capture)
+        except StoreError as e:
+            raise UserError(str(e)) from None
+        if result.closed:
+            backup_after_recording(db, result.session_id)
+    finally:
+        if replicator is not None:  # after the last write, so the session's end goes too
+            print(f"central server: {replicator.stop(flush=SYNC_FLUSH_S).sentence()}",
+                  flush=True)
     return 0 if result.complete else EXIT_NOT_STORED
 
 

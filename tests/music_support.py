@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from console.core.audio_player import AudioEngine, open_engine
 from console.core.clock import SystemClock
-from console.core.music_controller import MusicController
-from console.core.music_program import MusicProgram, Phase
+from console.core.music.audio_player import AudioEngine, open_engine
+from console.core.music.music_controller import MusicController
+from console.core.music.music_program import MusicProgram, Phase
 from console.core.session import SessionService, Staff
 from console.store import records
 from console.store.db import open_reader

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from console.core.clock import FakeClock
-from console.core.notes import NoteBook
+from console.core.notes.notes import NoteBook
 from console.core.session import SessionService, Staff
 from console.store import records
 from console.store.db import open_reader

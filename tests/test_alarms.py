@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from console.core.dose_day import DoseDay
+from console.core.dosing.dose_day import DoseDay
 from devices.link import LinkState, LinkStatus
 from devices.protocol import DecoderStats
 from devices.reading import Quality

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from console.core.audio_player import MusicUnavailable, open_engine
-from console.core.music_controller import MusicController, MusicState
+from console.core.music.audio_player import MusicUnavailable, open_engine
+from console.core.music.music_controller import MusicController, MusicState
 from console.ui.gui_post import GuiPoster
 from tests.music_support import music_rig, program, tone
 
@@ -171,7 +171,7 @@ class SystemClockLike:
 def test_shipped_demo_program_plays(tmp_path, qtbot, post):
     from pathlib import Path
 
-    from console.core.music_program import find_program
+    from console.core.music.music_program import find_program
 
     repo = Path(__file__).resolve().parents[1]
     with music_rig(tmp_path, post, output="meter",
@@ -187,7 +187,7 @@ def test_shipped_demo_program_plays(tmp_path, qtbot, post):
 
 
 def test_lyrics_in_the_patients_language_wait_for_the_return(tmp_path, qtbot, post):
-    from console.core.music_program import MusicProgram, Phase
+    from console.core.music.music_program import MusicProgram, Phase
     from tests.music_support import m3u
 
     prog = MusicProgram("t", [Phase("onset", "a", None, lyrics_ok=False),
@@ -206,7 +206,7 @@ def test_lyrics_in_the_patients_language_wait_for_the_return(tmp_path, qtbot, po
 
 
 def test_planned_phase_time_moves_on_and_extension_holds_it(tmp_path, qtbot, post):
-    from console.core.music_program import MusicProgram, Phase
+    from console.core.music.music_program import MusicProgram, Phase
 
     prog = MusicProgram("t", [Phase("peak", "a", 0.02), Phase("return", "b", None)],
                         fade_seconds=0.3, extend_minutes=0.02)

@@ -13,9 +13,9 @@ import pytest
 
 from console.app import start_core
 from console.cli import main
-from console.core.captures import capture_path, port_slug
 from console.core.config import Config
-from console.core.recorder import record
+from console.core.vitals.captures import capture_path, port_slug
+from console.core.vitals.headless_recorder import record
 from devices import mdc
 from devices.capture import (
     CaptureError,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from console.core.checks import schedule
-from console.core.templates import CheckRule
-from console.core.timers import hms
+from console.core.dosing.checks import schedule
+from console.core.dosing.templates import CheckRule
+from console.core.dosing.timers import hms
 from tests.helpers.dose_fixtures import Core, bp, core_fixture, reading  # noqa: F401
 from tests.test_dosing import ready
 
@@ -85,7 +85,7 @@ def test_sedation_check_is_satisfied_by_a_recorded_score(core: Core) -> None:
 
 
 def test_manual_vitals_are_stored_as_manual_readings_with_clear_errors(core: Core) -> None:
-    from console.core.dosing import DoseInputError
+    from console.core.dosing.dosing import DoseInputError
     from devices.reading import Quality
     day = core.start("im")
     for texts, words in (({"sys": "120", "dia": ""}, "both numbers"),

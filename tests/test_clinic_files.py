@@ -19,10 +19,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from console.core import clinic_files, music_program, playlists, setting_checklist, templates
+from console.core import clinic_files
 from console.core.clinic_files import MAX_DEPTH, NAME_MAX, UnreadableFile
 from console.core.clinic_survey import MAX_TAGS, read_quick_tags, survey
 from console.core.config import Config
+from console.core.dosing import templates
+from console.core.music import music_program, playlists, setting_checklist
 
 FAST = settings(max_examples=60, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from console.core.course import measures_in, outcome_trend, patient_course
-from console.core.notes import NoteBook
-from console.core.scales import NoteError, measures
-from console.core.search import search
+from console.core.notes.course import measures_in, outcome_trend, patient_course
+from console.core.notes.notes import NoteBook
+from console.core.notes.scales import NoteError, measures
+from console.core.notes.search import search
 from tests.notes_support import T0, rig, write_day
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from console.core.notes import NoteBook
+from console.core.notes.notes import NoteBook
 from tests.helpers.dose_fixtures import Core, core_fixture  # noqa: F401
 from tests.test_dosing import ready
 

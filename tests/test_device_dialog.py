@@ -12,14 +12,14 @@ from pytestqt.qtbot import QtBot
 
 from console.app import Running, start_core
 from console.core.acquisition import AcquisitionHub
-from console.core.captures import connect
 from console.core.config import Config, DeviceConfig
-from console.core.device_setup import apply_devices, source_for
+from console.core.vitals.captures import connect
+from console.core.vitals.device_setup import apply_devices, source_for
 from console.store import records
 from console.store.db import open_db
 from console.ui import theme
-from console.ui.device_dialog import C_OK, DeviceDialog, port_choices
 from console.ui.shell_actions import apply_device_choice
+from console.ui.vitals.device_dialog import C_OK, DeviceDialog, port_choices
 from devices import mdc
 from devices.drivers import get_driver
 from devices.link import LinkState
@@ -203,7 +203,7 @@ def test_vitals_strip_link_line_tells_a_missing_port_and_a_bad_saved_type(
     """A settings file naming an unknown monitor type must not stop the console starting."""
     from console.core.clock import SystemClock
     from console.ui.live_feed import LiveFeed
-    from console.ui.vitals_strip import VitalsStrip
+    from console.ui.vitals.vitals_strip import VitalsStrip
 
     _, port = sim_port
     missing = str(tmp_path / "ttyUSB3")
@@ -292,7 +292,7 @@ def test_gateway_row_lists_the_beds_heard_and_choosing_one_connects_this_rooms_b
 def test_a_new_row_becomes_a_gateway_row_as_a_person_would_set_it(
     qtbot: QtBot, hub: AcquisitionHub, db_path: Path,
 ) -> None:
-    from console.ui.device_dialog import LISTEN
+    from console.ui.vitals.device_dialog import LISTEN
 
     dlg = _dialog(qtbot, [DeviceConfig("sim", "")], hub, db_path)
     dlg.set_row(0, protocol=LISTEN, port="2600", bed="Room 4")

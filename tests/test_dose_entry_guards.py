@@ -32,12 +32,12 @@ from pytestqt.qtbot import QtBot
 from console.app import Running, build_window, start_core
 from console.core.clock import FakeClock
 from console.core.config import Config, StaffConfig
-from console.core.dose_day import DoseDay
+from console.core.dosing.dose_day import DoseDay
 from console.core.session import Staff
 from console.store import records
 from console.store.events import Event, session_events
 from console.ui import session_dialog, theme
-from console.ui.dose_panel import DosePanel
+from console.ui.dosing.dose_panel import DosePanel
 from console.ui.session_dialog import SessionDialog
 
 MIN = 60.0

@@ -18,12 +18,12 @@ from pytestqt.qtbot import QtBot
 from console.app import Running, start_core
 from console.core.clock import FakeClock
 from console.core.config import Config, DeviceConfig
+from console.core.dosing.templates import SHIPPED_DIR
 from console.core.session import Staff
-from console.core.templates import SHIPPED_DIR
 from console.store import records
 from console.store.events import Event, session_events
 from console.ui import theme
-from console.ui.dose_feature import DoseFeature, install
+from console.ui.dosing.dose_feature import DoseFeature, install
 from console.ui.live_feed import LiveFeed
 from console.ui.main_window import MainWindow
 from devices.drivers import get_driver

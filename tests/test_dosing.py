@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.core.dose_day import DoseDay, NeedsConfirmation
-from console.core.dosing import DoseInputError, parse_mg, parse_when
+from console.core.dosing.dose_day import DoseDay, NeedsConfirmation
+from console.core.dosing.dosing import DoseInputError, parse_mg, parse_when
 from tests.helpers.dose_fixtures import Core, bp, core_fixture, reading  # noqa: F401
 
 
@@ -193,7 +193,7 @@ def test_a_rate_change_moves_the_infusion_end(core: Core) -> None:
 @given(st.floats(min_value=-1e6, max_value=1e6) | st.sampled_from([float("nan"), float("inf")]))
 @settings(max_examples=200, deadline=None)
 def test_no_typed_number_slips_past_the_plausibility_limit(mg: float) -> None:
-    from console.core.dosing import DoseRules
+    from console.core.dosing.dosing import DoseRules
     from tests.helpers.dose_fixtures import template
     rules = DoseRules(template("im"), 70.0, 0.0)
     try:
@@ -209,7 +209,7 @@ def test_no_typed_number_slips_past_the_plausibility_limit(mg: float) -> None:
 
 
 def test_beyond_the_hard_ceiling_a_second_named_person_must_confirm(core: Core) -> None:
-    from console.core.dose_day import NeedsSecondPerson
+    from console.core.dosing.dose_day import NeedsSecondPerson
     day = core.start("palliative-low", weight=70)  # 0.1–0.3 mg/kg: 7–21 mg, ceiling 42 mg
     ready(day)
     with pytest.raises(NeedsConfirmation) as soft:
@@ -234,7 +234,7 @@ def test_beyond_the_hard_ceiling_a_second_named_person_must_confirm(core: Core) 
 
 
 def test_a_confirmation_holds_only_for_the_number_it_named(core: Core) -> None:
-    from console.core.dosing import DoseRules
+    from console.core.dosing.dosing import DoseRules
     day = core.start("palliative-low", weight=70)
     ready(day)
     with pytest.raises(NeedsConfirmation):
@@ -251,8 +251,8 @@ def test_a_confirmation_holds_only_for_the_number_it_named(core: Core) -> None:
 def test_ceiling_from_mg_per_kg_and_template_errors() -> None:
     from pathlib import Path
 
-    from console.core.dosing import DoseRules, ceiling_mg
-    from console.core.templates import SHIPPED_DIR, TemplateError, parse_template
+    from console.core.dosing.dosing import DoseRules, ceiling_mg
+    from console.core.dosing.templates import SHIPPED_DIR, TemplateError, parse_template
     from tests.helpers.dose_fixtures import template
     im = template("im")  # 25–100 mg; ceiling 2 x 100 mg, or 2.25 mg/kg if lower
     assert ceiling_mg(im, 70)[0] == pytest.approx(157.5)
@@ -290,7 +290,7 @@ def test_entered_in_error_needs_a_reason_and_an_author_and_keeps_the_dose(core: 
 
 
 def test_hours_are_read_in_words() -> None:
-    from console.core.gate import HoursInputError, parse_hours
+    from console.core.dosing.gate import HoursInputError, parse_hours
     assert parse_hours("6") == 6 and parse_hours("2,5 h") == 2.5 and parse_hours("0") == 0
     for bad, words in (("abc", "not a number of hours"), ("-1", "negative"),
                        ("500", "more than a week"), ("", "Type a number"),

@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from console.core.clock import FakeClock
 from console.core.config import Config
-from console.core.discharge import DischargeAnswers, DischargeFacts, assess, early_text
+from console.core.dosing.discharge import DischargeAnswers, DischargeFacts, assess, early_text
 from console.store.db import open_db
 from console.store.events import session_events
 from console.ui.main_window import CLOSE_DETAIL, MainWindow

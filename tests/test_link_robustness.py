@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from console.core.recorder import record
+from console.core.vitals.headless_recorder import record
 from console.store.db import open_db
 from console.store.events import session_events
 from devices import mdc

@@ -8,12 +8,12 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
 
-from console.core.music_controller import MusicState
-from console.core.setting_checklist import SettingChecklist, load_checklist
+from console.core.music.music_controller import MusicState
+from console.core.music.setting_checklist import SettingChecklist, load_checklist
 from console.ui import theme
 from console.ui.gui_post import GuiPoster
-from console.ui.music_panel import MusicPanel, music_actions
-from console.ui.setting_panel import SettingPanel, SettingSummary, room_mode_action
+from console.ui.music.music_panel import MusicPanel, music_actions
+from console.ui.music.setting_panel import SettingPanel, SettingSummary, room_mode_action
 from tests.music_support import music_rig
 
 SHOTS = Path(__file__).resolve().parents[1] / "screenshots"

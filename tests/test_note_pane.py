@@ -10,8 +10,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from console.ui import theme
-from console.ui.note_pane import NotePane
-from console.ui.timeline import Timeline
+from console.ui.notes.note_pane import NotePane
+from console.ui.notes.timeline import Timeline
 from tests.notes_support import rig
 
 SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
@@ -230,7 +230,7 @@ def test_course_phase_and_outcome_from_the_note_tab(qtbot, pane):
     p.measure_edit.setText("12")
     p.add_outcome()
     qtbot.waitUntil(lambda: p.measure_list.text() == "GAD-7 12")
-    from console.core.course import patient_course
+    from console.core.notes.course import patient_course
     r.flush()
     c = patient_course(r.reader, r.patient_id)[0]
     assert (c.phase, c.phase_label, c.outcomes) == ("dosing", "low-dose", {"GAD-7": 12.0})
@@ -257,8 +257,8 @@ def test_no_default_author_and_switching_per_entry(qtbot, qapp, tmp_path):
 
 
 def test_quick_tags_from_the_clinic_folder(tmp_path):
-    from console.core.notes import DEFAULT_TAGS
-    from console.ui.notes_feature import quick_tags
+    from console.core.notes.notes import DEFAULT_TAGS
+    from console.ui.notes.notes_feature import quick_tags
 
     assert quick_tags(tmp_path, {}) == list(DEFAULT_TAGS)
     assert quick_tags(tmp_path, {"tags": ["shivering"]}) == ["shivering"]

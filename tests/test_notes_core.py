@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from console.core.record import build_record
-from console.core.scales import NoteError
+from console.core.notes.scales import NoteError
+from console.core.session_record import build_record
 from console.store.events import session_events
 from tests.notes_support import rig
 
@@ -130,7 +130,7 @@ def test_adverse_event_with_rescue_drug_is_a_dose(tmp_path):
 
 def test_sections_dose_record_and_palliative(tmp_path):
     with rig(tmp_path, template="palliative-moderate") as r:
-        from console.core.sections import sections_for
+        from console.core.notes.sections import sections_for
         assert "goals_of_care" in [s.key for s in sections_for(r.notes.template)]
         assert "goals_of_care" not in [s.key for s in sections_for("im-standard")]
         first = r.notes.save_section("check_in", "Hopeful, a little nervous",
@@ -181,7 +181,7 @@ def test_current_view_is_the_last_amendment_written(amends):
 
 
 def test_full_note_reads_the_day_in_order(tmp_path):
-    from console.core.note_text import note_text
+    from console.core.notes.note_text import note_text
     from tests.notes_support import write_day
 
     with rig(tmp_path, template="palliative-low-dose") as r:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from console.core import playlists
-from console.core.music_program import find_program, load_program
+from console.core.music import playlists
+from console.core.music.music_program import find_program, load_program
 from tests.music_support import m3u, tone
 
 REPO = Path(__file__).resolve().parents[1]

@@ -24,10 +24,10 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from console.core.acquisition import AcquisitionHub
-from console.core.captures import connect
 from console.core.config import DeviceConfig
-from console.core.device_setup import apply_devices, source_for
-from console.ui.device_dialog import DeviceDialog
+from console.core.vitals.captures import connect
+from console.core.vitals.device_setup import apply_devices, source_for
+from console.ui.vitals.device_dialog import DeviceDialog
 from devices.drivers import UnknownProtocol, device_name, get_driver
 from devices.link import LinkState, LinkStatus, SerialLink
 from devices.physiology import Physiology

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from console.core import rems
+from console.core.dosing import rems
 from tests.helpers.dose_fixtures import Core, bp, core_fixture  # noqa: F401
 from tests.test_dosing import ready
 

@@ -6,7 +6,6 @@ import sqlite3
 import threading
 from pathlib import Path
 
-import numpy as np
 import psycopg
 import pytest
 
@@ -15,13 +14,11 @@ from console.replication.address import login_for, shown
 from console.replication.replicator import Pushed, Replicator, SyncSettings
 from console.replication.status import SyncStatus
 from console.store import records, replication_state
-from console.store.db import open_db
-from console.store.events import Event, insert_events
-from devices import mdc
 from tests.helpers.fixtures import wait_until
 from tests.helpers.pg import Cluster
 from tests.helpers.replication import (
     counts_and_checksums,
+    fill,
     same_on_server,
     server_counts,
     server_rows,
@@ -31,29 +28,6 @@ from tests.helpers.replication import (
 ROOM = "Room 1"
 PW = "room-1-pw"
 ALL = ["patients", "sessions", "events", "readings", "waveforms"]
-
-
-def fill(db: Path, readings: int, t0: float = 1_000_000.0) -> int:
-    """A session with a patient, `readings` readings, some events and waveform rows."""
-    conn = open_db(db)
-    pid = records.create_patient(conn, "Ada Test", t0, identifier="MRN-1", weight_kg=61.5)
-    sid = records.start_session(conn, pid, t0, template="standard", title="test")
-    conn.execute("BEGIN")
-    conn.executemany(
-        "INSERT INTO readings (session_id, t, source, code, value, unit, quality) "
-        "VALUES (?, ?, 'sim', ?, ?, ?, 0)",
-        [(sid, t0 + i / 8, mdc.MDC_ECG_HEART_RATE, 60 + i % 40, mdc.MDC_DIM_BEAT_PER_MIN)
-         for i in range(readings)])
-    samples = np.linspace(0, 1, 125, dtype="<f4").tobytes()
-    conn.executemany(
-        "INSERT INTO waveforms (session_id, source, code, t0, rate_hz, n, samples, quality) "
-        "VALUES (?, 'sim', ?, ?, 125.0, 125, ?, 0)",
-        [(sid, mdc.MDC_PULS_OXIM_PLETH, t0 + i, samples) for i in range(50)])
-    insert_events(conn, [Event("note", t0 + i, {"text": f"note {i}"}, session_id=sid)
-                         for i in range(20)])
-    conn.execute("COMMIT")
-    conn.close()
-    return sid
 
 
 @pytest.fixture
@@ -197,3 +171,63 @@ def test_wrong_room_login_and_a_second_file_for_the_same_room_are_refused(
         rep.stop(flush=0)
     assert "already holds room 'Room 1' from another database file" in (rep.status.last_error or "")
     assert server_counts(admin, ROOM)["readings"] == 10
+
+
+def test_sync_status_on_the_command_line(central: tuple[str, str], db_path: Path) -> None:
+    import subprocess
+    import sys
+
+    hs = [sys.executable, "-m", "console"]
+    _admin, room_url = central
+    fill(db_path, 40)
+    off = subprocess.run([*hs, "sync-status", "--db", str(db_path)], capture_output=True,
+                         text=True, timeout=60)
+    assert off.returncode == 0, off.stderr
+    assert "does not send to a central server" in off.stdout
+    # 40 readings, 20 notes and the patient's and session's own events
+    assert "62 rows not yet on the server" in off.stdout
+    rep = Replicator(db_path, SyncSettings(room_url, ROOM))
+    rep.start()
+    rep.stop(flush=20)
+    on = subprocess.run([*hs, "sync-status", "--db", str(db_path), "--sync", room_url,
+                         "--room", ROOM], capture_output=True, text=True, timeout=60)
+    assert on.returncode == 0, on.stdout + on.stderr
+    assert "this file:    every row is on the server" in on.stdout
+    assert f"it last heard from room '{ROOM}'" in on.stdout
+    assert PW not in on.stdout and shown(room_url) in on.stdout
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--sync", "mysql://x/y", "--room", "A"], "should start with postgresql://"),
+    (["--sync", "postgresql://u@h/d"], "say which room this is"),
+    (["--room", "A"], "give the server too"),
+    (["--sync", "postgresql://u@h/d", "--room", "Room/2"], "cannot be used"),
+])
+def test_bad_sync_arguments_are_one_clear_line(args: list[str], words: str, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from console.cli import main
+
+    for cmd in (["record", "--device", "sim:/dev/null"], ["sync-status"]):
+        assert main([*cmd, "--db", str(tmp_path / "x.db"), *args]) == 2
+        err = capsys.readouterr().err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and words in lines[0], err
+
+
+def test_a_server_restored_from_an_older_backup_gets_the_rest_again(
+        central: tuple[str, str], db_path: Path) -> None:
+    admin, room_url = central
+    fill(db_path, 500)
+    rep = Replicator(db_path, SyncSettings(room_url, ROOM))
+    rep.start()
+    rep.stop(flush=20)
+    assert same_on_server(db_path, admin, ROOM, ["patients", "sessions", "events", "readings"])
+    # IT puts back last night's dump: the server lost the newest rows the file had sent
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute("DELETE FROM holdspace.readings WHERE room = %s AND id > 123", (ROOM,))
+        c.execute("DELETE FROM holdspace.events WHERE room = %s AND id > 5", (ROOM,))
+        c.execute("DELETE FROM holdspace.sessions WHERE room = %s", (ROOM,))
+    rep = Replicator(db_path, SyncSettings(room_url, ROOM))
+    rep.start()
+    rep.stop(flush=20)
+    assert same_on_server(db_path, admin, ROOM, ["patients", "sessions", "events", "readings"])

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from console.cli import main
-from console.core import rems_form
+from console.core.notes.scales import NoteError
+from console.core.report import rems_form
 from console.core.report.build import build_report
 from console.core.report.record_hash import record_hash, session_record_hash
-from console.core.scales import NoteError
 from console.store.events import Event, session_events
 from tests.helpers.report_day import MIN, Day, ketamine_day, rig, start
 

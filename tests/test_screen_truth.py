@@ -35,13 +35,13 @@ from pytestqt.qtbot import QtBot
 from console.app import Running, build_window, start_core
 from console.core.clock import Clock, FakeClock
 from console.core.config import Config, DeviceConfig
-from console.core.device_setup import source_for
 from console.core.session import Staff
+from console.core.vitals.device_setup import source_for
 from console.store.events import Event, session_events
 from console.ui import theme
-from console.ui.dose_feature import DoseFeature
+from console.ui.dosing.dose_feature import DoseFeature
+from console.ui.dosing.rems_panel import RemsPanel
 from console.ui.main_window import MainWindow
-from console.ui.rems_panel import RemsPanel
 from console.ui.session_dialog import NewPatient, SessionChoice
 from console.ui.shell_actions import apply_device_choice, start_session_from_choice
 from devices import mdc

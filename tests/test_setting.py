@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 
 from console.core.clock import FakeClock
+from console.core.music.setting_checklist import SettingChecklist, load_checklist
 from console.core.session import SessionService, Staff
-from console.core.setting_checklist import SettingChecklist, load_checklist
 from console.store import records
 from console.store.db import open_reader
 from console.store.events import session_events

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from console.core.templates import (
+from console.core.dosing.templates import (
     SHIPPED_DIR,
     TemplateError,
     load_catalog,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from console.ui.timeline import LANE_Y, Timeline
+from console.ui.notes.timeline import LANE_Y, Timeline
 from tests.notes_support import rig, write_day
 
 SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
@@ -114,7 +114,7 @@ def console(qtbot, qapp, tmp_path):
     from console.ui import theme
     from console.ui.live_feed import LiveFeed
     from console.ui.main_window import MainWindow
-    from console.ui.notes_feature import install
+    from console.ui.notes.notes_feature import install
 
     theme.apply_theme(qapp)
     with rig(tmp_path) as r:
@@ -163,7 +163,7 @@ def test_clicking_an_alarm_moves_the_vitals_chart(qtbot, console):
     qtbot.keyClick(window, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier |
                    Qt.KeyboardModifier.ShiftModifier)
     assert window.side_tabs.currentWidget() is feature.pane and feature.pane.ae_box.isVisible()
-    assert any("console.ui.notes_feature" in f.__code__.co_consts for f in FEATURES)
+    assert any("console.ui.notes.notes_feature" in f.__code__.co_consts for f in FEATURES)
     window.grab().save(str(SHOTS / "window_with_timeline.png"))
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from console.ui.vital_tile import VitalTile
-from console.ui.vitals_strip import VitalsStrip
+from console.ui.vitals.vital_tile import VitalTile
+from console.ui.vitals.vitals_strip import VitalsStrip
 from devices.protocols.masimo import MasimoDecoder
 from devices.reading import Quality, Reading
 

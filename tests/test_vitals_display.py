@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from console.core.vitals import VITAL
+from console.core.vitals_table import VITAL
 from console.ui import theme
-from console.ui.timeline import Timeline
-from console.ui.vitals_strip import VitalsStrip
+from console.ui.notes.timeline import Timeline
+from console.ui.vitals.vitals_strip import VitalsStrip
 from devices import mdc
 from devices.reading import Quality, Reading
 from tests.notes_support import rig
@@ -90,7 +90,7 @@ def test_a_tile_restyles_only_when_its_state_changes(qtbot, qapp) -> None:
     """Each 50 ms batch used to re-apply every style sheet: only a change may do it now."""
     from PySide6.QtCore import QEvent, QObject
 
-    from console.ui.vital_tile import VitalTile
+    from console.ui.vitals.vital_tile import VitalTile
 
     class StyleChanges(QObject):
         n = 0

@@ -1,6 +1,6 @@
 """The one vital-sign table: everything derives from it, and a new row works end to end.
 
-Temperature was added to the console by one row in `core/vitals.py` and one check in the IV
+Temperature was added to the console by one row in `core/vitals_table.py` and one check in the IV
 template; these tests prove it reaches checks, manual entry and the store.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from console.core import alarms, dose_day, templates
-from console.core.dosing import DoseInputError
-from console.core.vitals import VITAL, VITALS, check_kinds, vital_of
+from console.core.dosing import alarms, dose_day, templates
+from console.core.dosing.dosing import DoseInputError
+from console.core.vitals_table import VITAL, VITALS, check_kinds, vital_of
 from devices import mdc
 from devices.plausibility import DEFAULT_LIMITS
 from devices.reading import Quality, Reading

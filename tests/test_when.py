@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from console.core.dosing import DoseInputError, parse_when
-from console.core.scales import NoteError, parse_clock
+from console.core.dosing.dosing import DoseInputError, parse_when
+from console.core.notes.scales import NoteError, parse_clock
 from console.core.when import WhenError
 from console.core.when import parse_when as read_when
 

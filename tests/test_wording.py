@@ -15,11 +15,11 @@ from pytestqt.qtbot import QtBot
 
 from console.core.clock import FakeClock
 from console.core.config import Config
-from console.core.music_controller import MusicState
-from console.core.templates import sustain_text
+from console.core.dosing.templates import sustain_text
+from console.core.music.music_controller import MusicState
 from console.ui import theme
 from console.ui.clock_axis import ClockAxis
-from console.ui.timer_bar import duration_words
+from console.ui.dosing.timer_bar import duration_words
 from tests.helpers.window import begin, dose_day, ready_to_dose, whole_console
 
 README = Path(__file__).resolve().parents[1] / "README.md"

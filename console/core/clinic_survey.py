@@ -12,9 +12,11 @@ import logging
 import re
 from pathlib import Path
 
-from console.core import clinic_files, music_program, playlists, setting_checklist, templates
+from console.core import clinic_files
 from console.core.clinic_files import FileProblem
 from console.core.config import Config
+from console.core.dosing import templates
+from console.core.music import music_program, playlists, setting_checklist
 
 QUICK_TAGS_FILE = "quick_tags.txt"
 MAX_TAGS = 30  # each tag is a button in the notes pane

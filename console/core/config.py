@@ -122,7 +122,7 @@ class NotesSettings(TypedDict, total=False):
 
 
 class MusicSettings(TypedDict, total=False):
-    """`extra["music"]`: see console/ui/music_feature.py."""
+    """`extra["music"]`: see console/ui/music/music_feature.py."""
 
     autostart: Literal["launch", "session", "off"]
     output: str

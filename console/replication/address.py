@@ -49,10 +49,10 @@ def shown(url: str) -> str:
     if parts.password is not None:
         user = parts.username or ""
         host = parts.hostname or ""
+        if ":" in host:  # IPv6
+            host = f"[{host}]"
         if parts.port:
             host = f"{host}:{parts.port}"
-        if ":" in host and not host.startswith("["):
-            host = f"[{host}]"
         out = urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query,
                           parts.fragment))
     # a password given as a query parameter (…?password=x) is hidden too

@@ -15,7 +15,7 @@ keeps its first copy: nothing lost, nothing twice. With nothing new the server s
 heartbeat every `heartbeat` seconds.
 
 A server that cannot be reached, refuses the login, or is not set up costs nothing but a
-retry with back-off (1 s doubling to 30 s); the console records as always. What is going on
+retry with back-off (1 s doubling to 5 s); the console records as always. What is going on
 is a `SyncStatus`, passed to `on_status` (on this thread) whenever it changes and written to
 the file for `holdspace sync-status`. The password in the URL is never logged or stored.
 """
@@ -37,11 +37,11 @@ from console.replication.address import check_room, check_url, shown
 from console.replication.status import SyncStatus, clock_text
 from console.store import replication_state
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("holdspace.replication")  # into Holdspace's log file, not stderr
 
 APPEND_TABLES = ("events", "readings", "waveforms")
 BACKOFF_FIRST = 1.0
-BACKOFF_MAX = 30.0
+BACKOFF_MAX = 5.0  # a connection attempt every 5 s at most is cheap, and a returning server is found soon
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +100,7 @@ class Replicator:
                                                                     "sessions": {}}
         self._last_heartbeat = 0.0
         self._ids: dict[str, int] = {}
+        self._waiting: tuple[int, float] | None = None  # (rows, seconds) before the last push
 
     # ------------------------------------------------------------------ public
     @property
@@ -154,16 +155,21 @@ class Replicator:
             if self._sq is not None:
                 self._sq.close()
                 self._sq = None
-            self._set(replace(self._status, stopped=True, connected=False))
+            self._set(replace(self._status, stopped=True))
 
     def _once(self) -> bool:
         """One push if anything is new (or a heartbeat is due); True when more is waiting."""
         if self._sq is None:
             self._sq = replication_state.open_state(self.db_path)
             self._ids = replication_state.positions(self._sq)
-        if self._pg is None:
-            self._connect()
         snap = self._snapshot()
+        self._waiting = (snap.waiting_rows, snap.waiting_seconds)
+        if self._pg is None:  # the backlog is known (and shown) even while it cannot be sent
+            self._set(replace(self._status, behind_rows=snap.waiting_rows,
+                              behind_seconds=snap.waiting_seconds))
+            self._connect()
+            if self._rewind():
+                return True  # look at the file again from the rewound positions
         due = time.monotonic() - self._last_heartbeat >= self.heartbeat
         if not snap.anything and not due and self._status.connected:
             self._set(replace(self._status, behind_rows=snap.behind_rows,
@@ -200,6 +206,7 @@ class Replicator:
                 snap.changed[t] = {r[0]: tuple(r) for r in sq.execute(
                     f"SELECT {cols} FROM {t} ORDER BY id") if have.get(r[0]) != tuple(r)}
             oldest: float | None = None
+            waiting_since: float | None = None
             for t in self.tables:
                 cols = ", ".join(c for c, _ in schema.COLUMNS[t])
                 pos = self._ids.get(t, 0)
@@ -210,6 +217,11 @@ class Replicator:
                 snap.upto[t] = upto
                 top = sq.execute(f"SELECT MAX(id) FROM {t}").fetchone()[0] or 0
                 snap.behind_rows += max(0, top - upto)
+                snap.waiting_rows += max(0, top - pos)
+                if rows:  # the oldest row of this table still to send
+                    first_t = rows[0][_TIME[t]]
+                    waiting_since = first_t if waiting_since is None else min(waiting_since,
+                                                                              first_t)
                 if top > upto:
                     snap.more = True
                     tc = schema.TIME_COLUMN[t]
@@ -219,15 +231,19 @@ class Replicator:
                         oldest = first[0]
         finally:
             sq.execute("COMMIT")
-        snap.behind_seconds = max(0.0, time.time() - oldest) if oldest is not None else 0.0
+        now = time.time()
+        snap.behind_seconds = max(0.0, now - oldest) if oldest is not None else 0.0
+        snap.waiting_seconds = max(0.0, now - waiting_since) if waiting_since is not None else 0.0
         return snap
 
     # ------------------------------------------------------------------ the server
     def _connect(self) -> None:
         import psycopg
 
+        # A cut cable is noticed in ~11 s (keepalives) or ~15 s into a send (tcp_user_timeout),
+        # never hanging the thread; a server that does answer gets 60 s per statement.
         conn = psycopg.connect(self.url, connect_timeout=5, keepalives=1, keepalives_idle=5,
-                               keepalives_interval=2, keepalives_count=3,
+                               keepalives_interval=2, keepalives_count=3, tcp_user_timeout=15000,
                                application_name=f"holdspace replicator ({self.room})")
         try:
             conn.execute("SET statement_timeout = '60s'")
@@ -261,7 +277,27 @@ class Replicator:
             conn.close()
             raise
         self._pg = conn
-        self._pushed_rows = {"patients": {}, "sessions": {}}  # send them once per connection
+
+    def _rewind(self) -> bool:
+        """On each (re)connection. A server restored from a backup holds less than the file
+        says was sent: send again from what it holds. Each push commits whole and in order, so
+        a room's rows on the server are every row up to its highest id (the primary key's
+        index answers this at once). Patients and sessions are upserted again once."""
+        rewound = False
+        for t in self.tables:
+            top = self._pg.execute(f"SELECT MAX(id) FROM holdspace.{t} WHERE room = %s",
+                                   (self.room,)).fetchone()[0] or 0
+            if top < self._ids.get(t, 0):
+                log.warning("central server: it holds %s of room %s only up to id %s (the file "
+                            "had sent up to %s; restored from a backup?) — sending again from "
+                            "there", t, self.room, top, self._ids.get(t, 0))
+                self._ids[t] = top
+                rewound = True
+        if any(self._pushed_rows.values()):  # a handful of rows: upsert them all once more,
+            self._pushed_rows = {"patients": {}, "sessions": {}}  # in case the server lost some
+            rewound = True
+        self._pg.commit()
+        return rewound
 
     def _close_pg(self) -> None:
         if self._pg is not None:
@@ -335,6 +371,8 @@ class Replicator:
             # logged without the address's password and without any row
             log.warning("central server: %s", words)
         status = replace(self._status, connected=False, last_error=words, error_since=since)
+        if self._waiting is not None:  # the push did not happen: all of it is still to send
+            status = replace(status, behind_rows=self._waiting[0], behind_seconds=self._waiting[1])
         if status.last_error != self._status.last_error and self._sq is not None:
             with contextlib.suppress(sqlite3.Error):  # busy or full: the status is only a note
                 replication_state.save(self._sq, {}, now, self._stored(status))
@@ -365,13 +403,18 @@ class _Snapshot:
     changed: dict[str, dict[int, tuple[Any, ...]]] = field(default_factory=dict)
     rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     upto: dict[str, int] = field(default_factory=dict)
-    behind_rows: int = 0
+    behind_rows: int = 0  # after this push
     behind_seconds: float = 0.0
+    waiting_rows: int = 0  # before it (what is still to send if the push fails)
+    waiting_seconds: float = 0.0
     more: bool = False
 
     @property
     def anything(self) -> bool:
         return any(self.changed.values()) or any(self.rows.values())
+
+
+_TIME = {"events": 3, "readings": 2, "waveforms": 4}  # the time column's place in a row
 
 
 def _pg_type(declared: str) -> str:

@@ -163,7 +163,8 @@ def connect(url: str, **kw: Any) -> Any:
 
 
 def explain(e: BaseException) -> str:
-    """One line for a server error: its first line, without anything that may follow."""
+    """One line for a server error: its first line only. The DETAIL lines that may follow
+    can quote a refused row ("Failing row contains …"): patient data, never shown or logged."""
     text = str(e).strip().splitlines()
     return text[0] if text else type(e).__name__
 

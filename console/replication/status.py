@@ -24,7 +24,9 @@ def age_text(seconds: float) -> str:
         return f"{s:.0f} s"
     if s < 7200:
         return f"{s / 60:.0f} min"
-    return f"{s / 3600:.1f} h"
+    if s < 48 * 3600:
+        return f"{s / 3600:.1f} h"
+    return f"{s / 86400:.0f} days"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +41,8 @@ class SyncStatus:
     last_error: str | None = None  # the problem in plain words, None when all is well
     error_since: float | None = None  # wall time the problem began
     last_push: float | None = None  # wall time of the last commit on the server
-    stopped: bool = False  # the replicator has ended (the console is closing)
+    stopped: bool = False  # the replicator has ended (the console is closing): `connected`
+    # then tells whether its last attempt reached the server
 
     @property
     def caught_up(self) -> bool:
@@ -63,6 +66,11 @@ class SyncStatus:
         if self.behind_rows:
             behind = (f" {self.behind_rows:,} rows (the oldest {age_text(self.behind_seconds)} "
                       "old) are waiting to be sent.")
+        if self.stopped and self.behind_rows:
+            return (f"{self.behind_rows:,} rows of room {self.room} (the oldest "
+                    f"{age_text(self.behind_seconds)} old) are not on the central server yet"
+                    + (f" ({self.last_error})" if self.last_error else "")
+                    + "; they are sent the next time Holdspace runs with sync on this database.")
         if self.last_error is not None:
             return f"{self.last_error}{behind}"
         if not self.connected:

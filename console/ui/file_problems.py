@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.core import playlists
 from console.core.clinic_files import FileProblem
 from console.core.clinic_survey import survey
+from console.core.music import playlists
 from console.ui import theme
 
 AMBER = "#c9a45a"  # muted: a file problem is not an alarm

@@ -38,8 +38,8 @@ from console.ui.live_feed import LiveFeed
 from console.ui.room_overlay import RoomOverlay, exempt_widgets, rect_in
 from console.ui.session_header import SessionHeader
 from console.ui.side_tabs import FitScroll, SideTabs
-from console.ui.vital_tile import VitalTile
-from console.ui.vitals_strip import VitalsStrip
+from console.ui.vitals.vital_tile import VitalTile
+from console.ui.vitals.vitals_strip import VitalsStrip
 from devices.reading import Quality, Reading, Sample
 
 DISCLAIMER = (

@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel
 
-from console.core.captures import connect
 from console.core.config import DeviceConfig
 from console.core.context import AppContext
-from console.core.device_setup import apply_devices, preferred_from_config
 from console.core.session import Staff
+from console.core.vitals.captures import connect
+from console.core.vitals.device_setup import apply_devices, preferred_from_config
 from console.store import records
 from console.ui import theme
-from console.ui.device_dialog import DeviceDialog
 from console.ui.main_window import MainWindow
 from console.ui.session_dialog import SessionChoice, SessionDialog
+from console.ui.vitals.device_dialog import DeviceDialog
 from devices.drivers import get_driver
 from devices.physiology import Physiology
 from devices.simulator import Simulator

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from console.core.vitals import VITAL, VITALS
+from console.core.vitals_table import VITAL, VITALS
 from devices import mdc
 
 BG = "#0b0e12"

@@ -20,7 +20,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from console.app import Running, build_window, start_core
-from console.core.templates import SHIPPED_DIR
+from console.core.dosing.templates import SHIPPED_DIR
 from console.ui import theme
 from console.ui.file_problems import FileProblemsFeature
 from console.ui.main_window import MainWindow

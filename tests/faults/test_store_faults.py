@@ -362,7 +362,7 @@ def test_kill_9_while_recording_events_loses_no_acknowledged_event(db_path: Path
 def test_the_note_pane_shows_saving_until_committed_and_a_refused_entry_in_words(
         qtbot: QtBot, tmp_path: Path) -> None:
     from console.ui.gui_post import GuiPoster
-    from console.ui.note_pane import NotePane
+    from console.ui.notes.note_pane import NotePane
     from tests.notes_support import rig
 
     with rig(tmp_path) as r:
@@ -427,8 +427,8 @@ def test_the_full_disk_message_reaches_the_status_bar_and_entries_wait_for_the_d
     from console.app import build_window, start_core
     from console.core.session import Staff
     from console.ui import theme
-    from console.ui.dose_panel import DosePanel
-    from console.ui.note_pane import NotePane
+    from console.ui.dosing.dose_panel import DosePanel
+    from console.ui.notes.note_pane import NotePane
     from console.ui.session_dialog import NewPatient, SessionChoice
     from console.ui.shell_actions import start_session_from_choice
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from console.core.clock import FakeClock
-from console.core.dose_day import DoseDay
+from console.core.dosing.dose_day import DoseDay
+from console.core.dosing.templates import Template, load_catalog
 from console.core.session import SessionService
-from console.core.templates import Template, load_catalog
 from console.store import records
 from console.store.db import open_reader
 from console.store.events import Event, session_events

@@ -7,9 +7,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psycopg
 
 from console.replication import schema
+from console.store import records
+from console.store.db import open_db
+from console.store.events import Event, insert_events
+from devices import mdc
 
 
 def sqlite_rows(db: Path, table: str) -> list[tuple[Any, ...]]:
@@ -48,3 +53,26 @@ def server_counts(url: str, room: str) -> dict[str, int]:
 def same_on_server(db: Path, url: str, room: str, tables: list[str]) -> bool:
     """True when the server holds exactly the file's rows of these tables for the room."""
     return all(sqlite_rows(db, t) == server_rows(url, room, t) for t in tables)
+
+
+def fill(db: Path, readings: int, t0: float = 1_000_000.0) -> int:
+    """A session with a patient, `readings` readings, some events and waveform rows."""
+    conn = open_db(db)
+    pid = records.create_patient(conn, "Ada Test", t0, identifier="MRN-1", weight_kg=61.5)
+    sid = records.start_session(conn, pid, t0, template="standard", title="test")
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO readings (session_id, t, source, code, value, unit, quality) "
+        "VALUES (?, ?, 'sim', ?, ?, ?, 0)",
+        [(sid, t0 + i / 8, mdc.MDC_ECG_HEART_RATE, 60 + i % 40, mdc.MDC_DIM_BEAT_PER_MIN)
+         for i in range(readings)])
+    samples = np.linspace(0, 1, 125, dtype="<f4").tobytes()
+    conn.executemany(
+        "INSERT INTO waveforms (session_id, source, code, t0, rate_hz, n, samples, quality) "
+        "VALUES (?, 'sim', ?, ?, 125.0, 125, ?, 0)",
+        [(sid, mdc.MDC_PULS_OXIM_PLETH, t0 + i, samples) for i in range(50)])
+    insert_events(conn, [Event("note", t0 + i, {"text": f"note {i}"}, session_id=sid)
+                         for i in range(20)])
+    conn.execute("COMMIT")
+    conn.close()
+    return sid

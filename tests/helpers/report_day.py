@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from console.core.clock import FakeClock
-from console.core.dose_day import DoseDay
-from console.core.notes import NoteBook
+from console.core.dosing.dose_day import DoseDay
+from console.core.dosing.templates import load_catalog
+from console.core.notes.notes import NoteBook
 from console.core.session import SessionService, Staff
-from console.core.templates import load_catalog
 from console.store import records
 from console.store.db import open_reader
 from console.store.events import Event

@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 from console.app import Running, build_window, start_core
 from console.core.clock import Clock
 from console.core.config import Config
-from console.core.dose_day import DoseDay
+from console.core.dosing.dose_day import DoseDay
 from console.core.session import Staff
 from console.store import records
 from console.ui import theme

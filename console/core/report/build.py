@@ -17,14 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from console.core import checks as checks_mod
-from console.core.infusion import Infusion
-from console.core.record import Entry, SessionRecord, build_record
+from console.core.dosing import checks as checks_mod
+from console.core.dosing.infusion import Infusion
+from console.core.dosing.templates import PARAM_CODES, Catalog, Template, load_catalog
+from console.core.notes.scales import clock_text
+from console.core.notes.sections import sections_for
 from console.core.report import model as m
 from console.core.report.record_hash import record_hash
-from console.core.scales import clock_text
-from console.core.sections import sections_for
-from console.core.templates import PARAM_CODES, Catalog, Template, load_catalog
+from console.core.session_record import Entry, SessionRecord, build_record
 from console.store import records
 from console.store.events import Event, session_events
 from devices import mdc

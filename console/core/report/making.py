@@ -8,8 +8,8 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
-from console.core import rems_form
 from console.core.exports.export_events import TITLES
+from console.core.report import rems_form
 from console.core.report.build import build_report
 from console.core.report.clinic import Clinic
 from console.core.report.pdf_report import render_report

@@ -11,10 +11,10 @@ import datetime as dt
 
 from fpdf.enums import XPos, YPos
 
-from console.core.rems_form import FilledForm
 from console.core.report import model as m
 from console.core.report.pdf_base import ALERT, ALERT_ROW, DIM, OK, ClinicalPDF
 from console.core.report.pdf_report import page_info
+from console.core.report.rems_form import FilledForm
 
 FORM_TITLE = "REMS Patient Monitoring Form"
 

@@ -1,0 +1,1 @@
+"""Notes, scores, signing, courses across sessions and search."""

@@ -1,0 +1,1 @@
+"""The dose feature's widgets; `dose_feature.install` adds them to the window."""

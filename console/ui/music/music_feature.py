@@ -1,0 +1,193 @@
+"""Music and set & setting in the window: one `install` for the composition root.
+
+Builds the libvlc engine (or says plainly why music is off), the session's music program,
+the checklist, their panels and their keyboard actions, and ties them to the session:
+the program starts with the session, when the patient is in the room (workstation setting
+`extra["music"]["autostart"]`: "session" (default), "launch" for a clinic that wants music
+while the room is prepared, or "off"), and stops when the session ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QApplication, QLabel
+
+from console.core.context import AppContext
+from console.core.music import playlists
+from console.core.music.audio_player import MusicUnavailable, open_engine
+from console.core.music.music_controller import MusicController, MusicState
+from console.core.music.music_program import find_program
+from console.core.music.setting_checklist import SettingChecklist, load_checklist
+from console.core.session import OpenSession
+from console.store.events import Event, session_events
+from console.ui import theme
+from console.ui.gui_post import GuiPoster
+from console.ui.music.music_panel import MusicPanel, music_actions
+from console.ui.music.setting_panel import SettingPanel, SettingSummary, room_mode_action
+
+SHIPPED_ROOT = Path(__file__).resolve().parents[3]  # repo root: playlists/, assets/music/
+AUTOSTART_DEFAULT = "session"  # no music before a patient is in the room
+SETTING_KINDS = ("setting.item_checked", "setting.item_unchecked", "setting.intention")
+
+
+def music_settings(ctx: AppContext) -> dict[str, Any]:
+    raw = ctx.config.extra.get("music", {})
+    return raw if isinstance(raw, dict) else {}
+
+
+class MusicFeature:
+    """Owns the controller, the checklist and their widgets for the window's lifetime."""
+
+    def __init__(self, window: Any, ctx: AppContext, feed: Any = None) -> None:
+        self.window = window
+        self.ctx = ctx
+        self._sid: int | None = None
+        self._ended_sid: int | None = None
+        opts = music_settings(ctx)
+        self.poster = GuiPoster(window)
+        self.dirs = playlists.default_dirs(SHIPPED_ROOT, ctx.data_dir)
+        program = find_program(self.dirs)
+        reason: str | None = None
+        engine = None
+        try:
+            engine = open_engine(self.poster, output=opts.get("output"),
+                                 lib_path=opts.get("libvlc"))
+        except MusicUnavailable as e:
+            reason = str(e)
+        langs = opts.get("patient_languages", ["en"])
+        self.music = MusicController(
+            engine, program, self.dirs, ctx.clock, self.record,
+            languages={str(x) for x in langs} if isinstance(langs, list) else {"en"},
+            volume=int(opts.get("volume", 70)), unavailable_reason=reason)
+        self.checklist = SettingChecklist(load_checklist(ctx.data_dir), self.record,
+                                          ctx.clock.now)
+        ctx.ducking.changed.connect(self.music.set_ducked)
+
+        self.banner: QLabel | None = None
+        if reason:
+            self.banner = QLabel(reason)
+            self.banner.setObjectName("musicBanner")
+            self.banner.setStyleSheet(f"color: {theme.TEXT}; background: #1d2430; "
+                                      "padding: 6px 10px; border-radius: 4px;")
+            window.add_banner(self.banner)
+
+        self.actions = music_actions(window, self.music)
+        for a in self.actions.values():
+            window.add_action(a)
+        self.room_action = room_mode_action(window, self.toggle_room_mode)
+        window.add_action(self.room_action, "view")
+        self.panel = MusicPanel(self.music, self.actions,
+                                intention=lambda: self.checklist.intention,
+                                return_phase=str(opts.get("return_phase", "return")))
+        self.setting = SettingPanel(self.checklist, self.room_action)
+        tab = window.add_side_tab("Setting", self.setting)  # set & setting; short: tabs fit
+        self.summary = SettingSummary(self.checklist, self.room_action,
+                                      open_checklist=lambda: self._open_tab(tab))
+        window.add_bottom_panel(self.panel, 3)
+        window.add_bottom_panel(self.summary, 1, optional=True)  # also in its own tab
+        # These panels dim themselves in room mode: the window's veil leaves them out.
+        for w in (self.panel, self.setting, self.summary):
+            w.setProperty(theme.ROOM_EXEMPT, True)
+
+        ctx.sessions.changed.connect(self.on_session)
+        self._dose_seen = 0  # events.id of the last dose looked at
+        self.follow_doses = bool(opts.get("follow_doses", True))
+        if hasattr(feed, "second"):
+            feed.second.connect(lambda _t: self.watch_doses())
+        if hasattr(window, "closing"):
+            window.closing.connect(self.close)
+        autostart = str(opts.get("autostart", AUTOSTART_DEFAULT))
+        if ctx.sessions.current is not None:
+            self.on_session(ctx.sessions.current)
+        elif autostart == "launch":
+            self.music.start()
+
+    def _open_tab(self, index: int) -> None:
+        tabs = getattr(self.window, "side_tabs", None)
+        if tabs is not None:
+            tabs.setCurrentIndex(index)
+
+    def record(self, kind: str, payload: dict[str, Any]) -> None:
+        if self.ctx.sessions.current is None and self._ended_sid is not None:
+            # The music stopping as the session ends still belongs to that session.
+            now = self.ctx.clock.now()
+            self.ctx.writer.append_event(Event(kind, now, dict(payload),
+                                               session_id=self._ended_sid,
+                                               author=self.ctx.sessions.author, recorded=now))
+            return
+        self.ctx.sessions.record(kind, payload)
+
+    def on_session(self, s: OpenSession | None) -> None:
+        if s is None:
+            self._ended_sid = self._sid
+            try:
+                self.music.stop("session ended")
+            finally:
+                self._ended_sid = self._sid = None
+            self.checklist.reset()
+            return
+        self._sid = s.id
+        self._dose_seen = self._last_dose_id(s.id)  # doses before now are history
+        self.checklist.restore(session_events(self.ctx.reader, s.id, SETTING_KINDS))
+        phase = self._resume_phase(s.id)
+        if self.music.state is MusicState.STOPPED:
+            if str(music_settings(self.ctx).get("autostart", AUTOSTART_DEFAULT)) in ("session", "launch"):
+                self.music.start(phase)
+        elif phase and self.music.run is not None and self.music.run.index != phase:
+            # A session resumed after an interruption, while the music played from launch:
+            # carry on in the phase its record last shows.
+            self.music.go_to_phase(phase, trigger="session resumed")
+
+    def _last_dose_id(self, sid: int) -> int:
+        row = self.ctx.reader.execute(
+            "SELECT MAX(id) FROM events WHERE session_id = ? AND kind = 'dose.given'",
+            (sid,)).fetchone()
+        return int(row[0] or 0)
+
+    def watch_doses(self) -> None:
+        """Once a second: a new dose in the record moves the music (see `dose_given`)."""
+        if not self.follow_doses or self._sid is None or not self.music.available:
+            return
+        rows = self.ctx.reader.execute(
+            "SELECT id, json_extract(payload, '$.role') FROM events "
+            "WHERE session_id = ? AND kind = 'dose.given' AND id > ? ORDER BY id",
+            (self._sid, self._dose_seen)).fetchall()
+        for dose_id, role in rows:
+            self._dose_seen = int(dose_id)
+            self.music.dose_given(str(role or ""))
+
+    def _resume_phase(self, sid: int) -> int:
+        """After a restart mid-session, carry on in the phase the record last shows."""
+        changes = session_events(self.ctx.reader, sid, ["music.phase_changed"])
+        if not changes:
+            return 0
+        idx = self.music.program.index_of(str(changes[-1].payload.get("phase", "")))
+        return idx if idx is not None else 0
+
+    def toggle_room_mode(self) -> None:
+        on = not theme.room_mode_active()
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme.apply_room_mode(app, on)
+        self.ctx.config.room_mode = on
+        with contextlib.suppress(OSError):  # the switch still works for this run
+            self.ctx.config.save()
+        self.record("setting.room_mode", {
+            "summary": "Room mode on — console dimmed" if on else "Room mode off",
+            "on": on})
+        self.panel.set_room_mode(on)
+        self.setting.set_room_mode(on)
+        self.summary.set_room_mode(on)
+
+    def close(self) -> None:
+        if self.music.available and self.music.state is not MusicState.STOPPED:
+            self.music.stop("console closed")
+        self.music.close()
+
+
+def install(window: Any, ctx: AppContext, feed: Any) -> None:
+    """Add music and set & setting to the window (see console/app.py FEATURES)."""
+    window.music_feature = MusicFeature(window, ctx, feed)

@@ -1,0 +1,154 @@
+"""Notes, timeline, staff list and courses plugged into the window (one `install`).
+
+The Notes and Timeline tabs sit in the right column. Clicking anything on the timeline moves
+the vitals chart and the note to that moment. Settings, per clinic, under
+`config.extra["notes"]`: "tags" (quick tags, in order) and "measures" ({name: [low, high]});
+a clinic-wide `quick_tags.txt` in the clinic data folder takes precedence for tags.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+from console.core.clinic_survey import read_quick_tags
+from console.core.context import AppContext
+from console.core.notes.notes import DEFAULT_TAGS, NoteBook
+from console.core.session import OpenSession, Staff
+from console.ui.live_feed import LiveFeed
+from console.ui.main_window import MainWindow
+from console.ui.notes.course_view import CourseView
+from console.ui.notes.note_pane import NotePane
+from console.ui.notes.staff_dialog import StaffEditor
+from console.ui.notes.timeline import Timeline
+
+
+def quick_tags(data_dir: Path, settings: dict[str, Any]) -> list[str]:
+    """The clinic's own tags (quick_tags.txt in the clinic folder, one per line), else this
+    workstation's (settings "tags"), else the defaults. A bad file is listed among the
+    problems with clinic files (console/core/clinic_survey.py)."""
+    tags, _problem = read_quick_tags(data_dir)
+    return tags or [str(t) for t in settings.get("tags", [])] or list(DEFAULT_TAGS)
+
+
+class NotesFeature:
+    """Holds the pieces so windows opened from the menu live as long as the console."""
+
+    def __init__(self, window: MainWindow, ctx: AppContext, feed: LiveFeed) -> None:
+        self.window = window
+        self.ctx = ctx
+        settings = ctx.config.extra.get("notes", {})
+        tags = quick_tags(ctx.data_dir, settings)
+        self.notes = NoteBook(ctx.clock, ctx.writer, ctx.reader, ctx.sessions,
+                              custom_measures=dict(settings.get("measures", {})))
+        self.pane = NotePane(self.notes, self._staff, tags=tags, own_shortcuts=False,
+                             default_author=lambda: ctx.sessions.author)
+        self.timeline = Timeline(ctx.reader)
+        self.staff_editor: StaffEditor | None = None
+        self.course_view: CourseView | None = None
+
+        window.add_side_tab("Notes", self.pane)
+        window.add_side_tab("Timeline", self.timeline)
+        ctx.sessions.user_changed.connect(self._user_changed)
+        ctx.sessions.changed.connect(self._session_changed)
+        feed.second.connect(self.timeline.on_second)
+        feed.second.connect(self.pane.on_second)
+        self.timeline.activated.connect(self.jump)
+        self.pane.entry_selected.connect(self.timeline.show_time)
+
+        self.pane.observe_action.triggered.connect(lambda: self._show_tab(self.pane))
+        window.add_action(self.pane.observe_action)
+        self.pane.ae_action.triggered.connect(
+            lambda: window.side_tabs.setCurrentWidget(self.pane))
+        window.add_action(self.pane.ae_action)
+        for a in self.pane.tag_actions:
+            a.triggered.connect(lambda _=False: self._show_tab(self.pane))
+            window.add_action(a)
+        self._action("Session timeline", "Ctrl+T", lambda: self._show_tab(self.timeline),
+                     "view")
+        self._action("Patients and courses…", "Ctrl+Shift+P", self.open_courses, "session")
+        self._action("Staff list…", "", self.open_staff, "session")
+        self._user_changed(ctx.sessions.user)
+        if ctx.sessions.current is not None:
+            self.timeline.load(ctx.sessions.current.id, live=True)
+
+    def _staff(self) -> list[tuple[str, str]]:
+        return [(s.name, s.role) for s in self.ctx.config.staff]
+
+    def _action(self, text: str, key: str, slot: object, menu: str) -> QAction:
+        a = QAction(text, self.window)
+        if key:
+            a.setShortcut(QKeySequence(key))
+        a.triggered.connect(slot)
+        self.window.add_action(a, menu)
+        return a
+
+    def _show_tab(self, w: QWidget) -> None:
+        self.window.side_tabs.setCurrentWidget(w)
+        if w is self.pane:
+            self.pane.focus_observation()
+
+    def _user_changed(self, user: Staff | None) -> None:
+        self.pane.set_author(user.name if user else None)
+
+    def _session_changed(self, s: OpenSession | None) -> None:
+        if s is not None:
+            self.timeline.load(s.id, live=True)
+        else:  # ended: the day stays on screen for finishing and signing
+            self.timeline.load(self.notes.session_id, live=False)
+            if self.notes.session_id is not None and not self.notes.record().locked:
+                self.pane.tabs.setCurrentIndex(2)
+                self.pane.say("The session has ended. Finish the note, read it here and sign.",
+                              error=False)
+
+    def jump(self, t: float, uid: str) -> None:
+        """From the timeline: the vitals chart and the note go to that moment."""
+        self.window.vitals.trend.show_time(t)
+        self.pane.show_entry(t, uid)
+
+    def open_session(self, session_id: int, uid: str = "") -> None:
+        """Chart review of any session; the note follows unless another session is open."""
+        current = self.ctx.sessions.current
+        live = current is not None and current.id == session_id
+        self.timeline.load(session_id, live=live)
+        if current is None or live:
+            self.notes.open(session_id)
+        else:
+            self.pane.say(f"Reviewing session {session_id} on the timeline. The note stays on "
+                          "the session open now.", error=False)
+        self._show_tab(self.timeline)
+        item = self.timeline.item(uid) if uid else None
+        if item is not None:
+            self.timeline.show_time(item.t, uid)
+
+    def open_courses(self) -> None:
+        if self.course_view is None:
+            # A separate window, but owned by the console so it closes with it.
+            self.course_view = CourseView(self.ctx.reader, self.window)
+            self.course_view.setWindowFlag(Qt.WindowType.Window)
+            self.course_view.open_session.connect(self.open_session)
+            self.window.place_dialog(self.course_view)  # clear of the tiles and alarms
+        else:
+            self.course_view.reload()
+        cur = self.ctx.sessions.current
+        if cur is not None and cur.row.patient_id is not None:
+            self.course_view.show_patient(cur.row.patient_id)
+        self.course_view.show()
+        self.course_view.raise_()
+
+    def open_staff(self) -> None:
+        if self.staff_editor is None:
+            self.staff_editor = StaffEditor(self.ctx.config, self.ctx.writer, self.ctx.clock,
+                                            lambda: self.ctx.sessions.author, self.window)
+            self.staff_editor.saved.connect(self.pane.reload_staff)
+            self.window.place_dialog(self.staff_editor)  # clear of the tiles and alarms
+        self.staff_editor.show()
+        self.staff_editor.raise_()
+
+
+def install(window: MainWindow, ctx: AppContext, feed: LiveFeed) -> None:
+    window.notes_feature = NotesFeature(window, ctx, feed)  # type: ignore[attr-defined]

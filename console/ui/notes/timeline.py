@@ -1,0 +1,496 @@
+"""The whole dosing day on one time axis: vitals, doses, checks, alarms, notes, music.
+
+Read from the store only (readings table + event log), so it shows any feature's events by
+their kind prefix and "summary" without importing those features, and works the same for
+the open session (refreshed live, the present scrolling along) and for an ended one under
+chart review. Clicking a mark or a row emits `activated(t, uid)`; the feature moves the
+vitals chart and the note there.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.core.session_record import AMEND, build_record
+from console.core.vitals_table import VITALS, Vital
+from console.store.events import Event, last_event_id, session_events
+from console.ui import theme
+from console.ui.clock_axis import ClockAxis
+from devices import mdc
+
+# Lanes top to bottom. Family colours avoid the parameter colours, which mean a vital sign.
+DOSE = "#e0914a"
+CHECK = "#8fa3b8"
+NOTE = "#d9c7a3"
+SCORE = "#c4a6e8"
+AE = "#ff8a65"
+MUSIC = "#7f9cf5"
+SESSION = theme.TEXT_DIM
+
+LANES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("doses", "Doses", ("dose.", "infusion.", "rems.")),
+    ("alarms", "Alarms", ("alarm.", "limits.")),
+    ("checks", "Checks", ("check.", "checklist.", "gate.")),
+    ("notes", "Notes", ("note.", "score.", "ae.", "discharge.", "outcome.", "course.", "sign.")),
+    ("music", "Music", ("music.", "setting.")),
+    ("session", "Session", ("",)),
+)
+LANE_Y = {key: len(LANES) - i for i, (key, _t, _p) in enumerate(LANES)}
+LANE_LABEL = {key: title for key, title, _p in LANES}
+
+# Every code a curve is drawn for, and its parameter in the vital-sign table: pulse rate
+# from an oximeter is drawn in the HR lane as a heart rate from the ECG is.
+CURVES: dict[int, Vital] = {code: v for v in VITALS for code in v.codes}
+
+
+def _curve_colour(code: int) -> str:
+    v = CURVES[code]
+    return v.colour if code == v.code else theme.dim(v.colour, 0.6)  # a stand-in source
+_READABLE = (0, 1, 2, 3)  # Quality values that may be drawn (not INVALID)
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineItem:
+    t: float
+    uid: str
+    kind: str
+    lane: str
+    colour: str
+    summary: str
+    author: str | None
+    label: str = ""  # a short text beside the mark (dose mg, score value)
+    phase: str = ""  # music phase name, for phase bands
+
+
+def lane_of(kind: str) -> str:
+    for key, _title, prefixes in LANES:
+        if kind.startswith(prefixes):
+            return key
+    return "session"
+
+
+def colour_of(ev: Event) -> str:
+    k = ev.kind
+    if k.startswith("alarm."):
+        c = theme.PRIORITY_COLOURS.get(str(ev.payload.get("priority", "")), theme.ALARM_LOW)
+        return theme.dim(c, 0.65) if k != "alarm.raised" else c
+    if k.startswith("check."):
+        return theme.ALARM_MEDIUM if "missed" in k else CHECK
+    if k.startswith(("dose.", "infusion.", "rems.")):
+        return DOSE
+    if k.startswith("score."):
+        return SCORE
+    if k.startswith("ae."):
+        return AE
+    if k.startswith(("music.", "setting.")):
+        return MUSIC
+    if k.startswith(("checklist.", "gate.", "limits.")):
+        return CHECK
+    if k.startswith(("note.", "discharge.", "outcome.", "course.", "sign.")):
+        return NOTE
+    return SESSION
+
+
+def timeline_items(events: list[Event]) -> list[TimelineItem]:
+    """Every event as a mark, amendments folded into the entry they correct."""
+    rec = build_record(events)
+    out = []
+    for ev in rec.events:
+        if ev.kind == AMEND:
+            continue
+        entry = rec.entry(ev.uid)
+        summary = str(ev.payload.get("summary") or _humane(ev.kind))
+        if entry is not None and entry.amended:
+            summary = f"{entry.summary}  [amended]"
+        out.append(TimelineItem(ev.t, ev.uid, ev.kind, lane_of(ev.kind), colour_of(ev),
+                                summary, ev.author, _label(ev, entry.current if entry else None),
+                                str(ev.payload.get("phase") or "")))
+    return out
+
+
+class Timeline(QWidget):
+    activated = Signal(float, str)  # t, uid
+
+    def __init__(self, reader: sqlite3.Connection, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=False, background=theme.BG, foreground=theme.TEXT_DIM)
+        self.reader = reader
+        self.session_id: int | None = None
+        self.live = False
+        self.follow = True
+        self.items: list[TimelineItem] = []
+        self._last_reading_t = -math.inf
+        self._seen_event_id = -1  # newest event already drawn
+        self._series: dict[int, tuple[list[float], list[float]]] = {}
+
+        self.title = QLabel("No session")
+        self.title.setStyleSheet(f"color: {theme.TEXT}; font-weight: bold;")
+        self.title.setWordWrap(True)  # a long session title must not widen the tab
+        self.live_button = QPushButton("Now")
+        self.live_button.setToolTip("Scroll along with the present again")
+        self.live_button.clicked.connect(self.go_live)
+        self.whole_button = QPushButton("Whole day")
+        self.whole_button.clicked.connect(self.show_all)
+        bar = QHBoxLayout()
+        bar.addWidget(self.title, 1)
+        bar.addWidget(self.whole_button)
+        bar.addWidget(self.live_button)
+
+        self.graph = pg.GraphicsLayoutWidget()
+        self.graph.ci.setSpacing(0)
+        self.vitals_plot = self.graph.addPlot(row=0, col=0,
+                                              axisItems={"bottom": ClockAxis()})
+        self.lane_plot = self.graph.addPlot(row=1, col=0,
+                                            axisItems={"bottom": ClockAxis()})
+        self.graph.ci.layout.setRowStretchFactor(0, 3)
+        self.graph.ci.layout.setRowStretchFactor(1, 4)
+        for p in (self.vitals_plot, self.lane_plot):
+            p.setMenuEnabled(False)
+            p.hideButtons()
+            p.getAxis("left").setWidth(64)
+            p.getViewBox().setMouseEnabled(x=True, y=False)
+            p.getViewBox().sigRangeChangedManually.connect(self._user_moved)
+            p.showGrid(x=True, alpha=0.1)
+        self.vitals_plot.getAxis("bottom").setStyle(showValues=False)
+        self.vitals_plot.setXLink(self.lane_plot)
+        self.vitals_plot.setYRange(0, 200, padding=0)
+        legend = " ".join(f"<span style='color:{v.colour}'>{n}</span>" for n, v in {
+            (v.tile_title + (" ▼sys ▲dia" if v.tile == "nibp" else "")): v
+            for v in VITALS}.items())
+        self.vitals_plot.setTitle(f"<span style='font-size:10pt'>{legend}</span>",
+                                  justify="left")
+        self.lane_plot.setYRange(0.4, len(LANES) + 0.6, padding=0)
+        self.lane_plot.getAxis("left").setTicks(
+            [[(LANE_Y[k], LANE_LABEL[k]) for k in LANE_Y]])
+        # A curve per code the session has values for, made with its first value.
+        self.curves: dict[int, pg.PlotDataItem] = {}
+        self.scatter = pg.ScatterPlotItem(size=13, hoverable=True, hoverSize=17,
+                                          tip=self._tip)
+        self.scatter.sigClicked.connect(self._clicked)
+        self.graph.scene().sigMouseClicked.connect(self._scene_clicked)
+        self._labels: list[pg.TextItem] = []
+        self._bands: pg.BarGraphItem | None = None
+        self.phases: list[tuple[float, float, str]] = []
+        self.lane_plot.addItem(self.scatter)
+        self.now_lines = [pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.TEXT, width=1))
+                          for _ in range(2)]
+        self.vitals_plot.addItem(self.now_lines[0])
+        self.lane_plot.addItem(self.now_lines[1])
+        self.mark_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.ALARM_LOW, width=1,
+                                                             style=Qt.PenStyle.DashLine))
+        self.lane_plot.addItem(self.mark_line)
+        self.mark_line.hide()
+
+        self.table = QTreeWidget()
+        self.table.setHeaderLabels(["Time", "Lane", "By", "What"])
+        self.table.setRootIsDecorated(False)
+        self.table.setUniformRowHeights(True)
+        self.table.setColumnWidth(0, 90)
+        self.table.setColumnWidth(1, 80)
+        self.table.setColumnWidth(2, 110)
+        self.table.itemActivated.connect(self._row_activated)
+        self.table.itemClicked.connect(self._row_activated)
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.graph)
+        split.addWidget(self.table)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(bar)
+        lay.addWidget(split, 1)
+        self._start = 0.0
+        self._end: float | None = None
+        self._update_buttons()
+
+    # ----- loading -----
+    def load(self, session_id: int | None, live: bool = False) -> None:
+        """Show a session: the open one (live) or an ended one (review)."""
+        self.session_id = session_id
+        self.live = live
+        self.follow = live
+        self._series = {code: ([], []) for code in CURVES}
+        self._last_reading_t = -math.inf
+        self._seen_event_id = -1
+        self.refresh()
+        self.show_all() if not live else self.go_live()
+
+    def refresh(self, now: float | None = None) -> None:
+        """Read new readings and all events again (cheap: one session's log)."""
+        if self.session_id is None:
+            self.items = []
+            self.title.setText("No session")
+            self._draw_curves()
+            self._draw_items()
+            return
+        row = self.reader.execute("SELECT started, ended, template FROM sessions WHERE id=?",
+                                  (self.session_id,)).fetchone()
+        if row is not None:
+            self._start, self._end = float(row[0]), row[1]
+            day = time.strftime("%a %d %b %Y, %H:%M", time.localtime(self._start))
+            state = "live" if self.live else "review"
+            self.title.setText(f"Session {self.session_id} · {row[2] or 'no template'} · "
+                               f"{day} · {state}")
+        if self._read_readings():
+            self._draw_curves()
+        newest = last_event_id(self.reader, self.session_id)
+        if newest != self._seen_event_id or not self.table.topLevelItemCount():
+            self._seen_event_id = newest
+            items = timeline_items(session_events(self.reader, self.session_id))
+            if items != self.items or not self.table.topLevelItemCount():
+                self.items = items
+                self._draw_items()
+        if now is not None:
+            self.set_now(now)
+
+    def _read_readings(self) -> bool:
+        """Append readings newer than the last read; True if there were any."""
+        assert self.session_id is not None
+        codes = {**{c: c for c in CURVES}, **{k: v for k, v in mdc.CANONICAL.items()
+                                              if v in CURVES}}
+        q = ("SELECT t, code, value FROM readings WHERE session_id=? AND t>? AND quality IN "
+             f"({','.join('?' * len(_READABLE))}) AND code IN ({','.join('?' * len(codes))}) "
+             "ORDER BY t")
+        rows = self.reader.execute(q, (self.session_id, self._last_reading_t, *_READABLE,
+                                       *codes)).fetchall()
+        for t, code, value in rows:
+            ts, vs = self._series[codes[code]]
+            if ts and t - ts[-1] > 30 and CURVES[codes[code]].continuous:
+                ts.append(ts[-1] + 0.001)
+                vs.append(math.nan)
+            ts.append(t)
+            vs.append(math.nan if value is None else value)
+            self._last_reading_t = max(self._last_reading_t, t)
+        return bool(rows)
+
+    def _draw_curves(self) -> None:
+        for code, (ts, vs) in self._series.items():
+            curve = self.curves.get(code)
+            if curve is None:
+                if not ts:
+                    continue
+                curve = self.curves[code] = self._new_curve(code)
+            curve.setData(np.asarray(ts, float), np.asarray(vs, float))
+
+    def _new_curve(self, code: int) -> pg.PlotDataItem:
+        """Drawn as the vital-sign table says: a line for continuous values, marks for
+        spot measurements (▼ systolic, ▲ diastolic, ● the others)."""
+        v, colour = CURVES[code], _curve_colour(code)
+        if v.continuous:
+            return self.vitals_plot.plot([], [], pen=pg.mkPen(colour, width=1), connect="finite")
+        symbol = "t" if v.key == "sys" else "t1" if v.key == "dia" else "o"
+        return self.vitals_plot.plot([], [], pen=None, symbol=symbol, symbolSize=8,
+                                     symbolBrush=colour, symbolPen=None)
+
+    def _draw_items(self) -> None:
+        """Marks and rows again (only when the log changed), keeping the row selected."""
+        current = self.table.currentItem()
+        keep = current.data(0, Qt.ItemDataRole.UserRole) if current is not None else None
+        spots = [{"pos": (it.t, LANE_Y[it.lane]), "data": it.uid,
+                  "brush": pg.mkBrush(it.colour), "pen": pg.mkPen(theme.BG, width=1),
+                  "symbol": _symbol(it.kind),
+                  "size": 9 if it.kind == "alarm.acknowledged" else 13} for it in self.items]
+        self.scatter.setData(spots)
+        for label in self._labels:
+            self.lane_plot.removeItem(label)
+        self._labels = []
+        self._draw_phases()
+        for it in self.items:
+            if it.label:
+                text = pg.TextItem(it.label, color=it.colour, anchor=(0.5, 1.25))
+                text.setPos(it.t, LANE_Y[it.lane])
+                self.lane_plot.addItem(text)
+                self._labels.append(text)
+        self.table.clear()
+        rows = []
+        for it in self.items:
+            row = QTreeWidgetItem([time.strftime("%H:%M:%S", time.localtime(it.t)),
+                                   LANE_LABEL[it.lane], it.author or "", it.summary])
+            row.setData(0, Qt.ItemDataRole.UserRole, it.uid)
+            row.setForeground(3, QBrush(QColor(it.colour)))
+            row.setToolTip(3, f"{it.kind}\n{it.summary}")
+            rows.append(row)
+        self.table.addTopLevelItems(rows)
+        selected = [r for r in rows if keep and r.data(0, Qt.ItemDataRole.UserRole) == keep]
+        if selected:
+            self.table.setCurrentItem(selected[0])
+        if self.follow and rows:
+            self.table.scrollToBottom()
+
+    def _draw_phases(self) -> None:
+        """Music phases as bands in the music lane, each until the next phase or the end."""
+        changes = [it for it in self.items if it.kind == "music.phase_changed"]
+        self.phases = []
+        ends = [it.t for it in self.items if it.kind in ("music.stopped", "session.ended")]
+        for i, it in enumerate(changes):
+            nxt = changes[i + 1].t if i + 1 < len(changes) else None
+            later = [t for t in ends if t > it.t]
+            end = nxt or (min(later) if later else max(self._last_reading_t, it.t + 60))
+            self.phases.append((it.t, end, it.phase or it.summary))
+        if self._bands is not None:
+            self.lane_plot.removeItem(self._bands)
+            self._bands = None
+        if not self.phases:
+            return
+        y = LANE_Y["music"]
+        shades = [theme.dim(MUSIC, f) for f in (0.35, 0.22)]
+        self._bands = pg.BarGraphItem(
+            x0=[a for a, _b, _n in self.phases], x1=[b for _a, b, _n in self.phases],
+            y0=[y - 0.28] * len(self.phases), height=[0.56] * len(self.phases),
+            brushes=[shades[i % 2] for i in range(len(self.phases))], pens=[None] *
+            len(self.phases))
+        self._bands.setZValue(-5)
+        self.lane_plot.addItem(self._bands)
+        for a, _b, name in self.phases:
+            text = pg.TextItem(name, color=MUSIC, anchor=(0, -0.35))
+            text.setPos(a, y)
+            self.lane_plot.addItem(text)
+            self._labels.append(text)
+
+    # ----- time -----
+    def set_now(self, now: float) -> None:
+        """The present (1 Hz in a live session): move the line, scroll along if following."""
+        for line in self.now_lines:
+            line.setValue(now)
+            line.setVisible(self.live)
+        if self.live and self.follow:
+            lo = max(self._start - 60, now - 2 * 3600)
+            self.lane_plot.setXRange(lo, now + max(120.0, (now - lo) * 0.05), padding=0)
+
+    def on_second(self, now: float) -> None:
+        if self.live and self.session_id is not None:
+            self.refresh(now)
+
+    def go_live(self) -> None:
+        self.follow = True
+        self._update_buttons()
+        if self.live:
+            self.set_now(self.now_lines[0].value())
+
+    def show_all(self) -> None:
+        ts = [it.t for it in self.items] + [t for ts, _v in self._series.values() for t in ts]
+        lo = min([self._start, *ts]) if ts or self._start else 0.0
+        hi = max([self._end or self._start, *ts]) if ts or self._start else 1.0
+        pad = max(60.0, (hi - lo) * 0.03)
+        self.follow = False
+        self.lane_plot.setXRange(lo - pad, hi + pad, padding=0)
+        self._update_buttons()
+
+    def show_time(self, t: float, uid: str | None = None) -> None:
+        """Put the cursor at t and select that entry in the list (from the notes)."""
+        self.follow = False
+        self.mark_line.setValue(t)
+        self.mark_line.show()
+        lo, hi = self.view_range()
+        if not lo <= t <= hi:
+            span = hi - lo
+            self.lane_plot.setXRange(t - span / 2, t + span / 2, padding=0)
+        for i in range(self.table.topLevelItemCount()):
+            row = self.table.topLevelItem(i)
+            if row is not None and (row.data(0, Qt.ItemDataRole.UserRole) == uid or
+                                    (uid is None and self.items[i].t >= t)):
+                self.table.setCurrentItem(row)
+                self.table.scrollToItem(row)
+                break
+        self._update_buttons()
+
+    def view_range(self) -> tuple[float, float]:
+        (lo, hi), _ = self.lane_plot.viewRange()
+        return float(lo), float(hi)
+
+    def _user_moved(self, *_: object) -> None:
+        self.follow = False
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        self.live_button.setVisible(self.live)
+        self.live_button.setEnabled(not self.follow)
+
+    # ----- clicks -----
+    def item(self, uid: str) -> TimelineItem | None:
+        return next((it for it in self.items if it.uid == uid), None)
+
+    def _tip(self, x: float, y: float, data: object) -> str:
+        it = self.item(str(data))
+        if it is None:
+            return ""
+        when = time.strftime("%H:%M:%S", time.localtime(it.t))
+        return f"{when}  {it.summary}" + (f"\n— {it.author}" if it.author else "")
+
+    def _clicked(self, _item: object, points: list[pg.SpotItem], ev: object = None) -> None:
+        """Marks close together overlap at a whole-day zoom: take the one nearest the click."""
+        if not len(points):
+            return
+        at = ev.pos() if ev is not None and hasattr(ev, "pos") else None
+        if at is not None:
+            points = sorted(points, key=lambda p: abs(p.pos().x() - at.x()))
+        self.activate(str(points[0].data()))
+
+    def _scene_clicked(self, ev: object) -> None:
+        """A click on the vitals trends jumps to that moment too."""
+        vb = self.vitals_plot.getViewBox()
+        pos = ev.scenePos()  # type: ignore[attr-defined]
+        if vb.sceneBoundingRect().contains(pos):
+            t = float(vb.mapSceneToView(pos).x())
+            self.mark_line.setValue(t)
+            self.mark_line.show()
+            self.follow = False
+            self._update_buttons()
+            self.activated.emit(t, "")
+
+    def _row_activated(self, row: QTreeWidgetItem, _col: int = 0) -> None:
+        self.activate(str(row.data(0, Qt.ItemDataRole.UserRole)))
+
+    def activate(self, uid: str) -> None:
+        it = self.item(uid)
+        if it is not None:
+            self.mark_line.setValue(it.t)
+            self.mark_line.show()
+            self.follow = False
+            self._update_buttons()
+            self.activated.emit(it.t, uid)
+
+
+def _label(ev: Event, current: dict[str, object] | None) -> str:
+    p = current or ev.payload
+    value = p.get("mg") if ev.kind == "dose.given" else p.get("value")
+    if not isinstance(value, int | float) or not ev.kind.startswith(("dose.given", "score.")):
+        return ""
+    return f"{value:g} mg" if ev.kind == "dose.given" else f"{value:g}"
+
+
+def _humane(kind: str) -> str:
+    """“session.started” → “Session started”, for events written without a summary."""
+    text = kind.replace(".", " ").replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def _symbol(kind: str) -> str:
+    if kind.startswith("alarm."):
+        return "t" if kind == "alarm.raised" else "o"
+    if kind.startswith("dose."):
+        return "d"
+    if kind.startswith("score."):
+        return "s"
+    if kind == "note.observation":
+        return "o"
+    return "o"

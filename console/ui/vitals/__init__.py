@@ -1,0 +1,1 @@
+"""The vitals area (tiles, pleth, trend) and the monitor dialog."""
