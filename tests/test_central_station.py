@@ -23,7 +23,7 @@ from console.central import rooms as rooms_mod
 from console.central.feed import StationFeed, Update
 from console.central.rooms import StationNeverWrites
 from console.central.window import CentralWindow
-from console.core.templates import load_catalog
+from console.core.dosing.templates import load_catalog
 from devices.drivers import get_driver
 from devices.simulator import Simulator
 from tests.helpers.central_rooms import caught_up, init_server, rooms, station_url

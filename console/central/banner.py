@@ -1,6 +1,6 @@
 """The station's alarm banner: every active alarm of every room, room first, across the top.
 
-The same colours and wording as the room's banner (console/ui/alarm_banner.py), with the
+The same colours and wording as the room's banner (console/ui/dosing/alarm_banner.py), with the
 room's name leading each line so nobody has to match a colour to a panel. There is no
 acknowledge button: an alarm is acknowledged in the room, by someone who has seen the
 patient; the room's acknowledgement reaches the station and silences its tone too. A room
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from console.core.alarms import PRIORITY_ORDER, ActiveAlarm, duration_text
+from console.core.dosing.alarms import PRIORITY_ORDER, ActiveAlarm, duration_text
 from console.ui import theme
-from console.ui.alarm_banner import ADJUNCT
+from console.ui.dosing.alarm_banner import ADJUNCT
 
 READ_ONLY = "Acknowledge in the room: the station only watches."
 

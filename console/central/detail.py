@@ -1,6 +1,6 @@
 """One room's trend and timeline at the station, read only.
 
-The room's own timeline widget (console/ui/timeline.py: vitals curves over the day, every
+The room's own timeline widget (console/ui/notes/timeline.py: vitals curves over the day, every
 dose, check, alarm and note in lanes, and the list of entries), reading a snapshot of the
 station's copy of the room's current session. Each time the room's rows change the feed hands
 over a fresh snapshot and the timeline reads on from where it was. There is nothing to edit:
@@ -15,7 +15,7 @@ import time
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
 from console.ui import theme
-from console.ui.timeline import Timeline
+from console.ui.notes.timeline import Timeline
 
 EMPTY = "No session in this room yet."
 

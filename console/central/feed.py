@@ -36,7 +36,7 @@ from console.central.rooms import (
     rebuilds_day,
 )
 from console.core.clock import Clock, SystemClock
-from console.core.templates import Catalog, load_catalog
+from console.core.dosing.templates import Catalog, load_catalog
 
 log = logging.getLogger(__name__)
 

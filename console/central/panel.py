@@ -24,12 +24,12 @@ from console.central.rooms import (
     nibp_text,
     value_text,
 )
-from console.core.alarms import duration_text
-from console.core.timers import hms, ms
-from console.core.vitals import VITAL
+from console.core.dosing.alarms import duration_text
+from console.core.dosing.timers import hms, ms
+from console.core.vitals_table import VITAL
 from console.ui import theme
-from console.ui.timer_bar import OVERDUE, OVERDUE_BG
-from console.ui.vital_tile import age_text
+from console.ui.dosing.timer_bar import OVERDUE, OVERDUE_BG
+from console.ui.vitals.vital_tile import age_text
 from devices.reading import Reading
 
 VALUE_PX = 58

@@ -26,14 +26,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from console.core.alarms import TRUSTED, ActiveAlarm
 from console.core.clock import Clock
-from console.core.dose_day import CHECK_OF_SCORE, MY_PREFIXES, PARAM_OF_CODE, DoseDay
+from console.core.dosing.alarms import TRUSTED, ActiveAlarm
+from console.core.dosing.dose_day import CHECK_OF_SCORE, MY_PREFIXES, PARAM_OF_CODE, DoseDay
+from console.core.dosing.templates import Catalog, Template
+from console.core.dosing.timers import TimerSnapshot
 from console.core.observers import Observers
 from console.core.session import OpenSession, SessionService
-from console.core.templates import Catalog, Template
-from console.core.timers import TimerSnapshot
-from console.core.vitals import VITAL
+from console.core.vitals_table import VITAL
 from console.store import records
 from console.store.events import Event
 from devices import mdc

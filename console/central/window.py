@@ -1,7 +1,7 @@
 """The central station's window: one panel per room, every alarm across the top, one tone.
 
 Data arrive from the feed's thread in batches (through a GuiPoster); a 1 Hz tick only moves
-ages and countdowns. The tone is the room's own alarm sound (console/ui/alarm_sound.py) for
+ages and countdowns. The tone is the room's own alarm sound (console/ui/dosing/alarm_sound.py) for
 the highest priority any room sounds now: a room's acknowledgement silences it here too. A
 room that cannot be seen while its patient is under observation (dosed, minimum observation
 not over) sounds a low tone, since its alarms would not reach the station; any other unseen
@@ -37,12 +37,12 @@ from console.central.feed import StationFeed, Update
 from console.central.panel import RoomPanel
 from console.central.rooms import STALE_AFTER_S, RoomState
 from console.central.server import where
-from console.core.alarms import PRIORITY_ORDER, duration_text
 from console.core.clock import Clock, SystemClock
+from console.core.dosing.alarms import PRIORITY_ORDER, duration_text
+from console.core.dosing.templates import Catalog
 from console.core.ducking import Ducking
-from console.core.templates import Catalog
 from console.ui import theme
-from console.ui.alarm_sound import AlarmSound
+from console.ui.dosing.alarm_sound import AlarmSound
 from console.ui.gui_post import GuiPoster
 
 TITLE = "Holdspace — central station"

@@ -15,9 +15,9 @@ from pathlib import Path
 import psycopg
 
 from console.core.clock import FakeClock
-from console.core.dose_day import DoseDay
+from console.core.dosing.dose_day import DoseDay
+from console.core.dosing.templates import load_catalog
 from console.core.session import SessionService, Staff
-from console.core.templates import load_catalog
 from console.replication import schema
 from console.replication.replicator import Replicator, SyncSettings
 from console.store import records
