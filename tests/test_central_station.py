@@ -332,3 +332,14 @@ def test_holdspace_central_opens_the_station_and_bad_input_is_one_line(
                              capture_output=True, text=True, timeout=60)
         assert bad.returncode == 2 and words in bad.stderr, bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_server_not_set_up_for_holdspace_is_said_so(qtbot: QtBot, pg: Cluster,
+                                                      pg_db: str) -> None:
+    win = _window(qtbot, pg.url(pg_db))  # a database `central init` never ran on
+    try:
+        qtbot.waitUntil(win.server_bar.isVisible, timeout=10000)
+        assert "is not set up for Holdspace yet" in win.server_bar.text()
+        assert "holdspace central init" in win.server_bar.text()
+    finally:
+        win.close()

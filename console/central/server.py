@@ -69,6 +69,12 @@ def connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
 
 def failed(url: str, e: BaseException) -> ServerError:
     """A ServerError for something that went wrong after connecting."""
+    if isinstance(e, psycopg.errors.UndefinedTable | psycopg.errors.InvalidSchemaName):
+        return ServerError(f"The clinic server at {where(url)} is not set up for Holdspace yet "
+                           "(IT runs `holdspace central init` there once).")
+    if isinstance(e, psycopg.errors.InsufficientPrivilege):
+        return ServerError(f"The login given for {where(url)} may not read every room: the "
+                           "station logs in as holdspace_central_ro.")
     return ServerError(f"Lost the clinic server at {where(url)} ({_reason(e)})")
 
 
