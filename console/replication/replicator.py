@@ -284,9 +284,20 @@ class Replicator:
         a room's rows on the server are every row up to its highest id (the primary key's
         index answers this at once). Patients and sessions are upserted again once."""
         rewound = False
+        assert self._sq is not None
         for t in self.tables:
             top = self._pg.execute(f"SELECT MAX(id) FROM holdspace.{t} WHERE room = %s",
                                    (self.room,)).fetchone()[0] or 0
+            mine = self._sq.execute(f"SELECT MAX(id) FROM {t}").fetchone()[0] or 0
+            if top > mine:
+                # The server has rows of this file that the file no longer has: the file was
+                # put back from an older backup. Its next rows would reuse those ids and be
+                # taken for copies already sent; stop loudly rather than lose them quietly.
+                self._pg.rollback()
+                raise RoomMismatch(
+                    f"The central server holds more of room {self.room!r} than this database "
+                    "file (was the file put back from a backup?) — new rows would clash with "
+                    "what the server has. Give this console a new room name, or ask IT")
             if top < self._ids.get(t, 0):
                 log.warning("central server: it holds %s of room %s only up to id %s (the file "
                             "had sent up to %s; restored from a backup?) — sending again from "
