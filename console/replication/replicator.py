@@ -124,6 +124,7 @@ class Replicator:
     # ------------------------------------------------------------------ the thread
     def _run(self) -> None:
         backoff = BACKOFF_FIRST
+        failed_while_stopping = 0
         try:
             while True:
                 stopping = self._stop.is_set()
@@ -138,11 +139,13 @@ class Replicator:
                     wait = backoff
                     backoff = min(backoff * 2, BACKOFF_MAX)
                     if stopping:
-                        assert self._flush_until is not None
-                        wait = min(wait, max(0.0, self._flush_until - time.monotonic()))
-                        if wait <= 0:
+                        # closing: a second try at once (the first may have met a connection
+                        # the server had dropped), then give up — the console must not wait
+                        # on a server that is down; the rest goes next time
+                        failed_while_stopping += 1
+                        if failed_while_stopping > 1 or time.monotonic() >= (
+                                self._flush_until or 0.0):
                             break
-                        time.sleep(min(wait, 1.0))
                     else:
                         self._stop.wait(wait)
                     continue
