@@ -3,8 +3,9 @@
 Link threads call `samples()`/`status()`; those go straight to the writer queue (so storage
 never depends on the GUI keeping up) and into a bounded buffer that the GUI drains at
 display rate with `drain()`. Values typed by hand (`manual`, source "manual") enter the same
-way, so strip, trend, alarms, checks and store all hear them as they hear a monitor. When two devices send the same parameter both are stored; the
-one shown (and alarmed on) comes from a live source:
+way, so strip, trend, alarms, checks and store all hear them as they hear a monitor. When two
+devices send the same parameter both are stored; the one shown (and alarmed on) comes from a
+live source:
 - a clinician's explicit `preferred` source wins while it sends a current value;
 - otherwise the source shown so far stays while its value is current (no flapping);
 - when the shown source is removed, goes silent or sends no valid value, and another source
