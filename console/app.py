@@ -141,13 +141,15 @@ def build_window(running: Running) -> tuple[MainWindow, LiveFeed]:
 
 def wire_store_messages(window: MainWindow, ctx: AppContext) -> None:
     """The writer thread's news reaches the window through the GUI-thread poster: a disk
-    failure, its recovery, a refused row and a restarted writer go to the status bar, and
-    each event's save outcome to the views that show it as "saving…" until committed."""
+    failure, its recovery, a refused row and a restarted writer go to the status bar, each
+    event's save outcome to the views that show it as "saving…" until committed, and every
+    committed event to the features that follow the record (`SessionService.committed`)."""
     from console.ui.gui_post import GuiPoster
 
     poster = GuiPoster(window)
     ctx.writer.on_error = lambda msg: poster(lambda: window.show_problem(msg))
     ctx.writer.on_recovered = lambda msg: poster(lambda: window.show_problem(msg))
+    ctx.writer.on_committed = lambda evs: poster(lambda: ctx.sessions.announce(evs))
     ctx.sessions.saves.post = poster
 
 

@@ -302,18 +302,19 @@ def test_the_first_dose_moves_to_onset_and_a_booster_extends(qtbot, db_path, con
         qtbot.waitUntil(lambda: music.state is MusicState.PLAYING, timeout=3000)
         assert music.now_playing().phase == "pre-onset"
         sessions = running.ctx.sessions
-        sessions.record("dose.given", {"role": "rescue", "summary": "Rescue: ondansetron"})
-        running.ctx.writer.flush()
-        feed.second.emit(running.ctx.clock.now())  # the 1 Hz tick the window runs on
+        heard: list[str] = []  # after the music feature's own listener, in commit order
+        sessions.committed.connect(lambda evs: heard.extend(e.uid for e in evs))
+
+        def record_dose(payload: dict[str, object]) -> None:
+            ev = sessions.record("dose.given", payload)
+            qtbot.waitUntil(lambda: ev.uid in heard, timeout=5000)  # committed and announced
+
+        record_dose({"role": "rescue", "summary": "Rescue: ondansetron"})
         assert music.now_playing().phase == "pre-onset"  # a rescue drug changes nothing
-        sessions.record("dose.given", {"role": "initial", "summary": "Initial dose 50 mg"})
-        running.ctx.writer.flush()
-        feed.second.emit(running.ctx.clock.now())
+        record_dose({"role": "initial", "summary": "Initial dose 50 mg"})
         assert music.now_playing().phase == "onset"
         planned = music.now_playing().phase_planned_s
-        sessions.record("dose.given", {"role": "booster", "summary": "Booster 20 mg"})
-        running.ctx.writer.flush()
-        feed.second.emit(running.ctx.clock.now())
+        record_dose({"role": "booster", "summary": "Booster 20 mg"})
         assert music.now_playing().phase_planned_s == planned + 15 * 60
         running.ctx.writer.flush()
         from console.store.events import session_events

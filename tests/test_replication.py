@@ -231,3 +231,34 @@ def test_a_server_restored_from_an_older_backup_gets_the_rest_again(
     rep.start()
     rep.stop(flush=20)
     assert same_on_server(db_path, admin, ROOM, ["patients", "sessions", "events", "readings"])
+
+
+def test_a_file_put_back_from_an_older_backup_is_refused_not_mixed(
+        central: tuple[str, str], db_path: Path, tmp_path: Path) -> None:
+    import shutil
+
+    admin, room_url = central
+    fill(db_path, 100)
+    rep = Replicator(db_path, SyncSettings(room_url, ROOM))
+    rep.start()
+    rep.stop(flush=20)
+    backup = tmp_path / "backup.db"
+    shutil.copy(db_path, backup)  # yesterday's copy, with the same identity
+    conn = sqlite3.connect(db_path)
+    conn.execute("INSERT INTO readings (session_id, t, source, code, value, unit, quality) "
+                 "SELECT session_id, t + 1000, source, code, value, unit, quality FROM readings")
+    conn.commit()
+    conn.close()
+    rep = Replicator(db_path, SyncSettings(room_url, ROOM))
+    rep.start()
+    rep.stop(flush=20)
+    assert server_counts(admin, ROOM)["readings"] == 200
+    shutil.copy(backup, db_path)  # the file is put back; the server has 100 more readings
+    rep = Replicator(db_path, SyncSettings(room_url, ROOM))
+    rep.start()
+    try:
+        assert wait_until(lambda: rep.status.last_error is not None, timeout=20)
+    finally:
+        rep.stop(flush=0)
+    assert "holds more of room 'Room 1' than this database file" in (rep.status.last_error or "")
+    assert server_counts(admin, ROOM)["readings"] == 200

@@ -118,7 +118,7 @@ def test_three_rooms_survive_a_30_s_server_outage(pg: Cluster, pg_db: str, tmp_p
     for room in ROOMS:
         assert "holdspace: Central server not reachable since" in out[room], out[room]
         assert "central server: reachable again" in out[room]
-        assert f"central server: Room {room}'s record is up to date" in out[room], out[room]
+        assert f"central server: Everything from {room!r} is up to date" in out[room], out[room]
         assert passwords[room] not in out[room] and SUPERPASS not in out[room]
     # exactly the three files' rows, per table, none twice and none missing
     for i, room in enumerate(ROOMS):

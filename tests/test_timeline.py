@@ -81,10 +81,16 @@ def test_recorded_day_shows_in_order_and_clicks_jump(qtbot, day):
 
 
 def test_live_session_scrolls_with_now(qtbot, tmp_path):
+    from console.ui.gui_post import GuiPoster
+
     with rig(tmp_path) as r:
         write_day(r)
         tl = Timeline(r.reader)
         qtbot.addWidget(tl)
+        tl.show()  # a hidden timeline draws nothing (it catches up when shown)
+        post = GuiPoster()  # committed events reach it as in the app: on the GUI thread
+        r.writer.on_committed = lambda evs: post(lambda: r.sessions.announce(evs))
+        r.sessions.committed.connect(tl.add_events)
         tl.load(r.notes.session_id, live=True)
         r.clock.advance(600)
         tl.on_second(r.clock.now())
@@ -93,6 +99,7 @@ def test_live_session_scrolls_with_now(qtbot, tmp_path):
         r.clock.advance(3 * 3600)
         r.notes.observe("Later note")
         r.flush()
+        qtbot.waitUntil(lambda: tl.items[-1].summary == "Later note", timeout=5000)
         tl.on_second(r.clock.now())
         lo2, hi2 = tl.view_range()
         assert lo2 > lo and lo2 < r.clock.now() < hi2
@@ -107,6 +114,7 @@ def test_live_session_scrolls_with_now(qtbot, tmp_path):
 @pytest.fixture
 def console(qtbot, qapp, tmp_path):
     """The real main window with the notes feature installed, over a recorded day."""
+    from console.app import wire_store_messages
     from console.core.acquisition import AcquisitionHub
     from console.core.config import Config, StaffConfig
     from console.core.context import AppContext
@@ -125,6 +133,7 @@ def console(qtbot, qapp, tmp_path):
                          AcquisitionHub(None, r.clock.now), cfg, tmp_path / "data", Ducking())
         feed = LiveFeed(ctx.hub, r.clock)
         window = MainWindow(ctx, feed)
+        wire_store_messages(window, ctx)  # committed events reach the features, as in the app
         install(window, ctx, feed)
         qtbot.addWidget(window)
         window.resize(1600, 960)
@@ -137,14 +146,13 @@ def console(qtbot, qapp, tmp_path):
 def test_clicking_an_alarm_moves_the_vitals_chart(qtbot, console):
     from console.app import FEATURES
 
-    r, window, feed = console
+    r, window, _feed = console
     feature = window.notes_feature
     uids = write_day(r)
     r.clock.advance(3000)
     obs = feature.notes.observe("Brief SpO2 dip, repositioned chin")
     r.flush()
-    feed.second.emit(r.clock.now())  # the 1 Hz tick: the timeline reads the new events
-    tl = feature.timeline
+    tl = feature.timeline  # it hears the committed events: nothing to poll
     qtbot.waitUntil(lambda: tl.item(uids["alarm"]) is not None)
     assert [it.kind for it in tl.items][-1] == "note.observation" and tl.live
     window.side_tabs.setCurrentWidget(tl)

@@ -2,8 +2,10 @@
 
 Link threads call `samples()`/`status()`; those go straight to the writer queue (so storage
 never depends on the GUI keeping up) and into a bounded buffer that the GUI drains at
-display rate with `drain()`. When two devices send the same parameter both are stored; the
-one shown (and alarmed on) comes from a live source:
+display rate with `drain()`. Values typed by hand (`manual`, source "manual") enter the same
+way, so strip, trend, alarms, checks and store all hear them as they hear a monitor. When two
+devices send the same parameter both are stored; the one shown (and alarmed on) comes from a
+live source:
 - a clinician's explicit `preferred` source wins while it sends a current value;
 - otherwise the source shown so far stays while its value is current (no flapping);
 - when the shown source is removed, goes silent or sends no valid value, and another source
@@ -22,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
+from console.core.observers import Observers
 from console.store.events import Event
 from console.store.writer import StoreWriter
 from devices import mdc
@@ -106,6 +109,9 @@ class AcquisitionHub:
         self.limits: Mapping[int, Limits] = DEFAULT_LIMITS
         self._buffer: deque[Sample] = deque(maxlen=DISPLAY_BUFFER)
         self._statuses: list[LinkStatus] = []
+        # Told on the caller's thread when values typed by hand are waiting, so the display
+        # can take them at once rather than at its next tick.
+        self.manual_added: Observers[list[Reading]] = Observers()
 
     # ----- devices -----
     def add_device(self, driver: Driver, port: str, source: str | None = None,
@@ -190,6 +196,18 @@ class AcquisitionHub:
                     heard = s.t0 + s.duration
                 self._heard[source] = max(self._heard.get(source, heard), heard)
             self._buffer.extend(samples)
+
+    def manual(self, readings: list[Reading]) -> None:
+        """Values typed by hand (a manual cuff, a count of breaths): stored with the session
+        and delivered with the next drained batch, like a monitor's. Not a link, so they
+        never take over the source shown for a parameter; the strip shows them at their
+        time (see `console.ui.vitals.vitals_strip`)."""
+        sid = self.session_id
+        if sid is not None and self.writer is not None:
+            self.writer.add_samples(sid, readings)
+        with self._lock:
+            self._buffer.extend(readings)
+        self.manual_added.emit(readings)
 
     def status(self, status: LinkStatus) -> None:
         status = replace(status, message=staff_words(status.message))

@@ -65,6 +65,11 @@ class SessionService:
         self.recorded: Observers[Event] = Observers()
         # Which recorded events are committed yet (shared with the note book).
         self.saves = SaveWatch()
+        # Every event now on disk, from any part of the console (window, links, alarms), in
+        # commit order, on the thread that calls `announce` (the app: the GUI thread). The
+        # features hear each other's events here instead of polling the database
+        # (kinds that cross features: console/core/event_kinds.py).
+        self.committed: Observers[list[Event]] = Observers()
 
     @property
     def author(self) -> str | None:
@@ -166,6 +171,10 @@ class SessionService:
         self.saves.watch(ev, self.writer.append_event(ev))
         self.recorded.emit(ev)
         return ev
+
+    def announce(self, events: list[Event]) -> None:
+        """The writer committed these (the app calls this on the GUI thread)."""
+        self.committed.emit(events)
 
     def saved(self, ev: Event) -> Future[Event]:
         """Resolved with `ev` once it is committed with synchronous=FULL; fails with

@@ -124,6 +124,7 @@ class Replicator:
     # ------------------------------------------------------------------ the thread
     def _run(self) -> None:
         backoff = BACKOFF_FIRST
+        failed_while_stopping = 0
         try:
             while True:
                 stopping = self._stop.is_set()
@@ -138,11 +139,13 @@ class Replicator:
                     wait = backoff
                     backoff = min(backoff * 2, BACKOFF_MAX)
                     if stopping:
-                        assert self._flush_until is not None
-                        wait = min(wait, max(0.0, self._flush_until - time.monotonic()))
-                        if wait <= 0:
+                        # closing: a second try at once (the first may have met a connection
+                        # the server had dropped), then give up — the console must not wait
+                        # on a server that is down; the rest goes next time
+                        failed_while_stopping += 1
+                        if failed_while_stopping > 1 or time.monotonic() >= (
+                                self._flush_until or 0.0):
                             break
-                        time.sleep(min(wait, 1.0))
                     else:
                         self._stop.wait(wait)
                     continue
@@ -284,9 +287,20 @@ class Replicator:
         a room's rows on the server are every row up to its highest id (the primary key's
         index answers this at once). Patients and sessions are upserted again once."""
         rewound = False
+        assert self._sq is not None
         for t in self.tables:
             top = self._pg.execute(f"SELECT MAX(id) FROM holdspace.{t} WHERE room = %s",
                                    (self.room,)).fetchone()[0] or 0
+            mine = self._sq.execute(f"SELECT MAX(id) FROM {t}").fetchone()[0] or 0
+            if top > mine:
+                # The server has rows of this file that the file no longer has: the file was
+                # put back from an older backup. Its next rows would reuse those ids and be
+                # taken for copies already sent; stop loudly rather than lose them quietly.
+                self._pg.rollback()
+                raise RoomMismatch(
+                    f"The central server holds more of room {self.room!r} than this database "
+                    "file (was the file put back from a backup?) — new rows would clash with "
+                    "what the server has. Give this console a new room name, or ask IT")
             if top < self._ids.get(t, 0):
                 log.warning("central server: it holds %s of room %s only up to id %s (the file "
                             "had sent up to %s; restored from a backup?) — sending again from "

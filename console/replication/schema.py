@@ -83,6 +83,11 @@ def _v1() -> list[str]:
         _ensure_role(STATION_ROLE, "NOLOGIN"),
         _ensure_role(ROOMS_GROUP, "NOLOGIN"),
         f"GRANT USAGE ON SCHEMA {s} TO {STATION_ROLE}, {ROOMS_GROUP}",
+        # connecting, and the rooms' COPY staging tables, whatever PUBLIC may do there
+        f"""DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO {STATION_ROLE}',
+                                        current_database());
+                     EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO {ROOMS_GROUP}',
+                                        current_database()); END $$""",
         f"GRANT SELECT ON {s}.schema_version TO {STATION_ROLE}, {ROOMS_GROUP}",
         # which login is which room; read only through room_of() (SECURITY DEFINER)
         f"CREATE TABLE {s}.room_logins (login name PRIMARY KEY, room text NOT NULL UNIQUE)",

@@ -67,14 +67,14 @@ class SyncStatus:
             behind = (f" {self.behind_rows:,} rows (the oldest {age_text(self.behind_seconds)} "
                       "old) are waiting to be sent.")
         if self.stopped and self.behind_rows:
-            return (f"{self.behind_rows:,} rows of room {self.room} (the oldest "
+            return (f"{self.behind_rows:,} rows of {self.room!r} (the oldest "
                     f"{age_text(self.behind_seconds)} old) are not on the central server yet"
                     + (f" ({self.last_error})" if self.last_error else "")
                     + "; they are sent the next time Holdspace runs with sync on this database.")
         if self.last_error is not None:
             return f"{self.last_error}{behind}"
         if not self.connected:
-            return f"Connecting to the central server {self.server} for room {self.room}.{behind}"
+            return f"Connecting to the central server {self.server} as {self.room!r}.{behind}"
         if self.behind_rows:
-            return f"Sending room {self.room}'s record to {self.server}:{behind}"
-        return f"Room {self.room}'s record is up to date on the central server {self.server}."
+            return f"Sending {self.room!r} to the central server {self.server}:{behind}"
+        return f"Everything from {self.room!r} is up to date on the central server {self.server}."

@@ -173,6 +173,9 @@ class StoreWriter:
         self.flush_interval = flush_interval
         self.on_error = on_error
         self.on_recovered = on_recovered
+        # Called on the writer thread with the events of each commit that are now on disk:
+        # forward to the GUI thread (the app hands them to `SessionService.announce`).
+        self.on_committed: Callable[[list[Event]], None] | None = None
         self.watch_interval = watch_interval
         self._q: queue.Queue[Any] = queue.Queue()
         # Everything not yet committed lives on the object, not the thread, so a restarted
@@ -577,6 +580,12 @@ class StoreWriter:
                 p.future.set_exception(NotSaved(msg))
             else:
                 p.future.set_result(p.event)
+        stored = [p.event for i, p in enumerate(events) if i not in refused]
+        if stored and self.on_committed is not None:
+            try:
+                self.on_committed(stored)
+            except Exception:  # a listener's fault must never stop the writer
+                log.exception("on_committed failed")
         return True
 
     def _to_file(self, rows: list[Quarantined], why: str) -> None:

@@ -10,7 +10,7 @@ repaint from stored absolute times; the same tick runs the hub's watchdog, whose
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from console.core.acquisition import AcquisitionHub
 from console.core.clock import Clock
@@ -35,6 +35,13 @@ class LiveFeed(QObject):
         self._second_timer = QTimer(self)
         self._second_timer.setInterval(1000)
         self._second_timer.timeout.connect(self._second)
+        hub.manual_added.connect(self._manual)
+
+    def _manual(self, _readings: object) -> None:
+        """Values typed by hand are shown at once (typed on the GUI thread); from any other
+        thread they wait for the next tick."""
+        if QThread.currentThread() is self.thread():
+            self.drain()
 
     def start(self) -> None:
         self._drain_timer.start()

@@ -1,38 +1,8 @@
 """HL7 v2 ORU^R01 over MLLP, from a monitor or a gateway, over serial, TCP or a listener.
 
-Framing is MLLP: 0x0B, the message (segments ending in CR), 0x1C 0x0D. Any HL7 version 2.1-2.8
-reads (devices.protocols.hl7_er7: our own parser, delimiters, escapes and subcomponents).
-
-A frame is rejected whole (counted in `stats.frames_rejected`, answered AR when its MSH can be
-read) when it cannot be trusted as a message: it does not parse, it holds control characters,
-a line is not a segment (a stray CR split one), or its last segment lacks its CR (bytes lost
-before 0x1C could have cut a value short: "97" arriving as "9"). HL7 has no checksum: a changed
-digit inside an intact frame cannot be detected; over serial that is a limit of the protocol,
-over TCP the transport checks it. Segments end in CR (CR LF is accepted).
-
-Inside a good frame the OBX rows are decoded one by one (devices.protocols.hl7_obx): a row
-that cannot be used costs that row only. It is counted in `stats.rows_skipped` and
-`skipped_rows` (by reason) and logged once per reason, without any value or patient data.
-A message whose every observation row was unusable gives nothing: it is rejected and answered
-AE with the reason. OBX-3 codes map through devices.protocols.hl7_codes (MDC, Philips MDIL,
-vendor systems); unknown ones are counted in `unknown_codes` and logged once, never silently
-dropped. Waveform attribute rows (sample rate, range, INOP, resolution, filter) describe their
-wave and are never readings.
-
-Beds: on a gateway link (devices.mllp_listener) the decoder is given a BedChoice; only the OBX
-rows after a PV1 whose PV1-3 is this room's bed are decoded; every other bed's are passed over
-unread (and still ACKed, so the gateway does not resend them). Without a BedChoice (a monitor
-on a serial port or a TCP client) every message is this room's.
-
-Quality: MSH-11 T (training) or D (debugging) gives DEMO. Every value then passes the link's
-plausibility gate. Device time is OBX-14, else OBR-7, else MSH-7 (devices.protocols.hl7_time,
-every DTM precision and Mindray's milliseconds without a point). A value repeated with the same
-device time (monitors resend the last NIBP in every message with its OBX-14; senders resend a
-message whose ACK they missed) is emitted once, so an old cuff reading never looks fresh.
-
-Acknowledgement: devices.protocols.hl7_ack. Serial: 115200 baud, because one ORU^R01 with ten
-OBX is 1-1.5 kB and 9600 baud (~960 bytes/s) cannot carry one per second; gateways are usually
-reached over TCP anyway, where the baud rate does not matter.
+How the decoder reads (MLLP framing, which frames are rejected and answered AR, OBX rows one
+by one, beds on a gateway link, quality and device time, acknowledgements, why 115200 baud):
+docs/protocol-hl7.md.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from console.core.acquisition import AcquisitionHub
 from console.core.clock import FakeClock
 from console.core.dosing.dose_day import DoseDay
 from console.core.dosing.templates import Template, load_catalog
@@ -26,6 +27,8 @@ class Core:
     clock: FakeClock
     writer: StoreWriter
     sessions: SessionService
+    hub: AcquisitionHub
+    day: DoseDay | None = None
 
     def start(self, template: str = "im", weight: float | None = 70.0) -> DoseDay:
         w = weight
@@ -37,7 +40,16 @@ class Core:
     def open(self, template: str = "im") -> DoseDay:
         tpl = load_catalog().get(template)
         assert tpl is not None
-        return DoseDay.open(tpl, self.sessions, self.clock, self.sessions.reader)
+        self.day = DoseDay.open(tpl, self.sessions, self.clock, self.sessions.reader,
+                                self.manual_in)
+        return self.day
+
+    def manual_in(self, readings: list[Reading]) -> None:
+        """Values typed by hand go to the hub, as in the console; the live feed's next batch
+        (here at once, with no Qt loop) brings them to the dose day."""
+        self.hub.manual(readings)
+        if self.day is not None:
+            self.day.readings(self.hub.drain().samples)
 
     def events(self, *kinds: str) -> list[Event]:
         self.writer.flush()
@@ -74,6 +86,8 @@ def core_fixture(tmp_path: Path) -> Iterator[Core]:
     sessions = SessionService(clock, writer, reader)
     from console.core.session import Staff
     sessions.set_user(Staff("Ana Nurse", "nurse"))
-    yield Core(path, clock, writer, sessions)
+    hub = AcquisitionHub(writer, clock.now)
+    sessions.changed.connect(lambda s: setattr(hub, "session_id", s.id if s else None))
+    yield Core(path, clock, writer, sessions, hub)
     writer.stop()
     reader.close()

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from console.core.acquisition import AcquisitionHub
 from console.core.clock import FakeClock
 from console.core.dosing.dose_day import DoseDay
 from console.core.dosing.templates import load_catalog
@@ -40,6 +41,7 @@ class Day:
     reader: sqlite3.Connection
     sessions: SessionService
     notes: NoteBook
+    hub: AcquisitionHub
     session_id: int = 0
     day: DoseDay | None = None
     uids: dict[str, str] = field(default_factory=dict)
@@ -73,6 +75,13 @@ class Day:
                 self.day.readings(chunk)
         self._to(start + n * step)
 
+    def manual_in(self, readings: list[Reading]) -> None:
+        """Values typed by hand go to the hub, as in the console; the live feed's next batch
+        (here at once, with no Qt loop) brings them to the dose day."""
+        self.hub.manual(readings)
+        if self.day is not None:
+            self.day.readings(self.hub.drain().samples)
+
     def _to(self, t: float) -> None:
         if t > self.clock.now():
             self.clock.advance(t - self.clock.now())
@@ -92,7 +101,7 @@ def rig(tmp_path: Path, name: str = "holdspace.db") -> Iterator[Day]:
         sessions = SessionService(clock, writer, reader)
         sessions.set_user(Staff("Ana Nurse", "nurse"))
         notes = NoteBook(clock, writer, reader, sessions)
-        yield Day(path, clock, writer, reader, sessions, notes)
+        yield Day(path, clock, writer, reader, sessions, notes, AcquisitionHub(writer, clock.now))
     finally:
         writer.stop()
         reader.close()
@@ -108,7 +117,8 @@ def start(d: Day, template: str, *, name: str = "Maria Keller", identifier: str 
     d.session_id = d.sessions.current.id
     tpl = load_catalog().get(template)
     assert tpl is not None
-    d.day = DoseDay.open(tpl, d.sessions, d.clock, d.reader)
+    d.hub.session_id = d.session_id
+    d.day = DoseDay.open(tpl, d.sessions, d.clock, d.reader, d.manual_in)
     return d.day
 
 

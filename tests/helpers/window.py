@@ -61,10 +61,9 @@ def dose_day(window: MainWindow) -> DoseDay:
 
 
 def manual_vitals(window: MainWindow, **values: str) -> None:
-    """Vitals typed by hand (as in the Limits tab): recorded, and shown on the strip."""
-    _ev, readings = dose_day(window).manual_vitals(values)
-    window.vitals.add_samples(readings)
-    window.dose_feature.refresh()  # type: ignore[attr-defined]
+    """Vitals typed by hand (as in the Limits tab): through the hub, recorded and shown on
+    the strip at once."""
+    dose_day(window).manual_vitals(values)
 
 
 def ready_to_dose(window: MainWindow) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import math
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,12 +79,16 @@ class TickResult:
 
 
 class DoseDay:
-    def __init__(self, template: Template, sessions: SessionService, clock: Clock) -> None:
+    def __init__(self, template: Template, sessions: SessionService, clock: Clock,
+                 manual_in: Callable[[list[Reading]], None]) -> None:
         cur = sessions.current
         if cur is None:
             raise RuntimeError("no open session")
         self.template = template
         self.sessions = sessions
+        # Where values typed by hand go: the acquisition hub (`AcquisitionHub.manual`), which
+        # stores them and hands them back with the live batch, as a monitor's values.
+        self.manual_in = manual_in
         self.session_id = cur.id
         self.session_start = cur.row.started
         self.patient = cur.patient
@@ -115,9 +119,10 @@ class DoseDay:
     # ------------------------------------------------------------------ building
     @classmethod
     def open(cls, template: Template, sessions: SessionService, clock: Clock,
-             conn: sqlite3.Connection) -> DoseDay:
+             conn: sqlite3.Connection,
+             manual_in: Callable[[list[Reading]], None]) -> DoseDay:
         """Attach to the open session, rebuilding everything already stored for it."""
-        day = cls(template, sessions, clock)
+        day = cls(template, sessions, clock, manual_in)
         sessions.writer.flush()  # everything queued so far must be visible to the reader
         day._restore(conn)
         if not any(e.kind == "dose.protocol" for e in day.events):
@@ -237,7 +242,9 @@ class DoseDay:
 
     def manual_vitals(self, texts: dict[str, str],
                       when_text: str = "") -> tuple[Event, list[Reading]]:
-        """Typed values (any row of VITALS): stored as MANUAL readings, like monitor values."""
+        """Typed values (any row of VITALS) as MANUAL readings from source "manual": handed to
+        `manual_in` (the hub), which stores them and delivers them with the live batch, so
+        checks, alarms, strip and trend take them by the way they take a monitor's values."""
         now = self.now()
         t = parse_when(when_text, now)
         if t > now + 60:
@@ -271,14 +278,13 @@ class DoseDay:
             readings.append(Reading(t, "manual", mdc.MDC_PRESS_BLD_NONINV_MEAN,
                                     round((vals["sys"] + 2 * vals["dia"]) / 3),
                                     mdc.MDC_DIM_MMHG, Quality.MANUAL))
-        self.sessions.writer.add_samples(self.session_id, readings)
         text = ", ".join(
             (f"BP {vals['sys']:g}/{vals['dia']:g}" if k == "sys" else
              f"{PARAMS[k][1]} {v:g}") for k, v in vals.items() if k != "dia")
         ev = self._record("vitals.manual", {**vals, "summary": f"Manual vitals: {text}"
                                             + (f" (for {clock_text(t)})" if now - t > 120 else "")},
                           t)
-        self.readings(readings)
+        self.manual_in(readings)
         return ev, readings
 
     # ------------------------------------------------------------------ checklist & gate

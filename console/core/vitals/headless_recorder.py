@@ -164,7 +164,7 @@ def start_sync(db_path: Path, sync: SyncSettings, say: Callable[[str], None],
             if s.last_error is not None:
                 warn(f"holdspace: {s.last_error}")
             elif last[0] is not None:
-                say(f"central server: reachable again, sending (room {s.room})")
+                say(f"central server: reachable again, sending {s.room!r}")
             last[0] = s.last_error
 
     rep = Replicator(db_path, sync, on_status=heard)

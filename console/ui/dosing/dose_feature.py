@@ -102,7 +102,6 @@ class DoseFeature(QObject):
         for w in (self.checklist, self.dose_panel, self.limits, self.rems):
             w.changed.connect(self.refresh)
         self.dose_panel.dose_recorded.connect(lambda _ev: self._markers_for_doses())
-        self.limits.manual.connect(self._manual_shown)
         self.banner.acknowledge.connect(self.acknowledge)
         ctx.sessions.changed.connect(self._session)
         ctx.sessions.patient_changed.connect(self._session)  # e.g. the weight was entered
@@ -142,7 +141,8 @@ class DoseFeature(QObject):
         self.day = None
         tpl = self.template_for(s) if s is not None else None
         if s is not None and tpl is not None:
-            self.day = DoseDay.open(tpl, self.ctx.sessions, self.ctx.clock, self.ctx.reader)
+            self.day = DoseDay.open(tpl, self.ctx.sessions, self.ctx.clock, self.ctx.reader,
+                                    self.ctx.hub.manual)
             self._seed_from_monitor()
             self.timer_bar.set_source(tpl.observation_minutes, tpl.path.name,
                                       tpl.observation_source)
@@ -196,7 +196,8 @@ class DoseFeature(QObject):
         tpl = self.catalog.get(self.chooser_combo.currentData())
         if s is None or tpl is None:
             return
-        self.day = DoseDay.open(tpl, self.ctx.sessions, self.ctx.clock, self.ctx.reader)
+        self.day = DoseDay.open(tpl, self.ctx.sessions, self.ctx.clock, self.ctx.reader,
+                                    self.ctx.hub.manual)
         self._seed_from_monitor()
         self.timer_bar.set_source(tpl.observation_minutes, tpl.path.name, tpl.observation_source)
         self.chooser.hide()
@@ -213,9 +214,12 @@ class DoseFeature(QObject):
             s.quality == Quality.MANUAL or shown(s.code) in (None, s.source))]
 
     def _samples(self, samples: list[Any]) -> None:
-        if self.day is not None and self.day.readings(self._shown(samples)):
-            self.refresh()
-        elif self.day is not None and not self.day.doses:
+        if self.day is None:
+            return
+        shown = self._shown(samples)
+        if self.day.readings(shown) or any(r.quality == Quality.MANUAL for r in shown):
+            self.refresh()  # an alarm, or values typed by hand that may satisfy a check
+        elif not self.day.doses:
             self.checklist.refresh()  # the baseline follows the monitor before dosing
 
     def _switched(self, switches: list[SourceSwitch]) -> None:
@@ -239,11 +243,6 @@ class DoseFeature(QObject):
         if self.day.template.rems and self._ticks % 2 == 0:
             self.rems.refresh()  # reads BP rows from the store: every other second is plenty
         self.refresh()
-
-    def _manual_shown(self, readings: list[Any]) -> None:
-        if self.window is not None and hasattr(self.window, "vitals"):
-            self.window.vitals.add_samples(readings)
-            self.window.vitals.refresh(self.ctx.clock.now())  # the tile shows it at once
 
     # ------------------------------------------------------------------ actions
     def acknowledge(self, name: str) -> None:

@@ -34,7 +34,6 @@ FIELDS = tuple((v.key, v.short, v.colour)
 
 class LimitsPanel(QFrame):
     changed = Signal()
-    manual = Signal(list)  # the MANUAL readings just stored, for the vitals strip
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -126,7 +125,7 @@ class LimitsPanel(QFrame):
         if self.day is None:
             return
         try:
-            _ev, readings = self.day.manual_vitals(
+            self.day.manual_vitals(
                 {k: e.text() for k, e in self.values.items()}, self.when.text())
         except DoseInputError as err:
             self.message.setText(str(err))
@@ -135,7 +134,6 @@ class LimitsPanel(QFrame):
         for edit in self.values.values():
             edit.clear()
         self.when.clear()
-        self.manual.emit(readings)
         self.changed.emit()
 
     def apply_limits(self) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtWidgets import QApplication, QLabel
 
 from console.core.context import AppContext
+from console.core.event_kinds import Kind
 from console.core.music import playlists
 from console.core.music.audio_player import MusicUnavailable, open_engine
 from console.core.music.music_controller import MusicController, MusicState
@@ -93,10 +94,8 @@ class MusicFeature:
             w.setProperty(theme.ROOM_EXEMPT, True)
 
         ctx.sessions.changed.connect(self.on_session)
-        self._dose_seen = 0  # events.id of the last dose looked at
         self.follow_doses = bool(opts.get("follow_doses", True))
-        if hasattr(feed, "second"):
-            feed.second.connect(lambda _t: self.watch_doses())
+        ctx.sessions.committed.connect(self.doses_committed)  # heard, never polled
         if hasattr(window, "closing"):
             window.closing.connect(self.close)
         autostart = str(opts.get("autostart", AUTOSTART_DEFAULT))
@@ -130,7 +129,6 @@ class MusicFeature:
             self.checklist.reset()
             return
         self._sid = s.id
-        self._dose_seen = self._last_dose_id(s.id)  # doses before now are history
         self.checklist.restore(session_events(self.ctx.reader, s.id, SETTING_KINDS))
         phase = self._resume_phase(s.id)
         if self.music.state is MusicState.STOPPED:
@@ -141,23 +139,13 @@ class MusicFeature:
             # carry on in the phase its record last shows.
             self.music.go_to_phase(phase, trigger="session resumed")
 
-    def _last_dose_id(self, sid: int) -> int:
-        row = self.ctx.reader.execute(
-            "SELECT MAX(id) FROM events WHERE session_id = ? AND kind = 'dose.given'",
-            (sid,)).fetchone()
-        return int(row[0] or 0)
-
-    def watch_doses(self) -> None:
-        """Once a second: a new dose in the record moves the music (see `dose_given`)."""
+    def doses_committed(self, events: list[Event]) -> None:
+        """A dose now in this session's record moves the music (see `dose_given`)."""
         if not self.follow_doses or self._sid is None or not self.music.available:
             return
-        rows = self.ctx.reader.execute(
-            "SELECT id, json_extract(payload, '$.role') FROM events "
-            "WHERE session_id = ? AND kind = 'dose.given' AND id > ? ORDER BY id",
-            (self._sid, self._dose_seen)).fetchall()
-        for dose_id, role in rows:
-            self._dose_seen = int(dose_id)
-            self.music.dose_given(str(role or ""))
+        for ev in events:
+            if ev.kind == Kind.DOSE_GIVEN and ev.session_id == self._sid:
+                self.music.dose_given(str(ev.payload.get("role") or ""))
 
     def _resume_phase(self, sid: int) -> int:
         """After a restart mid-session, carry on in the phase the record last shows."""

@@ -56,6 +56,8 @@ class NotesFeature:
         ctx.sessions.user_changed.connect(self._user_changed)
         ctx.sessions.changed.connect(self._session_changed)
         feed.second.connect(self.timeline.on_second)
+        feed.samples.connect(self.timeline.add_samples)  # a live session grows as it is heard
+        ctx.sessions.committed.connect(self.timeline.add_events)
         feed.second.connect(self.pane.on_second)
         self.timeline.activated.connect(self.jump)
         self.pane.entry_selected.connect(self.timeline.show_time)

@@ -14,10 +14,9 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -29,12 +28,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.core.event_kinds import Kind
 from console.core.session_record import AMEND, build_record
 from console.core.vitals_table import VITALS, Vital
-from console.store.events import Event, last_event_id, session_events
+from console.store.events import Event, session_events
 from console.ui import theme
 from console.ui.clock_axis import ClockAxis
+from console.ui.series import Series
 from devices import mdc
+from devices.reading import Reading, Sample
 
 # Lanes top to bottom. Family colours avoid the parameter colours, which mean a vital sign.
 DOSE = "#e0914a"
@@ -64,7 +66,10 @@ CURVES: dict[int, Vital] = {code: v for v in VITALS for code in v.codes}
 def _curve_colour(code: int) -> str:
     v = CURVES[code]
     return v.colour if code == v.code else theme.dim(v.colour, 0.6)  # a stand-in source
+GAP_S = 30.0  # a longer silence breaks a continuous line on the timeline
 _READABLE = (0, 1, 2, 3)  # Quality values that may be drawn (not INVALID)
+# Each drawable code (and the codes shown as it, e.g. a pulse rate in the HR lane) -> curve.
+_CURVE_OF = {**{c: c for c in CURVES}, **{k: v for k, v in mdc.CANONICAL.items() if v in CURVES}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +143,10 @@ class Timeline(QWidget):
         self.follow = True
         self.items: list[TimelineItem] = []
         self._last_reading_t = -math.inf
-        self._seen_event_id = -1  # newest event already drawn
-        self._series: dict[int, tuple[list[float], list[float]]] = {}
+        self._events: list[Event] = []  # the session's record as drawn (plus what is new)
+        self._items_stale = self._curves_stale = False
+        self._now: float | None = None
+        self._series: dict[int, Series] = {}
 
         self.title = QLabel("No session")
         self.title.setStyleSheet(f"color: {theme.TEXT}; font-weight: bold;")
@@ -224,72 +231,110 @@ class Timeline(QWidget):
 
     # ----- loading -----
     def load(self, session_id: int | None, live: bool = False) -> None:
-        """Show a session: the open one (live) or an ended one (review)."""
+        """Show a session: the open one (live) or an ended one (review). The record is read
+        from the file once here; a live session then grows by what the console hears
+        (`add_samples` from the live feed, `add_events` from the committed events)."""
         self.session_id = session_id
         self.live = live
         self.follow = live
-        self._series = {code: ([], []) for code in CURVES}
+        self._series = {code: Series(GAP_S if v.continuous else None)
+                        for code, v in CURVES.items()}
         self._last_reading_t = -math.inf
-        self._seen_event_id = -1
-        self.refresh()
+        self._events = []
+        if session_id is None:
+            self.title.setText("No session")
+        else:
+            row = self.reader.execute("SELECT started, ended, template FROM sessions WHERE id=?",
+                                      (session_id,)).fetchone()
+            if row is not None:
+                self._start, self._end = float(row[0]), row[1]
+                day = time.strftime("%a %d %b %Y, %H:%M", time.localtime(self._start))
+                state = "live" if live else "review"
+                self.title.setText(f"Session {session_id} · {row[2] or 'no template'} · "
+                                   f"{day} · {state}")
+            self._read_readings()
+            self._events = session_events(self.reader, session_id)
+        self.items = timeline_items(self._events)
+        self._items_stale = self._curves_stale = True
+        self._catch_up(force=True)
         self.show_all() if not live else self.go_live()
 
-    def refresh(self, now: float | None = None) -> None:
-        """Read new readings and all events again (cheap: one session's log)."""
-        if self.session_id is None:
-            self.items = []
-            self.title.setText("No session")
-            self._draw_curves()
-            self._draw_items()
+    def add_samples(self, samples: list[Sample]) -> None:
+        """A live batch from the feed: the session's drawable readings are kept (cheap);
+        they are drawn at the next second while the timeline is on screen."""
+        if not self.live or self.session_id is None:
             return
-        row = self.reader.execute("SELECT started, ended, template FROM sessions WHERE id=?",
-                                  (self.session_id,)).fetchone()
-        if row is not None:
-            self._start, self._end = float(row[0]), row[1]
-            day = time.strftime("%a %d %b %Y, %H:%M", time.localtime(self._start))
-            state = "live" if self.live else "review"
-            self.title.setText(f"Session {self.session_id} · {row[2] or 'no template'} · "
-                               f"{day} · {state}")
-        if self._read_readings():
-            self._draw_curves()
-        newest = last_event_id(self.reader, self.session_id)
-        if newest != self._seen_event_id or not self.table.topLevelItemCount():
-            self._seen_event_id = newest
-            items = timeline_items(session_events(self.reader, self.session_id))
-            if items != self.items or not self.table.topLevelItemCount():
-                self.items = items
-                self._draw_items()
+        added = False
+        for r in samples:
+            if (isinstance(r, Reading) and r.code in _CURVE_OF and r.t >= self._start
+                    and int(r.quality) in _READABLE):
+                self._append(_CURVE_OF[r.code], r.t, r.value)
+                added = True
+        self._curves_stale |= added
+
+    def add_events(self, events: list[Event]) -> None:
+        """Committed events (any feature's): this session's join the marks and rows, at once
+        if the timeline is on screen, else when it is shown."""
+        sid = self.session_id
+        mine = [e for e in events if sid is not None and e.session_id == sid]
+        if not mine:
+            return
+        self._events.extend(mine)
+        self._events.sort(key=lambda e: e.t)  # as read back: in time order
+        for e in mine:
+            if e.kind == Kind.SESSION_ENDED:
+                self._end = e.t
+        items = timeline_items(self._events)  # the model follows at once (cheap: events
+        if items != self.items:               # are few); drawing waits to be on screen
+            self.items = items
+            self._items_stale = True
+        self._catch_up()
+
+    def refresh(self, now: float | None = None) -> None:
+        """Draw what has changed since the last drawing (nothing is re-read)."""
+        self._catch_up()
         if now is not None:
             self.set_now(now)
 
-    def _read_readings(self) -> bool:
-        """Append readings newer than the last read; True if there were any."""
+    def _catch_up(self, force: bool = False) -> None:
+        """Redraw what is stale, only while on screen (or when a session is loaded)."""
+        if not force and not self.isVisible():
+            return
+        if self._curves_stale:
+            self._curves_stale = False
+            self._draw_curves()
+        if self._items_stale:
+            self._items_stale = False
+            self._draw_items()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._catch_up()  # what arrived while the tab was hidden
+        if self.live and self._now is not None:
+            self.set_now(self._now)
+
+    def _read_readings(self) -> None:
+        """The session's stored readings, once, in time order."""
         assert self.session_id is not None
-        codes = {**{c: c for c in CURVES}, **{k: v for k, v in mdc.CANONICAL.items()
-                                              if v in CURVES}}
-        q = ("SELECT t, code, value FROM readings WHERE session_id=? AND t>? AND quality IN "
+        codes = list(_CURVE_OF)
+        q = ("SELECT t, code, value FROM readings WHERE session_id=? AND quality IN "
              f"({','.join('?' * len(_READABLE))}) AND code IN ({','.join('?' * len(codes))}) "
              "ORDER BY t")
-        rows = self.reader.execute(q, (self.session_id, self._last_reading_t, *_READABLE,
-                                       *codes)).fetchall()
-        for t, code, value in rows:
-            ts, vs = self._series[codes[code]]
-            if ts and t - ts[-1] > 30 and CURVES[codes[code]].continuous:
-                ts.append(ts[-1] + 0.001)
-                vs.append(math.nan)
-            ts.append(t)
-            vs.append(math.nan if value is None else value)
-            self._last_reading_t = max(self._last_reading_t, t)
-        return bool(rows)
+        for t, code, value in self.reader.execute(q, (self.session_id, *_READABLE, *codes)):
+            self._append(_CURVE_OF[code], t, value)
+
+    def _append(self, code: int, t: float, value: float | None) -> None:
+        self._series[code].append(t, math.nan if value is None else value)
+        self._last_reading_t = max(self._last_reading_t, t)
 
     def _draw_curves(self) -> None:
-        for code, (ts, vs) in self._series.items():
+        for code, series in self._series.items():
             curve = self.curves.get(code)
             if curve is None:
-                if not ts:
+                if not series.n:
                     continue
                 curve = self.curves[code] = self._new_curve(code)
-            curve.setData(np.asarray(ts, float), np.asarray(vs, float))
+            curve.setData(*series.arrays())
 
     def _new_curve(self, code: int) -> pg.PlotDataItem:
         """Drawn as the vital-sign table says: a line for continuous values, marks for
@@ -308,7 +353,7 @@ class Timeline(QWidget):
         spots = [{"pos": (it.t, LANE_Y[it.lane]), "data": it.uid,
                   "brush": pg.mkBrush(it.colour), "pen": pg.mkPen(theme.BG, width=1),
                   "symbol": _symbol(it.kind),
-                  "size": 9 if it.kind == "alarm.acknowledged" else 13} for it in self.items]
+                  "size": 9 if it.kind == Kind.ALARM_ACKNOWLEDGED else 13} for it in self.items]
         self.scatter.setData(spots)
         for label in self._labels:
             self.lane_plot.removeItem(label)
@@ -338,9 +383,9 @@ class Timeline(QWidget):
 
     def _draw_phases(self) -> None:
         """Music phases as bands in the music lane, each until the next phase or the end."""
-        changes = [it for it in self.items if it.kind == "music.phase_changed"]
+        changes = [it for it in self.items if it.kind == Kind.MUSIC_PHASE_CHANGED]
         self.phases = []
-        ends = [it.t for it in self.items if it.kind in ("music.stopped", "session.ended")]
+        ends = [it.t for it in self.items if it.kind in (Kind.MUSIC_STOPPED, Kind.SESSION_ENDED)]
         for i, it in enumerate(changes):
             nxt = changes[i + 1].t if i + 1 < len(changes) else None
             later = [t for t in ends if t > it.t]
@@ -377,7 +422,10 @@ class Timeline(QWidget):
             self.lane_plot.setXRange(lo, now + max(120.0, (now - lo) * 0.05), padding=0)
 
     def on_second(self, now: float) -> None:
-        if self.live and self.session_id is not None:
+        """1 Hz in a live session: new readings drawn and the present moved, only while the
+        timeline is on screen (a hidden tab costs nothing)."""
+        self._now = now
+        if self.live and self.session_id is not None and self.isVisible():
             self.refresh(now)
 
     def go_live(self) -> None:
@@ -387,7 +435,8 @@ class Timeline(QWidget):
             self.set_now(self.now_lines[0].value())
 
     def show_all(self) -> None:
-        ts = [it.t for it in self.items] + [t for ts, _v in self._series.values() for t in ts]
+        ts = [it.t for it in self.items] + [float(t) for s in self._series.values() if s.n
+                                            for t in (s.t[0], s.t[s.n - 1])]
         lo = min([self._start, *ts]) if ts or self._start else 0.0
         hi = max([self._end or self._start, *ts]) if ts or self._start else 1.0
         pad = max(60.0, (hi - lo) * 0.03)
