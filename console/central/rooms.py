@@ -65,6 +65,11 @@ class _ReadOnlySessions:
         raise StationNeverWrites("the central station never writes clinical data")
 
 
+def _no_manual_values(_readings: list[Reading]) -> None:
+    """Where the room's dose day sends values typed by hand: at the station, nowhere."""
+    raise StationNeverWrites("the central station never takes values typed by hand")
+
+
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
     """The room's replicator as the server last told it, and when we asked (monotonic)."""
@@ -254,7 +259,7 @@ def derive(room: str, conn: sqlite3.Connection, session_id: int | None, catalog:
     day = None
     if tpl is not None and running:
         day = DoseDay(tpl, cast(SessionService, _ReadOnlySessions(OpenSession(row, patient))),
-                      clock)
+                      clock, _no_manual_values)
         day._restore(conn)  # the room's own rebuild from its stored events and readings
     return RoomState(room, heartbeat, row, running,
                      patient.display_name if patient else None, title, problem, day,

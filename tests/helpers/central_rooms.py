@@ -49,8 +49,16 @@ class Room:
         self.sessions.start(pid, template=template)
         tpl = load_catalog().get(template)
         assert tpl is not None
-        self.day = DoseDay.open(tpl, self.sessions, self.clock, self.sessions.reader)
+        self.day = DoseDay.open(tpl, self.sessions, self.clock, self.sessions.reader,
+                                self.manual_in)
         return self.day
+
+    def manual_in(self, readings: list[Reading]) -> None:
+        """Values typed by hand: stored with the session and seen by the rules, as the room's
+        acquisition hub does with them."""
+        assert self.sessions.current is not None and self.day is not None
+        self.writer.add_samples(self.sessions.current.id, list(readings))
+        self.day.readings(readings)
 
     def feed(self, seconds: float, hr: float = 72, spo2: float = 97, step: float = 5.0,
              bp: tuple[float, float] | None = None) -> None:
