@@ -121,6 +121,15 @@ def test_three_rooms_an_alarm_within_2_s_and_a_stopped_room_goes_stale(
             assert conn is not None
             with pytest.raises(sqlite3.OperationalError):
                 conn.execute("DELETE FROM readings")
+            # the room's report of the session, made from the server
+            detail = win.details["Room 2"]
+            assert detail.report_button.isEnabled()
+            detail.make_report(tmp_path / "room2.pdf")
+            qtbot.waitUntil(lambda: "written to" in detail.report_note.text(), timeout=30000)
+            assert (tmp_path / "room2.pdf").read_bytes().startswith(b"%PDF")
+            text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "room2.pdf"), "-"],
+                                  capture_output=True, text=True, check=True).stdout
+            assert "John Smith" in text and "SpO2" in text
         finally:
             win.close()
 

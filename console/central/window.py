@@ -218,7 +218,7 @@ class CentralWindow(QMainWindow):
     def open_room(self, room: str) -> None:
         d = self.details.get(room)
         if d is None:
-            d = RoomDetail(room, self)
+            d = RoomDetail(room, self, url=self.url, by=lambda: self.signed_in)
             d.finished.connect(lambda _r, room=room: self.details.pop(room, None))
             self.details[room] = d
             self._ask_copy(room)
