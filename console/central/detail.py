@@ -65,6 +65,7 @@ class RoomDetail(QDialog):
         self.report_note = QLabel("")
         self.report_note.setWordWrap(True)
         self.report_note.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 14px;")
+        self.report_note.hide()
         top = QHBoxLayout()
         top.addWidget(self.note, 1)
         top.addWidget(self.report_button)
@@ -121,6 +122,7 @@ class RoomDetail(QDialog):
         self.report_button.setEnabled(False)
         self.report_note.setText(f"Making the report of {room}'s session {sid} from the "
                                  "clinic server …")
+        self.report_note.show()
 
         def work() -> None:
             from console.central import reports
