@@ -297,6 +297,8 @@ def _session_end(r: dict[str, object]) -> float:
 
 
 def cmd_sessions(a: argparse.Namespace) -> int:
+    if a.pg is not None:
+        return _sessions_on_server(a)
     from console.store.db import StoreError, explain, open_readonly
     from console.store.health import shown_state
     from console.store.records import session_summaries
@@ -322,6 +324,30 @@ def cmd_sessions(a: argparse.Namespace) -> int:
         print(f"#{r['id']:<4} {start}  {duration_text(_session_end(r) - r['started']):>10}  "
               f"{state:<11}  {(r['patient'] or '(no patient)'):<24} {r['readings']:>7} readings  "
               f"{r['wave_seconds']:>7.0f} s wave  {r['events']:>5} events")
+    return 0
+
+
+def _sessions_on_server(a: argparse.Namespace) -> int:
+    """`holdspace sessions --pg URL [--room NAME]`: what the clinic server holds, by room."""
+    from console.central.reports import server_sessions
+    from console.core.exports.output import ExportError
+    from console.replication.address import AddressError, check_room, check_url
+
+    if a.db:
+        raise UserError("give either --db FILE (a room's own file) or --pg URL (the clinic "
+                        "server), not both")
+    try:
+        url, room = check_url(a.pg), (check_room(a.room) if a.room else None)
+        rows = server_sessions(url, room)
+    except (AddressError, ExportError) as e:
+        raise UserError(str(e)) from None
+    if not rows:
+        print("no sessions on the server yet" + (f" from {room}" if room else ""))
+    for r in rows:
+        start = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
+        print(f"{r.room:<12} #{r.id:<4} {start}  {r.state:<11}  "
+              f"{(r.patient or '(no patient)'):<24} {r.template or '':<12} "
+              f"{r.readings:>7} readings  {r.events:>5} events")
     return 0
 
 
@@ -576,9 +602,9 @@ def cmd_restore(a: argparse.Namespace) -> int:
 
 
 def _server_source(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--pg", metavar="URL", help="make it from the clinic server instead of a "
-                   "room's file: postgresql://USER@HOST/DATABASE (with --room)")
-    p.add_argument("--room", metavar="NAME", help="the room whose session it is (with --pg)")
+    p.add_argument("--pg", metavar="URL", help="read the clinic server instead of a room's "
+                   "file: postgresql://USER@HOST/DATABASE (with --room)")
+    p.add_argument("--room", metavar="NAME", help="the room, as it replicates (with --pg)")
 
 
 def _export_parsers(sub: argparse._SubParsersAction[_Parser],
@@ -773,6 +799,7 @@ def parser() -> argparse.ArgumentParser:
 
     ses = sub.add_parser("sessions", help="list sessions with their counts (read-only)")
     ses.add_argument("--db", help=db_help)
+    _server_source(ses)
 
     chk = sub.add_parser("check", help="check a database: integrity, schema, counts, "
                                        "interrupted sessions (read-only)")

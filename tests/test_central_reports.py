@@ -163,6 +163,12 @@ def test_csv_and_fhir_from_the_server_equal_the_rooms(tmp_path: Path,
 def test_report_from_the_server_on_the_command_line(tmp_path: Path,
                                                     served: tuple[Path, int, str]) -> None:
     _room_db, sid, url = served
+    listed = subprocess.run([*HS, "sessions", "--pg", url, "--room", ROOM], capture_output=True,
+                            text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    (line,) = listed.stdout.strip().splitlines()
+    assert line.startswith(f"{ROOM}") and f"#{sid} " in line and "Maria Keller" in line
+    assert "ended" in line and " readings" in line
     out = tmp_path / "r.pdf"
     ok = subprocess.run([*HS, "report", "--pg", url, "--room", ROOM, "--session", str(sid),
                          "--out", str(out)], capture_output=True, text=True, timeout=120)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -49,6 +50,48 @@ def recorder(url: str, room: str, data_dir: Path | None = None) -> Callable[[Exp
         return commit_now(path, events)
 
     return record
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSession:
+    room: str
+    id: int
+    started: float
+    ended: float | None
+    state: str
+    template: str | None
+    patient: str | None
+    readings: int
+    events: int
+
+
+def server_sessions(url: str, room: str | None = None) -> list[ServerSession]:
+    """Every session the server holds (of one room), newest first, with its counts: what
+    `--session N` may name."""
+    try:
+        pg = server.connect(url)
+    except server.ServerError as e:
+        raise ExportError(str(e)) from None
+    try:
+        rows = pg.execute(
+            f"SELECT s.room, s.id, s.started, s.ended, s.state, s.template, p.display_name, "
+            f"(SELECT count(*) FROM {server.SCHEMA}.readings r WHERE r.room = s.room "
+            f"AND r.session_id = s.id), (SELECT count(*) FROM {server.SCHEMA}.events e "
+            f"WHERE e.room = s.room AND e.session_id = s.id) "
+            f"FROM {server.SCHEMA}.sessions s LEFT JOIN {server.SCHEMA}.patients p "
+            f"ON p.room = s.room AND p.id = s.patient_id "
+            f"WHERE %(room)s::text IS NULL OR s.room = %(room)s "
+            f"ORDER BY s.started DESC, s.room, s.id DESC", {"room": room}).fetchall()
+    except Exception as e:
+        import psycopg
+
+        if isinstance(e, psycopg.Error):
+            raise ExportError(str(server.failed(url, e))) from None
+        raise
+    finally:
+        pg.close()
+    return [ServerSession(str(r[0]), int(r[1]), float(r[2]), r[3], str(r[4]), r[5], r[6],
+                          int(r[7]), int(r[8])) for r in rows]
 
 
 def from_server(url: str, room: str, session: int, make: Callable[[Path], T], *,
