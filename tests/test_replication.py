@@ -262,3 +262,22 @@ def test_a_file_put_back_from_an_older_backup_is_refused_not_mixed(
         rep.stop(flush=0)
     assert "holds more of room 'Room 1' than this database file" in (rep.status.last_error or "")
     assert server_counts(admin, ROOM)["readings"] == 200
+
+
+def test_sync_settings_come_from_the_workstation_file_and_the_command_line(tmp_path: Path) -> None:
+    import json
+
+    from console.core.config import Config
+    from console.replication.replicator import settings_from
+
+    path = tmp_path / "workstation.json"
+    path.write_text(json.dumps({"extra": {"sync": {
+        "url": "postgresql://holdspace_room_r@central/holdspace", "room": "R",
+        "waveforms": "yes"}}}))
+    cfg = Config.load(path)
+    assert any("waveforms" in p.reason for p in cfg.problems)  # said, and left out
+    s = settings_from(cfg.extra)
+    assert s == SyncSettings("postgresql://holdspace_room_r@central/holdspace", "R", False)
+    over = settings_from(cfg.extra, "postgresql://other@h/db", "Room 9", True)
+    assert over == SyncSettings("postgresql://other@h/db", "Room 9", True)
+    assert settings_from(Config(path=tmp_path / "none.json").extra) is None  # off by default
