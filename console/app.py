@@ -23,6 +23,7 @@ from console.core.ducking import Ducking
 from console.core.session import SessionService
 from console.core.vitals.captures import connect
 from console.core.vitals.device_setup import apply_devices, preferred_from_config
+from console.replication.replicator import Replicator, SyncSettings
 from console.store.db import open_reader
 from console.store.writer import StoreWriter
 from devices.drivers import get_driver
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from console.ui.main_window import MainWindow
 
 Feature = Callable[..., None]  # install(window, ctx, feed)
+
+SYNC_FLUSH_S = 5.0  # at closing, how long the replicator may try to send the rest
 
 FEATURES: list[Feature] = [
     lambda *a: __import__("console.ui.notes.notes_feature", fromlist=["install"]).install(*a),  # notes
@@ -52,12 +55,15 @@ class Running:
 
     ctx: AppContext
     simulator: Simulator | None = None
+    replicator: Replicator | None = None  # `--sync` / the workstation's sync settings
 
     def stop(self) -> None:
         self.ctx.hub.stop()
         if self.simulator is not None:
             self.simulator.stop()
         self.ctx.writer.stop()
+        if self.replicator is not None:  # after the writer, so the last rows go too
+            self.replicator.stop(flush=SYNC_FLUSH_S)
         self.ctx.sessions.close()
         self.ctx.reader.close()
 
@@ -71,6 +77,7 @@ def start_core(
     data_dir: Path | None = None,
     on_store_error: Callable[[str], None] | None = None,
     capture: bool = False,
+    sync: SyncSettings | None = None,
 ) -> Running:
     """Open the store, find sessions interrupted by a crash or a close (the window offers
     to resume or end them), and connect the monitors.
@@ -103,6 +110,9 @@ def start_core(
         running.simulator = sim
         connect(hub, DeviceConfig(driver.name, port, capture), db_path, source="SIMULATOR")
     apply_devices(hub, specs, db_path, keep={"SIMULATOR"})
+    if sync is not None:  # the file is open and migrated by now (the writer's first open)
+        running.replicator = Replicator(db_path, sync)
+        running.replicator.start()
     return running
 
 
@@ -121,6 +131,10 @@ def build_window(running: Running) -> tuple[MainWindow, LiveFeed]:
     install_resume_bar(window, ctx.sessions)
     for install in FEATURES:
         install(window, ctx, feed)
+    if running.replicator is not None:
+        from console.ui.sync_indicator import install as install_sync_indicator
+
+        install_sync_indicator(window, running.replicator)
     feed.start()
     return window, feed
 
@@ -155,6 +169,7 @@ def run_gui(
     screenshot: Path | None = None,
     quit_after: float | None = None,
     capture: bool = False,
+    sync: SyncSettings | None = None,
 ) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -170,7 +185,7 @@ def run_gui(
     guard = CrashGuard(default_data_dir())
     guard.install()
     theme.apply_theme(app, room_mode=config.room_mode)
-    running = start_core(db_path, devices, config, scenario=scenario, capture=capture)
+    running = start_core(db_path, devices, config, scenario=scenario, capture=capture, sync=sync)
     window, feed = build_window(running)
     from console.ui.gui_post import GuiPoster
 
