@@ -105,7 +105,7 @@ def test_a_backup_restores_to_the_same_counts(day: Day, tmp_path: Path) -> None:
     events = backup_events(day.path)
     assert [e.payload["files"] for e in events] == [[str(local[0].path)], [str(on_usb[0].path)]]
     assert all(e.session_id is None and e.payload["via"] == "command line" for e in events)
-    assert events[0].payload["counts"]["readings"] == before["readings"]  # type: ignore[index]
+    assert events[0].payload["counts"]["readings"] == before["readings"]
 
     # The disk fails; Holdspace refuses the file at start and names the way back.
     damage(day.path)

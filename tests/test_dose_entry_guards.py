@@ -68,13 +68,13 @@ class Room:
 
     @property
     def panel(self) -> DosePanel:
-        return self.window.dose_feature.dose_panel  # type: ignore[attr-defined, no-any-return]
+        return self.window.dose_feature.dose_panel  # type: ignore[attr-defined]
 
     @property
     def day(self) -> DoseDay:
         day = self.window.dose_feature.day  # type: ignore[attr-defined]
         assert day is not None
-        return day  # type: ignore[no-any-return]
+        return day
 
     def begin(self, template: str = "palliative-low", weight: float = 70.0,
               name: str = "Rosa M.") -> int:

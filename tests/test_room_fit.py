@@ -22,6 +22,7 @@ from pytestqt.qtbot import QtBot
 from console.core.config import Config
 from console.ui import theme
 from console.ui.main_window import MainWindow
+from console.ui.notes.staff_dialog import StaffEditor
 from devices import mdc
 from devices.reading import Reading
 from tests.helpers.window import begin, dose_day, manual_vitals, ready_to_dose, whole_console
@@ -292,7 +293,7 @@ def test_staff_list_is_a_dialog_escape_closes_and_space_adds_nothing(
         notes = window.notes_feature  # type: ignore[attr-defined]
         notes.open_staff()
         staff = notes.staff_editor
-        assert isinstance(staff, QDialog)
+        assert isinstance(staff, StaffEditor)
         qtbot.waitUntil(staff.isVisible, timeout=3000)
         staff.activateWindow()
         qtbot.waitUntil(lambda: QApplication.activeWindow() is staff, timeout=3000)
