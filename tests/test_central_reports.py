@@ -49,7 +49,7 @@ def _pdf_text(path: Path) -> str:
                           capture_output=True, text=True).stdout
 
 
-def _serve(tmp_path: Path, pg: Cluster, pg_db: str, fill: Callable[[Day], None],
+def _serve(tmp_path: Path, pg: Cluster, pg_db: str, fill: Callable[[Day], object],
            waves: int = 0) -> tuple[Path, int, str]:
     """A room's file filled by `fill` (and `waves` seconds of pleth), all of it replicated by
     the room's replicator; (a copy of the file as replicated, the session, the station's URL)."""

@@ -71,7 +71,9 @@ def test_three_rooms_an_alarm_within_2_s_and_a_stopped_room_goes_stale(
             # the station's since-dose clock is the room's own DoseDay's
             room2 = rs[1]
             assert room2.day is not None
-            assert win.states["Room 2"].timers().first_dose == room2.day.timers().first_dose
+            station_timers = win.states["Room 2"].timers()
+            assert station_timers is not None
+            assert station_timers.first_dose == room2.day.timers().first_dose
 
             # Room 2 desaturates: its own rules raise a HIGH alarm, written by its writer
             room2.feed(15, spo2=88, step=1)
