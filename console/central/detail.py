@@ -76,7 +76,11 @@ class RoomDetail(QDialog):
 
     def show_copy(self, conn: sqlite3.Connection | None, session_id: int | None,
                   live: bool) -> None:
-        """Read a fresh snapshot of the room's session (the old one is let go)."""
+        """Read a fresh snapshot of the room's session (the old one is let go). Without one
+        (the server cannot be read just now) the timeline keeps what it shows."""
+        if conn is None and self.timeline is not None and session_id is not None:
+            self.report_button.setEnabled(False)
+            return
         old = self.conn
         self.session_id = session_id if conn is not None else None
         self.report_button.setEnabled(self.url is not None and self.session_id is not None
