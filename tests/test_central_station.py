@@ -132,6 +132,8 @@ def test_three_rooms_an_alarm_within_2_s_and_a_stopped_room_goes_stale(
             text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "room2.pdf"), "-"],
                                   capture_output=True, text=True, check=True).stdout
             assert "John Smith" in text and "SpO2" in text
+            detail.close()  # closed: gone, its snapshot let go
+            qtbot.waitUntil(lambda: "Room 2" not in win.details, timeout=5000)
         finally:
             win.close()
 

@@ -19,7 +19,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -219,6 +219,7 @@ class CentralWindow(QMainWindow):
         d = self.details.get(room)
         if d is None:
             d = RoomDetail(room, self, url=self.url, by=lambda: self.signed_in)
+            d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # closed: gone, with its copy
             d.finished.connect(lambda _r, room=room: self.details.pop(room, None))
             self.details[room] = d
             self._ask_copy(room)
