@@ -150,10 +150,17 @@ def test_full_names_only_while_staff_are_signed_in(qtbot: QtBot, tmp_path: Path,
                             and win.states["Room 1"].in_progress, timeout=20000)
             who = win.panels["Room 1"].who
             assert who.text().startswith("M. K. ·")
+            assert not win.silent.isVisible()  # the tone plays (VLC to the null device)
+            assert win.sound.unavailable is None
             win.set_signed_in("Ana Nurse")
             assert who.text().startswith("Maria Keller ·")
             win.set_signed_in(None)
             assert who.text().startswith("M. K. ·")
+            # where libvlc cannot start, the station says its alarms are visual only
+            win.sound.unavailable = ("Alarm sound unavailable (VLC could not start) — alarms "
+                                     "are visual only on this console.")
+            win.tick()
+            assert win.silent.isVisible() and "visual only" in win.silent.text()
         finally:
             win.close()
 

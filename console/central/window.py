@@ -86,6 +86,10 @@ class CentralWindow(QMainWindow):
         self.server_bar.hide()
         self.server_bar.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.banner = StationBanner()
+        self.silent = QLabel("")  # the tone cannot play here: say so, always in view
+        self.silent.setWordWrap(True)
+        self.silent.setStyleSheet(f"color: {theme.WARN}; font-size: 17px; font-weight: bold;")
+        self.silent.hide()
         self.empty = QLabel("No room has reached the server yet. Each room's console sends its "
                             "record once replication is switched on there (--sync … --room NAME).")
         self.empty.setWordWrap(True)
@@ -109,6 +113,7 @@ class CentralWindow(QMainWindow):
         lay.setSpacing(10)
         lay.addLayout(top)
         lay.addWidget(self.server_bar)
+        lay.addWidget(self.silent)
         lay.addWidget(self.banner)
         lay.addWidget(self.empty)
         lay.addLayout(self.grid)
@@ -200,6 +205,9 @@ class CentralWindow(QMainWindow):
         self._title(lines)
         self.sound.set_priority(min(sounding, key=lambda p: PRIORITY_ORDER[p])
                                 if sounding else None)
+        if self.sound.unavailable:
+            self.silent.setText(f"{self.sound.unavailable} Keep this screen in view.")
+        self.silent.setVisible(bool(self.sound.unavailable))
         for d in self.details.values():
             d.on_second(now)
 
