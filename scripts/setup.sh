@@ -42,15 +42,31 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating the virtual environment .venv"
   "$py" -m venv .venv
 fi
-# Reinstall only when pyproject.toml (or the extras installed) changed since the last install.
-# `research` brings vitaldb for the .vital export and its tests.
+# Reinstall only when pyproject.toml, the lock or the extras installed changed since the last
+# install. The exact versions with their hashes come from requirements-dev.lock (the console
+# plus the `test` and `research` extras; `research` brings vitaldb for the .vital export and
+# its tests); the project itself is then installed on top without touching them.
 extras="test,research"
+lock=requirements-dev.lock
 stamp=.venv/.holdspace-installed
-want="$(sha256sum pyproject.toml | cut -d' ' -f1) $extras"
+want="$(cat pyproject.toml "$lock" 2>/dev/null | sha256sum | cut -d' ' -f1) $extras"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "setup: installing Holdspace and its dependencies into .venv"
   log=.venv/install.log
-  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[$extras]"; } >"$log" 2>&1; then
+  if "$py" packaging/deps_fingerprint.py --check "$lock"; then
+    echo "setup: installing Holdspace and the locked dependencies ($lock) into .venv"
+    install() {
+      .venv/bin/python -m pip install --require-hashes --no-deps -r "$lock" &&
+        .venv/bin/python -m pip install --no-deps -e .
+    }
+  else
+    # A dependency was added or changed in pyproject.toml after the lock was made (e.g. two
+    # branches merged). The tests still run, against what pyproject.toml allows today; say so.
+    echo "setup: WARNING: $lock was made from other dependencies than pyproject.toml lists" >&2
+    echo "setup: now; installing from pyproject.toml without the lock. To lock again, run" >&2
+    echo "setup:   packaging/lock.sh   and commit requirements-dev.lock and requirements.lock" >&2
+    install() { .venv/bin/python -m pip install -e ".[$extras]"; }
+  fi
+  if ! { .venv/bin/python -m pip install --upgrade pip && install; } >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     echo "setup: installing the Python packages failed (full log: $log)." >&2
     exit 2
