@@ -54,8 +54,13 @@ def mapped(fragment: str) -> list[Path]:
 
 # ------------------------------------------------------------------------------ the checks
 def check_program(_tmp: Path) -> str:
+    from devices.drivers import DRIVERS
+
     where = f"frozen build in {bundle_dir()}" if frozen() else f"from source ({Path(console.__file__).parent})"
-    return f"Holdspace {console.__version__}, Python {sys.version.split()[0]}, {where}"
+    if "sim" not in DRIVERS or len(DRIVERS) < 2:
+        raise CheckFailed(f"the monitor drivers are missing (found only: {', '.join(DRIVERS) or 'none'})")
+    return (f"Holdspace {console.__version__}, Python {sys.version.split()[0]}, {where}, "
+            f"{len(DRIVERS)} monitor drivers")
 
 
 def check_shipped(_tmp: Path) -> str:
@@ -187,10 +192,10 @@ def check_music(tmp: Path) -> str:
             played.append(f"{path.name} ({deck.position_s():.1f} s)")
             deck.stop()
         version = engine.vlc.libvlc_get_version().decode()
+        libs = mapped("libvlccore.so") or mapped("libvlccore")
+        plugins = mapped("/plugins/")
     finally:
         engine.close()
-    libs = mapped("libvlccore.so") or mapped("libvlccore")
-    plugins = mapped("/plugins/")
     where = str(libs[0]) if libs else "(not visible in /proc/self/maps)"
     inside = bundle_dir()
     if inside is not None:

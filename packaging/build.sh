@@ -65,39 +65,17 @@ t1=$(date +%s)
 echo "build: PyInstaller (Holdspace $version, locked: $locked)"
 rm -rf dist/holdspace
 "$venv/bin/python" -m PyInstaller --noconfirm --log-level WARN --distpath dist \
-  --workpath build/pyinstaller packaging/holdspace.spec
+  --workpath "$cache/pyinstaller-work" packaging/holdspace.spec
 t2=$(date +%s)
 out=dist/holdspace
 internal="$out/_internal"
+# Python's own library and modules carry debug information in some builds (pyenv): ~25 MB
+# that nobody reads on a workstation. Only debug sections go (symbols stay).
+strip --strip-debug "$internal"/libpython3*.so* "$internal"/python3*/lib-dynload/*.so 2>/dev/null || true
 # What was shipped and under which licences, inside the folder itself.
 cp packaging/LICENSES.md "$out/LICENSES.md"
 cp packaging/holdspace.desktop packaging/install.sh "$out/"
-{
-  echo "VLC plugins shipped (each one's own declared licence):"
-  for so in $(cd "$internal/vlc/plugins" && find . -name '*.so' | sort); do
-    lic="$(strings "$internal/vlc/plugins/$so" | grep -m1 'Licensed under the terms' || echo 'no licence string')"
-    echo "  ${so#./}: $lic"
-  done
-} >"$out/LICENSES-vlc.txt"
-mkdir -p "$out/licenses"
-{
-  echo "System libraries copied into _internal/ (Debian package, version; its copyright file is in licenses/):"
-  for so in $(cd "$internal" && ls *.so* 2>/dev/null | sort); do
-    src="$(ldconfig -p | awk -v n="$so" '$1==n {print $NF; exit}')"
-    [ -n "$src" ] || [ -e "/usr/lib/x86_64-linux-gnu/vlc/$so" ] && src="${src:-/usr/lib/x86_64-linux-gnu/vlc/$so}"
-    pkg="$( [ -n "$src" ] && dpkg -S "$(readlink -f "$src")" 2>/dev/null | head -1 | cut -d: -f1 || true)"
-    if [ -n "$pkg" ]; then
-      ver="$(dpkg-query -W -f '${Version}' "$pkg" 2>/dev/null || true)"
-      echo "  $so: $pkg $ver"
-      [ -f "/usr/share/doc/$pkg/copyright" ] && cp "/usr/share/doc/$pkg/copyright" "$out/licenses/$pkg.copyright"
-    else
-      echo "  $so: from a Python wheel (see LICENSES.md)"
-    fi
-  done
-} >"$out/LICENSES-system-libs.txt"
-for pkg in libvlc5 libvlccore9 vlc-plugin-base; do
-  [ -f "/usr/share/doc/$pkg/copyright" ] && cp "/usr/share/doc/$pkg/copyright" "$out/licenses/$pkg.copyright"
-done
+"$py" packaging/licences.py "$out" "$venv"
 cat >"$out/BUILD-INFO.txt" <<INFO
 Holdspace $version
 built: $(date -u +%Y-%m-%dT%H:%M:%SZ) from $(git rev-parse --short HEAD 2>/dev/null || echo 'a source folder')$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')

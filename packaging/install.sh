@@ -25,7 +25,8 @@ if [ -z "$program" ]; then
   if [ -x "$me/holdspace" ] && [ -d "$me/_internal" ]; then program="$me"; else program="$me/../dist/holdspace"; fi
 fi
 
-if [ "$(id -u)" = 0 ]; then
+# HOLDSPACE_INSTALL_SCOPE=user installs for the current user even as root (used by CI).
+if [ "$(id -u)" = 0 ] && [ "${HOLDSPACE_INSTALL_SCOPE:-}" != user ]; then
   share=/usr/share; bin=/usr/local/bin; target=/opt/holdspace
 else
   share="${XDG_DATA_HOME:-$HOME/.local/share}"; bin="$HOME/.local/bin"; target=""

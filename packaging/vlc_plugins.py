@@ -48,3 +48,34 @@ PLUGINS: dict[str, str] = {
 
 # libvlc_pulse.so.0 lives in the VLC folder itself (the pulse output needs it).
 EXTRA_LIBS = ["libvlc_pulse.so.0"]
+
+# Sound outputs of the other systems (the Linux ones above are skipped there).
+LINUX_ONLY = {"audio_output/libpulse_plugin.so", "audio_output/libalsa_plugin.so"}
+WINDOWS_OUTPUTS = ["audio_output/libmmdevice_plugin", "audio_output/libdirectsound_plugin",
+                   "audio_output/libwaveout_plugin"]
+MACOS_OUTPUTS = ["audio_output/libauhal_plugin"]
+
+
+def vlc_files(platform: str, lib_dir: str, plugin_dir: str) -> list[tuple[str, str]]:
+    """(source file, folder in the build) for libvlc, libvlccore, their helper libraries and
+    the plugins above, on `platform` (sys.platform) with VLC installed at lib_dir/plugin_dir.
+
+    Windows: lib_dir is VLC's folder (C:\\Program Files\\VideoLAN\\VLC), plugin_dir its
+    plugins\\; macOS: lib_dir is VLC.app/Contents/MacOS/lib, plugin_dir ../plugins.
+    """
+    from pathlib import Path
+
+    lib, plugins = Path(lib_dir), Path(plugin_dir)
+    if platform.startswith("linux"):
+        out = [(str(lib / n), ".") for n in ("libvlc.so.5", "libvlccore.so.9")]
+        out += [(str(lib / "vlc" / n), ".") for n in EXTRA_LIBS]
+        rels = list(PLUGINS)
+    else:
+        ext = ".dll" if platform == "win32" else ".dylib"
+        names = ("libvlc", "libvlccore")
+        out = [(str(lib / f"{n}{ext}"), ".") for n in names]
+        extra = WINDOWS_OUTPUTS if platform == "win32" else MACOS_OUTPUTS
+        rels = [r.removesuffix(".so") + ext for r in PLUGINS if r not in LINUX_ONLY]
+        rels += [r + ext for r in extra]
+    out += [(str(plugins / rel), str(Path("vlc/plugins") / Path(rel).parent)) for rel in rels]
+    return out
