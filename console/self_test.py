@@ -18,7 +18,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
-from contextlib import redirect_stdout
+from contextlib import redirect_stdout, suppress
 from pathlib import Path
 from typing import TextIO
 
@@ -56,9 +56,11 @@ def mapped(fragment: str) -> list[Path]:
 def check_program(_tmp: Path) -> str:
     from devices.drivers import DRIVERS
 
-    where = f"frozen build in {bundle_dir()}" if frozen() else f"from source ({Path(console.__file__).parent})"
+    where = (f"frozen build in {bundle_dir()}" if frozen()
+             else f"from source ({Path(console.__file__).parent})")
     if "sim" not in DRIVERS or len(DRIVERS) < 2:
-        raise CheckFailed(f"the monitor drivers are missing (found only: {', '.join(DRIVERS) or 'none'})")
+        raise CheckFailed("the monitor drivers are missing (found only: "
+                          f"{', '.join(DRIVERS) or 'none'})")
     return (f"Holdspace {console.__version__}, Python {sys.version.split()[0]}, {where}, "
             f"{len(DRIVERS)} monitor drivers")
 
@@ -145,6 +147,7 @@ def check_report(tmp: Path) -> str:
         image = page.render(scale=0.5)
         width, height = image.width, image.height
         raw = bytes(image.buffer)
+        image.close()
         inked = sum(1 for b in raw[::97] if b < 128)
     finally:
         doc.close()
@@ -173,14 +176,12 @@ def check_music(tmp: Path) -> str:
         for path in (demo, ASSETS / "alarm_high.wav"):
             deck = engine.decks[0]
             events: list[DeckEvent] = []
-            deck.on_event = lambda _d, kind: events.append(kind)
+            deck.on_event = lambda _d, kind, seen=events: seen.append(kind)
             deck.play(path, 0.5)
             end = time.monotonic() + 15
             while time.monotonic() < end:
-                try:
+                with suppress(queue.Empty):
                     pending.get(timeout=0.05)()
-                except queue.Empty:
-                    pass
                 if DeckEvent.ERROR in events:
                     raise CheckFailed(f"libvlc could not play {path.name} (no decoder or no "
                                       "audio output among the bundled plugins?)")
@@ -199,7 +200,9 @@ def check_music(tmp: Path) -> str:
     where = str(libs[0]) if libs else "(not visible in /proc/self/maps)"
     inside = bundle_dir()
     if inside is not None:
-        outside = [p for p in [*libs, *mapped("libvlc.so"), *plugins]
+        codecs = [p for n in ("libvorbis", "libogg", "libFLAC", "libmpg123", "libasound")
+                  for p in mapped(n)]
+        outside = [p for p in [*libs, *mapped("libvlc.so"), *plugins, *codecs]
                    if inside not in p.resolve().parents]
         if not libs or outside:
             raise CheckFailed("music played, but not only with the VLC shipped in this folder: "
@@ -225,7 +228,8 @@ def check_window(tmp: Path) -> str:
     colours = {img.pixel(x, y) for x in range(0, img.width(), 37) for y in range(0, img.height(), 37)}
     if len(colours) < 5:
         raise CheckFailed("the console window drew as a blank picture")
-    return f"the console window drawn offscreen ({img.width()}x{img.height()}, {len(colours)} colours sampled)"
+    return (f"the console window drawn offscreen ({img.width()}x{img.height()}, "
+            f"{len(colours)} colours sampled)")
 
 
 CHECKS: list[tuple[str, Callable[[Path], str]]] = [

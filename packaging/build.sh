@@ -24,6 +24,9 @@ if ! "$py" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/nul
   echo "build: needs Python 3.11 (the version the lock and the tests use); found: $("$py" --version 2>&1). Set PYTHON=/path/to/python3.11." >&2
   exit 2
 fi
+for tool in objdump readelf strip; do
+  command -v "$tool" >/dev/null || { echo "build: $tool is missing: sudo apt-get install binutils" >&2; exit 2; }
+done
 version="$("$py" -c 'import re,sys; print(re.search(r"__version__ = \"([^\"]+)\"", open("console/__init__.py").read())[1])')"
 cache="${HOLDSPACE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/holdspace}"
 lock=requirements.lock

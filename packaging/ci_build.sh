@@ -42,6 +42,16 @@ else
 fi
 tested=$(date +%s)
 
+echo "ci_build: portable mode: a file named portable puts the data beside the program"
+touch dist/holdspace/portable
+default_db="$("$app" --help | tr -s ' \n' ' ' | grep -o 'database file (default [^)]*)')"
+rm -f dist/holdspace/portable
+[ "$default_db" = "database file (default $here/dist/holdspace/data/holdspace.db)" ] || {
+  echo "ci_build: portable mode did not move the data: $default_db" >&2; exit 1; }
+[ "$(stat -c %a dist/holdspace/data)" = 700 ] || { echo "ci_build: data/ is readable by others" >&2; exit 1; }
+rm -rf dist/holdspace/data dist/holdspace/config
+echo "ci_build: portable: $default_db, data/ mode 700"
+
 echo "ci_build: the menu entry starts the frozen console"
 home="$(mktemp -d)"
 trap 'rm -rf "$home"' EXIT

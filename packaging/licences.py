@@ -23,10 +23,12 @@ def declared_licence(plugin: Path) -> str:
     return m.group(0).decode(errors="replace") if m else "no licence string in the file"
 
 
-def debian_package(name: str) -> tuple[str, str] | None:
+def debian_package(lib: Path) -> tuple[str, str] | None:
+    """The Debian package whose file this library is a copy of (same bytes), or None."""
+    data = lib.read_bytes()
     for d in SYSTEM_DIRS:
-        path = Path(d) / name
-        if not path.exists():
+        path = Path(d) / lib.name
+        if not path.exists() or path.read_bytes() != data:
             continue
         for candidate in {str(path), str(path.resolve()),
                           str(path.resolve()).replace("/usr/lib/", "/lib/", 1)}:
@@ -57,7 +59,11 @@ def main(out: Path, venv: Path) -> int:
     for lib in sorted(p for p in internal.iterdir() if ".so" in p.name and p.is_file()):
         if lib.name in wheel_files:
             continue  # from a Python wheel: see LICENSES.md
-        found = debian_package(lib.name)
+        if lib.name.startswith("libpython"):
+            lines.append(f"  {lib.name}: the Python interpreter's own library "
+                         f"(Python {sys.version.split()[0]} build used, PSF-2.0)")
+            continue
+        found = debian_package(lib)
         if found is None:
             unknown.append(lib.name)
             continue
@@ -65,7 +71,7 @@ def main(out: Path, venv: Path) -> int:
         packages.add(pkg)
         lines.append(f"  {lib.name}: {pkg} {ver}")
     for name in unknown:
-        lines.append(f"  {name}: NOT FOUND in the Debian package database — check its licence")
+        lines.append(f"  {name}: not a copy of any Debian package's file — check where it came from")
     for pkg in sorted(packages):
         src = Path("/usr/share/doc") / pkg / "copyright"
         if src.is_file():
