@@ -212,22 +212,54 @@ def check_music(tmp: Path) -> str:
 
 
 def check_window(tmp: Path) -> str:
+    """The real window (`run_gui`, as `holdspace` starts it) with the simulator: once it has
+    been up for 2 s of its own event loop (ticks, so a busy machine only makes it slower),
+    it is drawn to a picture and then asked to close as Ctrl-C / SIGTERM would."""
+    import signal
+
+    from PySide6.QtCore import QTimer
     from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QApplication
 
     from console.app import run_gui
+    from console.ui.main_window import MainWindow
 
-    shot = tmp / "window.png"
-    db = tmp / "data" / "window.db"
-    with redirect_stdout(io.StringIO()):
-        code = run_gui(db, None, quit_after=3.0, screenshot=shot)
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    shots: list[QImage] = []
+    ticks = [0]
+
+    def tick() -> None:
+        shown = [w for w in QApplication.topLevelWidgets()
+                 if isinstance(w, MainWindow) and w.isVisible()]
+        if not shown or shots:
+            return
+        ticks[0] += 1
+        if ticks[0] >= 8:  # 8 x 250 ms with the window up
+            shots.append(shown[0].grab().toImage())
+            os.kill(os.getpid(), signal.SIGTERM)  # run_gui's own orderly stop
+
+    timer = QTimer(app)
+    timer.timeout.connect(tick)
+    timer.start(250)
+    try:
+        with redirect_stdout(io.StringIO()):
+            code = run_gui(tmp / "data" / "window.db", None, quit_after=120.0)
+    finally:
+        timer.stop()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if not shots:
+        raise CheckFailed("the console window did not come up within 2 minutes")
     if code != 0:
         raise CheckFailed(f"the console window closed with code {code}")
-    img = QImage(str(shot))
+    img = shots[0]
     if img.isNull():
         raise CheckFailed("the console window could not be drawn offscreen (no picture)")
-    colours = {img.pixel(x, y) for x in range(0, img.width(), 37) for y in range(0, img.height(), 37)}
+    colours = {img.pixel(x, y) for x in range(0, img.width(), 37)
+               for y in range(0, img.height(), 37)}
     if len(colours) < 5:
         raise CheckFailed("the console window drew as a blank picture")
+    img.save(str(tmp / "window.png"))
     return (f"the console window drawn offscreen ({img.width()}x{img.height()}, "
             f"{len(colours)} colours sampled)")
 
