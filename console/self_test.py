@@ -66,9 +66,11 @@ def check_program(_tmp: Path) -> str:
 
 
 def check_shipped(_tmp: Path) -> str:
-    from console.core import playlists, rems_form, setting_checklist, templates
-    from console.ui.alarm_sound import ASSETS
-    from console.ui.music_feature import SHIPPED_ROOT
+    from console.core.dosing import templates
+    from console.core.music import playlists, setting_checklist
+    from console.core.report import rems_form
+    from console.ui.dosing.alarm_sound import ASSETS
+    from console.ui.music.music_feature import SHIPPED_ROOT
 
     cat = templates.load_catalog(None)
     if cat.errors or not cat.templates:
@@ -99,7 +101,7 @@ def check_shipped(_tmp: Path) -> str:
 
 
 def check_store_and_simulator(tmp: Path, seconds: float = 4.0) -> str:
-    from console.core.recorder import recording, stored_counts
+    from console.core.vitals.headless_recorder import recording, stored_counts
     from devices.drivers import get_driver
     from devices.physiology import Physiology
     from devices.simulator import Simulator
@@ -160,10 +162,10 @@ def check_report(tmp: Path) -> str:
 
 
 def check_music(tmp: Path) -> str:
-    from console.core.audio_player import DeckEvent, MusicUnavailable, open_engine
-    from console.core.playlists import discover, load
-    from console.ui.alarm_sound import ASSETS
-    from console.ui.music_feature import SHIPPED_ROOT
+    from console.core.music.audio_player import DeckEvent, MusicUnavailable, open_engine
+    from console.core.music.playlists import discover, load
+    from console.ui.dosing.alarm_sound import ASSETS
+    from console.ui.music.music_feature import SHIPPED_ROOT
 
     pending: queue.Queue[Callable[[], None]] = queue.Queue()
     try:
