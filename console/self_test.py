@@ -219,7 +219,7 @@ def check_window(tmp: Path) -> str:
     it is drawn to a picture and then asked to close as Ctrl-C / SIGTERM would."""
     import signal
 
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
     from PySide6.QtGui import QImage
     from PySide6.QtWidgets import QApplication
 
@@ -240,6 +240,11 @@ def check_window(tmp: Path) -> str:
             shots.append(shown[0].grab().toImage())
             os.kill(os.getpid(), signal.SIGTERM)  # run_gui's own orderly stop
 
+    def qt_message(_kind: QtMsgType, _where: object, text: str) -> None:
+        if "does not support" not in text:  # the offscreen platform's own notes, not ours
+            print(text, file=sys.stderr, flush=True)
+
+    previous = qInstallMessageHandler(qt_message)
     timer = QTimer(app)
     timer.timeout.connect(tick)
     timer.start(250)
@@ -248,6 +253,7 @@ def check_window(tmp: Path) -> str:
             code = run_gui(tmp / "data" / "window.db", None, quit_after=120.0)
     finally:
         timer.stop()
+        qInstallMessageHandler(previous)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     if not shots:
