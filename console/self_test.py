@@ -95,9 +95,8 @@ def check_shipped(_tmp: Path) -> str:
                if not p.is_file()]
     if missing:
         raise CheckFailed(f"alarm sounds missing from {ASSETS}: {', '.join(missing)}")
-    return (f"{len(cat.templates)} protocol templates, the setting checklist, the "
-            f"{form.title if hasattr(form, 'title') else 'REMS'} form, {len(found)} demo "
-            f"playlists ({tracks} tracks), 4 alarm sounds")
+    return (f"{len(cat.templates)} protocol templates, the setting checklist, "
+            f"'{form.title}', {len(found)} demo playlists ({tracks} tracks), 4 alarm sounds")
 
 
 def check_store_and_simulator(tmp: Path, seconds: float = 4.0) -> str:
