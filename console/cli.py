@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from console import __version__
 from console.core.config import DeviceConfig, default_data_dir
 
 if TYPE_CHECKING:
@@ -747,6 +748,10 @@ def parser() -> argparse.ArgumentParser:
     from devices.physiology import SCENARIOS
 
     p = _Parser(prog="holdspace", description="Holdspace treatment-room console.")
+    p.add_argument("--version", action="version", version=f"holdspace {__version__}")
+    p.add_argument("--self-test", action="store_true",
+                   help="check this installation offscreen (store, simulator, music, report, "
+                        "window) in a temporary folder; exit 0 when all is well")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     db_help = f"database file (default {default_db()})"
     dev_help = ("monitor as PROTOCOL:PORT, e.g. nonin:/dev/ttyUSB0, or a gateway to listen for, "
@@ -862,6 +867,10 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         a = parser().parse_args(argv)
+        if a.self_test:
+            from console.self_test import run as self_test
+
+            return self_test()
         return COMMANDS[a.command or "run"](a)
     except UserError as e:
         print(f"holdspace: error: {e}", file=sys.stderr)

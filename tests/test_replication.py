@@ -74,7 +74,7 @@ def test_pushes_every_row_in_order_and_keeps_its_position(central: tuple[str, st
                          (ROOM,)).fetchone() == ("ended", 2_000_000.0)
         last = c.execute("SELECT behind_rows, last_error, workstation_id FROM holdspace.rooms "
                          "WHERE room=%s", (ROOM,)).fetchone()
-    assert last[0] == 0 and last[1] is None
+    assert last is not None and last[0] == 0 and last[1] is None
     assert same_on_server(db_path, admin, ROOM, ALL)
 
 

@@ -141,5 +141,5 @@ def server_counts_all(url: str) -> dict[str, int]:
     import psycopg
 
     with psycopg.connect(url) as c:
-        return {t: int(c.execute(f"SELECT COUNT(*) FROM holdspace.{t}").fetchone()[0])
+        return {t: int(c.execute(f"SELECT COUNT(*) FROM holdspace.{t}").fetchall()[0][0])
                 for t in schema.TABLES}

@@ -47,7 +47,7 @@ def counts_and_checksums(rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, tu
 def server_counts(url: str, room: str) -> dict[str, int]:
     with psycopg.connect(url) as c:
         return {t: int(c.execute(f"SELECT COUNT(*) FROM holdspace.{t} WHERE room = %s",
-                                 (room,)).fetchone()[0]) for t in schema.TABLES}
+                                 (room,)).fetchall()[0][0]) for t in schema.TABLES}
 
 
 def same_on_server(db: Path, url: str, room: str, tables: list[str]) -> bool:

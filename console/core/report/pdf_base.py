@@ -21,6 +21,8 @@ from fpdf import FPDF
 from fpdf.enums import TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
 
+from console import __version__
+
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"),
              Path("/usr/local/share/fonts/dejavu"), Path("/Library/Fonts"),
              Path("C:/Windows/Fonts"))
@@ -161,7 +163,7 @@ class ClinicalPDF(FPDF):
                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.use_font("", 7.5, DIM)
         state = "signed" if i.is_signed else "NOT SIGNED"
-        self.cell(0, 4, self.tx(f"{state} · record SHA-256 {i.record_hash}"),
+        self.cell(0, 4, self.tx(f"{state} · record SHA-256 {i.record_hash} · Holdspace {__version__}"),
                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     # ----- building blocks -----
