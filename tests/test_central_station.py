@@ -363,3 +363,28 @@ def test_a_server_not_set_up_for_holdspace_is_said_so(qtbot: QtBot, pg: Cluster,
         assert "holdspace central init" in win.server_bar.text()
     finally:
         win.close()
+
+
+def test_the_next_patient_replaces_the_last_in_the_rooms_panel(
+        qtbot: QtBot, tmp_path: Path, pg: Cluster, pg_db: str) -> None:
+    urls = init_server(pg, pg_db, ["Room 1"])
+    with rooms(tmp_path, ["Room 1"]) as rs:
+        room = rs[0]
+        room.dosed("Maria Keller")
+        room.replicate(urls["Room 1"])
+        win = _window(qtbot, station_url(pg, pg_db), stale_after=30)
+        try:
+            who = lambda: win.panels["Room 1"].who.text() if "Room 1" in win.panels else ""  # noqa: E731
+            qtbot.waitUntil(lambda: who().startswith("M. K. ·"), timeout=20000)
+            room.sessions.end()
+            qtbot.waitUntil(lambda: who().startswith("No session in progress (last ended"),
+                            timeout=10000)
+            assert win.panels["Room 1"].since.text() == "--:--:--"
+            assert win.sound.priority is None and not win.banner.isVisible()
+            room.day = None
+            room.start("Ana Lopez")
+            room.writer.flush()
+            qtbot.waitUntil(lambda: who().startswith("A. L. ·"), timeout=10000)
+            assert "no dose yet" in win.panels["Room 1"].timer_notes.text()
+        finally:
+            win.close()

@@ -44,7 +44,7 @@ class Room:
 
     def start(self, patient: str, template: str = "im") -> DoseDay:
         pid = self.writer.call(lambda c: records.create_patient(
-            c, patient, self.clock.now(), identifier=f"ID-{self.name}", weight_kg=70.0)
+            c, patient, self.clock.now(), identifier=f"ID-{patient}", weight_kg=70.0)
         ).result(10)
         self.sessions.start(pid, template=template)
         tpl = load_catalog().get(template)
