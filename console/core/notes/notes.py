@@ -25,6 +25,7 @@ from console.core.observers import Observers
 from console.core.saving import SaveOutcome, SaveState, SaveWatch
 from console.core.session import OpenSession, SessionService
 from console.core.session_record import AMEND, SessionRecord, build_record
+from console.core.settings import NotesSettings
 from console.store import records
 from console.store.events import Event, session_events
 from console.store.writer import StoreWriter
@@ -33,7 +34,7 @@ SEVERITIES = ("mild", "moderate", "severe")
 ROUTES = ("IV", "IM", "PO", "SL", "IN", "SC", "inhaled")
 PHASES = ("preparation", "dosing", "integration")
 MAX_RESCUE_MG = 1000.0
-DEFAULT_TAGS = ("tearful", "nausea", "restless", "eyes open", "asks for music off")
+DEFAULT_TAGS = NotesSettings().tags  # declared with the notes settings (core/settings.py)
 
 
 def _one_line(text: str, n: int = 140) -> str:

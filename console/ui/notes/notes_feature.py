@@ -1,9 +1,9 @@
 """Notes, timeline, staff list and courses plugged into the window (one `install`).
 
 The Notes and Timeline tabs sit in the right column. Clicking anything on the timeline moves
-the vitals chart and the note to that moment. Settings, per clinic, under
-`config.extra["notes"]`: "tags" (quick tags, in order) and "measures" ({name: [low, high]});
-a clinic-wide `quick_tags.txt` in the clinic data folder takes precedence for tags.
+the vitals chart and the note to that moment. Settings (`notes` in console/core/settings.py):
+"tags" (quick tags, in order) and "measures" ({name: [low, high]}); a clinic-wide
+`quick_tags.txt` in the clinic data folder takes precedence for tags.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from console.core.clinic_survey import read_quick_tags
 from console.core.context import AppContext
 from console.core.notes.notes import DEFAULT_TAGS, NoteBook
 from console.core.session import OpenSession, Staff
+from console.core.settings import NotesSettings, fill
 from console.ui.live_feed import LiveFeed
 from console.ui.main_window import MainWindow
 from console.ui.notes.course_view import CourseView
@@ -27,12 +28,14 @@ from console.ui.notes.staff_dialog import StaffEditor
 from console.ui.notes.timeline import Timeline
 
 
-def quick_tags(data_dir: Path, settings: dict[str, Any]) -> list[str]:
+def quick_tags(data_dir: Path, settings: NotesSettings | dict[str, Any]) -> list[str]:
     """The clinic's own tags (quick_tags.txt in the clinic folder, one per line), else this
     workstation's (settings "tags"), else the defaults. A bad file is listed among the
     problems with clinic files (console/core/clinic_survey.py)."""
     tags, _problem = read_quick_tags(data_dir)
-    return tags or [str(t) for t in settings.get("tags", [])] or list(DEFAULT_TAGS)
+    if not isinstance(settings, NotesSettings):
+        settings = fill(NotesSettings, settings)
+    return tags or list(settings.tags) or list(DEFAULT_TAGS)
 
 
 class NotesFeature:
@@ -41,10 +44,10 @@ class NotesFeature:
     def __init__(self, window: MainWindow, ctx: AppContext, feed: LiveFeed) -> None:
         self.window = window
         self.ctx = ctx
-        settings = ctx.config.extra.get("notes", {})
+        settings = ctx.config.section(NotesSettings)
         tags = quick_tags(ctx.data_dir, settings)
         self.notes = NoteBook(ctx.clock, ctx.writer, ctx.reader, ctx.sessions,
-                              custom_measures=dict(settings.get("measures", {})))
+                              custom_measures=dict(settings.measures))
         self.pane = NotePane(self.notes, self._staff, tags=tags, own_shortcuts=False,
                              default_author=lambda: ctx.sessions.author)
         self.timeline = Timeline(ctx.reader)
