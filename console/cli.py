@@ -365,7 +365,7 @@ def cmd_check(a: argparse.Namespace) -> int:
         print(f"note:        {h.note}")
     size = f"{h.size / 1e6:.1f} MB" if h.size >= 1e6 else f"{h.size / 1e3:.0f} kB"
     print(f"database:    {h.path} ({size})")
-    if h.ok:
+    if not h.problems:
         print("integrity:   ok")
     else:
         print(f"integrity:   DAMAGED — {len(h.problems)} problem"
@@ -382,6 +382,12 @@ def cmd_check(a: argparse.Namespace) -> int:
         print(f"schema:      version {h.version} (this Holdspace writes {SCHEMA_VERSION}), "
               f"sha256 {h.schema_hash}")
     print("counts:      " + ", ".join(f"{n} {t}" for t, n in h.counts.items()))
+    print(f"record:      {h.chain.headline()}")
+    for line in h.chain.details(10):
+        print(f"             {line}")
+    if h.chain.uncovered:
+        print(f"             {h.chain.uncovered} newest readings not yet linked (the last "
+              "minute of a session that stopped; the next start links them)")
     if not h.unclosed:
         print("open:        every session is closed")
     for s in h.unclosed:

@@ -1,0 +1,478 @@
+"""Tamper evidence: one SHA-256 hash chain over every event and every minute of readings.
+
+Why: the append-only triggers stop Holdspace (and honest tools) from changing the record, but
+anyone can drop them and edit the file with plain SQL. The chain makes such an edit visible:
+each link's hash covers the previous link's hash and the content it stands for, so changing,
+deleting or slipping in an event, a reading or a waveform row breaks the chain from there on.
+
+The `chain` table holds the links, in one sequence (`seq` 1, 2, 3 ...):
+- an `event` link for every row of `events`, made in the same transaction as the insert by a
+  TEMP trigger that `install` puts on each writing connection (so every way Holdspace writes an
+  event is chained, and a row inserted by any other program is not);
+- a `readings` link, made by the writer thread about once a minute (`digest_new_rows`, in the
+  same transaction as the rows), covering the readings and waveform rows stored since the
+  previous one by their id range. After a kill -9 the last partial minute is simply not yet
+  covered; the next writer covers it.
+
+Definitions, so the chain can be checked without Holdspace (all JSON written with
+`sort_keys=True, separators=(",", ":"), ensure_ascii=False`, encoded as UTF-8):
+- event digest: SHA-256 hex of the JSON object of the event's stored columns
+  uid, session_id, t, recorded, kind, author, payload (the stored text), refers_to;
+- readings digest: SHA-256 hex over `b"readings\\n"`, then for each reading in the range in id
+  order the JSON array [id, session_id, t, source, code, value, unit, quality, device_time,
+  reason] + `b"\\n"`; then `b"waveforms\\n"`, then for each waveform row the JSON array
+  [id, session_id, source, code, t0, rate_hz, n, quality, len(samples)] + `b"\\n"` + samples;
+- link hash: SHA-256 hex of prev_hash + "\\n" + the JSON object of the link's fields (LINK_FIELDS);
+  the first link's prev_hash is GENESIS.
+What it does not prove: someone who recomputes the whole chain with this definition can hide
+an edit; a printed report or a signed note carries the chain head, and a later forged chain
+will not reproduce it. The `patients` and `sessions` rows are updated by design; their changes
+are events (patient.created, patient.weight_changed, session.*), which are chained.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+GENESIS = "0" * 64
+EVENT_COLS = ("uid", "session_id", "t", "recorded", "kind", "author", "payload", "refers_to")
+READING_COLS = ("id", "session_id", "t", "source", "code", "value", "unit", "quality",
+                "device_time", "reason")
+WAVE_COLS = ("id", "session_id", "source", "code", "t0", "rate_hz", "n", "quality", "samples")
+LINK_FIELDS = ("seq", "what", "event_id", "kind", "session_id", "at", "first_reading",
+               "last_reading", "readings", "first_wave", "last_wave", "waves", "t_from", "t_to",
+               "digest")
+DIGEST_INTERVAL_S = 60.0  # readings are linked about once a minute
+MAX_FINDINGS = 50  # named one by one; more are counted
+
+
+def _json(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode("utf-8")
+
+
+def event_digest(uid: Any, session_id: Any, t: Any, recorded: Any, kind: Any, author: Any,
+                 payload: Any, refers_to: Any) -> str:
+    values = (uid, session_id, t, recorded, kind, author, payload, refers_to)
+    return hashlib.sha256(_json(dict(zip(EVENT_COLS, values, strict=True)))).hexdigest()
+
+
+def link_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    body = _json({k: fields.get(k) for k in LINK_FIELDS})
+    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + body).hexdigest()
+
+
+def _sql_link(prev_hash: str, *values: Any) -> str:
+    return link_hash(prev_hash, dict(zip(LINK_FIELDS, values, strict=True)))
+
+
+def create_tables(conn: sqlite3.Connection) -> None:
+    """The `chain` table (append-only like the record it guards); run inside a migration."""
+    conn.execute(
+        """CREATE TABLE chain (
+            seq INTEGER PRIMARY KEY,  -- 1, 2, 3 ... in the order linked
+            what TEXT NOT NULL,       -- 'event' or 'readings'
+            event_id INTEGER,         -- events.id of an 'event' link
+            kind TEXT,                -- the event's kind, so a deleted one can be named
+            session_id INTEGER,
+            at REAL NOT NULL,         -- the event's recorded time; the last reading's time
+            first_reading INTEGER, last_reading INTEGER, readings INTEGER,
+            first_wave INTEGER, last_wave INTEGER, waves INTEGER,
+            t_from REAL, t_to REAL,   -- clinical time the readings link covers
+            digest TEXT NOT NULL,     -- SHA-256 of the content (see console/store/chain.py)
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL)""")
+    conn.execute("CREATE UNIQUE INDEX chain_event ON chain(event_id) WHERE event_id IS NOT NULL")
+    conn.execute("CREATE INDEX chain_last_reading ON chain(last_reading)")
+    conn.execute("CREATE INDEX chain_last_wave ON chain(last_wave)")
+    for op in ("update", "delete"):
+        conn.execute(f"CREATE TRIGGER chain_no_{op} BEFORE {op.upper()} ON chain "
+                     "BEGIN SELECT RAISE(ABORT, 'chain is append-only'); END")
+
+
+_EVENT_TRIGGER = """
+CREATE TEMP TRIGGER IF NOT EXISTS holdspace_chain_event AFTER INSERT ON main.events BEGIN
+  INSERT INTO chain (seq, what, event_id, kind, session_id, at, digest, prev_hash, hash)
+  SELECT h.seq + 1, 'event', NEW.id, NEW.kind, NEW.session_id, NEW.recorded, d.digest, h.hash,
+         holdspace_link(h.hash, h.seq + 1, 'event', NEW.id, NEW.kind, NEW.session_id,
+                        NEW.recorded, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, d.digest)
+  FROM (SELECT COALESCE(MAX(seq), 0) AS seq,
+               COALESCE((SELECT hash FROM chain ORDER BY seq DESC LIMIT 1), '%s') AS hash
+        FROM chain) AS h,
+       (SELECT holdspace_event_digest(NEW.uid, NEW.session_id, NEW.t, NEW.recorded, NEW.kind,
+                                      NEW.author, NEW.payload, NEW.refers_to) AS digest) AS d;
+END""" % GENESIS  # noqa: UP031 - a constant, not input
+
+
+def has_chain(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='chain'"
+                        ).fetchone() is not None
+
+
+def install(conn: sqlite3.Connection) -> None:
+    """Make this writing connection link every event it inserts (a TEMP trigger: it is not
+    part of the file, so another program's insert is left unlinked and shows as added)."""
+    conn.create_function("holdspace_event_digest", 8, event_digest, deterministic=True)
+    conn.create_function("holdspace_link", 1 + len(LINK_FIELDS), _sql_link, deterministic=True)
+    if has_chain(conn):
+        conn.execute(_EVENT_TRIGGER)
+
+
+def head(conn: sqlite3.Connection) -> tuple[int, str]:
+    """(seq, hash) of the newest link; (0, GENESIS) for an empty chain."""
+    r = conn.execute("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
+    return (int(r[0]), str(r[1])) if r else (0, GENESIS)
+
+
+# ----- readings -----
+@dataclass
+class _Digest:
+    first_reading: int | None = None
+    last_reading: int | None = None
+    readings: int = 0
+    first_wave: int | None = None
+    last_wave: int | None = None
+    waves: int = 0
+    t_from: float | None = None
+    t_to: float | None = None
+    sessions: set[int] = field(default_factory=set)
+    h: Any = field(default_factory=lambda: hashlib.sha256(b"readings\n"))
+    waves_started: bool = False
+
+    def add_reading(self, row: tuple[Any, ...]) -> None:
+        self.h.update(_row_bytes(row))
+        rid, sid, t = row[0], row[1], row[2]
+        self.first_reading = rid if self.first_reading is None else self.first_reading
+        self.last_reading = rid
+        self.readings += 1
+        self._span(sid, t, t)
+
+    def add_wave(self, row: tuple[Any, ...]) -> None:
+        if not self.waves_started:
+            self.h.update(b"waveforms\n")
+            self.waves_started = True
+        self.h.update(_wave_bytes(row))
+        wid, sid, t0, rate, n = row[0], row[1], row[4], row[5], row[6]
+        self.first_wave = wid if self.first_wave is None else self.first_wave
+        self.last_wave = wid
+        self.waves += 1
+        end = t0 + (n / rate if isinstance(rate, float | int) and rate else 0.0)
+        self._span(sid, t0, end)
+
+    def _span(self, sid: Any, t0: Any, t1: Any) -> None:
+        if isinstance(sid, int):
+            self.sessions.add(sid)
+        if isinstance(t0, float | int):
+            self.t_from = t0 if self.t_from is None else min(self.t_from, t0)
+        if isinstance(t1, float | int):
+            self.t_to = t1 if self.t_to is None else max(self.t_to, t1)
+
+    def hexdigest(self) -> str:
+        if not self.waves_started:
+            self.h.update(b"waveforms\n")
+            self.waves_started = True
+        return str(self.h.hexdigest())
+
+    def fields(self, seq: int, at: float) -> dict[str, Any]:
+        return {"seq": seq, "what": "readings", "event_id": None, "kind": None,
+                "session_id": next(iter(self.sessions)) if len(self.sessions) == 1 else None,
+                "at": at, "first_reading": self.first_reading, "last_reading": self.last_reading,
+                "readings": self.readings, "first_wave": self.first_wave,
+                "last_wave": self.last_wave, "waves": self.waves, "t_from": self.t_from,
+                "t_to": self.t_to, "digest": self.hexdigest()}
+
+
+def _row_bytes(row: tuple[Any, ...]) -> bytes:
+    return json.dumps(list(row), ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+def _wave_bytes(row: tuple[Any, ...]) -> bytes:
+    samples = row[-1] if isinstance(row[-1], bytes) else bytes(row[-1] or b"")
+    meta = [*row[:-1], len(samples)]
+    return json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + \
+        b"\n" + samples
+
+
+_R_SQL = f"SELECT {', '.join(READING_COLS)} FROM readings WHERE id > ? AND id <= ? ORDER BY id"
+_W_SQL = f"SELECT {', '.join(WAVE_COLS)} FROM waveforms WHERE id > ? AND id <= ? ORDER BY id"
+
+
+def _covered(conn: sqlite3.Connection, col: str) -> int:
+    r = conn.execute(f"SELECT MAX({col}) FROM chain").fetchone()
+    return int(r[0] or 0)
+
+
+def _insert_link(conn: sqlite3.Connection, fields: dict[str, Any]) -> None:
+    seq, prev = head(conn)
+    fields = {**fields, "seq": seq + 1}
+    cols = [*LINK_FIELDS, "prev_hash", "hash"]
+    values = [fields.get(k) for k in LINK_FIELDS] + [prev, link_hash(prev, fields)]
+    conn.execute(f"INSERT INTO chain ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))})",
+                 values)
+
+
+def digest_new_rows(conn: sqlite3.Connection, now: float | None = None) -> int:
+    """Link the readings and waveform rows stored since the last readings link (run inside
+    the writer's transaction, after its inserts); returns how many rows it covered."""
+    r0, w0 = _covered(conn, "last_reading"), _covered(conn, "last_wave")
+    r1 = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM readings").fetchone()[0])
+    w1 = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM waveforms").fetchone()[0])
+    if r1 <= r0 and w1 <= w0:
+        return 0
+    d = _Digest()
+    for row in conn.execute(_R_SQL, (r0, r1)):
+        d.add_reading(row)
+    for row in conn.execute(_W_SQL, (w0, w1)):
+        d.add_wave(row)
+    if not (d.readings or d.waves):
+        return 0
+    at = d.t_to if d.t_to is not None else (time.time() if now is None else now)
+    _insert_link(conn, d.fields(0, at))
+    return d.readings + d.waves
+
+
+def link_existing(conn: sqlite3.Connection) -> None:
+    """Chain a file made before the chain existed, once, from its start: its events in the
+    order written and its readings and waveforms a minute at a time, interleaved by time."""
+    events: list[tuple[float, int, dict[str, Any]]] = []
+    for eid, *values in conn.execute(f"SELECT id, {', '.join(EVENT_COLS)} FROM events "
+                                     "ORDER BY id"):
+        ev = dict(zip(EVENT_COLS, values, strict=True))
+        events.append((float(ev["recorded"]), 0, {
+            "what": "event", "event_id": eid, "kind": ev["kind"],
+            "session_id": ev["session_id"], "at": ev["recorded"],
+            "digest": event_digest(*values)}))
+    readings, waves = [], []
+    for d in _minutes(conn):
+        (waves if d.waves else readings).append((d.t_to or 0.0, 1, d.fields(0, d.t_to or 0.0)))
+    # Each list keeps its own order (ids ascending: the check reads rows in one pass).
+    for _, _, fields in heapq.merge(events, readings, waves, key=lambda x: (x[0], x[1])):
+        _insert_link(conn, fields)
+
+
+def _minutes(conn: sqlite3.Connection) -> Iterator[_Digest]:
+    """Existing readings, then waveform rows, cut into one digest per session and minute."""
+    for sql, add in ((f"SELECT {', '.join(READING_COLS)} FROM readings ORDER BY id",
+                      _Digest.add_reading),
+                     (f"SELECT {', '.join(WAVE_COLS)} FROM waveforms ORDER BY id",
+                      _Digest.add_wave)):
+        cur: _Digest | None = None
+        key: tuple[Any, int] | None = None
+        for row in conn.execute(sql):
+            t = row[2] if add is _Digest.add_reading else row[4]
+            k = (row[1], int(t // 60) if isinstance(t, float | int) else 0)
+            if cur is not None and k != key:
+                yield cur
+                cur = None
+            if cur is None:
+                cur, key = _Digest(), k
+            add(cur, row)
+        if cur is not None:
+            yield cur
+
+
+# ----- checking -----
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One place where the record differs from what Holdspace linked."""
+
+    what: str  # in words: which event or which minute, and how
+    after: float | None  # the last moment the record is intact before it
+    session_id: int | None = None
+
+
+@dataclass
+class ChainStatus:
+    links: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    more: int = 0  # findings beyond MAX_FINDINGS
+    head_seq: int = 0
+    head_hash: str = GENESIS
+    uncovered: int = 0  # readings/waveform rows not linked yet (the last partial minute)
+    seconds: float = 0.0  # how long the check took
+    present: bool = True  # False: a file from before the chain (not migrated: read-only)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    @property
+    def altered_after(self) -> float | None:
+        times = [f.after for f in self.findings if f.after is not None]
+        return min(times) if times else None
+
+    def headline(self) -> str:
+        """The line shown on screen and on every report."""
+        if not self.present:
+            return "Record not yet protected by the tamper-evident chain (opened read-only)."
+        if self.ok:
+            return f"Record intact: {self.links} entries verified (chain {short(self.head_hash)})."
+        at = self.altered_after
+        when = fmt_time(at) if at is not None else "its start"
+        return f"Record altered outside Holdspace after {when}"
+
+    def details(self, limit: int = 5) -> list[str]:
+        lines = [f.what for f in self.findings[:limit]]
+        rest = len(self.findings) - limit + self.more
+        if rest > 0:
+            lines.append(f"… and {rest} more")
+        return lines
+
+    def for_session(self, session_id: int) -> list[Finding]:
+        return [f for f in self.findings if f.session_id in (session_id, None)]
+
+
+def fmt_time(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
+def short(digest: str) -> str:
+    return digest[:12]
+
+
+_LINK_SQL = f"""SELECT c.{', c.'.join(LINK_FIELDS)}, c.prev_hash, c.hash, e.id,
+  {', '.join('e.' + c for c in EVENT_COLS)}
+  FROM chain c LEFT JOIN events e ON e.id = c.event_id ORDER BY c.seq"""
+
+
+def _hm(t: Any) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(t)) if isinstance(t, float | int) else "?"
+
+
+def _event_words(kind: Any, eid: Any, t: Any, sid: Any) -> str:
+    where = f", session {sid}" if sid is not None else ""
+    return f"the {kind} entry of {_hm(t)} (event {eid}{where})"
+
+
+class _Collector:
+    def __init__(self, status: ChainStatus) -> None:
+        self.status = status
+
+    def add(self, what: str, after: float | None, session_id: Any) -> None:
+        if len(self.status.findings) >= MAX_FINDINGS:
+            self.status.more += 1
+            return
+        sid = session_id if isinstance(session_id, int) else None
+        self.status.findings.append(Finding(what, after, sid))
+
+
+def verify(conn: sqlite3.Connection,
+           progress: Callable[[int, int], None] | None = None) -> ChainStatus:
+    """Walk the whole chain and recompute every link against the rows as stored now."""
+    started = time.monotonic()
+    status = ChainStatus()
+    if not has_chain(conn):
+        status.present = False
+        return status
+    found = _Collector(status)
+    total = int(conn.execute("SELECT COUNT(*) FROM chain").fetchone()[0])
+    reader = conn  # the readings ranges are read on the same connection, in id order
+    r_rows = _rows(reader, _R_SQL.replace("WHERE id > ? AND id <= ? ", ""))
+    w_rows = _rows(reader, _W_SQL.replace("WHERE id > ? AND id <= ? ", ""))
+    prev, expect_seq, last_good = GENESIS, 1, None
+    r_done, w_done = 0, 0  # highest reading / waveform id covered so far
+    for n, row in enumerate(conn.execute(_LINK_SQL), 1):
+        link = dict(zip(LINK_FIELDS, row[:len(LINK_FIELDS)], strict=True))
+        prev_hash, stored_hash = row[len(LINK_FIELDS)], row[len(LINK_FIELDS) + 1]
+        ev_id, ev = row[len(LINK_FIELDS) + 2], row[len(LINK_FIELDS) + 3:]
+        seq, at, sid = link["seq"], link["at"], link["session_id"]
+        problems_before = len(status.findings) + status.more
+        if seq != expect_seq:
+            found.add(f"{seq - expect_seq} link(s) of the chain before {fmt_time(at)} were "
+                      "removed", last_good, sid)
+        if prev_hash != prev or link_hash(prev_hash, link) != stored_hash:
+            found.add(f"the chain itself was edited at link {seq} ({fmt_time(at)})",
+                      last_good, sid)
+        if link["what"] == "event":
+            if ev_id is None:
+                found.add(f"{_event_words(link['kind'], link['event_id'], at, sid)} "
+                          "was deleted", last_good, sid)
+            elif event_digest(*ev) != link["digest"]:
+                found.add(f"{_event_words(ev[4], ev_id, ev[2], ev[1])} was changed",
+                          last_good, sid)
+        else:
+            d = _Digest()
+            lo_r, hi_r = link["first_reading"], link["last_reading"]
+            lo_w, hi_w = link["first_wave"], link["last_wave"]
+            extra = 0
+            if hi_r is not None:
+                for r in r_rows.upto(hi_r):
+                    if r[0] <= r_done:
+                        continue
+                    if lo_r is not None and r[0] < lo_r:
+                        extra += 1
+                    d.add_reading(r)
+                r_done = max(r_done, hi_r)
+            if hi_w is not None:
+                for w in w_rows.upto(hi_w):
+                    if w[0] <= w_done:
+                        continue
+                    if lo_w is not None and w[0] < lo_w:
+                        extra += 1
+                    d.add_wave(w)
+                w_done = max(w_done, hi_w)
+            if (extra or d.readings != link["readings"] or d.waves != link["waves"]
+                    or d.hexdigest() != link["digest"]):
+                span = (f"{_hm(link['t_from'])}–{_hm(link['t_to'])}"
+                        if link["t_from"] is not None else fmt_time(at))
+                how = _how(link, d, extra)
+                where = f", session {sid}" if sid is not None else ""
+                found.add(f"the vital signs recorded {span}{where} were {how}", last_good, sid)
+        if len(status.findings) + status.more == problems_before:
+            last_good = at if last_good is None else max(last_good, at)
+        prev, expect_seq = stored_hash, seq + 1
+        status.links += 1
+        status.head_seq, status.head_hash = seq, stored_hash
+        if progress is not None and n % 1000 == 0:
+            progress(n, total)
+    for eid, kind, t, rec, sid in conn.execute(
+            "SELECT id, kind, t, recorded, session_id FROM events WHERE id NOT IN "
+            "(SELECT event_id FROM chain WHERE event_id IS NOT NULL) ORDER BY id"):
+        found.add(f"{_event_words(kind, eid, t, sid)} was added", _before(conn, rec), sid)
+    status.uncovered = r_rows.count_after(r_done) + w_rows.count_after(w_done)
+    status.seconds = time.monotonic() - started
+    return status
+
+
+def _how(link: dict[str, Any], d: _Digest, extra: int) -> str:
+    if extra or d.readings > (link["readings"] or 0) or d.waves > (link["waves"] or 0):
+        return "added to"
+    if d.readings < (link["readings"] or 0) or d.waves < (link["waves"] or 0):
+        return "deleted"
+    return "changed"
+
+
+def _before(conn: sqlite3.Connection, t: Any) -> float | None:
+    """The newest linked moment before `t` (for a row slipped in without a link)."""
+    if not isinstance(t, float | int):
+        return None
+    r = conn.execute("SELECT MAX(at) FROM chain WHERE at <= ?", (t,)).fetchone()
+    return float(r[0]) if r and r[0] is not None else float(t)
+
+
+class _rows:  # noqa: N801 - a small iterator helper
+    """Rows of a table in id order, consumed range by range (one pass for the whole check)."""
+
+    def __init__(self, conn: sqlite3.Connection, sql: str) -> None:
+        self._it: Iterator[tuple[Any, ...]] = iter(conn.execute(sql))
+        self._next: tuple[Any, ...] | None = next(self._it, None)
+
+    def upto(self, last_id: int) -> Iterable[tuple[Any, ...]]:
+        while self._next is not None and self._next[0] <= last_id:
+            row, self._next = self._next, next(self._it, None)
+            yield row
+
+    def count_after(self, done: int) -> int:
+        n = 0
+        while self._next is not None:
+            if self._next[0] > done:
+                n += 1
+            self._next = next(self._it, None)
+        return n
