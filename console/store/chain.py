@@ -18,10 +18,12 @@ Definitions, so the chain can be checked without Holdspace (all JSON written wit
 `sort_keys=True, separators=(",", ":"), ensure_ascii=False`, encoded as UTF-8):
 - event digest: SHA-256 hex of the JSON object of the event's stored columns
   uid, session_id, t, recorded, kind, author, payload (the stored text), refers_to;
-- readings digest: SHA-256 hex over `b"readings\\n"`, then for each reading in the range in id
-  order the JSON array [id, session_id, t, source, code, value, unit, quality, device_time,
-  reason] + `b"\\n"`; then `b"waveforms\\n"`, then for each waveform row the JSON array
-  [id, session_id, source, code, t0, rate_hz, n, quality, len(samples)] + `b"\\n"` + samples;
+- readings digest: SHA-256 hex over `b"readings\\n"` + the JSON array of the readings in the
+  range in id order, each the array [id, session_id, t, source, code, value, unit, quality,
+  device_time, reason] (written with `separators=(",", ":"), ensure_ascii=False`), then
+  `b"\\nwaveforms\\n"` + the JSON array of the waveform rows, each [id, session_id, source,
+  code, t0, rate_hz, n, quality, len(samples)], then `b"\\n"` and every row's samples bytes
+  in the same order;
 - link hash: SHA-256 hex of prev_hash + "\\n" + the JSON object of the link's fields (LINK_FIELDS);
   the first link's prev_hash is GENESIS.
 What it does not prove: someone who recomputes the whole chain with this definition can hide
@@ -51,6 +53,7 @@ LINK_FIELDS = ("seq", "what", "event_id", "kind", "session_id", "at", "first_rea
                "digest")
 DIGEST_INTERVAL_S = 60.0  # readings are linked about once a minute
 MAX_FINDINGS = 50  # named one by one; more are counted
+NICE_ROWS = 2000  # a check beside the GUI pauses this often (verify(nice=True))
 
 
 def _json(obj: Any) -> bytes:
@@ -134,70 +137,75 @@ def head(conn: sqlite3.Connection) -> tuple[int, str]:
 # ----- readings -----
 @dataclass
 class _Digest:
+    """The rows one readings link covers; encoded once at the end (one JSON call per link,
+    not per row: that is what keeps checking an 8-hour file in seconds)."""
+
+    r_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    w_meta: list[list[Any]] = field(default_factory=list)
+    w_samples: list[bytes] = field(default_factory=list)
     first_reading: int | None = None
-    last_reading: int | None = None
-    readings: int = 0
     first_wave: int | None = None
-    last_wave: int | None = None
-    waves: int = 0
-    t_from: float | None = None
-    t_to: float | None = None
-    sessions: set[int] = field(default_factory=set)
-    h: Any = field(default_factory=lambda: hashlib.sha256(b"readings\n"))
-    waves_started: bool = False
+    _hex: str | None = None
 
     def add_reading(self, row: tuple[Any, ...]) -> None:
-        self.h.update(_row_bytes(row))
-        rid, sid, t = row[0], row[1], row[2]
-        self.first_reading = rid if self.first_reading is None else self.first_reading
-        self.last_reading = rid
-        self.readings += 1
-        self._span(sid, t, t)
+        if self.first_reading is None:
+            self.first_reading = row[0]
+        self.r_rows.append(row)
 
     def add_wave(self, row: tuple[Any, ...]) -> None:
-        if not self.waves_started:
-            self.h.update(b"waveforms\n")
-            self.waves_started = True
-        self.h.update(_wave_bytes(row))
-        wid, sid, t0, rate, n = row[0], row[1], row[4], row[5], row[6]
-        self.first_wave = wid if self.first_wave is None else self.first_wave
-        self.last_wave = wid
-        self.waves += 1
-        end = t0 + (n / rate if isinstance(rate, float | int) and rate else 0.0)
-        self._span(sid, t0, end)
+        if self.first_wave is None:
+            self.first_wave = row[0]
+        samples = row[-1] if isinstance(row[-1], bytes) else bytes(row[-1] or b"")
+        self.w_meta.append([*row[:-1], len(samples)])
+        self.w_samples.append(samples)
 
-    def _span(self, sid: Any, t0: Any, t1: Any) -> None:
-        if isinstance(sid, int):
-            self.sessions.add(sid)
-        if isinstance(t0, float | int):
-            self.t_from = t0 if self.t_from is None else min(self.t_from, t0)
-        if isinstance(t1, float | int):
-            self.t_to = t1 if self.t_to is None else max(self.t_to, t1)
+    @property
+    def readings(self) -> int:
+        return len(self.r_rows)
+
+    @property
+    def waves(self) -> int:
+        return len(self.w_meta)
 
     def hexdigest(self) -> str:
-        if not self.waves_started:
-            self.h.update(b"waveforms\n")
-            self.waves_started = True
-        return str(self.h.hexdigest())
+        if self._hex is None:
+            h = hashlib.sha256(b"readings\n")
+            h.update(_ROW(self.r_rows).encode("utf-8"))
+            h.update(b"\nwaveforms\n")
+            h.update(_ROW(self.w_meta).encode("utf-8"))
+            h.update(b"\n")
+            for samples in self.w_samples:
+                h.update(samples)
+            self._hex = h.hexdigest()
+        return self._hex
 
-    def fields(self, seq: int, at: float) -> dict[str, Any]:
+    def span(self) -> tuple[float | None, float | None, int | None]:
+        """(first time, last time, the one session or None) of the rows, for a new link."""
+        times: list[float] = [float(r[2]) for r in self.r_rows if isinstance(r[2], float | int)]
+        for m in self.w_meta:
+            t0, rate, n = m[4], m[5], m[6]
+            if isinstance(t0, float | int):
+                times.append(float(t0))
+                if isinstance(rate, float | int) and rate and isinstance(n, int):
+                    times.append(float(t0) + n / rate)
+        sessions = {r[1] for r in self.r_rows} | {m[1] for m in self.w_meta}
+        one = next(iter(sessions)) if len(sessions) == 1 else None
+        return (min(times) if times else None, max(times) if times else None,
+                one if isinstance(one, int) else None)
+
+    def fields(self, seq: int, at: float | None = None) -> dict[str, Any]:
+        t_from, t_to, sid = self.span()
         return {"seq": seq, "what": "readings", "event_id": None, "kind": None,
-                "session_id": next(iter(self.sessions)) if len(self.sessions) == 1 else None,
-                "at": at, "first_reading": self.first_reading, "last_reading": self.last_reading,
+                "session_id": sid, "at": at if at is not None else t_to,
+                "first_reading": self.first_reading,
+                "last_reading": self.r_rows[-1][0] if self.r_rows else None,
                 "readings": self.readings, "first_wave": self.first_wave,
-                "last_wave": self.last_wave, "waves": self.waves, "t_from": self.t_from,
-                "t_to": self.t_to, "digest": self.hexdigest()}
+                "last_wave": self.w_meta[-1][0] if self.w_meta else None, "waves": self.waves,
+                "t_from": t_from, "t_to": t_to, "digest": self.hexdigest()}
 
 
-def _row_bytes(row: tuple[Any, ...]) -> bytes:
-    return json.dumps(list(row), ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
-
-
-def _wave_bytes(row: tuple[Any, ...]) -> bytes:
-    samples = row[-1] if isinstance(row[-1], bytes) else bytes(row[-1] or b"")
-    meta = [*row[:-1], len(samples)]
-    return json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + \
-        b"\n" + samples
+# JSON arrays of rows (see the module's definition).
+_ROW = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 _R_SQL = f"SELECT {', '.join(READING_COLS)} FROM readings WHERE id > ? AND id <= ? ORDER BY id"
@@ -233,8 +241,10 @@ def digest_new_rows(conn: sqlite3.Connection, now: float | None = None) -> int:
         d.add_wave(row)
     if not (d.readings or d.waves):
         return 0
-    at = d.t_to if d.t_to is not None else (time.time() if now is None else now)
-    _insert_link(conn, d.fields(0, at))
+    fields = d.fields(0)
+    if fields["at"] is None:
+        fields["at"] = time.time() if now is None else now
+    _insert_link(conn, fields)
     return d.readings + d.waves
 
 
@@ -251,7 +261,9 @@ def link_existing(conn: sqlite3.Connection) -> None:
             "digest": event_digest(*values)}))
     readings, waves = [], []
     for d in _minutes(conn):
-        (waves if d.waves else readings).append((d.t_to or 0.0, 1, d.fields(0, d.t_to or 0.0)))
+        f = d.fields(0)
+        f["at"] = f["at"] or 0.0
+        (waves if d.waves else readings).append((f["at"], 1, f))
     # Each list keeps its own order (ids ascending: the check reads rows in one pass).
     for _, _, fields in heapq.merge(events, readings, waves, key=lambda x: (x[0], x[1])):
         _insert_link(conn, fields)
@@ -364,8 +376,12 @@ class _Collector:
 
 
 def verify(conn: sqlite3.Connection,
-           progress: Callable[[int, int], None] | None = None) -> ChainStatus:
-    """Walk the whole chain and recompute every link against the rows as stored now."""
+           progress: Callable[[int, int], None] | None = None, *,
+           nice: bool = False) -> ChainStatus:
+    """Walk the whole chain and recompute every link against the rows as stored now.
+
+    `nice`: running beside the GUI, give the interpreter up briefly every NICE_ROWS rows so
+    the vitals keep drawing while a long file is checked."""
     started = time.monotonic()
     status = ChainStatus()
     if not has_chain(conn):
@@ -374,8 +390,8 @@ def verify(conn: sqlite3.Connection,
     found = _Collector(status)
     total = int(conn.execute("SELECT COUNT(*) FROM chain").fetchone()[0])
     reader = conn  # the readings ranges are read on the same connection, in id order
-    r_rows = _rows(reader, _R_SQL.replace("WHERE id > ? AND id <= ? ", ""))
-    w_rows = _rows(reader, _W_SQL.replace("WHERE id > ? AND id <= ? ", ""))
+    r_rows = _rows(reader, _R_SQL.replace("WHERE id > ? AND id <= ? ", ""), nice)
+    w_rows = _rows(reader, _W_SQL.replace("WHERE id > ? AND id <= ? ", ""), nice)
     prev, expect_seq, last_good = GENESIS, 1, None
     r_done, w_done = 0, 0  # highest reading / waveform id covered so far
     for n, row in enumerate(conn.execute(_LINK_SQL), 1):
@@ -460,13 +476,18 @@ def _before(conn: sqlite3.Connection, t: Any) -> float | None:
 class _rows:  # noqa: N801 - a small iterator helper
     """Rows of a table in id order, consumed range by range (one pass for the whole check)."""
 
-    def __init__(self, conn: sqlite3.Connection, sql: str) -> None:
+    def __init__(self, conn: sqlite3.Connection, sql: str, nice: bool = False) -> None:
         self._it: Iterator[tuple[Any, ...]] = iter(conn.execute(sql))
         self._next: tuple[Any, ...] | None = next(self._it, None)
+        self._nice = nice
+        self._n = 0
 
     def upto(self, last_id: int) -> Iterable[tuple[Any, ...]]:
         while self._next is not None and self._next[0] <= last_id:
             row, self._next = self._next, next(self._it, None)
+            self._n += 1
+            if self._nice and self._n % NICE_ROWS == 0:
+                time.sleep(0.002)
             yield row
 
     def count_after(self, done: int) -> int:
