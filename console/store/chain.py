@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -259,7 +260,8 @@ def link_existing(conn: sqlite3.Connection) -> None:
             "what": "event", "event_id": eid, "kind": ev["kind"],
             "session_id": ev["session_id"], "at": ev["recorded"],
             "digest": event_digest(*values)}))
-    readings, waves = [], []
+    readings: list[tuple[float, int, dict[str, Any]]] = []
+    waves: list[tuple[float, int, dict[str, Any]]] = []
     for d in _minutes(conn):
         f = d.fields(0)
         f["at"] = f["at"] or 0.0
@@ -341,6 +343,18 @@ class ChainStatus:
         return [f for f in self.findings if f.session_id in (session_id, None)]
 
 
+_known: dict[str, ChainStatus] = {}  # the last check of each file in this process
+
+
+def remember(path: str | os.PathLike[str], status: ChainStatus) -> None:
+    """Keep a check's result for views that cannot afford to walk the chain themselves."""
+    _known[os.path.realpath(path)] = status
+
+
+def remembered(path: str | os.PathLike[str]) -> ChainStatus | None:
+    return _known.get(os.path.realpath(path))
+
+
 def fmt_time(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
@@ -390,8 +404,8 @@ def verify(conn: sqlite3.Connection,
     found = _Collector(status)
     total = int(conn.execute("SELECT COUNT(*) FROM chain").fetchone()[0])
     reader = conn  # the readings ranges are read on the same connection, in id order
-    r_rows = _rows(reader, _R_SQL.replace("WHERE id > ? AND id <= ? ", ""), nice)
-    w_rows = _rows(reader, _W_SQL.replace("WHERE id > ? AND id <= ? ", ""), nice)
+    r_rows = _Rows(reader, _R_SQL.replace("WHERE id > ? AND id <= ? ", ""), nice)
+    w_rows = _Rows(reader, _W_SQL.replace("WHERE id > ? AND id <= ? ", ""), nice)
     prev, expect_seq, last_good = GENESIS, 1, None
     r_done, w_done = 0, 0  # highest reading / waveform id covered so far
     for n, row in enumerate(conn.execute(_LINK_SQL), 1):
@@ -473,7 +487,7 @@ def _before(conn: sqlite3.Connection, t: Any) -> float | None:
     return float(r[0]) if r and r[0] is not None else float(t)
 
 
-class _rows:  # noqa: N801 - a small iterator helper
+class _Rows:
     """Rows of a table in id order, consumed range by range (one pass for the whole check)."""
 
     def __init__(self, conn: sqlite3.Connection, sql: str, nice: bool = False) -> None:

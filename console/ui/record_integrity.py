@@ -104,6 +104,7 @@ class RecordCheck:
 
     def _show(self, status: chain.ChainStatus) -> None:
         self.status = status
+        chain.remember(self.ctx.db_path, status)
         self.banner.show_status(status)
 
     def show_details(self) -> None:
