@@ -4,7 +4,8 @@ Writes HOURS of data through the real StoreWriter (6 numerics every second, 3 wa
 250 Hz stored as one-second rows, a note every 5 minutes), then times:
 - the writer's cost (the same session with the chain's per-minute link and without),
 - `chain.verify` of the whole file (what opening the database and `holdspace check` run),
-- `chain.link_existing` (the one-time migration of a file made before the chain).
+- `chain.link_existing` (the one-time migration of a file made before the chain),
+- what linking costs the writer: one minute's readings link, one event with and without it.
 
     PYTHONPATH=. .venv/bin/python bench/bench_chain.py [--hours 8]
 """
@@ -83,6 +84,54 @@ def main() -> None:
         chain.link_existing(mem)
         print(f"link_existing (migration of an unchained file): {time.perf_counter() - t:.2f} s")
         print(f"verify after it: ok={chain.verify(mem).ok}")
+    writer_cost()
+
+
+def writer_cost() -> None:
+    """The price in the writer's transaction: a minute's link, and an event's link."""
+    from console.store.db import open_db
+    from console.store.events import insert_events
+
+    with tempfile.TemporaryDirectory() as tmp:
+        c = open_db(Path(tmp) / "c.db")
+        sid = records.start_session(c, None, 1000.0)
+        wave = np.zeros(250, dtype="<f4").tobytes()
+        times = []
+        for minute in range(20):
+            t0 = 2000.0 + minute * 60
+            c.execute("BEGIN")
+            c.executemany("INSERT INTO readings (session_id, t, source, code, value, unit, "
+                          "quality) VALUES (?, ?, 'x', ?, ?, ?, 0)",
+                          [(sid, t0 + s, CODES[k], 60.0 + s, mdc.MDC_DIM_BEAT_PER_MIN)
+                           for s in range(60) for k in range(len(CODES))])
+            c.executemany("INSERT INTO waveforms (session_id, source, code, t0, rate_hz, n, "
+                          "samples, quality) VALUES (?, 'x', ?, ?, 250.0, 250, ?, 0)",
+                          [(sid, WAVES[k], t0 + s, wave) for s in range(60)
+                           for k in range(len(WAVES))])
+            t = time.perf_counter()
+            chain.digest_new_rows(c)
+            times.append(time.perf_counter() - t)
+            c.execute("COMMIT")
+        print(f"one minute's readings link (360 readings, 180 wave rows): "
+              f"median {1000 * sorted(times)[len(times) // 2]:.1f} ms")
+        evs = [Event("note.observation", 3000.0 + i, {"text": "x" * 200}, session_id=sid)
+               for i in range(2000)]
+        c.execute("BEGIN")
+        t = time.perf_counter()
+        for e in evs[:1000]:
+            insert_events(c, [e])
+        linked = time.perf_counter() - t
+        c.execute("COMMIT")
+        c.execute("DROP TRIGGER temp.holdspace_chain_event")
+        c.execute("BEGIN")
+        t = time.perf_counter()
+        for e in evs[1000:]:
+            insert_events(c, [e])
+        plain = time.perf_counter() - t
+        c.execute("COMMIT")
+        c.close()
+        print(f"an event insert: {linked * 1000:.0f} µs with its chain link, "
+              f"{plain * 1000:.0f} µs without")
 
 
 if __name__ == "__main__":
