@@ -380,8 +380,9 @@ class NoteBook:
         rec = self.record()
         body = signing.check_addendum(rec, text)
         n, r = signing.check_signer(name, role)
+        seq, head = chain.head(self.reader)  # an addendum is signed too: what it covers
         return self._append("sign.addendum", {
-            "text": body, "name": n, "role": r,
+            "text": body, "name": n, "role": r, "chain": {"seq": seq, "hash": head},
             "summary": f"Addendum by {n} ({r}): {_one_line(body, 100)}"}, author=n)
 
 
