@@ -11,8 +11,8 @@ from pytestqt.qtbot import QtBot
 
 from console.cli import main
 from console.core.config import Config
-from console.core.note_text import altered_line, note_text
-from console.core.record import build_record
+from console.core.notes.note_text import altered_line, note_text
+from console.core.session_record import build_record
 from console.store import chain
 from console.store.events import session_events
 from tests.helpers.report_day import ketamine_day, rig

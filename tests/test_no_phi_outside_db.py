@@ -23,9 +23,9 @@ import pytest
 from PySide6.QtPrintSupport import QPrinter
 from pytestqt.qtbot import QtBot
 
-from console.core.captures import connect
 from console.core.config import Config, DeviceConfig, default_data_dir
 from console.core.session import Staff
+from console.core.vitals.captures import connect
 from console.ui.crash_guard import CrashGuard
 from console.ui.session_dialog import NewPatient, SessionChoice
 from console.ui.shell_actions import start_session_from_choice
