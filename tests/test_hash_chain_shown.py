@@ -114,3 +114,4 @@ def test_window_of_an_intact_record_shows_no_banner(
         qtbot.waitUntil(lambda: check.status is not None, timeout=20_000)
         assert check.status.ok and check.status.links > 0
         assert not check.banner.isVisible()
+        assert window.statusBar().currentMessage().startswith("Record intact: ")

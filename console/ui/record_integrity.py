@@ -1,7 +1,8 @@
 """The record check at start: is the database as Holdspace wrote it? (console/store/chain.py)
 
 The hash chain is walked on a worker thread (an 8-hour session takes a few seconds, which
-must not hold up the vitals), and the result is shown when it is known. An altered record
+must not hold up the vitals), and the result is shown when it is known: an intact record is
+said for a moment in the status bar, as a good backup is. An altered record
 puts a red line under the header that cannot be hidden — "Record altered outside Holdspace
 after <time>" with what was changed — and View ▸ Record check… shows the full result either
 way (how many entries were verified, the chain head).
@@ -25,6 +26,7 @@ from console.ui.gui_post import GuiPoster
 log = logging.getLogger("holdspace.integrity")
 MENU_TEXT = "Record check…"
 CHECKING = "Checking the record (hash chain)…"
+INTACT_SHOWN_MS = 15_000
 
 
 def describe(status: chain.ChainStatus) -> str:
@@ -106,6 +108,8 @@ class RecordCheck:
         self.status = status
         chain.remember(self.ctx.db_path, status)
         self.banner.show_status(status)
+        if status.ok:  # said once, as a good backup is; an altered record keeps its banner
+            self.window.statusBar().showMessage(status.headline(), INTACT_SHOWN_MS)
 
     def show_details(self) -> None:
         text = describe(self.status) if self.status is not None else CHECKING
