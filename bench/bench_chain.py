@@ -72,6 +72,10 @@ def main() -> None:
         t = time.perf_counter()
         st = chain.verify(conn)
         print(f"verify (warm cache):            {time.perf_counter() - t:.2f} s, ok={st.ok}")
+        t = time.perf_counter()
+        st = chain.verify(conn, rows=False)
+        print(f"verify links and events only (the start-up's first answer, a backup's check): "
+              f"{time.perf_counter() - t:.3f} s, ok={st.ok}")
         conn.close()
         mem = sqlite3.connect(":memory:")
         conn = sqlite3.connect(db)

@@ -358,7 +358,7 @@ def cmd_check(a: argparse.Namespace) -> int:
 
     db = Path(a.db) if a.db else default_db()
     try:
-        h = check_database(db)
+        h = check_database(db, every_row=True)
     except StoreError as e:
         raise UserError(str(e)) from None
     if h.note:
@@ -395,7 +395,7 @@ def cmd_check(a: argparse.Namespace) -> int:
         last = time.strftime("%H:%M:%S", time.localtime(s.last_data))
         print(f"{s.state + ':':<13}#{s.id} {s.patient or '(no patient)'}, started {start}, "
               f"last data {last} ({duration_text(s.last_data - s.started)})")
-    return 0 if h.ok else EXIT_DAMAGED
+    return 0 if h.intact else EXIT_DAMAGED
 
 
 def cmd_report(a: argparse.Namespace) -> int:

@@ -151,11 +151,27 @@ def test_chain_rows_rewritten_are_found(db_path: Path) -> None:
 
 def test_check_command_reports_the_chain(db_path: Path) -> None:
     _, uids = _session(db_path)
-    assert check_database(db_path).chain.ok
+    assert check_database(db_path, every_row=True).intact
     _outside(db_path, ("DELETE FROM events WHERE uid=?", (uids["note2"],)))
-    h = check_database(db_path)
-    assert not h.chain.ok and not h.ok
+    h = check_database(db_path)  # links and events only: cheap enough for every backup
+    assert not h.chain.ok and not h.intact and h.ok  # altered, but whole: a backup is made
     assert any("was deleted" in f.what for f in h.chain.findings)
+
+
+def test_a_changed_reading_is_found_in_all_rows_or_its_session_only(db_path: Path) -> None:
+    sid, _ = _session(db_path)
+    _outside(db_path, ("UPDATE readings SET value=1 WHERE id=3", ()))
+    conn = sqlite3.connect(db_path)
+    try:
+        assert chain.verify(conn, rows=False).ok  # rows not re-hashed: not seen
+        assert not chain.verify(conn, rows={sid}).ok
+        assert chain.verify(conn, rows={sid + 1}).ok  # another session's rows are not read
+        st = chain.verify(conn, rows=True)
+        assert [f.what.endswith("were changed") for f in st.findings] == [True]
+        assert st.rows_checked == "all"
+    finally:
+        conn.close()
+    assert not check_database(db_path, every_row=True).intact
 
 
 def test_an_existing_file_is_linked_once_from_its_start(db_path: Path) -> None:

@@ -96,6 +96,8 @@ def test_window_shows_an_altered_record_in_a_banner_that_stays(
     with whole_console(qtbot, db_path, config) as (window, _running):
         check = window.record_check  # type: ignore[attr-defined]
         qtbot.waitUntil(lambda: check.status is not None, timeout=20_000)
+        assert check.banner.isVisible()  # the links and events alone already tell
+        qtbot.waitUntil(lambda: check.status.rows_checked == "all", timeout=20_000)
         banner = check.banner
         assert banner.isVisible()
         text = banner.text.text()
@@ -111,7 +113,8 @@ def test_window_of_an_intact_record_shows_no_banner(
     _session(db_path)
     with whole_console(qtbot, db_path, config) as (window, _running):
         check = window.record_check  # type: ignore[attr-defined]
-        qtbot.waitUntil(lambda: check.status is not None, timeout=20_000)
+        qtbot.waitUntil(lambda: check.status is not None
+                        and check.status.rows_checked == "all", timeout=20_000)
         assert check.status.ok and check.status.links > 0
         assert not check.banner.isVisible()
         assert window.statusBar().currentMessage().startswith("Record intact: ")

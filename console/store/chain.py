@@ -40,7 +40,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -312,6 +312,7 @@ class ChainStatus:
     uncovered: int = 0  # readings/waveform rows not linked yet (the last partial minute)
     seconds: float = 0.0  # how long the check took
     present: bool = True  # False: a file from before the chain (not migrated: read-only)
+    rows_checked: str = "all"  # which readings were re-hashed: "all", "none", "sessions …"
 
     @property
     def ok(self) -> bool:
@@ -391,9 +392,14 @@ class _Collector:
 
 def verify(conn: sqlite3.Connection,
            progress: Callable[[int, int], None] | None = None, *,
-           nice: bool = False) -> ChainStatus:
+           nice: bool = False, rows: bool | Collection[int] = True) -> ChainStatus:
     """Walk the whole chain and recompute every link against the rows as stored now.
 
+    Every link and every event is always checked (a few per minute of record: cheap). The
+    readings and waveform rows, the bulk of a file, are re-hashed as `rows` says: True, all
+    of them (`holdspace check`, the console's start-up check); a collection of session ids,
+    only those sessions' minutes (a report: its own vitals, whatever the file's age); False,
+    none (a quick first answer, a backup's check).
     `nice`: running beside the GUI, give the interpreter up briefly every NICE_ROWS rows so
     the vitals keep drawing while a long file is checked."""
     started = time.monotonic()
@@ -401,11 +407,17 @@ def verify(conn: sqlite3.Connection,
     if not has_chain(conn):
         status.present = False
         return status
+    status.rows_checked = ("all" if rows is True else "none" if rows is False else
+                           "sessions " + ", ".join(str(s) for s in sorted(rows)))
+    only = None if isinstance(rows, bool) else set(rows)
     found = _Collector(status)
     total = int(conn.execute("SELECT COUNT(*) FROM chain").fetchone()[0])
     reader = conn  # the readings ranges are read on the same connection, in id order
-    r_rows = _Rows(reader, _R_SQL.replace("WHERE id > ? AND id <= ? ", ""), nice)
-    w_rows = _Rows(reader, _W_SQL.replace("WHERE id > ? AND id <= ? ", ""), nice)
+    whole = rows is True
+    r_rows = _Rows(reader, _R_SQL.replace("WHERE id > ? AND id <= ? ", ""), nice) if whole \
+        else None
+    w_rows = _Rows(reader, _W_SQL.replace("WHERE id > ? AND id <= ? ", ""), nice) if whole \
+        else None
     prev, expect_seq, last_good = GENESIS, 1, None
     r_done, w_done = 0, 0  # highest reading / waveform id covered so far
     for n, row in enumerate(conn.execute(_LINK_SQL), 1):
@@ -427,13 +439,14 @@ def verify(conn: sqlite3.Connection,
             elif event_digest(*ev) != link["digest"]:
                 found.add(f"{_event_words(ev[4], ev_id, ev[2], ev[1])} was changed",
                           last_good, sid)
-        else:
+        elif whole or (only is not None and (sid is None or sid in only)):
             d = _Digest()
             lo_r, hi_r = link["first_reading"], link["last_reading"]
             lo_w, hi_w = link["first_wave"], link["last_wave"]
             extra = 0
             if hi_r is not None:
-                for r in r_rows.upto(hi_r):
+                for r in (r_rows.upto(hi_r) if r_rows is not None
+                          else reader.execute(_R_SQL, (r_done, hi_r))):
                     if r[0] <= r_done:
                         continue
                     if lo_r is not None and r[0] < lo_r:
@@ -441,7 +454,8 @@ def verify(conn: sqlite3.Connection,
                     d.add_reading(r)
                 r_done = max(r_done, hi_r)
             if hi_w is not None:
-                for w in w_rows.upto(hi_w):
+                for w in (w_rows.upto(hi_w) if w_rows is not None
+                          else reader.execute(_W_SQL, (w_done, hi_w))):
                     if w[0] <= w_done:
                         continue
                     if lo_w is not None and w[0] < lo_w:
@@ -455,6 +469,9 @@ def verify(conn: sqlite3.Connection,
                 how = _how(link, d, extra)
                 where = f", session {sid}" if sid is not None else ""
                 found.add(f"the vital signs recorded {span}{where} were {how}", last_good, sid)
+        else:  # rows not re-hashed this time: only where the next range starts
+            r_done = max(r_done, link["last_reading"] or 0)
+            w_done = max(w_done, link["last_wave"] or 0)
         if len(status.findings) + status.more == problems_before:
             last_good = at if last_good is None else max(last_good, at)
         prev, expect_seq = stored_hash, seq + 1
@@ -466,7 +483,12 @@ def verify(conn: sqlite3.Connection,
             "SELECT id, kind, t, recorded, session_id FROM events WHERE id NOT IN "
             "(SELECT event_id FROM chain WHERE event_id IS NOT NULL) ORDER BY id"):
         found.add(f"{_event_words(kind, eid, t, sid)} was added", _before(conn, rec), sid)
-    status.uncovered = r_rows.count_after(r_done) + w_rows.count_after(w_done)
+    if r_rows is not None and w_rows is not None:
+        status.uncovered = r_rows.count_after(r_done) + w_rows.count_after(w_done)
+    else:
+        status.uncovered = sum(int(conn.execute(f"SELECT COUNT(*) FROM {t} WHERE id > ?",
+                                                (done,)).fetchone()[0])
+                               for t, done in (("readings", r_done), ("waveforms", w_done)))
     status.seconds = time.monotonic() - started
     return status
 

@@ -47,8 +47,13 @@ class Health:
 
     @property
     def ok(self) -> bool:
-        """Whole (SQLite's integrity check) and unaltered (the hash chain)."""
-        return not self.problems and self.chain.ok
+        """Whole: SQLite's integrity check found nothing (a backup needs no more)."""
+        return not self.problems
+
+    @property
+    def intact(self) -> bool:
+        """Whole and not altered outside Holdspace (the hash chain)."""
+        return self.ok and self.chain.ok
 
 
 def schema_hash(conn: sqlite3.Connection) -> str:
@@ -66,8 +71,12 @@ def expected_schema_hash() -> str:
         conn.close()
 
 
-def check_database(path: str | os.PathLike[str]) -> Health:
-    """Raises StoreError when the file is missing or not a Holdspace database at all."""
+def check_database(path: str | os.PathLike[str], *, every_row: bool = False) -> Health:
+    """Raises StoreError when the file is missing or not a Holdspace database at all.
+
+    The hash chain's links and events are always checked; `every_row` re-hashes every reading and
+    waveform row too (`holdspace check`: seconds for an 8-hour session, so not for every
+    backup's check)."""
     p = Path(path).expanduser()
     conn, note = open_readonly(p, known_schema=False)
     try:
@@ -94,7 +103,7 @@ def check_database(path: str | os.PathLike[str]) -> Health:
                 except sqlite3.DatabaseError as e:
                     h.problems.append(f"{t} cannot be counted: {e}")
         try:
-            h.chain = verify(conn)
+            h.chain = verify(conn, rows=every_row)
         except sqlite3.DatabaseError as e:
             h.problems.append(f"the record's hash chain cannot be checked: {e}")
         try:

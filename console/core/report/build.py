@@ -111,9 +111,9 @@ def build_report(conn: sqlite3.Connection, session_id: int, *, clinic: str = "Ho
 
 
 def integrity(conn: sqlite3.Connection, session_id: int) -> m.Integrity:
-    """The whole file's chain, checked now: an edit anywhere makes every report say so;
-    the findings of this session come first."""
-    st = chain.verify(conn)
+    """The file's chain checked now: every link and event (an edit anywhere makes every
+    report say so) and this session's own vitals; the findings of this session come first."""
+    st = chain.verify(conn, rows={session_id})
     mine = [f.what for f in st.findings if f.session_id in (session_id, None)]
     others = len(st.findings) - len(mine) + st.more
     details = mine[:10] + ([f"{others} more change(s) elsewhere in this file"] if others else [])
