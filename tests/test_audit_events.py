@@ -81,7 +81,8 @@ def test_opening_records_and_every_copy_are_audit_events_in_the_chain(
             assert chain.verify(conn).ok
         finally:
             conn.close()
-    got = [(e.kind, e.payload.get("how"), e.session_id, e.author) for e in trail]
+    got = [(e.kind, e.payload.get("how"), e.session_id or e.payload.get("session_id"), e.author)
+           for e in trail]
     assert got[0] == ("session.started", None, cur.id, "Ana Nurse")
     opened = [g for g in got if g[0] == "record.opened"]
     assert opened == [("record.opened", "chart review", old_sid, "Ana Nurse"),
@@ -89,6 +90,8 @@ def test_opening_records_and_every_copy_are_audit_events_in_the_chain(
                       ("record.opened", "course", None, "Ana Nurse")]
     assert [e.payload["patient_id"] for e in trail if e.kind == "record.opened"] == \
         [old_pid, cur.row.patient_id, old_pid]
+    # reading a record leaves that record as it was: no event in its session
+    assert all(e.session_id is None for e in trail if e.kind == "record.opened")
     kinds = [g[0] for g in got]
     assert kinds.count("export.report") == 2  # saved, and printed
     assert any("printer" in str(e.payload.get("where")) for e in trail

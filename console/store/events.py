@@ -126,12 +126,14 @@ def record_opened(now: float, patient_id: int | None, session_id: int | None, ho
     """`record.opened`: a record was opened to be read (`how`: "chart review", "course").
 
     It names the patient and session by number only: the audit trail is about access, and
-    the record itself says who the patient is."""
+    the record itself says who the patient is. It belongs to no session (`session_id` NULL,
+    the session is in the payload): reading a record must not change that record, nor the
+    record hash its printed copies carry."""
     what = f"session {session_id}" if session_id is not None else f"patient {patient_id}"
     return Event(OPENED, now, {"patient_id": patient_id, "session_id": session_id, "how": how,
                                "summary": f"Record opened ({how}): {what} — by "
                                           f"{author or 'unknown'}"},
-                 session_id=session_id, author=author, recorded=now)
+                 author=author, recorded=now)
 
 
 def audit_events(conn: sqlite3.Connection, since: float | None = None,
