@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def _hl7_message(cid: str, obx: str) -> str:
     return "\r".join(lines) + "\r"
 
 
-def _values(rs: list[object]) -> list[tuple[int, float | None]]:
+def _values(rs: Sequence[object]) -> list[tuple[int, float | None]]:
     return [(r.code, r.value) for r in rs if isinstance(r, Reading)]
 
 

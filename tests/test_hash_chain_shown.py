@@ -7,6 +7,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from console.cli import main
@@ -73,7 +74,7 @@ def test_a_signed_note_edited_outside_is_on_every_page_of_the_report(tmp_path: P
     assert note_text(rec, "im", "Session", line).splitlines()[1] == f"!! {line}"
 
 
-def test_check_command_names_the_edit(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_check_command_names_the_edit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "h.db"
     _, uids = _session(db)
     assert main(["check", "--db", str(db)]) == 0

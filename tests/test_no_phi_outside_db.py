@@ -17,7 +17,9 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtPrintSupport import QPrinter
@@ -69,6 +71,10 @@ def leaks(roots: list[Path]) -> dict[str, list[str]]:
             if hits:
                 found[str(p)] = hits
     return found
+
+
+def _finished(actions: Any, before: str) -> bool:
+    return not actions.busy and actions.last_message != before
 
 
 def hl7_message(i: int) -> bytes:
@@ -152,8 +158,7 @@ def test_a_whole_session_leaves_no_patient_data_outside_the_database(
             for key, name in (("csv", "s.csv"), ("fhir", "s.json")):
                 before = exports.last_message
                 exports.start(session.id, dirs["exports"] / name, key)
-                qtbot.waitUntil(lambda b=before: not exports.busy and exports.last_message != b,
-                                timeout=60_000)
+                qtbot.waitUntil(partial(_finished, exports, before), timeout=60_000)
                 assert "exported" in exports.last_message, exports.last_message
             ctx.sessions.end()
             backups = window.backups  # type: ignore[attr-defined]
