@@ -46,6 +46,7 @@ FEATURES: list[Feature] = [
     lambda *a: __import__("console.ui.report_actions", fromlist=["install"]).install(*a),  # report
     lambda *a: __import__("console.ui.export_actions", fromlist=["install"]).install(*a),  # export
     lambda *a: __import__("console.ui.backup_feature", fromlist=["install"]).install(*a),  # backups
+    lambda *a: __import__("console.ui.record_integrity", fromlist=["install"]).install(*a),  # chain
 ]
 
 

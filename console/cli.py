@@ -358,14 +358,14 @@ def cmd_check(a: argparse.Namespace) -> int:
 
     db = Path(a.db) if a.db else default_db()
     try:
-        h = check_database(db)
+        h = check_database(db, every_row=True)
     except StoreError as e:
         raise UserError(str(e)) from None
     if h.note:
         print(f"note:        {h.note}")
     size = f"{h.size / 1e6:.1f} MB" if h.size >= 1e6 else f"{h.size / 1e3:.0f} kB"
     print(f"database:    {h.path} ({size})")
-    if h.ok:
+    if not h.problems:
         print("integrity:   ok")
     else:
         print(f"integrity:   DAMAGED — {len(h.problems)} problem"
@@ -382,6 +382,12 @@ def cmd_check(a: argparse.Namespace) -> int:
         print(f"schema:      version {h.version} (this Holdspace writes {SCHEMA_VERSION}), "
               f"sha256 {h.schema_hash}")
     print("counts:      " + ", ".join(f"{n} {t}" for t, n in h.counts.items()))
+    print(f"record:      {h.chain.headline()}")
+    for line in h.chain.details(10):
+        print(f"             {line}")
+    if h.chain.uncovered:
+        print(f"             {h.chain.uncovered} newest readings not yet linked (the last "
+              "minute of a session that stopped; the next start links them)")
     if not h.unclosed:
         print("open:        every session is closed")
     for s in h.unclosed:
@@ -389,7 +395,7 @@ def cmd_check(a: argparse.Namespace) -> int:
         last = time.strftime("%H:%M:%S", time.localtime(s.last_data))
         print(f"{s.state + ':':<13}#{s.id} {s.patient or '(no patient)'}, started {start}, "
               f"last data {last} ({duration_text(s.last_data - s.started)})")
-    return 0 if h.ok else EXIT_DAMAGED
+    return 0 if h.intact else EXIT_DAMAGED
 
 
 def cmd_report(a: argparse.Namespace) -> int:

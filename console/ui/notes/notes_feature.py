@@ -20,6 +20,8 @@ from console.core.context import AppContext
 from console.core.notes.notes import DEFAULT_TAGS, NoteBook
 from console.core.session import OpenSession, Staff
 from console.core.settings import NotesSettings, fill
+from console.store import records
+from console.store.events import record_opened
 from console.ui.live_feed import LiveFeed
 from console.ui.main_window import MainWindow
 from console.ui.notes.course_view import CourseView
@@ -53,6 +55,7 @@ class NotesFeature:
         self.timeline = Timeline(ctx.reader)
         self.staff_editor: StaffEditor | None = None
         self.course_view: CourseView | None = None
+        self._course_logged: int | None = None  # the patient whose course was last logged
 
         window.add_side_tab("Notes", self.pane)
         window.add_side_tab("Timeline", self.timeline)
@@ -120,6 +123,9 @@ class NotesFeature:
         current = self.ctx.sessions.current
         live = current is not None and current.id == session_id
         self.timeline.load(session_id, live=live)
+        if not live:  # a record opened to be read: the audit trail says who and when
+            row = records.get_session(self.ctx.reader, session_id)
+            self._opened(row.patient_id if row else None, session_id, "chart review")
         if current is None or live:
             self.notes.open(session_id)
         else:
@@ -136,14 +142,28 @@ class NotesFeature:
             self.course_view = CourseView(self.ctx.reader, self.window)
             self.course_view.setWindowFlag(Qt.WindowType.Window)
             self.course_view.open_session.connect(self.open_session)
+            self.course_view.patient_shown.connect(self._course_shown)
             self.window.place_dialog(self.course_view)  # clear of the tiles and alarms
         else:
+            self._course_logged = None  # opened again: the patient shown is logged again
             self.course_view.reload()
         cur = self.ctx.sessions.current
         if cur is not None and cur.row.patient_id is not None:
             self.course_view.show_patient(cur.row.patient_id)
+        shown = self.course_view.patient_box.currentData()
+        if shown is not None:
+            self._course_shown(int(shown))
         self.course_view.show()
         self.course_view.raise_()
+
+    def _course_shown(self, patient_id: int) -> None:
+        if patient_id != self._course_logged:
+            self._course_logged = patient_id
+            self._opened(patient_id, None, "course")
+
+    def _opened(self, patient_id: int | None, session_id: int | None, how: str) -> None:
+        self.ctx.writer.append_event(record_opened(
+            self.ctx.clock.now(), patient_id, session_id, how, self.ctx.sessions.author))
 
     def open_staff(self) -> None:
         if self.staff_editor is None:
