@@ -71,9 +71,11 @@ def check_db(path: Path) -> None:
     """Open (creating or migrating) the database once, to fail early with a clear message;
     for a damaged file the message names the newest good backup and how to put it back."""
     from console.store.db import DamagedStore, StoreError, open_db
+    from console.store.owner import mark_closed_cleanly
 
     try:
         open_db(path).close()
+        mark_closed_cleanly(path)  # checked just now: the console's own opening need not again
     except DamagedStore as e:
         raise UserError(f"{e}{restore_hint(path)}") from None
     except StoreError as e:
