@@ -193,8 +193,13 @@ def redraw(hours: float, repeat: int = 7) -> dict[str, Any]:
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
-    from console.core.vitals import VITALS
-    from console.ui.trend_chart import TrendChart
+    try:
+        from console.core.vitals_table import VITALS
+        from console.ui.vitals.trend_chart import TrendChart
+    except ImportError:  # a checkout from before the feature folders (the "before" run)
+        from console.ui.trend_chart import TrendChart  # type: ignore[no-redef]
+
+        from console.core.vitals import VITALS  # type: ignore[no-redef]
     from devices import mdc
 
     app = QApplication.instance() or QApplication([])

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from pytestqt.qtbot import QtBot
 
-from console.ui.trend_chart import GAP_SECONDS, Series, TrendChart, in_view
+from console.ui.vitals.trend_chart import GAP_SECONDS, Series, TrendChart, in_view
 from devices import mdc
 from devices.reading import Reading
 
