@@ -43,7 +43,7 @@ def _empty() -> np.ndarray:
     return np.empty(0, dtype=_ROW)
 
 
-def _aliases(code: int) -> list[int]:
+def stored_codes(code: int) -> list[int]:
     """Every stored code that means `code` (itself first)."""
     c = mdc.canonical(code)
     return [c, *sorted(k for k, v in mdc.CANONICAL.items() if v == c and k != c)]
@@ -66,7 +66,7 @@ class SessionHistory:
 
     def _read(self, code: int) -> np.ndarray:
         parts = []
-        for stored in _aliases(code):
+        for stored in stored_codes(code):
             cur = self.conn.execute(
                 "SELECT t, IFNULL(value, 'nan'), quality, code FROM readings "
                 "WHERE session_id=? AND code=? AND id<=? ORDER BY t",
