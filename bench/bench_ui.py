@@ -106,18 +106,31 @@ def idle(seconds: float, warmup: float) -> dict[str, Any]:
         window.show()
         hook = Hook()
         hook.watch(window.vitals.trend.layout_widget.viewport(), "trend")
-        hook.watch(window.vitals.pleth.plot.viewport(), "pleth")
+        pleth = window.vitals.pleth  # a pyqtgraph plot before, a plain widget since
+        plot = getattr(pleth, "plot", None)
+        hook.watch(plot.viewport() if plot is not None else pleth, "pleth")
         for key, tile in window.vitals.tile_of.items():
             hook.watch(tile.value, f"tile {key}")
         marks: dict[str, Any] = {}
 
+        profile = None
+        if os.environ.get("BENCH_PROFILE"):  # where the GUI thread's time goes (cProfile)
+            import cProfile
+
+            profile = cProfile.Profile()
+
         def start_measuring() -> None:
+            if profile is not None:
+                profile.enable()
             hook.counting = True
             marks["cpu"], marks["wall"] = thread_cpu(), time.monotonic()
 
         def stop_measuring() -> None:
             hook.counting = False
             marks["cpu"] = cpu_delta(marks["cpu"], thread_cpu())
+            if profile is not None:
+                profile.disable()
+                profile.dump_stats(os.environ["BENCH_PROFILE"])
             marks["wall"] = time.monotonic() - marks["wall"]
             window.allow_close_without_asking()
             app.quit()

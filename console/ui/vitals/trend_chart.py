@@ -194,7 +194,7 @@ class TrendChart(QWidget):
         self._moved = QTimer(self)  # the view was zoomed or panned: draw what is in it now
         self._moved.setSingleShot(True)
         self._moved.setInterval(0)
-        self._moved.timeout.connect(self._draw_curves)
+        self._moved.timeout.connect(self._view_moved)
         self._update_live_button()
 
     def _add_row(self, key: str) -> None:
@@ -329,6 +329,10 @@ class TrendChart(QWidget):
         lo = now - self.window_s if self.window_s else (self._start_time() or now - 600)
         p = next(iter(self.plots.values()))
         p.setXRange(lo, now + max(10.0, (now - lo) * 0.02), padding=0)
+        for row in self.plots.values():
+            # The views' transforms now, not during the paint: a transform changed while
+            # painting makes every curve ask for a second paint right after it.
+            row.getViewBox().updateMatrix()
 
     def show_time(self, t: float, span: float = 600.0) -> None:
         """Jump the chart to time t (centred), leaving live-follow mode."""
@@ -364,6 +368,10 @@ class TrendChart(QWidget):
     def _range_key(self) -> tuple[float, float, int]:
         lo, hi = self.view_range()
         return lo, hi, int(next(iter(self.plots.values())).getViewBox().width())
+
+    def _view_moved(self) -> None:
+        if self._drawn_range != self._range_key():  # not the tick's own move, drawn already
+            self._draw_curves()
 
     def _draw_curves(self) -> None:
         """Each curve: what is in view, at most ~2 points per pixel column."""
