@@ -9,7 +9,6 @@ widgets only call these methods and repaint; no clinical rule lives in the UI.
 
 from __future__ import annotations
 
-import bisect
 import math
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -100,7 +99,7 @@ class DoseDay:
         self.events: list[Event] = []
         self.answers: dict[str, Any] = {}
         self.latest: dict[str, Reading] = {}
-        self.values: dict[str, list[float]] = {}
+        self.values: dict[str, checks_mod.Times] = {}  # value times, per check kind
         self.doses: list[GivenDose] = []
         self.dose_events: dict[str, Event] = {}
         self.voided: set[str] = set()
@@ -156,9 +155,7 @@ class DoseDay:
                 continue
             kind = CHECK_OF_PARAM.get(param)
             if kind:
-                times = self.values.setdefault(kind, [])
-                times.extend(s.t[ok].tolist())
-                times.sort()
+                self._times(kind).extend(s.t[ok])
             newest[param] = max(newest.get(param, -math.inf), float(s.t[ok][-1]))
         cutoff = self.now() - REPLAY_S
         codes = [a for c in PARAM_OF_CODE for a in stored_codes(c)]
@@ -219,7 +216,7 @@ class DoseDay:
         self.events.append(e)
         p = e.payload
         if e.kind in CHECK_OF_SCORE:
-            bisect.insort(self.values.setdefault(CHECK_OF_SCORE[e.kind], []), e.t)
+            self._times(CHECK_OF_SCORE[e.kind]).add(e.t)
         elif e.kind == "dose.given" and p.get("role") == "rescue":
             self.rescue_doses.append(e)
         elif e.kind == "checklist.item":
@@ -245,7 +242,7 @@ class DoseDay:
         elif e.kind.startswith("infusion.") and e.refers_to in self.infusions:
             self.infusions[e.refers_to].apply(e)
         elif e.kind == "check.recorded":
-            bisect.insort(self.values.setdefault(p["what"], []), e.t)
+            self._times(p["what"]).add(e.t)
         elif e.kind == "check.overdue":
             self.overdue_recorded.add(p["key"])
 
@@ -254,7 +251,13 @@ class DoseDay:
         for r in self._take_latest(readings):
             kind = CHECK_OF_PARAM.get(PARAM_OF_CODE[mdc.canonical(r.code)])
             if kind:
-                bisect.insort(self.values.setdefault(kind, []), r.t)
+                self._times(kind).add(r.t)
+
+    def _times(self, kind: str) -> checks_mod.Times:
+        times = self.values.get(kind)
+        if times is None:
+            times = self.values[kind] = checks_mod.Times()
+        return times
 
     def _take_latest(self, readings: list[Reading]) -> list[Reading]:
         """The newest trusted value of each parameter; returns the readings that count."""
