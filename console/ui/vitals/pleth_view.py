@@ -150,7 +150,7 @@ class PlethView(QWidget):
             pts[:, 1] = 2.0 + (h - 4.0) * (1.0 - y)
             p.setPen(self._pen)
             # one polyline per unbroken run (no data, or the blank, breaks the line)
-            edges = np.flatnonzero(np.diff(np.r_[False, ok, False].astype(np.int8)))
+            edges = np.flatnonzero(np.diff(np.concatenate(([0], ok.view(np.int8), [0]))))
             for a, b in zip(edges[0::2], edges[1::2], strict=True):
                 if b - a > 1:
                     poly = fn.create_qpolygonf(int(b - a))

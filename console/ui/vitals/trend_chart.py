@@ -1,8 +1,9 @@
 """Whole-session trends, one row per trend row of the vital-sign table, one time axis.
 
 Data accumulate in growing numpy arrays (a resumed session's history is put in front of them
-in one step, `add_history`). The chart is drawn once a second: the view moves with the
-present on that tick and each curve gets `setData` of what is in view, cut to the view and
+in one step, `add_history`). The chart is drawn once a second: on that tick the view steps
+with the present when the present has used half the room on its right, and each curve gets
+`setData` of what is in view, cut to the view and
 reduced to each pixel's lowest and highest value when there are more points than pixels (an
 8-hour session is ~2 points per pixel, not 28 800), so a redraw costs the same at hour 8 as
 at minute 1; zooming or panning draws at once. A gap in the data (link lost, probe off) is a
@@ -324,11 +325,26 @@ class TrendChart(QWidget):
         starts = [s.t[0] for s in self.series.values() if s.n]
         return min(starts) if starts else None
 
-    def _apply_window(self) -> None:
+    def _target_window(self) -> tuple[float, float]:
+        """The view that follows the present: the window, and room on the right (2 %, at
+        least 10 s) for what comes next."""
         now = self.now
         lo = now - self.window_s if self.window_s else (self._start_time() or now - 600)
+        return lo, now + max(10.0, (now - lo) * 0.02)
+
+    def _window_due(self) -> bool:
+        """Whether the following view must move: the present has used half the room on the
+        right (every ~18 s in a 30-minute window: a step of 1 % of the width, where moving
+        every second shifted it 0.6 px and re-made the time axes each time)."""
+        lo, hi = self.view_range()
+        t_lo, t_hi = self._target_window()
+        room = t_hi - self.now
+        return self.now > hi - room / 2 or abs((hi - lo) - (t_hi - t_lo)) > room
+
+    def _apply_window(self) -> None:
+        lo, hi = self._target_window()
         p = next(iter(self.plots.values()))
-        p.setXRange(lo, now + max(10.0, (now - lo) * 0.02), padding=0)
+        p.setXRange(lo, hi, padding=0)
         for row in self.plots.values():
             # The views' transforms now, not during the paint: a transform changed while
             # painting makes every curve ask for a second paint right after it.
@@ -360,8 +376,8 @@ class TrendChart(QWidget):
 
     def redraw(self) -> None:
         """The chart's tick: the view moves with the present, curves take new data."""
-        if self.follow:
-            self._apply_window()  # (draws through the range change when the view moved)
+        if self.follow and self._window_due():
+            self._apply_window()
         if self._dirty or self._drawn_range != self._range_key():
             self._draw_curves()
 
