@@ -24,6 +24,7 @@ import numpy as np
 from devices import mdc
 
 _ROW = np.dtype([("t", "f8"), ("value", "f8"), ("quality", "i1"), ("code", "i8")])
+_READ = np.dtype([("t", "f8"), ("value", "f8"), ("quality", "i1")])  # one code's query
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,14 @@ class SessionHistory:
         parts = []
         for stored in stored_codes(code):
             cur = self.conn.execute(
-                "SELECT t, IFNULL(value, 'nan'), quality, code FROM readings "
+                "SELECT t, IFNULL(value, 'nan'), quality FROM readings "
                 "WHERE session_id=? AND code=? AND id<=? ORDER BY t",
                 (self.session_id, stored, self.up_to_id))
-            parts.append(np.fromiter(cur, dtype=_ROW))
+            got = np.fromiter(cur, dtype=_READ)
+            rows = np.empty(len(got), dtype=_ROW)
+            rows["t"], rows["value"], rows["quality"] = got["t"], got["value"], got["quality"]
+            rows["code"] = stored
+            parts.append(rows)
         rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
         if len(parts) > 1 and len(rows) > 1:
             rows = rows[np.argsort(rows["t"], kind="stable")]
