@@ -96,6 +96,7 @@ def resume(db_src: Path) -> dict[str, float]:
     from console.ui import theme
 
     app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
     theme.apply_theme(app)
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:

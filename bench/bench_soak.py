@@ -53,6 +53,7 @@ def soak(hours: float, speed: float) -> dict[str, Any]:
     from devices.simulator import Simulator
 
     app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
     theme.apply_theme(app)
     clock = FastClock(speed)
     samples: list[tuple[float, float]] = []  # (session hours, RSS MB)

@@ -56,6 +56,7 @@ def idle(seconds: float, warmup: float) -> dict[str, Any]:
     from devices.simulator import Simulator
 
     app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
     theme.apply_theme(app)
 
     class Hook(QObject):
@@ -212,7 +213,7 @@ def redraw(hours: float, repeat: int = 7) -> dict[str, Any]:
     except ImportError:  # a checkout from before the feature folders (the "before" run)
         from console.ui.trend_chart import TrendChart  # type: ignore[no-redef]
 
-        from console.core.vitals import VITALS  # type: ignore[no-redef]
+        from console.core.vitals import VITALS  # type: ignore[no-redef, attr-defined]
     from devices import mdc
 
     app = QApplication.instance() or QApplication([])

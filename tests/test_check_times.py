@@ -13,7 +13,7 @@ from console.core.dosing.checks import Times
 
 def test_times_stay_in_order_as_a_sorted_list_would() -> None:
     rnd = random.Random(3)
-    times, ref = Times(), []
+    times, ref = Times(), list[float]()
     for _ in range(2000):
         t = rnd.choice([rnd.uniform(0, 1000), 1000 + len(ref)])  # mostly in order
         times.add(t)
