@@ -6,6 +6,7 @@ as before (tests/test_backups.py holds the failing-disk case)."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from console.store import db as db_module
 from console.store import owner, records
 from console.store.db import DamagedStore, open_db
 from console.store.writer import StoreWriter
@@ -36,18 +38,25 @@ def damage_keeping_the_time(db: Path) -> None:
     os.utime(db, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
-def test_a_file_closed_properly_is_not_checked_again(tmp_path: Path) -> None:
+def test_a_file_closed_properly_is_not_checked_again(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    checked: list[Path] = []
+    real = db_module._damage
+
+    def damage_check(conn: sqlite3.Connection, p: Path) -> None:  # the real check, counted
+        checked.append(p)
+        real(conn, p)
+
+    monkeypatch.setattr(db_module, "_damage", damage_check)
     db = tmp_path / "h.db"
-    record_a_little(db)
-    assert owner.closed_cleanly(db)
-    # Unchanged since it was closed properly, so the check is skipped: garbage written
-    # behind SQLite's back with the time put back is not looked for at this start...
+    record_a_little(db)  # a new file: checked at its first opening
+    assert len(checked) == 1 and owner.closed_cleanly(db)
     conn = open_db(db)
+    assert len(checked) == 1, "closed properly and unchanged since: not checked again"
     assert not owner.closed_cleanly(db), "open for writing: not clean until closed"
     conn.close()
-    record_a_little(db)
-    damage_keeping_the_time(db)
     open_db(db).close()
+    assert len(checked) == 2, "opened and closed without saying so: checked"
 
 
 def test_a_file_changed_since_it_was_closed_is_checked(tmp_path: Path) -> None:
