@@ -24,6 +24,7 @@ from console.core.session import SessionService
 from console.core.vitals.captures import connect
 from console.core.vitals.device_setup import apply_devices, preferred_from_config
 from console.replication.replicator import Replicator, SyncSettings
+from console.store import owner
 from console.store.db import open_reader
 from console.store.writer import StoreWriter
 from devices.drivers import get_driver
@@ -67,6 +68,10 @@ class Running:
             self.replicator.stop(flush=SYNC_FLUSH_S)
         self.ctx.sessions.close()
         self.ctx.reader.close()
+        if not self.ctx.writer.alive and not self.ctx.writer.unsaved:
+            # The reader's close may have moved the -wal into the file after the writer said
+            # it was closed properly: say it again for the file as it is now.
+            owner.mark_closed_cleanly(self.ctx.db_path)
 
 
 def start_core(

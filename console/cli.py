@@ -16,14 +16,16 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import sqlite3
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from console import __version__
-from console.core.config import DeviceConfig, default_data_dir
+from console.core.paths import default_data_dir
+
+if TYPE_CHECKING:
+    from console.core.config import DeviceConfig
 
 if TYPE_CHECKING:
     from console.replication.replicator import SyncSettings
@@ -42,6 +44,7 @@ def default_db() -> Path:
 
 
 def _devices(specs: list[str] | None) -> list[DeviceConfig] | None:
+    from console.core.config import DeviceConfig
     from devices.drivers import UnknownProtocol, device_name, parse_device
 
     if not specs:
@@ -68,9 +71,11 @@ def check_db(path: Path) -> None:
     """Open (creating or migrating) the database once, to fail early with a clear message;
     for a damaged file the message names the newest good backup and how to put it back."""
     from console.store.db import DamagedStore, StoreError, open_db
+    from console.store.owner import mark_closed_cleanly
 
     try:
         open_db(path).close()
+        mark_closed_cleanly(path)  # checked just now: the console's own opening need not again
     except DamagedStore as e:
         raise UserError(f"{e}{restore_hint(path)}") from None
     except StoreError as e:
@@ -300,6 +305,8 @@ def _session_end(r: dict[str, object]) -> float:
 def cmd_sessions(a: argparse.Namespace) -> int:
     if a.pg is not None:
         return _sessions_on_server(a)
+    import sqlite3
+
     from console.store.db import StoreError, explain, open_readonly
     from console.store.health import shown_state
     from console.store.records import session_summaries
@@ -651,6 +658,8 @@ def _export_parsers(sub: argparse._SubParsersAction[_Parser],
 def cmd_sync_status(a: argparse.Namespace) -> int:
     """How far this file's copy on the central server has got; exit 1 when the server
     cannot be reached (or refuses), 0 when it can or when sync is off."""
+    import sqlite3
+
     from console.replication.check import report_lines
     from console.store.db import StoreError, explain, open_readonly
 
@@ -751,7 +760,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    from devices.physiology import SCENARIOS
+    from devices.scenarios import SCENARIOS
 
     p = _Parser(prog="holdspace", description="Holdspace treatment-room console.")
     p.add_argument("--version", action="version", version=f"holdspace {__version__}")

@@ -140,6 +140,8 @@ def test_reopening_mid_session_resumes_it_with_its_whole_trend(
         assert running.ctx.sessions.current.id == sid
         assert bar.isHidden()
         assert "recording" in window.header.state.text()
+        # The history is drawn right after the window's first paint (issue 17).
+        qtbot.waitUntil(lambda: window.vitals.trend.series[mdc.MDC_ECG_HEART_RATE].n >= 20)
         t, v = window.vitals.trend.series[mdc.MDC_ECG_HEART_RATE].arrays()
         finite = v[v == v]
         assert list(finite[:20]) == [70 + i for i in range(20)]

@@ -112,6 +112,9 @@ class AcquisitionHub:
         # Told on the caller's thread when values typed by hand are waiting, so the display
         # can take them at once rather than at its next tick.
         self.manual_added: Observers[list[Reading]] = Observers()
+        # Called on a link thread when something arrived for the display (set by the GUI's
+        # feed so a number is drained at once, not at the next poll); never under the lock.
+        self.on_new: Callable[[], None] | None = None
 
     # ----- devices -----
     def add_device(self, driver: Driver, port: str, source: str | None = None,
@@ -196,6 +199,9 @@ class AcquisitionHub:
                     heard = s.t0 + s.duration
                 self._heard[source] = max(self._heard.get(source, heard), heard)
             self._buffer.extend(samples)
+        wake = self.on_new
+        if wake is not None and samples:
+            wake()
 
     def manual(self, readings: list[Reading]) -> None:
         """Values typed by hand (a manual cuff, a count of breaths): stored with the session
@@ -213,6 +219,9 @@ class AcquisitionHub:
         status = replace(status, message=staff_words(status.message))
         with self._lock:
             self._statuses.append(status)
+        wake = self.on_new
+        if wake is not None:
+            wake()
         sid = self.session_id
         if sid is not None and self.writer is not None and status.state in (
             LinkState.LIVE, LinkState.LOST, LinkState.NO_DATA

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
 from collections.abc import Callable, Mapping
@@ -19,10 +18,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict, TypeVar
 
-import platformdirs
-
 from console.core import clinic_files, settings, settings_schema
 from console.core.clinic_files import FileProblem
+
+# Re-exported: the defaults were defined here before they moved for the command line.
+from console.core.paths import APP as APP
+from console.core.paths import default_config_path as default_config_path
+from console.core.paths import default_data_dir as default_data_dir
 from console.core.settings import (  # noqa: F401  (the declarations, where they were before)
     MEANING,
     BackupSettings,
@@ -33,17 +35,7 @@ from console.core.settings import (  # noqa: F401  (the declarations, where they
 )
 from devices.plausibility import DEFAULT_LIMITS, Limits, limits_with
 
-APP = "holdspace"
 S = TypeVar("S")
-
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get("HOLDSPACE_DATA_DIR") or platformdirs.user_data_dir(APP, appauthor=False))
-
-
-def default_config_path() -> Path:
-    base = os.environ.get("HOLDSPACE_CONFIG_DIR") or platformdirs.user_config_dir(APP, appauthor=False)
-    return Path(base) / "workstation.json"
 
 
 @dataclass

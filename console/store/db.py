@@ -20,11 +20,13 @@ import sqlite3
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlite_utils
-
-from console.store import chain
+from console.store import chain, owner
 from devices import mdc
+
+if TYPE_CHECKING:  # imported by `migrate` only: most starts have nothing to migrate
+    import sqlite_utils
 
 
 class StoreError(Exception):
@@ -269,13 +271,17 @@ def _connect(path: Path, busy_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
 
 def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
     """Bring the file to `target`; returns the version it had."""
-    db = sqlite_utils.Database(conn)
     found: int = conn.execute("PRAGMA user_version").fetchone()[0]
     if found > SCHEMA_VERSION:
         raise StoreError(
             f"This database was written by a newer Holdspace (schema {found}; this program "
             f"understands up to {SCHEMA_VERSION}). Update Holdspace before opening it."
         )
+    if found >= target:
+        return found
+    import sqlite_utils
+
+    db = sqlite_utils.Database(conn)
     for version in range(found, target):
         conn.execute("BEGIN EXCLUSIVE")
         try:
@@ -372,7 +378,9 @@ def open_db(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Con
 
     Everything that would stop recording later is found now: a lock held by another program
     (probed with a write transaction that waits LOCK_PROBE_MS, not SQLite's long busy
-    timeout), a read-only file, damage, a full disk or a file-size limit.
+    timeout), a read-only file, damage, a full disk or a file-size limit. Damage is looked for
+    (`PRAGMA quick_check`, seconds on a long day's file) unless the file was closed properly
+    and has not changed since (console.store.owner.closed_cleanly).
     """
     p = Path(path).expanduser()
     if p.is_dir():
@@ -392,6 +400,8 @@ def open_db(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Con
             f"Cannot write to {p}: permission denied. Readings could not be saved there."
         )
     check_room(p)
+    clean = owner.closed_cleanly(p)
+    owner.forget_closed_cleanly(p)  # open for writing now: not clean until closed properly
     if not p.exists():  # patient data: readable by the owner only (SQLite gives -wal the same)
         try:
             os.close(os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
@@ -406,7 +416,8 @@ def open_db(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Con
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        _damage(conn, p)
+        if not clean:
+            _damage(conn, p)
         conn.execute("BEGIN IMMEDIATE")  # the lock probe: can this file be written now?
         conn.execute("ROLLBACK")
         chain.install(conn)  # before migrating: events a later migration writes are linked

@@ -14,6 +14,13 @@ file. The check (`probe`) opens the file read-only, so it works on a database on
 disk (where nobody can be recording).
 Locks are per open file (flock on Linux/macOS, a byte lock on Windows), so a check from the
 same process sees its own sessions as taken, as it should.
+
+The last process to close the database properly leaves `<database>.owners/closed-cleanly`
+naming the file as it left it (inode, size, modification time, no -wal): the next start
+skips `PRAGMA quick_check` (seconds on a long day's file) when the file is still exactly
+that. After a crash, a kill or a power cut the marker is missing (opening the file removes
+it), and a file changed since (a disk writing garbage into it, a copy put in its place)
+no longer matches it: both are checked.
 """
 
 from __future__ import annotations
@@ -111,6 +118,61 @@ def reap(db_path: str | os.PathLike[str], session_id: int) -> Owner:
 
 
 IN_USE_NAME = "open.lock"
+CLEAN_NAME = "closed-cleanly"
+
+
+def _fingerprint(db_path: str | os.PathLike[str]) -> str | None:
+    """The file as it is now (inode, size, mtime), or None if it has a -wal with content
+    (the file is open, or was not closed properly) or cannot be read."""
+    p = Path(db_path).expanduser()
+    try:
+        st = p.stat()
+        wal = p.with_name(p.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            return None
+    except OSError:
+        return None
+    return f"{st.st_ino} {st.st_size} {st.st_mtime_ns}"
+
+
+def mark_closed_cleanly(db_path: str | os.PathLike[str]) -> None:
+    """Say that the database was closed properly, if nobody else has it open: call it after
+    the last connection of this process to it is closed."""
+    folder = owners_dir(db_path)
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(folder / IN_USE_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return
+    try:
+        if not _try_lock(fd, exclusive=True):
+            return  # another Holdspace writes it: it will say so when it closes
+        try:
+            print_ = _fingerprint(db_path)
+            if print_ is not None:
+                tmp = folder / f"{CLEAN_NAME}.{os.getpid()}"
+                with contextlib.suppress(OSError):
+                    tmp.write_text(print_ + "\n")
+                    os.replace(tmp, folder / CLEAN_NAME)
+        finally:
+            _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+def closed_cleanly(db_path: str | os.PathLike[str]) -> bool:
+    """Was the file closed properly, and is it still exactly as it was then?"""
+    try:
+        said = (owners_dir(db_path) / CLEAN_NAME).read_text().strip()
+    except OSError:
+        return False
+    return said == _fingerprint(db_path)
+
+
+def forget_closed_cleanly(db_path: str | os.PathLike[str]) -> None:
+    """The file is being opened for writing: until it is closed properly it is not clean."""
+    with contextlib.suppress(OSError):
+        (owners_dir(db_path) / CLEAN_NAME).unlink()
 
 
 def hold_open(db_path: str | os.PathLike[str]) -> int | None:

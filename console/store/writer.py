@@ -265,6 +265,8 @@ class StoreWriter:
             self._watchdog.join(timeout)
         fd, self._in_use = self._in_use, None
         owner.let_go(fd)
+        if not self._thread.is_alive() and self._conn is None and not self.unsaved:
+            owner.mark_closed_cleanly(self.path)  # the next start need not look for damage
 
     @property
     def alive(self) -> bool:

@@ -1,7 +1,12 @@
-"""Data from the acquisition hub, handed to widgets in batches at display rate.
+"""Data from the acquisition hub, handed to widgets in batches as they arrive.
 
-A QTimer on the GUI thread drains the hub about 20 times a second and emits one `samples`
-signal per tick with everything that arrived (never one signal per sample). A change of the
+The hub wakes the feed (from the link thread, through a queued signal) when data arrive, and
+the feed drains everything that arrived by then in one `samples` signal (never one signal per
+sample): a number is on its way to the screen at once instead of waiting for the next poll
+(a 20 Hz poll made the byte-to-screen delay 37 ms at the median, 70 at the 99th percentile),
+and a calm room costs one batch per monitor message, not twenty a second. Wakes that arrive
+while one is pending are one drain. A slow poll (POLL_HZ) remains for what changes with time
+alone (a source gone quiet hands over to another). A change of the
 source shown for a parameter comes first (`switched`), so everything painted from that batch
 on already follows the new source. A 1 Hz `second` tick carries the clock's time so timers
 repaint from stored absolute times; the same tick runs the hub's watchdog, whose findings
@@ -10,12 +15,15 @@ repaint from stored absolute times; the same tick runs the hub's watchdog, whose
 
 from __future__ import annotations
 
+import threading
+
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from console.core.acquisition import AcquisitionHub
 from console.core.clock import Clock
+from console.ui.gui_post import GuiPoster
 
-DISPLAY_HZ = 20
+POLL_HZ = 5
 
 
 class LiveFeed(QObject):
@@ -30,8 +38,11 @@ class LiveFeed(QObject):
         self.hub = hub
         self.clock = clock
         self._drain_timer = QTimer(self)
-        self._drain_timer.setInterval(1000 // DISPLAY_HZ)
+        self._drain_timer.setInterval(1000 // POLL_HZ)
         self._drain_timer.timeout.connect(self.drain)
+        self._pending = threading.Event()  # a wake is on its way to the GUI thread
+        self._post = GuiPoster(self)
+        self._running = False
         self._second_timer = QTimer(self)
         self._second_timer.setInterval(1000)
         self._second_timer.timeout.connect(self._second)
@@ -44,12 +55,27 @@ class LiveFeed(QObject):
             self.drain()
 
     def start(self) -> None:
+        self._running = True
+        self.hub.on_new = self._wake
         self._drain_timer.start()
         self._second_timer.start()
 
     def stop(self) -> None:
+        self._running = False
+        if self.hub.on_new == self._wake:
+            self.hub.on_new = None
         self._drain_timer.stop()
         self._second_timer.stop()
+
+    def _wake(self) -> None:
+        """On a link thread: something arrived; drain it on the GUI thread soon."""
+        if not self._pending.is_set():
+            self._pending.set()
+            self._post(self._woken)
+
+    def _woken(self) -> None:
+        if self._running:
+            self.drain()
 
     def _second(self) -> None:
         for line in self.hub.watchdog():  # a dead link thread restarted, a decoder fault
@@ -57,6 +83,7 @@ class LiveFeed(QObject):
         self.second.emit(self.clock.now())
 
     def drain(self) -> None:
+        self._pending.clear()  # what arrives from now on wakes the feed again
         d = self.hub.drain()
         for st in d.statuses:
             self.link_status.emit(st)

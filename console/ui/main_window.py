@@ -12,7 +12,7 @@ and trend give up height first: the tiles, the alarm banner and every control st
 
 from __future__ import annotations
 
-import math
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from console.core.acquisition import SourceSwitch, grouped
 from console.core.context import AppContext
 from console.core.session import OpenSession
-from console.store import records
+from console.store.history import session_history
 from console.ui import theme
 from console.ui.live_feed import LiveFeed
 from console.ui.room_overlay import RoomOverlay, exempt_widgets, rect_in
@@ -40,7 +40,7 @@ from console.ui.session_header import SessionHeader
 from console.ui.side_tabs import FitScroll, SideTabs
 from console.ui.vitals.vital_tile import VitalTile
 from console.ui.vitals.vitals_strip import VitalsStrip
-from devices.reading import Quality, Reading, Sample
+from devices.reading import Sample
 
 DISCLAIMER = (
     "Holdspace is an adjunct display and record — not a certified alarm system. "
@@ -237,20 +237,25 @@ class MainWindow(QMainWindow):
 
     def _load_session_history(self, session: OpenSession | None) -> None:
         """The trend shows the open session only: emptied when it ends or another begins,
-        and after a restart mid-session it shows the whole session again."""
+        and after a restart mid-session it shows the whole session again, every monitor's
+        readings whatever it was called then (a monitor moved to another port): the live
+        values first, the stored history right after the window has been painted."""
         if session is not None and session.id == self._history_loaded_for:
             return
         self.vitals.new_session(session.row.started if session is not None
                                 else self.ctx.clock.now())
         self._history_loaded_for = session.id if session is not None else None
-        if session is None:
-            return
-        codes = list(self.vitals.trend.series)
-        rows = records.session_readings(self.ctx.reader, session.id, codes)
-        self.vitals.trend.add_readings(
-            [Reading(t, src, code, math.nan if v is None else v, unit, Quality(q))
-             for t, src, code, v, unit, q in rows if src == (self.ctx.hub.shown_source(code) or src)]
-        )
+        if session is not None:
+            QTimer.singleShot(0, lambda sid=session.id: self._fill_history(sid))
+
+    def _fill_history(self, session_id: int) -> None:
+        if session_id != self._history_loaded_for:
+            return  # another session (or none) since
+        try:
+            history = session_history(self.ctx.reader, session_id)
+            self.vitals.show_history(history)
+        except sqlite3.ProgrammingError:
+            return  # the store was closed meanwhile: the console is closing
 
     # ----- live data -----
     def _on_switched(self, switches: list[SourceSwitch]) -> None:

@@ -13,9 +13,11 @@ commands (\\.sp\\, \\.in\\, ...) carry no value and are dropped, \\.br\\ is a li
 we do not know is kept as it came rather than guessed at.
 
 Components are given as text (their first subcomponent); `Segment.subs` gives all of a
-component's subcomponents. A message that uses the default delimiters and holds no escape or
-subcomponent character after MSH-2 (nearly every monitor's) is split directly, which is what
-keeps the decoder far above the serial line rate.
+component's subcomponents. A message is split into segments and fields at once; each field is
+read (repetitions, components, subcomponents, escapes) only when it is first asked for, and a
+field with no escape or subcomponent character (nearly every field, also in gateways'
+IHE-style messages with `&` in PID-3 or OBX-18) is split directly. That, not handing such
+messages to another library, is what keeps the decoder far above the serial line rate.
 """
 
 from __future__ import annotations
@@ -129,60 +131,89 @@ def escape(text: str, d: Delimiters = DEFAULT) -> str:
 # --- segments -----------------------------------------------------------------------------------
 
 
-class Segment:
-    """One segment's fields by number: repetitions of components (unescaped text)."""
+def _field(text: str, d: Delimiters) -> tuple[list[list[str]], list[list[list[str]]]]:
+    """One field's repetitions of components, and of components' subcomponents, with every
+    escape resolved (a component's text is its first subcomponent)."""
+    reps: list[list[str]] = []
+    rep_subs: list[list[list[str]]] = []
+    for rep in text.split(d.repetition):
+        comps: list[str] = []
+        comp_subs: list[list[str]] = []
+        for comp in rep.split(d.component):
+            pieces = [unescape(s, d) if s.strip() else "" for s in comp.split(d.subcomponent)]
+            comps.append(pieces[0] if pieces[0].strip() else "")
+            comp_subs.append(pieces)
+        reps.append(_trim(comps))
+        rep_subs.append(comp_subs)
+    return reps, rep_subs
 
-    __slots__ = ("_fields", "_subs", "name")
+
+
+class Segment:
+    """One segment's fields by number: repetitions of components (unescaped text).
+
+    A segment from `parse` keeps its fields as they came and reads each one (components,
+    subcomponents, escapes) the first time it is asked for: a decoder reads a dozen fields
+    of a message, not all of them, and most fields of a gateway's message hold no
+    subcomponent or escape at all, so they are split as fast as a plain message's.
+    """
+
+    __slots__ = ("_d", "_fields", "_first", "_raw", "_subs", "name")
 
     def __init__(self, name: str, fields: dict[int, list[list[str]]],
                  subs: dict[int, list[list[list[str]]]] | None = None) -> None:
         self.name = name
         self._fields = fields
         self._subs = subs
+        self._raw: list[str] | None = None  # the fields as they came (read on demand)
+        self._first = 1
+        self._d = DEFAULT
+
+    @classmethod
+    def from_text(cls, line: str, d: Delimiters = DEFAULT) -> Segment:
+        """A segment in delimiters `d`, its fields read when first asked for."""
+        parts = line.split(d.field)
+        seg = cls(parts[0], {}, {})
+        # MSH-1 is the field separator itself and MSH-2 the encoding characters: MSH-3 is
+        # the third part, where any other segment's field 3 is the fourth.
+        seg._first = 3 if parts[0] == "MSH" else 1
+        seg._raw = parts[2:] if parts[0] == "MSH" else parts[1:]
+        seg._d = d
+        return seg
+
+    def _read(self, n: int) -> list[list[str]]:
+        """Field n read from its text (and kept): [] when absent or blank."""
+        raw = self._raw
+        assert raw is not None and self._subs is not None
+        i = n - self._first
+        text = raw[i] if 0 <= i < len(raw) else ""
+        if not text.strip():
+            reps: list[list[str]] = []
+        else:
+            d = self._d
+            if d.escape not in text and d.subcomponent not in text:  # as a plain message
+                reps = [_trim([c if c.strip() else "" for c in rep.split(d.component)])
+                        for rep in text.split(d.repetition)]
+            else:
+                reps, self._subs[n] = _field(text, d)
+        self._fields[n] = reps
+        return reps
 
     @classmethod
     def from_plain_er7(cls, line: str) -> Segment:
         """A segment in default delimiters with no escapes or subcomponents (see `parse`)."""
-        parts = line.split("|")
-        name = parts[0]
-        first = 3 if name == "MSH" else 1  # MSH-1 is the "|" itself, MSH-2 the encoding chars
-        values = parts[2:] if name == "MSH" else parts[1:]
-        fields: dict[int, list[list[str]]] = {}
-        for n, text in enumerate(values, start=first):
-            if text.strip():  # blank fields and components read as empty
-                fields[n] = [_trim([c if c.strip() else "" for c in rep.split("^")])
-                             for rep in text.split("~")]
-        return cls(name, fields)
+        return cls.from_text(line)
 
     @classmethod
     def from_er7(cls, line: str, d: Delimiters) -> Segment:
         """A segment in any delimiters, with escapes and subcomponents resolved."""
-        parts = line.split(d.field)
-        name = parts[0]
-        first = 3 if name == "MSH" else 1
-        values = parts[2:] if name == "MSH" else parts[1:]
-        fields: dict[int, list[list[str]]] = {}
-        subs: dict[int, list[list[list[str]]]] = {}
-        for n, text in enumerate(values, start=first):
-            if not text.strip():
-                continue
-            reps: list[list[str]] = []
-            rep_subs: list[list[list[str]]] = []
-            for rep in text.split(d.repetition):
-                comps: list[str] = []
-                comp_subs: list[list[str]] = []
-                for comp in rep.split(d.component):
-                    pieces = [unescape(s, d) if s.strip() else "" for s in comp.split(d.subcomponent)]
-                    comps.append(pieces[0] if pieces[0].strip() else "")
-                    comp_subs.append(pieces)
-                reps.append(_trim(comps))
-                rep_subs.append(comp_subs)
-            fields[n] = reps
-            subs[n] = rep_subs
-        return cls(name, fields, subs)
+        return cls.from_text(line, d)
 
     def reps(self, n: int) -> list[list[str]]:
-        return self._fields.get(n, [])
+        got = self._fields.get(n)
+        if got is None:
+            return [] if self._raw is None else self._read(n)
+        return got
 
     def comps(self, n: int) -> list[str]:
         r = self.reps(n)
@@ -194,12 +225,12 @@ class Segment:
 
     def subs(self, n: int, comp: int = 1, rep: int = 1) -> list[str]:
         """Every subcomponent of one component (1-based numbers); [] if it is not there."""
-        if self._subs is None:
-            reps = self.reps(n)
+        reps = self.reps(n)
+        if self._subs is None or n not in self._subs:  # no subcomponent or escape in it
             if len(reps) < rep or len(reps[rep - 1]) < comp:
                 return []
             return [reps[rep - 1][comp - 1]]
-        all_reps = self._subs.get(n, [])
+        all_reps = self._subs[n]
         if len(all_reps) < rep or len(all_reps[rep - 1]) < comp:
             return []
         return all_reps[rep - 1][comp - 1]
@@ -218,11 +249,8 @@ def segment_ok(line: str, field_sep: str = "|") -> bool:
 def parse(text: str) -> list[Segment]:
     """All segments of one message (CR-separated); raises ValueError on what cannot be read."""
     text = text.rstrip("\r")
-    if is_plain(text):
-        out = [Segment.from_plain_er7(line) for line in text.split("\r")]
-    else:
-        d = delimiters(text)
-        out = [Segment.from_er7(line, d) for line in text.split("\r")]
+    d = DEFAULT if text.startswith(PLAIN_MSH) else delimiters(text)
+    out = [Segment.from_text(line, d) for line in text.split("\r")]
     if not out or out[0].name != "MSH":
         raise ValueError("message does not start with MSH")
     if any(s.name == "MSH" for s in out[1:]):

@@ -10,9 +10,47 @@ value counts the same way. Nothing here keeps time itself: status is a function 
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from console.core.dosing.templates import CheckRule
+
+
+class Times(Sequence[float]):
+    """Value times in order, in a growing float64 array: a parameter sent every second is
+    28 800 times in 8 hours, 8 bytes each here instead of a Python float and a list slot
+    (~32 bytes) each, which grew the console by ~0.35 MB per session hour."""
+
+    def __init__(self) -> None:
+        self._a = np.empty(256)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def]
+        return self._a[: self._n][i].tolist()
+
+    def add(self, t: float) -> None:
+        """One more time, kept in order (most come in order: appended)."""
+        if self._n == len(self._a):
+            self._a = np.concatenate([self._a, np.empty(len(self._a))])
+        if self._n and t < self._a[self._n - 1]:
+            i = bisect.bisect_right(self, t)
+            self._a[i + 1 : self._n + 1] = self._a[i : self._n].copy()
+            self._a[i] = t
+        else:
+            self._a[self._n] = t
+        self._n += 1
+
+    def extend(self, ts: Iterable[float]) -> None:
+        """Many more (a session's stored history), kept in order."""
+        merged = np.sort(np.concatenate([self._a[: self._n], np.fromiter(ts, dtype=float)]),
+                         kind="stable")
+        self._n = len(merged)
+        self._a = np.concatenate([merged, np.empty(max(256, self._n // 2))])
 
 MAX_OCCURRENCES = 60  # per rule; a safety net for a tiny `every_minutes`
 
@@ -52,7 +90,7 @@ def _minutes_for(rule: CheckRule, obs_end_min: float | None) -> list[float]:
 
 
 def schedule(rules: tuple[CheckRule, ...], t0: float | None, obs_end: float | None,
-             values: dict[str, list[float]], now: float) -> list[CheckOccurrence]:
+             values: Mapping[str, Sequence[float]], now: float) -> list[CheckOccurrence]:
     """Every occurrence with its state at `now`. `values[what]` are sorted value times."""
     if t0 is None:
         return []

@@ -9,12 +9,13 @@ widgets only call these methods and repaint; no clinical rule lives in the UI.
 
 from __future__ import annotations
 
-import bisect
 import math
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from console.core.clock import Clock
 from console.core.dosing import checks as checks_mod
@@ -36,6 +37,7 @@ from console.core.observers import Observers
 from console.core.session import SessionService
 from console.core.vitals_table import VITALS
 from console.store.events import Event, session_events
+from console.store.history import session_history, stored_codes
 from devices import mdc
 from devices.link import LinkStatus
 from devices.reading import Quality, Reading, Sample
@@ -97,7 +99,7 @@ class DoseDay:
         self.events: list[Event] = []
         self.answers: dict[str, Any] = {}
         self.latest: dict[str, Reading] = {}
-        self.values: dict[str, list[float]] = {}
+        self.values: dict[str, checks_mod.Times] = {}  # value times, per check kind
         self.doses: list[GivenDose] = []
         self.dose_events: dict[str, Event] = {}
         self.voided: set[str] = set()
@@ -140,18 +142,44 @@ class DoseDay:
         for e in stored:
             self._apply(e)
         self.alarms.restore(stored)
-        codes = [c for c, _n in PARAM_OF_CODE.items()]
-        rows = conn.execute(
-            f"SELECT t, source, code, value, unit, quality FROM readings WHERE session_id=? "
-            f"AND code IN ({','.join('?' * len(codes))}) AND value IS NOT NULL ORDER BY t, id",
-            [self.session_id, *codes]).fetchall()
-        readings = [Reading(t, src, code, val, unit, Quality(q))
-                    for t, src, code, val, unit, q in rows]
-        self._take(readings)
+        # Each parameter's history once, as arrays shared with the trend (and the timeline):
+        # the times of trusted values fulfil checks; Reading objects are made only for the
+        # newest value of each parameter and the last REPLAY_S, not for every stored second.
+        history = session_history(conn, self.session_id)
+        trusted = [int(q) for q in TRUSTED]
+        newest: dict[str, float] = {}
+        for code, param in PARAM_OF_CODE.items():
+            s = history.series(code)
+            ok = np.isin(s.quality, trusted) & ~np.isnan(s.value)
+            if not ok.any():
+                continue
+            kind = CHECK_OF_PARAM.get(param)
+            if kind:
+                self._times(kind).extend(s.t[ok])
+            newest[param] = max(newest.get(param, -math.inf), float(s.t[ok][-1]))
         cutoff = self.now() - REPLAY_S
+        codes = [a for c in PARAM_OF_CODE for a in stored_codes(c)]
+        marks = ",".join("?" * len(codes))
+        recent = [Reading(t, src, code, val, unit, Quality(q)) for t, src, code, val, unit, q in
+                  conn.execute(
+                      f"SELECT t, source, code, value, unit, quality FROM readings WHERE "
+                      f"session_id=? AND code IN ({marks}) AND value IS NOT NULL AND t>=? "
+                      "ORDER BY t, id", [self.session_id, *codes, cutoff])]
+        older = [p for p, t in newest.items() if t < cutoff]
+        for param in older:  # its newest value is older than the replayed minutes
+            pcodes = [a for c in PARAM_CODES[param] for a in stored_codes(c)]
+            row = conn.execute(
+                f"SELECT t, source, code, value, unit, quality FROM readings WHERE session_id=? "
+                f"AND code IN ({','.join('?' * len(pcodes))}) AND t=? AND value IS NOT NULL "
+                f"AND quality IN ({','.join('?' * len(trusted))}) ORDER BY id DESC LIMIT 1",
+                [self.session_id, *pcodes, newest[param], *trusted]).fetchone()
+            if row is not None:
+                t, src, code, val, unit, q = row
+                self._take_latest([Reading(t, src, code, val, unit, Quality(q))])
+        self._take_latest(recent)
         # The alarm state is the stored events' (restored above); readings only restart the
         # sustain timers. Nothing is recorded for the past.
-        self.alarms.prime(r for r in readings if r.t >= cutoff)
+        self.alarms.prime(recent)
         self.alarms.armed = bool(self.doses)
         for c in self.checks():
             self._announced[c.key] = c.state
@@ -188,7 +216,7 @@ class DoseDay:
         self.events.append(e)
         p = e.payload
         if e.kind in CHECK_OF_SCORE:
-            bisect.insort(self.values.setdefault(CHECK_OF_SCORE[e.kind], []), e.t)
+            self._times(CHECK_OF_SCORE[e.kind]).add(e.t)
         elif e.kind == "dose.given" and p.get("role") == "rescue":
             self.rescue_doses.append(e)
         elif e.kind == "checklist.item":
@@ -214,12 +242,26 @@ class DoseDay:
         elif e.kind.startswith("infusion.") and e.refers_to in self.infusions:
             self.infusions[e.refers_to].apply(e)
         elif e.kind == "check.recorded":
-            bisect.insort(self.values.setdefault(p["what"], []), e.t)
+            self._times(p["what"]).add(e.t)
         elif e.kind == "check.overdue":
             self.overdue_recorded.add(p["key"])
 
     # ------------------------------------------------------------------ readings
     def _take(self, readings: list[Reading]) -> None:
+        for r in self._take_latest(readings):
+            kind = CHECK_OF_PARAM.get(PARAM_OF_CODE[mdc.canonical(r.code)])
+            if kind:
+                self._times(kind).add(r.t)
+
+    def _times(self, kind: str) -> checks_mod.Times:
+        times = self.values.get(kind)
+        if times is None:
+            times = self.values[kind] = checks_mod.Times()
+        return times
+
+    def _take_latest(self, readings: list[Reading]) -> list[Reading]:
+        """The newest trusted value of each parameter; returns the readings that count."""
+        used = []
         for r in readings:
             param = PARAM_OF_CODE.get(mdc.canonical(r.code))
             if param is None or r.quality not in TRUSTED or math.isnan(r.value):
@@ -227,9 +269,8 @@ class DoseDay:
             old = self.latest.get(param)
             if old is None or r.t >= old.t:
                 self.latest[param] = r
-            kind = CHECK_OF_PARAM.get(param)
-            if kind:
-                bisect.insort(self.values.setdefault(kind, []), r.t)
+            used.append(r)
+        return used
 
     def readings(self, samples: Sequence[Sample]) -> list[Event]:
         """Everything from the live feed (and manual entries) goes through here."""

@@ -37,6 +37,10 @@ class NoWheelOnUnfocused(QObject):
     """The filter; `install()` puts one on the application."""
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        # Every event of the application passes here: the cheap test first (the type of
+        # the widget), the event's type (an enum made in Python) only for value inputs.
+        if not is_value_input(obj):
+            return False
         kind = event.type()
         if kind == QEvent.Type.Polish and is_value_input(obj):
             assert isinstance(obj, QWidget)

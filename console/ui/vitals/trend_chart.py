@@ -1,10 +1,17 @@
 """Whole-session trends, one row per trend row of the vital-sign table, one time axis.
 
-Data accumulate in growing numpy arrays; curves are redrawn at most twice a second with
-`setData` (one call per curve), clipped to view and peak-downsampled for long sessions. A gap
-in the data (link lost, probe off) is a NaN, so the line breaks rather than bridging the gap.
-The view follows the present unless the user pans or zooms; "Live" brings it back.
-Everything on it belongs to one session: `reset` empties series and markers for the next.
+Data accumulate in growing numpy arrays (a resumed session's history is put in front of them
+in one step, `add_history`). The chart is drawn once a second: on that tick the view steps
+with the present when the present has used half the room on its right, and each curve gets
+`setData` of what is in view, cut to the view and
+reduced to each pixel's lowest and highest value when there are more points than pixels (an
+8-hour session is ~2 points per pixel, not 28 800), so a redraw costs the same at hour 8 as
+at minute 1; zooming or panning draws at once. A gap in the data (link lost, probe off) is a
+NaN, so the line breaks rather than bridging the gap, at any zoom. The grid is a few opaque
+lines per row (`Grid`), not the axes' grid, which blended its alpha over the whole chart at
+every paint. The view follows the present unless the user pans or zooms; "Live" brings it
+back. Everything on it belongs to one session: `reset` empties series and markers for the
+next.
 """
 
 from __future__ import annotations
@@ -23,6 +30,76 @@ from devices import mdc
 from devices.reading import Reading
 
 GAP_SECONDS = 6.0  # a longer silence between readings breaks the line
+REDRAW_MS = 1000  # the chart moves with the present, and takes new data, once a second
+GRID_COLOUR = theme.dim(theme.TEXT_DIM, 0.25)  # opaque: the grid costs no blending
+
+
+def _gapped(t: np.ndarray, v: np.ndarray, gap: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """t, v with a NaN after every silence longer than `gap` (as `Series.append` makes)."""
+    if gap is None or len(t) < 2:
+        return t, v
+    at = np.flatnonzero(np.diff(t) > gap) + 1
+    if not len(at):
+        return t, v
+    return np.insert(t, at, t[at - 1] + 0.001), np.insert(v, at, math.nan)
+
+
+def in_view(t: np.ndarray, v: np.ndarray, lo: float, hi: float,
+            pixels: int) -> tuple[np.ndarray, np.ndarray]:
+    """What is drawn of (t, v) between lo and hi on `pixels` columns: the points in view (and
+    one either side, so the line reaches the edges); with more than two points per pixel,
+    each pixel's lowest and highest value, and a break where the pixel held a gap."""
+    i = max(0, int(np.searchsorted(t, lo)) - 1)
+    j = min(len(t), int(np.searchsorted(t, hi, side="right")) + 1)
+    t, v = t[i:j], v[i:j]
+    if len(t) <= 2 * max(pixels, 1) or hi <= lo:
+        return t, v
+    col = ((t - lo) * (pixels / (hi - lo))).astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
+    ends = np.r_[starts[1:], len(t)] - 1
+    low = np.fmin.reduceat(v, starts)  # NaN only where the pixel has no value at all
+    high = np.fmax.reduceat(v, starts)
+    gap = np.add.reduceat(np.isnan(v).astype(np.int8), starts) > 0
+    x = np.empty(3 * len(starts))
+    y = np.empty(3 * len(starts))
+    x[0::3], x[1::3], x[2::3] = t[starts], t[ends], t[ends]
+    y[0::3], y[1::3] = low, high
+    y[2::3] = np.where(gap, math.nan, high)  # a gap in the pixel breaks the line after it
+    return x, y
+
+
+class Grid:
+    """The row's grid: opaque line segments at the axes' ticks in one curve behind the data,
+    re-made when the view moves (once a second). Cheaper than the axes' own grid, which
+    blends its alpha over the whole row at every paint."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.plot = plot
+        pen = pg.mkPen(GRID_COLOUR, width=1)
+        self.curve = pg.PlotCurveItem(pen=pen, connect="pairs", skipFiniteCheck=True)
+        self.curve.setZValue(-100)
+        plot.addItem(self.curve, ignoreBounds=True)
+        self._for: tuple[float, float, float, float, float, float] | None = None
+
+    def update(self) -> None:
+        vb = self.plot.getViewBox()
+        (x0, x1), (y0, y1) = vb.viewRange()
+        key = (x0, x1, y0, y1, vb.width(), vb.height())
+        if key == self._for:
+            return
+        self._for = key
+        xs: list[float] = []
+        ys: list[float] = []
+        for axis, lo, hi, size, vertical in ((self.plot.getAxis("bottom"), x0, x1, vb.width(), True),
+                                             (self.plot.getAxis("left"), y0, y1, vb.height(), False)):
+            if not hasattr(axis, "fontMetrics"):
+                self._for = None  # a date axis knows its ticks once it has been drawn
+                continue
+            for _spacing, ticks in axis.tickValues(lo, hi, max(1.0, size))[:2]:
+                for v in ticks:
+                    xs += [v, v] if vertical else [x0, x1]
+                    ys += [y0, y1] if vertical else [v, v]
+        self.curve.setData(np.array(xs, dtype=float), np.array(ys, dtype=float))
 
 
 class Series:
@@ -50,6 +127,21 @@ class Series:
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return self.t[: self.n], self.v[: self.n]
 
+    def put_before(self, t: np.ndarray, v: np.ndarray) -> None:
+        """Stored history in front of what arrived live (points not before the first live
+        one are left out: they are already here), gaps broken as `append` breaks them."""
+        if self.n:
+            keep = t < self.t[0]
+            t, v = t[keep], v[keep]
+        if not len(t):
+            return
+        live_t, live_v = self.arrays()
+        t, v = _gapped(np.concatenate([t, live_t]), np.concatenate([v, live_v]), self.gap)
+        self.n = len(t)
+        size = max(1024, 1 << (self.n - 1).bit_length())
+        self.t = np.resize(t, size)
+        self.v = np.resize(v, size)
+
 
 MARKER_NEAR_S = 20 * 60.0  # markers this close may share the screen at any zoom
 MARKER_LEVELS = 3  # label rows before they start again at the top
@@ -65,6 +157,7 @@ class TrendChart(QWidget):
         self.layout_widget = pg.GraphicsLayoutWidget()
         self.layout_widget.ci.setSpacing(2)
         self.plots: dict[str, pg.PlotItem] = {}
+        self.grids: dict[str, Grid] = {}
         self.series: dict[int, Series] = {}
         self.curves: dict[int, pg.PlotDataItem] = {}
         self.markers: list[tuple[float, str, str]] = []
@@ -94,10 +187,15 @@ class TrendChart(QWidget):
         lay.addWidget(self.layout_widget, 1)
         self.layout_widget.setMinimumHeight(150)
         self._dirty = False
+        self._drawn_range: tuple[float, float, int] | None = None  # what the curves now show
         self._timer = QTimer(self)
-        self._timer.setInterval(500)
+        self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self.redraw)
         self._timer.start()
+        self._moved = QTimer(self)  # the view was zoomed or panned: draw what is in it now
+        self._moved.setSingleShot(True)
+        self._moved.setInterval(0)
+        self._moved.timeout.connect(self._view_moved)
         self._update_live_button()
 
     def _add_row(self, key: str) -> None:
@@ -117,14 +215,14 @@ class TrendChart(QWidget):
         name = pg.TextItem(title, color=theme.TEXT_DIM, anchor=(0, 0))
         name.setParentItem(p.getViewBox())
         name.setPos(4, 0)
-        p.showGrid(x=True, y=True, alpha=0.12)
-        p.setClipToView(True)
-        p.setDownsampling(auto=True, mode="peak")
+        self.grids[key] = Grid(p)
         p.setMenuEnabled(False)
         p.getViewBox().setMouseEnabled(x=True, y=False)
         p.getViewBox().sigRangeChangedManually.connect(self._user_moved)
         if first is not None:
             p.setXLink(first)
+        else:
+            p.getViewBox().sigXRangeChanged.connect(lambda *_: self._moved.start())
         self.plots[key] = p
         for v in vitals:
             for code in v.codes:
@@ -140,7 +238,7 @@ class TrendChart(QWidget):
     def _add_curve(self, plot: str, code: int, colour: str, symbol: bool = False,
                    gap: float | None = GAP_SECONDS) -> None:
         pen = pg.mkPen(colour, width=1)
-        kw: dict[str, object] = {"pen": pen, "connect": "finite"}
+        kw: dict[str, object] = {"pen": pen, "skipFiniteCheck": True}
         if symbol:
             kw.update(pen=None, symbol="o", symbolSize=7, symbolBrush=colour, symbolPen=None)
         self.curves[code] = self.plots[plot].plot([], [], **kw)
@@ -158,6 +256,24 @@ class TrendChart(QWidget):
                 continue
             value = r.value if r.quality.displayable else math.nan
             s.append(r.t, value)
+            self._dirty = True
+
+    def add_history(self, code: int, t: np.ndarray, v: np.ndarray) -> None:
+        """A parameter's stored readings (time order; NaN where no value can be shown) in
+        front of those that arrived live: a resumed session's history, in one step."""
+        code = mdc.canonical(code)
+        s = self.series.get(code)
+        vital = vital_of(code) if s is None else None
+        if vital is not None and len(t) and vital.trend_row not in self.plots:
+            self._add_row(vital.trend_row)
+            s = self.series.get(code)
+        if s is None:
+            return
+        if self.since is not None:
+            keep = t >= self.since
+            t, v = t[keep], v[keep]
+        if len(t):
+            s.put_before(np.asarray(t, dtype=float), np.asarray(v, dtype=float))
             self._dirty = True
 
     def add_marker(self, t: float, text: str, colour: str = theme.TEXT) -> None:
@@ -196,9 +312,8 @@ class TrendChart(QWidget):
         self.go_live()
 
     def set_now(self, now: float) -> None:
+        """The present; the view follows it at the next tick of the chart (once a second)."""
         self.now = now
-        if self.follow:
-            self._apply_window()
 
     def set_window(self, seconds: float) -> None:
         self.window_s = seconds
@@ -210,11 +325,30 @@ class TrendChart(QWidget):
         starts = [s.t[0] for s in self.series.values() if s.n]
         return min(starts) if starts else None
 
-    def _apply_window(self) -> None:
+    def _target_window(self) -> tuple[float, float]:
+        """The view that follows the present: the window, and room on the right (2 %, at
+        least 10 s) for what comes next."""
         now = self.now
         lo = now - self.window_s if self.window_s else (self._start_time() or now - 600)
+        return lo, now + max(10.0, (now - lo) * 0.02)
+
+    def _window_due(self) -> bool:
+        """Whether the following view must move: the present has used half the room on the
+        right (every ~18 s in a 30-minute window: a step of 1 % of the width, where moving
+        every second shifted it 0.6 px and re-made the time axes each time)."""
+        lo, hi = self.view_range()
+        t_lo, t_hi = self._target_window()
+        room = t_hi - self.now
+        return self.now > hi - room / 2 or abs((hi - lo) - (t_hi - t_lo)) > room
+
+    def _apply_window(self) -> None:
+        lo, hi = self._target_window()
         p = next(iter(self.plots.values()))
-        p.setXRange(lo, now + max(10.0, (now - lo) * 0.02), padding=0)
+        p.setXRange(lo, hi, padding=0)
+        for row in self.plots.values():
+            # The views' transforms now, not during the paint: a transform changed while
+            # painting makes every curve ask for a second paint right after it.
+            row.getViewBox().updateMatrix()
 
     def show_time(self, t: float, span: float = 600.0) -> None:
         """Jump the chart to time t (centred), leaving live-follow mode."""
@@ -241,9 +375,34 @@ class TrendChart(QWidget):
         self.range_label.setText("following now" if self.follow else "reviewing — press Live (L)")
 
     def redraw(self) -> None:
-        if not self._dirty:
-            return
+        """The chart's tick: the view moves with the present, curves take new data."""
+        if self.follow and self._window_due():
+            self._apply_window()
+        if self._dirty or self._drawn_range != self._range_key():
+            self._draw_curves()
+
+    def _range_key(self) -> tuple[float, float, int]:
+        lo, hi = self.view_range()
+        return lo, hi, int(next(iter(self.plots.values())).getViewBox().width())
+
+    def _view_moved(self) -> None:
+        if self._drawn_range != self._range_key():  # not the tick's own move, drawn already
+            self._draw_curves()
+
+    def _draw_curves(self) -> None:
+        """Each curve: what is in view, at most ~2 points per pixel column."""
+        self._moved.stop()
+        key = self._range_key()
+        lo, hi, pixels = key
         self._dirty = False
+        self._drawn_range = key
         for code, s in self.series.items():
             t, v = s.arrays()
-            self.curves[code].setData(t, v)
+            x, y = in_view(t, v, lo, hi, max(pixels, 100))
+            # Only finite points go to pyqtgraph (no NaN check of its own: skipFiniteCheck),
+            # with where the line breaks said by `connect`.
+            shown = np.flatnonzero(~np.isnan(y))
+            joined = np.r_[np.diff(shown) == 1, False] if len(shown) else shown.astype(bool)
+            self.curves[code].setData(x[shown], y[shown], connect=joined)
+        for g in self.grids.values():
+            g.update()

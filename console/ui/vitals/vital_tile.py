@@ -57,6 +57,9 @@ class VitalTile(QFrame):
         self.value = QLabel("---")
         self.value_px = value_px
         self._style_key: tuple[object, ...] | None = None  # what the style sheets now show
+        self._shown: tuple[object, ...] | None = None  # what `refresh` last put on the labels
+        self._fit_for: tuple[str, int, int] | None = None  # (text, width) `_fit` was measured for
+        self._fit = value_px
         self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.detail = QLabel("")
         self.detail.setAlignment(Qt.AlignmentFlag.AlignRight)
@@ -106,19 +109,19 @@ class VitalTile(QFrame):
         return now is not None and now - self._t > self._stale_after
 
     def refresh(self, now: float) -> None:
-        """Repaint for `now`: value, its age, staleness."""
+        """Repaint for `now`: value, its age, staleness; labels are touched only when what
+        they show changes (a calm tile is refreshed at every batch: nothing to do then)."""
         stale = self.is_stale(now)
         why = reason_text(self._reason)
         if self._t is None:
-            self.value.setText("---")
-            self._set_detail("no data yet")
+            text, head, tail = "---", "no data yet", ""
         elif self._text is None:
-            self.value.setText("---")
-            said = f"no valid value: {why}" if why else "no valid value"
-            self._set_detail(said, age_text(now - self._t))
+            text = "---"
+            head, tail = (f"no valid value: {why}" if why else "no valid value",
+                          age_text(now - self._t))
         else:
             mark = "?" if self._quality == Quality.QUESTIONABLE else ""
-            self.value.setText(self._text + mark)
+            text = self._text + mark
             parts = [self._extra] if self._extra else []
             if self._quality == Quality.MANUAL:
                 parts.append("manual")
@@ -126,12 +129,19 @@ class VitalTile(QFrame):
                 parts.append(f"questionable: {why}" if why else "questionable")
             elif self._quality == Quality.DEMO:
                 parts.append("DEMO DATA")
-            tail = []
+            tails = []
             if self._stopped:
-                tail.append("monitor stopped")
+                tails.append("monitor stopped")
             if stale or self._stale_after > 60:
-                tail.append(age_text(now - self._t))
-            self._set_detail(" · ".join(parts), " · ".join(tail))
+                tails.append(age_text(now - self._t))
+            head, tail = " · ".join(parts), " · ".join(tails)
+        shown = (text, head, tail, stale, self.isVisible(), self.width())
+        if shown == self._shown:
+            self._restyle(stale)  # (an alarm or a resize may have styled it for another state)
+            return
+        self._shown = shown
+        self.value.setText(text)
+        self._set_detail(head, tail)
         self._restyle(stale)
 
     def _set_detail(self, head: str, tail: str = "") -> None:
@@ -161,12 +171,16 @@ class VitalTile(QFrame):
         """The numeral size that fits the tile's width (large by default, smaller if cramped)."""
         from PySide6.QtGui import QFont, QFontMetrics
 
+        key = (self.value.text(), self.width(), self.value_px)
+        if key == self._fit_for:
+            return self._fit
         f = QFont(self.value.font())
         f.setPixelSize(self.value_px)
         f.setBold(True)
         needed = QFontMetrics(f).horizontalAdvance(self.value.text() or "---") + 8
         avail = max(40, self.width() - 28)
-        return max(28, min(self.value_px, int(self.value_px * avail / needed)))
+        self._fit_for, self._fit = key, max(28, min(self.value_px, int(self.value_px * avail / needed)))
+        return self._fit
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

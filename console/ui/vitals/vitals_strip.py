@@ -13,10 +13,12 @@ import html
 import time
 from collections.abc import Callable, Sequence
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from console.core.vitals_table import NIBP_MEAN, VITALS, vital_of
+from console.core.vitals_table import NIBP_MEAN, VITALS, shown_codes, vital_of
+from console.store.history import SessionHistory
 from console.ui import theme
 from console.ui.vitals.pleth_view import PlethView
 from console.ui.vitals.trend_chart import TrendChart
@@ -26,6 +28,7 @@ from devices.link import LinkState, LinkStatus
 from devices.reading import Quality, Reading, Sample, WaveChunk
 
 CONTINUOUS_STALE_S = 5.0
+DISPLAYABLE = [int(q) for q in Quality if q.displayable]  # qualities shown as a number
 SWITCH_NOTE_S = 10 * 60.0  # how long a change of source stays announced on the strip
 
 LINK_COLOURS = {
@@ -148,6 +151,15 @@ class VitalsStrip(QWidget):
             mean = f"mean {_fmt(m.value)}"
         why = next((x.reason for x in (s, d) if x.reason), None)
         self.nibp.set_value(text, s.t, s.quality, s.source, extra=mean, reason=why)
+
+    def show_history(self, history: SessionHistory) -> None:
+        """A resumed session's stored readings on the trend, every source of it: what a
+        monitor sent under another name (moved to another port) is this patient's too."""
+        for code in shown_codes():
+            s = history.series(code)
+            if len(s):
+                value = np.where(np.isin(s.quality, DISPLAYABLE), s.value, np.nan)
+                self.trend.add_history(code, s.t, value)
 
     def source_switched(self, texts: list[str], readings: list[Reading], t: float) -> None:
         """The display moved to another source: say so, and show its newest values now."""

@@ -1,0 +1,123 @@
+"""Memory during a live session, accelerated: RSS growth per session hour, and the peak.
+
+The real window (every feature) records a session with a dosing template from the built-in
+simulated monitor over a real pseudo-terminal, but the console's clock and the monitor run
+SPEED times faster than the wall clock: numerics every simulated second, pleth at 125 Hz of
+simulated time, the trend, alarms, recorder and the store all see an hour of session in
+3600/SPEED seconds. RSS (from /proc/self/status) is sampled every wall second; after the
+first simulated half hour (imports, caches and the first array growths settle), its slope
+against session time is fitted by least squares: MB per session hour.
+
+    QT_QPA_PLATFORM=offscreen HOLDSPACE_AUDIO=dummy python bench/bench_soak.py [--hours 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import emit, load_average, rss_mb
+
+
+class FastClock:
+    """Wall time anchored at start, running SPEED times faster than the monotonic clock."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self._wall0 = time.time()
+        self._mono0 = time.monotonic()
+
+    def now(self) -> float:
+        return self._wall0 + (time.monotonic() - self._mono0) * self.speed
+
+    def monotonic(self) -> float:
+        return self._mono0 + (time.monotonic() - self._mono0) * self.speed
+
+
+def soak(hours: float, speed: float) -> dict[str, Any]:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from console.app import build_window, start_core
+    from console.core.config import Config, DeviceConfig
+    from console.ui import theme
+    from devices.drivers import get_driver
+    from devices.physiology import Physiology
+    from devices.simulator import Simulator
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    theme.apply_theme(app)
+    clock = FastClock(speed)
+    samples: list[tuple[float, float]] = []  # (session hours, RSS MB)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        sim = Simulator(get_driver("sim"), Physiology("calm", start=clock.now()), now=clock.now)
+        port = sim.start()
+        running = start_core(data / "holdspace.db", devices=[DeviceConfig("sim", port)],
+                             config=Config(path=data / "workstation.json"), data_dir=data,
+                             clock=clock)
+        window, feed = build_window(running)
+        window.resize(1920, 1080)
+        window.show()
+        running.ctx.sessions.start(None, "esketamine-rems")
+        t0 = clock.now()
+
+        def sample() -> None:
+            h = (clock.now() - t0) / 3600
+            samples.append((h, rss_mb()))
+            if h >= hours:
+                window.allow_close_without_asking()
+                app.quit()
+
+        timer = QTimer()
+        timer.timeout.connect(sample)
+        timer.start(1000)
+        app.exec()
+        timer.stop()
+        rows = running.ctx.reader.execute("SELECT COUNT(*) FROM readings").fetchone()[0]
+        feed.stop()
+        window.allow_close_without_asking()
+        window.close()
+        running.stop()
+        sim.stop()
+    fit = [(h, m) for h, m in samples if h >= 0.5]
+    n = len(fit)
+    mh = sum(h for h, _ in fit) / n
+    mm = sum(m for _, m in fit) / n
+    slope = (sum((h - mh) * (m - mm) for h, m in fit) / sum((h - mh) ** 2 for h, _ in fit))
+    return {
+        "hours": round(samples[-1][0], 2), "speed": speed, "readings": rows,
+        "rss_slope_mb_per_h": round(slope, 2),
+        "rss_start_mb": round(fit[0][1], 1), "rss_end_mb": round(samples[-1][1], 1),
+        "rss_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "load": load_average(),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--hours", type=float, default=2.0, help="session hours to run")
+    ap.add_argument("--speed", type=float, default=40.0, help="session seconds per wall second")
+    ap.add_argument("--json", help="also write the result here")
+    a = ap.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("HOLDSPACE_AUDIO", "dummy")
+    r = soak(a.hours, a.speed)
+    print(f"{r['hours']:.1f} session hours at {a.speed:g}x ({r['readings']} readings stored): "
+          f"RSS grows {r['rss_slope_mb_per_h']:.2f} MB per session hour "
+          f"({r['rss_start_mb']:.0f} -> {r['rss_end_mb']:.0f} MB), peak {r['rss_peak_mb']:.0f} MB; "
+          f"load {r['load']}")
+    emit(r, a.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""The trend draws what is in view at ~pixel resolution: a long session costs what a short
+one does, and nothing is lost to it: a spike stays, a gap still breaks the line."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from pytestqt.qtbot import QtBot
+
+from console.ui.vitals.trend_chart import GAP_SECONDS, Series, TrendChart, in_view
+from devices import mdc
+from devices.reading import Reading
+
+HR = mdc.MDC_ECG_HEART_RATE
+
+
+def test_in_view_keeps_spikes_and_gaps_at_any_zoom() -> None:
+    s = Series()
+    for second in range(28_800):
+        if not 12_000 < second < 13_000:  # the link was lost for 1000 s
+            s.append(float(second), 190.0 if second == 5000 else 70.0)
+    t, v = s.arrays()
+    x, y = in_view(t, v, 0.0, 28_800.0, 1000)
+    assert len(x) <= 3 * 1000 + 2
+    assert np.nanmax(y) == 190.0 and np.nanmin(y) == 70.0
+    breaks = x[np.isnan(y)]
+    assert breaks.size == 1 and 11_970 <= breaks[0] <= 12_001, "the gap breaks the line"
+    drawn = x[~np.isnan(y)]
+    assert not ((drawn > 12_001) & (drawn < 13_000)).any(), "nothing drawn inside the gap"
+    # zoomed in: every point in view, one either side
+    x, y = in_view(t, v, 100.0, 200.0, 1000)
+    assert x[0] == 99.0 and x[-1] == 201.0 and len(x) == 103 and not np.isnan(y).any()
+
+
+def test_history_goes_in_front_of_live_points_with_its_gaps() -> None:
+    s = Series()
+    s.append(1000.0, 80.0)
+    s.append(1001.0, 81.0)
+    hist_t = np.array([10.0, 11.0, 12.0, 100.0, 101.0, 1000.0])
+    s.put_before(hist_t, np.array([60.0, 61.0, 62.0, 63.0, 64.0, 99.0]))
+    t, v = s.arrays()
+    finite = ~np.isnan(v)
+    assert t[finite].tolist() == [10.0, 11.0, 12.0, 100.0, 101.0, 1000.0, 1001.0]
+    assert v[finite].tolist() == [60.0, 61.0, 62.0, 63.0, 64.0, 80.0, 81.0]
+    assert np.isnan(v).sum() == 2  # 12 -> 100 and 101 -> 1000 are gaps longer than GAP_SECONDS
+    assert (np.diff(t) > 0).all()
+    s.append(1001.0 + GAP_SECONDS + 1, 82.0)  # live data goes on after it
+    assert s.arrays()[1][-1] == 82.0 and math.isnan(s.arrays()[1][-2])
+
+
+def test_a_whole_session_is_drawn_at_pixel_resolution(qtbot: QtBot) -> None:
+    chart = TrendChart()
+    qtbot.addWidget(chart)
+    chart.resize(1200, 300)
+    chart.show()
+    t0 = 1_800_000_000.0
+    t = t0 + np.arange(8 * 3600.0)
+    chart.add_history(HR, t, 70 + (np.arange(t.size) % 20.0))
+    chart.add_readings([Reading(t[-1] + 1, "sim", HR, 75, 0)])
+    chart.set_now(t[-1] + 1)
+    chart.set_window(0)
+    chart.redraw()
+    x, y = chart.curves[HR].getData()
+    assert x is not None and y is not None
+    assert 0 < len(x) <= 3 * 1200 + 2
+    assert x[0] == t0 and y.min() == 70 and y.max() == 89
+    lo, hi = chart.view_range()
+    assert lo == t0 and hi >= t[-1]
