@@ -33,5 +33,26 @@ class Series:
         self.v[self.n] = v
         self.n += 1
 
+    def extend(self, t: np.ndarray, v: np.ndarray) -> None:
+        """Many points at once (a stored history, in time order), with the same gaps as
+        one `append` after another would give."""
+        if not len(t):
+            return
+        t, v = np.asarray(t, float), np.asarray(v, float)
+        if self.gap is not None:
+            prev = np.concatenate(([self.t[self.n - 1] if self.n else t[0]], t[:-1]))
+            gaps = np.nonzero(t - prev > self.gap)[0]
+            if len(gaps):
+                t = np.insert(t, gaps, prev[gaps] + 0.001)
+                v = np.insert(v, gaps, np.nan)
+        need = self.n + len(t)
+        if need > len(self.t):
+            size = max(need, 2 * len(self.t))
+            self.t = np.resize(self.t, size)
+            self.v = np.resize(self.v, size)
+        self.t[self.n:need] = t
+        self.v[self.n:need] = v
+        self.n = need
+
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return self.t[: self.n], self.v[: self.n]

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QShowEvent
@@ -33,6 +34,7 @@ from console.core.event_kinds import Kind
 from console.core.session_record import AMEND, build_record
 from console.core.vitals_table import VITALS, Vital
 from console.store.events import Event, session_events
+from console.store.history import session_history
 from console.ui import theme
 from console.ui.clock_axis import ClockAxis
 from console.ui.series import Series
@@ -315,14 +317,18 @@ class Timeline(QWidget):
             self.set_now(self._now)
 
     def _read_readings(self) -> None:
-        """The session's stored readings, once, in time order."""
+        """The session's stored readings, once: the shared history (`store/history.py`,
+        read per parameter straight into numpy and shared with the trend and the dose day)."""
         assert self.session_id is not None
-        codes = list(_CURVE_OF)
-        q = ("SELECT t, code, value FROM readings WHERE session_id=? AND quality IN "
-             f"({','.join('?' * len(_READABLE))}) AND code IN ({','.join('?' * len(codes))}) "
-             "ORDER BY t")
-        for t, code, value in self.reader.execute(q, (self.session_id, *_READABLE, *codes)):
-            self._append(_CURVE_OF[code], t, value)
+        history = session_history(self.reader, self.session_id)
+        for code in CURVES:
+            stored = history.series(code)
+            if not len(stored):
+                continue
+            drawable = np.isin(stored.quality, _READABLE)
+            self._series[code].extend(stored.t[drawable], stored.value[drawable])
+            self._last_reading_t = max(self._last_reading_t, float(stored.t[drawable].max(
+                initial=-math.inf)))
 
     def _append(self, code: int, t: float, value: float | None) -> None:
         self._series[code].append(t, math.nan if value is None else value)
