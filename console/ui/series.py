@@ -10,11 +10,23 @@ import math
 
 import numpy as np
 
+DEFAULT_GAP_S = 6.0  # a live line breaks after this long without a value
+
+
+def gapped(t: np.ndarray, v: np.ndarray, gap: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """t, v with a NaN after every silence longer than `gap` (as `Series.append` makes)."""
+    if gap is None or len(t) < 2:
+        return t, v
+    at = np.flatnonzero(np.diff(t) > gap) + 1
+    if not len(at):
+        return t, v
+    return np.insert(t, at, t[at - 1] + 0.001), np.insert(v, at, math.nan)
+
 
 class Series:
     """A growing (t, v) array pair with NaN inserted at gaps longer than `gap` seconds."""
 
-    def __init__(self, gap: float | None) -> None:
+    def __init__(self, gap: float | None = DEFAULT_GAP_S) -> None:
         self.t = np.empty(1024)
         self.v = np.empty(1024)
         self.n = 0
@@ -56,3 +68,18 @@ class Series:
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return self.t[: self.n], self.v[: self.n]
+
+    def put_before(self, t: np.ndarray, v: np.ndarray) -> None:
+        """Stored history in front of what arrived live (points not before the first live
+        one are left out: they are already here), gaps broken as `append` breaks them."""
+        if self.n:
+            keep = t < self.t[0]
+            t, v = t[keep], v[keep]
+        if not len(t):
+            return
+        live_t, live_v = self.arrays()
+        t, v = gapped(np.concatenate([t, live_t]), np.concatenate([v, live_v]), self.gap)
+        self.n = len(t)
+        size = max(1024, 1 << (self.n - 1).bit_length())
+        self.t = np.resize(t, size)
+        self.v = np.resize(v, size)

@@ -26,22 +26,13 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from console.core.vitals_table import VITALS, vital_of
 from console.ui import theme
 from console.ui.clock_axis import ClockAxis
+from console.ui.series import DEFAULT_GAP_S, Series
 from devices import mdc
 from devices.reading import Reading
 
-GAP_SECONDS = 6.0  # a longer silence between readings breaks the line
+GAP_SECONDS = DEFAULT_GAP_S  # a longer silence between readings breaks the line
 REDRAW_MS = 1000  # the chart moves with the present, and takes new data, once a second
 GRID_COLOUR = theme.dim(theme.TEXT_DIM, 0.25)  # opaque: the grid costs no blending
-
-
-def _gapped(t: np.ndarray, v: np.ndarray, gap: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """t, v with a NaN after every silence longer than `gap` (as `Series.append` makes)."""
-    if gap is None or len(t) < 2:
-        return t, v
-    at = np.flatnonzero(np.diff(t) > gap) + 1
-    if not len(at):
-        return t, v
-    return np.insert(t, at, t[at - 1] + 0.001), np.insert(v, at, math.nan)
 
 
 def in_view(t: np.ndarray, v: np.ndarray, lo: float, hi: float,
@@ -100,47 +91,6 @@ class Grid:
                     xs += [v, v] if vertical else [x0, x1]
                     ys += [y0, y1] if vertical else [v, v]
         self.curve.setData(np.array(xs, dtype=float), np.array(ys, dtype=float))
-
-
-class Series:
-    """A growing (t, v) array pair with NaN inserted at gaps."""
-
-    def __init__(self, gap: float | None = GAP_SECONDS) -> None:
-        self.t = np.empty(1024)
-        self.v = np.empty(1024)
-        self.n = 0
-        self.gap = gap
-
-    def append(self, t: float, v: float) -> None:
-        if self.n and self.gap is not None and t - self.t[self.n - 1] > self.gap:
-            self._push(self.t[self.n - 1] + 0.001, math.nan)
-        self._push(t, v)
-
-    def _push(self, t: float, v: float) -> None:
-        if self.n == len(self.t):
-            self.t = np.resize(self.t, self.n * 2)
-            self.v = np.resize(self.v, self.n * 2)
-        self.t[self.n] = t
-        self.v[self.n] = v
-        self.n += 1
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.t[: self.n], self.v[: self.n]
-
-    def put_before(self, t: np.ndarray, v: np.ndarray) -> None:
-        """Stored history in front of what arrived live (points not before the first live
-        one are left out: they are already here), gaps broken as `append` breaks them."""
-        if self.n:
-            keep = t < self.t[0]
-            t, v = t[keep], v[keep]
-        if not len(t):
-            return
-        live_t, live_v = self.arrays()
-        t, v = _gapped(np.concatenate([t, live_t]), np.concatenate([v, live_v]), self.gap)
-        self.n = len(t)
-        size = max(1024, 1 << (self.n - 1).bit_length())
-        self.t = np.resize(t, size)
-        self.v = np.resize(v, size)
 
 
 MARKER_NEAR_S = 20 * 60.0  # markers this close may share the screen at any zoom
