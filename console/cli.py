@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from console import __version__
 from console.core.config import DeviceConfig, default_data_dir
+from console.store import engine
 
 if TYPE_CHECKING:
     from console.replication.replicator import SyncSettings
@@ -313,7 +313,7 @@ def cmd_sessions(a: argparse.Namespace) -> int:
         print(f"holdspace: note: {note}", file=sys.stderr)
     try:
         rows = session_summaries(conn)
-    except sqlite3.DatabaseError as e:
+    except engine.DatabaseError as e:
         raise UserError(str(explain(db, e))) from None
     finally:
         conn.close()
@@ -664,7 +664,7 @@ def cmd_sync_status(a: argparse.Namespace) -> int:
         print(f"holdspace: note: {note}", file=sys.stderr)
     try:
         lines, ok = report_lines(conn, sync)
-    except sqlite3.DatabaseError as e:
+    except engine.DatabaseError as e:
         raise UserError(str(explain(db, e))) from None
     finally:
         conn.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import math
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +34,7 @@ from console.core.dosing.timers import SteadyNow, TimerSnapshot
 from console.core.observers import Observers
 from console.core.session import SessionService
 from console.core.vitals_table import VITALS
+from console.store import engine
 from console.store.events import Event, session_events
 from devices import mdc
 from devices.link import LinkStatus
@@ -119,7 +119,7 @@ class DoseDay:
     # ------------------------------------------------------------------ building
     @classmethod
     def open(cls, template: Template, sessions: SessionService, clock: Clock,
-             conn: sqlite3.Connection,
+             conn: engine.Connection,
              manual_in: Callable[[list[Reading]], None]) -> DoseDay:
         """Attach to the open session, rebuilding everything already stored for it."""
         day = cls(template, sessions, clock, manual_in)
@@ -134,7 +134,7 @@ class DoseDay:
             })
         return day
 
-    def _restore(self, conn: sqlite3.Connection) -> None:
+    def _restore(self, conn: engine.Connection) -> None:
         stored = [e for e in session_events(conn, self.session_id)
                   if e.kind.startswith(MY_PREFIXES) or e.kind in CHECK_OF_SCORE]
         for e in stored:
