@@ -293,7 +293,7 @@ def keep(raw: bytes) -> Key:
     _write_private(key_file(), raw.hex() + "\n")
     key = Key(raw, "key file", str(key_file()))
     _cache[_cache_key()] = key
-    _notices.append(f"Note: {name}, so the database key is kept in the file {key_file()}, "
+    _notices.append(f"{name[:1].upper()}{name[1:]}, so the database key is kept in the file {key_file()}, "
                     "readable by this workstation account only. Anyone who can sign in as "
                     "this account (or copies that folder) can open the records: keep the "
                     "account's password private.")
