@@ -9,8 +9,9 @@ Each round, in one process, for each of the two kinds of file:
 Rounds alternate plain and encrypted (and which goes first) so a busy disk or CPU hurts both
 alike; the medians are compared, in wall time and in this process's CPU time. Both kinds make
 the same writes and fsyncs (strace -c shows identical counts), so encryption's own cost is
-CPU; wall time on a shared disk varies with its fsync latency. The plain baseline is made by giving the store no key for these files (a bench-only
-switch below: the console itself has no way to write a plain file).
+CPU; wall time on a shared disk varies with its fsync latency. The plain baseline is made by
+giving the store no key for these files (a bench-only switch below: the console itself has no
+way to write a plain file).
 
     .venv/bin/python bench/bench_encryption.py [--rounds 3] [--events 200] [--hours 1]
 """
