@@ -81,14 +81,15 @@ def check_db(path: Path) -> list[str]:
     return keys.take_notices() + private_files(path)
 
 
-def private_files(db: Path) -> list[str]:
-    """Make Holdspace's folders 0700 and files 0600 (what this account owns) and say so."""
+def private_files(db: Path, fix: bool = True) -> list[str]:
+    """Make Holdspace's folders 0700 and files 0600 (what this account owns) and say so;
+    without `fix` (`holdspace check`, which changes nothing), only say what is not."""
     from console.core.config import default_config_path
     from console.store import keys
     from console.store.modes import check_modes
 
     return check_modes([default_data_dir(), default_config_path().parent, keys.key_dir()],
-                       db).messages()
+                       db, fix=fix).messages()
 
 
 def tell(notes: list[str]) -> None:
@@ -409,7 +410,7 @@ def cmd_check(a: argparse.Namespace) -> int:
     if h.chain.uncovered:
         print(f"             {h.chain.uncovered} newest readings not yet linked (the last "
               "minute of a session that stopped; the next start links them)")
-    for line in key_lines(h.encrypted) + private_files(db):
+    for line in key_lines(h.encrypted) + private_files(db, fix=False):
         print(line if line.startswith(("encryption:", "key:")) else f"file modes:  {line}")
     if not h.unclosed:
         print("open:        every session is closed")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from console.cli import check_db
 from console.core.config import default_config_path, default_data_dir
 from console.store.modes import check_modes
 
@@ -114,12 +115,15 @@ def test_holdspace_record_leaves_nothing_readable_by_others(tmp_path: Path) -> N
         for rel, m in every_mode(root).items():
             want = 0o700 if (root / rel).is_dir() else 0o600
             assert m == want, (root / rel, oct(m))
-    # loosen one by hand: `holdspace check` says so and makes it private again
+    # loosened by hand: `holdspace check` says so (and changes nothing); the next start fixes
     os.chmod(data / "holdspace.db", 0o644)
     os.chmod(data / "logs", 0o755)
     chk = subprocess.run([*HS, "check"], capture_output=True, text=True, timeout=60)
-    assert "file modes:  1 file and 1 folder were readable by other accounts" in chk.stdout, \
+    assert "file modes:  1 file and 1 folder are readable by other accounts" in chk.stdout, \
         chk.stdout
+    assert mode(data / "holdspace.db") == 0o644 and mode(data / "logs") == 0o755
+    notes = check_db(data / "holdspace.db")
+    assert any("1 file and 1 folder were readable by other accounts" in n for n in notes), notes
     assert mode(data / "holdspace.db") == 0o600 and mode(data / "logs") == 0o700
     assert default_config_path().parent.exists() is False or mode(
         default_config_path().parent) == 0o700

@@ -41,13 +41,18 @@ class ModeReport:
     fixed: list[Path] = field(default_factory=list)  # were readable by others; made private
     foreign: list[Path] = field(default_factory=list)  # readable by others, another owner
     failed: list[Path] = field(default_factory=list)  # ours, but chmod refused
+    fixing: bool = True  # False: only looked (`holdspace check`); `fixed` is what would be
 
     def messages(self) -> list[str]:
         out = []
-        if self.fixed:
+        if self.fixed and self.fixing:
             out.append(f"{_count(self.fixed)} readable by other accounts on this workstation "
                        f"(e.g. {self.fixed[0]}); now readable by this account only "
                        "(files 0600, folders 0700).")
+        elif self.fixed:
+            out.append(f"{_count(self.fixed, now=True)} readable by other accounts on this "
+                       f"workstation (e.g. {self.fixed[0]}); Holdspace makes them private at "
+                       "its next start (or: chmod 600 for files, 700 for folders).")
         for p in (self.foreign + self.failed)[:5]:
             out.append(f"{p} can be read by other accounts on this workstation and Holdspace "
                        "cannot change that (another account owns it, or the disk refuses) — "
@@ -56,12 +61,13 @@ class ModeReport:
         return out
 
 
-def _count(paths: list[Path]) -> str:
+def _count(paths: list[Path], now: bool = False) -> str:
     dirs = sum(1 for p in paths if p.is_dir())
     files = len(paths) - dirs
     parts = [f"{files} file{'s' if files != 1 else ''}"] if files else []
     parts += [f"{dirs} folder{'s' if dirs != 1 else ''}"] if dirs else []
-    return " and ".join(parts) + (" were" if len(paths) != 1 else " was")
+    verb = ("are" if len(paths) != 1 else "is") if now else ("were" if len(paths) != 1 else "was")
+    return " and ".join(parts) + " " + verb
 
 
 def _check(p: Path, want: int, report: ModeReport, fix: bool) -> None:
@@ -109,7 +115,7 @@ def check_modes(folders: Iterable[Path], db: Path | None = None, *, fix: bool = 
     """Walk Holdspace's own folders (data, config, keys) and the database's files; with
     `fix`, make what this account owns private. The database's folder is walked only when it
     is one of Holdspace's folders (a --db in the user's home does not change the home)."""
-    report = ModeReport()
+    report = ModeReport(fixing=fix)
     if os.name == "nt":
         return report
     done: set[Path] = set()
