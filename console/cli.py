@@ -78,7 +78,26 @@ def check_db(path: Path) -> list[str]:
         raise UserError(f"{e}{restore_hint(path)}") from None
     except StoreError as e:
         raise UserError(str(e)) from None
+    encrypt_clinic_backups(path)
     return keys.take_notices() + private_files(path)
+
+
+def encrypt_clinic_backups(db: Path) -> None:
+    """Plain backups of this database (from an older Holdspace) in the clinic's backup folder
+    are encrypted like the workstation's own; a folder that is not there is left for later."""
+    from console.core.backups import chosen_folder
+    from console.core.config import Config
+    from console.store import keys
+    from console.store.encryption import encrypt_old_backups
+
+    folder = chosen_folder(Config.load())
+    key = keys.workstation_key(create=False)
+    if folder is None or key is None or not folder.is_dir():
+        return
+    n = encrypt_old_backups(folder, db, key.raw)
+    if n:
+        keys.tell(f"{n} unencrypted backup{'s' if n != 1 else ''} of {db.name} in {folder} "
+                  f"{'were' if n != 1 else 'was'} encrypted with this workstation's key.")
 
 
 def private_files(db: Path, fix: bool = True) -> list[str]:

@@ -365,3 +365,23 @@ def test_export_csv_reads_an_encrypted_file_for_the_clinics_own_tools(
     assert r.returncode == 0, r.stderr
     assert len(out.read_text(encoding="utf-8").splitlines()) == counts(day.path)["readings"] + 1
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_plain_backups_in_the_clinics_folder_are_encrypted_at_start(
+        tmp_path: Path, workstation: Path) -> None:
+    from console.cli import check_db
+    from console.core.config import default_config_path
+
+    db = tmp_path / "holdspace.db"
+    plain_database(db)
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    old = usb / f"holdspace-{host_name()}-20260101-120000-session.db"
+    conn = sqlite3.connect(db)
+    conn.execute("VACUUM INTO ?", (str(old),))
+    conn.close()
+    default_config_path().parent.mkdir(parents=True, exist_ok=True)
+    default_config_path().write_text(json.dumps({"extra": {"backup": {"folder": str(usb)}}}))
+    notes = " ".join(check_db(db))
+    assert "is now encrypted" in notes and f"1 unencrypted backup of holdspace.db in {usb}" in notes
+    assert engine.file_kind(old) == "encrypted" and counts(old) == counts(db)
