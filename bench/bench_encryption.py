@@ -39,12 +39,20 @@ from console.store.writer import StoreWriter
 from devices.reading import Sample
 
 
+def _no_key(p: Path, *, create: bool = False) -> bytes | None:
+    return None
+
+
+def _left_plain(p: Path) -> None:
+    return None
+
+
 @contextmanager
 def plain_files() -> Iterator[None]:
     """Bench only: the store opens these files without a key and leaves them plain."""
     saved = (store_db.file_key, encryption.encrypt_in_place)
-    store_db.file_key = lambda p, create=False: None  # type: ignore[assignment]
-    encryption.encrypt_in_place = lambda p: None  # type: ignore[assignment]
+    store_db.file_key = _no_key
+    encryption.encrypt_in_place = _left_plain
     try:
         yield
     finally:

@@ -143,7 +143,7 @@ def test_a_record_moved_to_another_workstation_opens_with_its_recovery_key(
 class FileKeyring(keyring.backend.KeyringBackend):
     """A real keyring backend (keyring's plugin API) that keeps its secrets in a JSON file."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def __init__(self, path: Path) -> None:
         super().__init__()
@@ -247,7 +247,7 @@ def plain_database(p: Path) -> None:
     """A database as an older Holdspace left it: plain SQLite, WAL, with a patient."""
     conn = sqlite3.connect(p, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
-    migrate(conn)  # type: ignore[arg-type]
+    migrate(conn)
     conn.execute("INSERT INTO patients (identifier, display_name, created) VALUES (?, ?, 1.0)",
                  (IDENT.decode(), NAME))
     conn.execute("INSERT INTO sessions (patient_id, started, ended, state) "
