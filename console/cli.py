@@ -154,6 +154,12 @@ def cmd_run(a: argparse.Namespace) -> int:
     for d in devices or []:
         check_port(d.port)
     db = Path(a.db) if a.db else default_db()
+    from console.store import keys
+
+    if keys.uses_passphrase() and keys.passphrase_prompt is None and has_screen():
+        from console.ui.passphrase_dialog import ask_passphrase  # no terminal: ask in a dialog
+
+        keys.passphrase_prompt = ask_passphrase
     notes = check_db(db)
     tell(notes)
     sync = sync_settings(a)
@@ -1003,7 +1009,7 @@ def main(argv: list[str] | None = None) -> int:
     if sys.stdin is not None and sys.stdin.isatty():
         import getpass
 
-        keys.passphrase_prompt = lambda: getpass.getpass("Clinic passphrase: ")
+        keys.passphrase_prompt = lambda question: getpass.getpass(question + " ")
     try:
         a = parser().parse_args(argv)
         if a.self_test:

@@ -80,8 +80,13 @@ def key_id(raw: bytes) -> str:
 # Said once to the person at the keyboard: a key made, where it is kept, the recovery file.
 _notices: list[str] = []
 _cache: dict[tuple[str, str], Key] = {}
-# Asks the clinic passphrase when a workstation uses one (the command line sets a prompt).
-passphrase_prompt: Callable[[], str] | None = None
+# Asks the clinic passphrase when a workstation uses one: called with the question to show
+# (again after a wrong one), returns "" when the person gives up. The command line sets a
+# terminal prompt, `holdspace run` without a terminal a dialog (console/ui/passphrase_dialog.py).
+passphrase_prompt: Callable[[str], str] | None = None
+PASSPHRASE_QUESTION = "Clinic passphrase (it unlocks this workstation's records):"
+PASSPHRASE_AGAIN = "That is not this clinic's passphrase — try again:"
+PASSPHRASE_TRIES = 3
 
 
 def tell(message: str) -> None:
@@ -216,17 +221,22 @@ def _from_passphrase() -> Key:
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise KeyProblem(f"The passphrase settings {f} cannot be read ({type(e).__name__}); "
                          "use the recovery key (`holdspace recover`).") from None
+    wrong = KeyProblem("That is not this clinic's passphrase — try again (the record is "
+                       "unchanged).")
     given = os.environ.get("HOLDSPACE_PASSPHRASE")
-    if given is None and passphrase_prompt is not None:
-        given = passphrase_prompt()
-    if not given:
-        raise KeyProblem("This workstation's records are locked with the clinic passphrase: "
-                         "it was not given.")
-    raw = derive(given, salt, n, r, p)
-    if not hmac.compare_digest(_check_value(raw), check):
-        raise KeyProblem("That is not this clinic's passphrase — try again (the record is "
-                         "unchanged).")
-    return Key(raw, "passphrase", str(f))
+    tries = 1 if given is not None else PASSPHRASE_TRIES
+    question = PASSPHRASE_QUESTION
+    for _ in range(tries):
+        if given is None and passphrase_prompt is not None:
+            given = passphrase_prompt(question)
+        if not given:
+            raise KeyProblem("This workstation's records are locked with the clinic "
+                             "passphrase: it was not given.")
+        raw = derive(given, salt, n, r, p)
+        if hmac.compare_digest(_check_value(raw), check):
+            return Key(raw, "passphrase", str(f))
+        given, question = None, PASSPHRASE_AGAIN
+    raise wrong
 
 
 def use_passphrase(passphrase: str) -> Key:
