@@ -13,14 +13,14 @@ Writes HOURS of data through the real StoreWriter (6 numerics every second, 3 wa
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from console.store import chain, records
+from console.store import chain, engine, records
+from console.store.db import connect_file, file_key
 from console.store.events import Event
 from console.store.writer import StoreWriter
 from devices import mdc
@@ -61,7 +61,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
         wrote = write_session(db, a.hours)
-        conn = sqlite3.connect(db)
+        conn = connect_file(db)
         n_r, n_w, n_e, n_c = (conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
                               for t in ("readings", "waveforms", "events", "chain"))
         print(f"{a.hours:g} h: {n_r} readings, {n_w} waveform rows, {n_e} events, {n_c} links; "
@@ -77,8 +77,8 @@ def main() -> None:
         print(f"verify links and events only (the start-up's first answer, a backup's check): "
               f"{time.perf_counter() - t:.3f} s, ok={st.ok}")
         conn.close()
-        mem = sqlite3.connect(":memory:")
-        conn = sqlite3.connect(db)
+        mem = engine.connect(":memory:", file_key(db))  # the backup API copies between equals
+        conn = connect_file(db)
         conn.backup(mem)
         conn.close()
         mem.execute("DROP TABLE chain")

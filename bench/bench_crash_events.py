@@ -21,7 +21,6 @@ import argparse
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,8 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from console.store.db import connect_file
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = "ready"
@@ -114,7 +115,7 @@ def _child_cmd(db: Path, unsafe_ack: bool) -> list[str]:
 
 
 def _stored(db: Path, uids: set[str]) -> set[str]:
-    conn = sqlite3.connect(db)
+    conn = connect_file(db)
     try:
         conn.execute("CREATE TEMP TABLE want (uid TEXT PRIMARY KEY)")
         conn.executemany("INSERT INTO want VALUES (?)", [(u,) for u in uids])

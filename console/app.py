@@ -176,6 +176,7 @@ def run_gui(
     quit_after: float | None = None,
     capture: bool = False,
     sync: SyncSettings | None = None,
+    notes: list[str] | None = None,
 ) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -197,6 +198,8 @@ def run_gui(
 
     post_problem = GuiPoster(window)  # a crash on any thread is shown on the GUI thread
     guard.show = lambda msg: post_problem(lambda: window.show_problem(msg))
+    if notes:  # a key made, a record encrypted, files made private: said once, at start
+        window.show_problem(" ".join(notes))
     if guard.previous_crash:
         window.show_problem(
             f"Holdspace closed unexpectedly last time; the record up to then is kept. "

@@ -67,19 +67,58 @@ def check_port(port: str) -> None:
         raise UserError(f"serial port {port} does not exist — check the cable/adapter and the name")
 
 
-def check_db(path: Path) -> None:
-    """Open (creating or migrating) the database once, to fail early with a clear message;
-    for a damaged file the message names the newest good backup and how to put it back."""
+def check_db(path: Path) -> list[str]:
+    """Open (creating, migrating or encrypting) the database once, to fail early with a clear
+    message; for a damaged file the message names the newest good backup and how to put it
+    back. Returns what the person should be told once: a key made (and where its recovery key
+    is), a plain database encrypted, files that were readable by other accounts."""
+    from console.store import keys
     from console.store.db import DamagedStore, StoreError, open_db
     from console.store.owner import mark_closed_cleanly
 
     try:
         open_db(path).close()
         mark_closed_cleanly(path)  # checked just now: the console's own opening need not again
-    except DamagedStore as e:
+    except DamagedStore as e:  # a KeyMismatch too: the file may also be damaged
         raise UserError(f"{e}{restore_hint(path)}") from None
     except StoreError as e:
         raise UserError(str(e)) from None
+    encrypt_clinic_backups(path)
+    return keys.take_notices() + private_files(path)
+
+
+def encrypt_clinic_backups(db: Path) -> None:
+    """Plain backups of this database (from an older Holdspace) in the clinic's backup folder
+    are encrypted like the workstation's own; a folder that is not there is left for later."""
+    from console.core.backups import chosen_folder
+    from console.core.config import Config
+    from console.store import keys
+    from console.store.encryption import encrypt_old_backups
+
+    folder = chosen_folder(Config.load())
+    key = keys.workstation_key(create=False)
+    if folder is None or key is None or not folder.is_dir():
+        return
+    n = encrypt_old_backups(folder, db, key.raw)
+    if n:
+        keys.tell(f"{n} unencrypted backup{'s' if n != 1 else ''} of {db.name} in {folder} "
+                  f"{'were' if n != 1 else 'was'} encrypted with this workstation's key.")
+
+
+def private_files(db: Path, fix: bool = True) -> list[str]:
+    """Make Holdspace's folders 0700 and files 0600 (what this account owns) and say so;
+    without `fix` (`holdspace check`, which changes nothing), only say what is not."""
+    from console.core.config import default_config_path
+    from console.store import keys
+    from console.store.modes import check_modes
+
+    return check_modes([default_data_dir(), default_config_path().parent, keys.key_dir()],
+                       db, fix=fix).messages()
+
+
+def tell(notes: list[str]) -> None:
+    for n in notes:
+        print(f"holdspace: note: {n}", flush=True)
 
 
 def restore_hint(db: Path) -> str:
@@ -120,7 +159,14 @@ def cmd_run(a: argparse.Namespace) -> int:
     for d in devices or []:
         check_port(d.port)
     db = Path(a.db) if a.db else default_db()
-    check_db(db)
+    from console.store import keys
+
+    if keys.uses_passphrase() and keys.passphrase_prompt is None and has_screen():
+        from console.ui.passphrase_dialog import ask_passphrase  # no terminal: ask in a dialog
+
+        keys.passphrase_prompt = ask_passphrase
+    notes = check_db(db)
+    tell(notes)
     sync = sync_settings(a)
     if not has_screen():
         raise UserError(
@@ -130,7 +176,8 @@ def cmd_run(a: argparse.Namespace) -> int:
         )
     return run_gui(db, devices, scenario=a.scenario, fullscreen=a.fullscreen,
                    screenshot=Path(a.screenshot) if a.screenshot else None,
-                   quit_after=a.quit_after, capture=a.capture, sync=sync)
+                   quit_after=a.quit_after, capture=a.capture, sync=sync,
+                   notes=notes)
 
 
 GATEWAY = ("hl7-gateway", "gateway")
@@ -205,7 +252,7 @@ def cmd_record(a: argparse.Namespace) -> int:
     for d in devices:
         check_port(d.port)
     db = Path(a.db) if a.db else default_db()
-    check_db(db)
+    tell(check_db(db))
     from console.ui.crash_guard import log_thread_crashes  # no Qt: logging only
 
     log_thread_crashes(lambda m: print(f"holdspace: {m}", file=sys.stderr, flush=True),
@@ -305,8 +352,7 @@ def _session_end(r: dict[str, object]) -> float:
 def cmd_sessions(a: argparse.Namespace) -> int:
     if a.pg is not None:
         return _sessions_on_server(a)
-    import sqlite3
-
+    from console.store import engine
     from console.store.db import StoreError, explain, open_readonly
     from console.store.health import shown_state
     from console.store.records import session_summaries
@@ -320,7 +366,7 @@ def cmd_sessions(a: argparse.Namespace) -> int:
         print(f"holdspace: note: {note}", file=sys.stderr)
     try:
         rows = session_summaries(conn)
-    except sqlite3.DatabaseError as e:
+    except engine.DatabaseError as e:
         raise UserError(str(explain(db, e))) from None
     finally:
         conn.close()
@@ -395,6 +441,8 @@ def cmd_check(a: argparse.Namespace) -> int:
     if h.chain.uncovered:
         print(f"             {h.chain.uncovered} newest readings not yet linked (the last "
               "minute of a session that stopped; the next start links them)")
+    for line in key_lines(h.encrypted) + private_files(db, fix=False):
+        print(line if line.startswith(("encryption:", "key:")) else f"file modes:  {line}")
     if not h.unclosed:
         print("open:        every session is closed")
     for s in h.unclosed:
@@ -403,6 +451,79 @@ def cmd_check(a: argparse.Namespace) -> int:
         print(f"{s.state + ':':<13}#{s.id} {s.patient or '(no patient)'}, started {start}, "
               f"last data {last} ({duration_text(s.last_data - s.started)})")
     return 0 if h.intact else EXIT_DAMAGED
+
+
+def key_lines(encrypted: bool) -> list[str]:
+    """`holdspace check`'s lines on encryption and where the key is kept."""
+    from console.store import engine, keys
+
+    if not encrypted:
+        return ["encryption:  OFF — this file is stored unencrypted (an older Holdspace); it is "
+                "encrypted when Holdspace next records into it"]
+    out = [f"encryption:  on (SQLCipher {engine.sqlcipher_version()}, AES-256, HMAC-SHA512 "
+           "per page)"]
+    try:
+        key = keys.workstation_key(create=False)
+    except keys.KeyProblem as e:
+        return [*out, f"key:         {e}"]
+    if key is None:
+        return [*out, "key:         this workstation has no Holdspace key — `holdspace recover` "
+                      "with the recovery key"]
+    out.append(f"key:         id {key.id}, {key.describe()}")
+    if keys.recovery_file(key).exists():
+        out.append(f"key:         the recovery key is still in {keys.recovery_file(key)} — "
+                   "print it, keep the paper locked away, then delete the file")
+    return out
+
+
+def cmd_recover(a: argparse.Namespace) -> int:
+    """Open a record with its printed recovery key: a lost keyring entry is put back, a record
+    from another workstation re-encrypted for this one."""
+    from console.store import keys
+    from console.store.db import StoreError
+    from console.store.encryption import recover
+
+    db = Path(a.db).expanduser() if a.db else default_db()
+    if not db.is_file():
+        raise UserError(f"There is no database at {db}.")
+    if sys.stdin.isatty():
+        text = input("Type the recovery key (14 groups of four, as printed): ")
+    else:
+        text = sys.stdin.readline()
+    try:
+        said = recover(db, keys.parse_recovery(text))
+    except (keys.KeyProblem, StoreError) as e:
+        raise UserError(str(e)) from None
+    print(said)
+    tell(keys.take_notices())
+    return 0
+
+
+def cmd_key(a: argparse.Namespace) -> int:
+    """Where this workstation's key is kept; or, on a new workstation, a clinic passphrase."""
+    import getpass
+
+    from console.store import keys
+
+    if a.use_passphrase:
+        given = os.environ.get("HOLDSPACE_PASSPHRASE")
+        if given is None:
+            if not sys.stdin.isatty():
+                raise UserError("type the passphrase at a terminal (or set HOLDSPACE_PASSPHRASE)")
+            given = getpass.getpass("New clinic passphrase: ")
+            if getpass.getpass("The same again: ") != given:
+                raise UserError("the two passphrases differ — nothing was changed")
+        try:
+            key = keys.use_passphrase(given)
+        except keys.KeyProblem as e:
+            raise UserError(str(e)) from None
+        print(f"This workstation's records will be encrypted with a key derived from the clinic "
+              f"passphrase (key id {key.id}); Holdspace asks for it at each start.")
+    else:
+        for line in key_lines(True)[1:]:
+            print(line.removeprefix("key:").strip())
+    tell(keys.take_notices())
+    return 0
 
 
 def cmd_report(a: argparse.Namespace) -> int:
@@ -658,9 +779,8 @@ def _export_parsers(sub: argparse._SubParsersAction[_Parser],
 def cmd_sync_status(a: argparse.Namespace) -> int:
     """How far this file's copy on the central server has got; exit 1 when the server
     cannot be reached (or refuses), 0 when it can or when sync is off."""
-    import sqlite3
-
     from console.replication.check import report_lines
+    from console.store import engine
     from console.store.db import StoreError, explain, open_readonly
 
     sync = sync_settings(a)
@@ -673,7 +793,7 @@ def cmd_sync_status(a: argparse.Namespace) -> int:
         print(f"holdspace: note: {note}", file=sys.stderr)
     try:
         lines, ok = report_lines(conn, sync)
-    except sqlite3.DatabaseError as e:
+    except engine.DatabaseError as e:
         raise UserError(str(explain(db, e))) from None
     finally:
         conn.close()
@@ -865,6 +985,14 @@ def parser() -> argparse.ArgumentParser:
     ini.add_argument("--central-password", metavar="PASSWORD",
                      help="let the central station log in as holdspace_central_ro with this "
                           "password")
+
+    rcv = sub.add_parser("recover", help="open a record with its printed recovery key (a lost "
+                                         "key, or a record from another workstation)")
+    rcv.add_argument("--db", help=db_help)
+    key = sub.add_parser("key", help="where this workstation's database key is kept")
+    key.add_argument("--use-passphrase", action="store_true",
+                     help="new workstation only: derive the key from a clinic passphrase, asked "
+                          "at each start, instead of keeping it")
     return p
 
 
@@ -872,7 +1000,8 @@ COMMANDS = {"run": cmd_run, "simulate": cmd_simulate, "record": cmd_record,
             "replay": cmd_replay, "sessions": cmd_sessions, "check": cmd_check,
             "report": cmd_report,
             "export": cmd_export, "backup": cmd_backup, "restore": cmd_restore,
-            "central": cmd_central, "sync-status": cmd_sync_status}
+            "central": cmd_central, "sync-status": cmd_sync_status,
+            "recover": cmd_recover, "key": cmd_key}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -880,6 +1009,14 @@ def main(argv: list[str] | None = None) -> int:
         # With a file-size limit (ulimit -f) the kernel would kill us silently at the limit;
         # ignored, the write fails instead and Holdspace says so.
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    from console.store import keys
+    from console.store.modes import private_umask
+
+    private_umask()  # every file and folder Holdspace makes is its account's only
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        keys.passphrase_prompt = lambda question: getpass.getpass(question + " ")
     try:
         a = parser().parse_args(argv)
         if a.self_test:

@@ -292,6 +292,10 @@ def run(out: TextIO | None = None) -> int:
         tmp = Path(name)
         os.environ["HOLDSPACE_DATA_DIR"] = str(tmp / "data")
         os.environ["HOLDSPACE_CONFIG_DIR"] = str(tmp / "config")
+        # Its database key is a key file in that folder, never the workstation's keyring entry
+        # (which it would otherwise use, or make without anyone seeing its recovery key).
+        os.environ["HOLDSPACE_KEY_DIR"] = str(tmp / "config" / "keys")
+        os.environ["HOLDSPACE_KEYRING"] = "off"
         os.environ.pop("HOLDSPACE_PLAYLISTS", None)
         for title, check in CHECKS:
             try:

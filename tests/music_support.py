@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ from console.core.music.audio_player import AudioEngine, open_engine
 from console.core.music.music_controller import MusicController
 from console.core.music.music_program import MusicProgram, Phase
 from console.core.session import SessionService, Staff
-from console.store import records
+from console.store import engine, records
 from console.store.db import open_reader
 from console.store.events import Event, session_events
 from console.store.writer import StoreWriter
@@ -63,7 +62,7 @@ def program(fade: float = 1.5) -> MusicProgram:
 @dataclass
 class MusicRig:
     writer: StoreWriter
-    reader: sqlite3.Connection
+    reader: engine.Connection
     sessions: SessionService
     engine: AudioEngine
     music: MusicController

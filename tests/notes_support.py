@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,8 +10,8 @@ from pathlib import Path
 from console.core.clock import FakeClock
 from console.core.notes.notes import NoteBook
 from console.core.session import SessionService, Staff
-from console.store import records
-from console.store.db import open_reader
+from console.store import engine, records
+from console.store.db import connect_file, open_reader
 from console.store.events import Event
 from console.store.writer import StoreWriter
 from devices import mdc
@@ -25,7 +24,7 @@ T0 = 1_800_000_000.0
 class Rig:
     clock: FakeClock
     writer: StoreWriter
-    reader: sqlite3.Connection
+    reader: engine.Connection
     sessions: SessionService
     notes: NoteBook
     path: Path
@@ -43,7 +42,7 @@ class Rig:
     def stored(self, sid: int | None = None) -> list[tuple[str, str | None, str]]:
         """(kind, author, payload json) as in the file, in time order."""
         self.flush()
-        conn = sqlite3.connect(self.path)
+        conn = connect_file(self.path)
         try:
             return conn.execute(
                 "SELECT kind, author, payload FROM events WHERE session_id=? ORDER BY t, id",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from console.core.report.record_hash import session_record_hash
 from console.replication.address import login_for
 from console.replication.replicator import Replicator, SyncSettings
 from console.replication.schema import init
+from console.store.db import connect_file
 from console.store.events import session_events
 from devices import mdc
 from devices.reading import WaveChunk
@@ -96,12 +96,12 @@ def test_the_server_made_report_equals_the_room_made_one(tmp_path: Path,
     room_text, server_text = _pdf_text(room_pdf), _pdf_text(server_pdf)
     assert "Maria Keller" in server_text and "Harbour Clinic" in server_text
     assert server_text == room_text
-    conn = sqlite3.connect(room_db)
+    conn = connect_file(room_db)
     assert pdf.record_hash == session_record_hash(conn, sid)
     conn.close()
     assert made.files == [server_pdf.absolute()]
     # the copy that left is in the station's own record, naming the room and its session
-    station = sqlite3.connect(data / reports.RECORD_NAME)
+    station = connect_file(data / reports.RECORD_NAME)
     (kind, sess, payload), = station.execute(
         "SELECT kind, session_id, payload FROM events WHERE kind LIKE 'export.%'").fetchall()
     p = json.loads(payload)
@@ -119,7 +119,7 @@ def test_the_server_copy_holds_the_rooms_rows_and_the_report_model_agrees(
         mirror.load_session(pg, ROOM, sid, copy)
     finally:
         pg.close()
-    room = sqlite3.connect(room_db)
+    room = connect_file(room_db)
     for table, where in (("events", "session_id"), ("readings", "session_id")):
         cols = ", ".join(server.columns(table))
         q = f"SELECT {cols} FROM {table} WHERE {where} = ? ORDER BY id"

@@ -8,7 +8,6 @@ Every wait is on a condition; the 2 s bound on an alarm reaching the station is 
 from __future__ import annotations
 
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from console.central.feed import StationFeed, Update
 from console.central.rooms import StationNeverWrites
 from console.central.window import CentralWindow
 from console.core.dosing.templates import load_catalog
+from console.store import engine
 from devices.drivers import get_driver
 from devices.simulator import Simulator
 from tests.helpers.central_rooms import caught_up, init_server, rooms, station_url
@@ -121,7 +121,7 @@ def test_three_rooms_an_alarm_within_2_s_and_a_stopped_room_goes_stale(
             assert any(i.kind == "dose.given" for i in tl.items)
             conn = win.details["Room 2"].conn
             assert conn is not None
-            with pytest.raises(sqlite3.OperationalError):
+            with pytest.raises(engine.OperationalError):
                 conn.execute("DELETE FROM readings")
             # the room's report of the session, made from the server
             detail = win.details["Room 2"]
@@ -247,7 +247,7 @@ def test_new_readings_fold_into_the_same_day_and_agree_with_a_rebuild(
                                       and "sys" in u.rooms["Room 1"].latest
                                       and u.rooms["Room 1"].latest["sys"].value == 131
                                       for u in got))
-            copies: list[sqlite3.Connection | None] = []
+            copies: list[engine.Connection | None] = []
             feed.request_copy("Room 1", copies.append)
             assert _until(lambda: bool(copies))
         finally:

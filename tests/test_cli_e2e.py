@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from console.store import engine
+from console.store.db import connect_file
 from devices import mdc
 from tests.helpers.fixtures import wait_until
 
@@ -45,7 +46,7 @@ def test_record_ten_seconds_stores_readings_and_pleth(simulate: str, tmp_path: P
     r = run_hs("record", "--device", f"sim:{simulate}", "--db", str(db), "--duration", "10")
     assert r.returncode == 0, r.stderr
     assert "closed" in r.stdout
-    conn = sqlite3.connect(db)
+    conn = connect_file(db)
     hr = conn.execute("SELECT COUNT(*) FROM readings WHERE code=?",
                       (mdc.MDC_ECG_HEART_RATE,)).fetchone()[0]
     assert 8 <= hr <= 12
@@ -80,12 +81,12 @@ def test_kill_minus_nine_loses_at_most_a_second(simulate: str, tmp_path: Path) -
         if not db.exists():
             return 0
         try:
-            c = sqlite3.connect(db, timeout=1)
+            c = connect_file(db, timeout=1)
             n = c.execute("SELECT COUNT(*) FROM readings WHERE code=?",
                           (mdc.MDC_ECG_HEART_RATE,)).fetchone()[0]
             c.close()
             return int(n)
-        except sqlite3.OperationalError:
+        except engine.OperationalError:
             return 0
 
     try:
@@ -94,7 +95,7 @@ def test_kill_minus_nine_loses_at_most_a_second(simulate: str, tmp_path: Path) -
         killed_at = time.time()
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
-    conn = sqlite3.connect(db)
+    conn = connect_file(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     last = conn.execute("SELECT MAX(t) FROM readings").fetchone()[0]
     # numerics arrive once a second, so the newest stored one is within ~1 s + one flush

@@ -13,7 +13,6 @@ import gc
 import hashlib
 import json
 import os
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import pytest
 
 from console.core.clock import FakeClock
 from console.core.exports import csv_export
-from console.store.db import open_db
+from console.store.db import connect_file, open_db
 from console.store.events import session_events
 from devices import mdc
 from tests.helpers.day_fixtures import DAY_START, Day, simulated_day
@@ -266,7 +265,7 @@ def test_an_export_that_cannot_be_recorded_is_not_made(day: Day, tmp_path: Path)
     """Another program holds the database: the export event cannot be committed, so no file
     leaves with it unrecorded."""
     before = digest(day.path)
-    holder = sqlite3.connect(day.path, isolation_level=None)
+    holder = connect_file(day.path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
         line = one_error_line(run_hs("export", "--db", str(day.path), "--session", "1",

@@ -1,7 +1,7 @@
 """Tamper evidence: the hash chain over events and readings (console/store/chain.py).
 
-Edits are made the way someone outside Holdspace would make them: plain `sqlite3`, the
-append-only triggers dropped first. Each must be found, named and dated.
+Edits are made the way someone outside Holdspace would make them: a bare SQL connection (with
+the key, `connect_file`), the append-only triggers dropped first. Each must be found, named and dated.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from console.store import chain, records
-from console.store.db import SCHEMA_VERSION, migrate, open_db
+from console.store import chain, engine, records
+from console.store.db import SCHEMA_VERSION, connect_file, migrate, open_db
 from console.store.events import Event
 from console.store.health import check_database
 from console.store.writer import StoreWriter
@@ -56,7 +55,7 @@ def _session(db_path: Path) -> tuple[int, dict[str, str]]:
 
 def _outside(db_path: Path, *sql: tuple[str, tuple[object, ...]]) -> None:
     """Edit the file as another program would: triggers dropped, plain SQL."""
-    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn = connect_file(db_path, isolation_level=None)
     for table in ("events", "readings", "waveforms"):
         conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
         conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
@@ -66,7 +65,7 @@ def _outside(db_path: Path, *sql: tuple[str, tuple[object, ...]]) -> None:
 
 
 def _verify(db_path: Path) -> chain.ChainStatus:
-    conn = sqlite3.connect(db_path)
+    conn = connect_file(db_path)
     try:
         return chain.verify(conn)
     finally:
@@ -78,7 +77,7 @@ def test_an_untouched_session_verifies_and_every_row_is_linked(db_path: Path) ->
     st = _verify(db_path)
     assert st.ok, st.findings
     assert st.uncovered == 0  # a clean stop links the last readings too
-    conn = sqlite3.connect(db_path)
+    conn = connect_file(db_path)
     n_events = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
     linked = conn.execute("SELECT COUNT(*) FROM chain WHERE what='event'").fetchone()[0]
     covered = conn.execute("SELECT SUM(readings), SUM(waves) FROM chain").fetchone()
@@ -92,7 +91,7 @@ def test_an_untouched_session_verifies_and_every_row_is_linked(db_path: Path) ->
 
 def test_signed_note_edited_with_plain_sql_is_found_and_named(db_path: Path) -> None:
     _, uids = _session(db_path)
-    conn = sqlite3.connect(db_path)
+    conn = connect_file(db_path)
     eid, recorded = conn.execute("SELECT id, recorded FROM events WHERE uid=?",
                                  (uids["signed"],)).fetchone()
     conn.close()
@@ -110,7 +109,7 @@ def test_signed_note_edited_with_plain_sql_is_found_and_named(db_path: Path) -> 
 
 def test_deleted_event_and_changed_reading_are_each_found(db_path: Path) -> None:
     _, uids = _session(db_path)
-    conn = sqlite3.connect(db_path)
+    conn = connect_file(db_path)
     rid, rt = conn.execute("SELECT id, t FROM readings ORDER BY id LIMIT 1 OFFSET 14").fetchone()
     conn.close()
     _outside(db_path, ("DELETE FROM events WHERE uid=?", (uids["note1"],)),
@@ -140,7 +139,7 @@ def test_a_reading_deleted_or_a_wave_changed_or_an_event_slipped_in(db_path: Pat
 
 def test_chain_rows_rewritten_are_found(db_path: Path) -> None:
     _session(db_path)
-    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn = connect_file(db_path, isolation_level=None)
     conn.execute("DROP TRIGGER chain_no_delete")
     conn.execute("DELETE FROM chain WHERE seq = 3")
     conn.close()
@@ -161,7 +160,7 @@ def test_check_command_reports_the_chain(db_path: Path) -> None:
 def test_a_changed_reading_is_found_in_all_rows_or_its_session_only(db_path: Path) -> None:
     sid, _ = _session(db_path)
     _outside(db_path, ("UPDATE readings SET value=1 WHERE id=3", ()))
-    conn = sqlite3.connect(db_path)
+    conn = connect_file(db_path)
     try:
         assert chain.verify(conn, rows=False).ok  # rows not re-hashed: not seen
         assert not chain.verify(conn, rows={sid}).ok
@@ -175,7 +174,7 @@ def test_a_changed_reading_is_found_in_all_rows_or_its_session_only(db_path: Pat
 
 
 def test_an_existing_file_is_linked_once_from_its_start(db_path: Path) -> None:
-    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn = connect_file(db_path, isolation_level=None)
     migrate(conn, target=SCHEMA_VERSION - 1)  # the schema before the chain
     t0 = T0 - T0 % 60
     sid = records.start_session(conn, None, t0)
@@ -186,7 +185,7 @@ def test_an_existing_file_is_linked_once_from_its_start(db_path: Path) -> None:
     records.end_session(conn, sid, t0 + 300)
     conn.close()
     open_db(db_path).close()
-    conn = sqlite3.connect(db_path)
+    conn = connect_file(db_path)
     minutes = conn.execute("SELECT COUNT(*) FROM chain WHERE what='readings'").fetchone()[0]
     conn.close()
     assert minutes == 5  # one link per session-minute
@@ -222,10 +221,10 @@ def test_chain_verifies_after_kill_9_mid_session(db_path: Path) -> None:
         assert proc.stdout is not None and proc.stdout.readline().strip()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # wait for several readings links on disk
-            conn = sqlite3.connect(db_path)
+            conn = connect_file(db_path)
             try:
                 n = conn.execute("SELECT COUNT(*) FROM chain WHERE what='readings'").fetchone()[0]
-            except sqlite3.OperationalError:
+            except engine.OperationalError:
                 n = 0
             conn.close()
             if n >= 5:
@@ -249,7 +248,7 @@ def test_chain_verifies_after_kill_9_mid_session(db_path: Path) -> None:
 def test_link_hash_follows_the_documented_definition(db_path: Path, kind: str) -> None:
     """Anyone can recompute a link from the module's definition, without Holdspace."""
     _session(db_path)
-    conn = sqlite3.connect(db_path)
+    conn = connect_file(db_path)
     cols = [*chain.LINK_FIELDS, "prev_hash", "hash"]
     row = dict(zip(cols, conn.execute(f"SELECT {', '.join(cols)} FROM chain WHERE what=? "
                                       "ORDER BY seq DESC LIMIT 1", (kind,)).fetchone(),

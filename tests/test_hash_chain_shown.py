@@ -4,7 +4,6 @@ report, in the plain-text note and by `holdspace check`; a signature names the c
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from console.core.config import Config
 from console.core.notes.note_text import altered_line, note_text
 from console.core.session_record import build_record
 from console.store import chain
+from console.store.db import connect_file
 from console.store.events import session_events
 from tests.helpers.report_day import ketamine_day, rig
 from tests.helpers.window import whole_console
@@ -47,7 +47,7 @@ def test_report_names_the_chain_head_the_signature_covers(tmp_path: Path) -> Non
 
 def test_a_signed_note_edited_outside_is_on_every_page_of_the_report(tmp_path: Path) -> None:
     path, sid, uid = _signed_day(tmp_path)
-    conn = sqlite3.connect(path)
+    conn = connect_file(path)
     payload = json.loads(conn.execute("SELECT payload FROM events WHERE uid=?",
                                       (uid,)).fetchone()[0])
     conn.close()
@@ -68,7 +68,7 @@ def test_a_signed_note_edited_outside_is_on_every_page_of_the_report(tmp_path: P
     chain.remember(path, st)
     line = altered_line(path)
     assert line.startswith("Record altered outside Holdspace after") and "sign.signed" in line
-    conn = sqlite3.connect(path)
+    conn = connect_file(path)
     rec = build_record(session_events(conn, sid))
     conn.close()
     assert note_text(rec, "im", "Session", line).splitlines()[1] == f"!! {line}"
@@ -89,7 +89,7 @@ def test_check_command_names_the_edit(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_window_shows_an_altered_record_in_a_banner_that_stays(
         qtbot: QtBot, db_path: Path, config: Config) -> None:
     _, uids = _session(db_path)
-    conn = sqlite3.connect(db_path)
+    conn = connect_file(db_path)
     rid = conn.execute("SELECT MIN(id) FROM readings").fetchone()[0]
     conn.close()
     _outside(db_path, ("UPDATE readings SET value=200 WHERE id=?", (rid,)),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import math
-import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from console.store import records
-from console.store.db import open_db, sync_parameters
+from console.store.db import connect_file, open_db, sync_parameters
 from console.store.writer import StoreWriter
 from devices import mdc, plausibility
 from devices.protocols import hl7_er7, intellivue
@@ -412,7 +411,7 @@ def test_an_existing_database_gets_the_current_vocabulary(db_path: Path) -> None
     """console/store/db.py: the parameters table is synced with devices.mdc at every open, so
     a file created before a code or a LOINC fix was added receives it."""
     open_db(db_path).close()
-    old = sqlite3.connect(db_path, isolation_level=None)
+    old = connect_file(db_path, isolation_level=None)
     old.execute("UPDATE parameters SET loinc='19889-5' WHERE code=?", (mdc.MDC_AWAY_CO2_ET,))
     old.execute("DELETE FROM parameters WHERE code=?", (mdc.MDC_CONC_AWAY_O2_INSP,))
     old.execute("INSERT INTO parameters VALUES (999999, 'OLD', 'old', 0, '', NULL)")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from typing import BinaryIO
 import pytest
 
 from console.core.acquisition import AcquisitionHub
+from console.store.db import connect_file
 from devices import mdc
 from devices.capture import read_capture
 from devices.drivers import get_driver, parse_device
@@ -382,7 +382,7 @@ def test_record_from_a_simulated_gateway_stores_only_the_chosen_bed(tmp_path: Pa
             rec.kill()
     assert rec.returncode == 0, err
     assert "Traceback" not in err
-    conn = sqlite3.connect(db)
+    conn = connect_file(db)
     rows = conn.execute("SELECT code, value, source FROM readings WHERE quality IN (0, 1) "
                         "AND value IS NOT NULL").fetchall()
     assert rows and {s for _, _, s in rows} == {f"hl7:{device[4:]}"}

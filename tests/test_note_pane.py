@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 
+from console.store.db import connect_file
 from console.ui import theme
 from console.ui.notes.note_pane import NotePane
 from console.ui.notes.timeline import Timeline
@@ -34,7 +34,7 @@ def pane(qtbot, qapp, tmp_path):
 
 def rows(r) -> list[tuple[str, str, dict]]:
     r.flush()
-    conn = sqlite3.connect(r.path)
+    conn = connect_file(r.path)
     try:
         return [(k, a, json.loads(p)) for k, a, p in conn.execute(
             "SELECT kind, author, payload FROM events WHERE session_id=? ORDER BY t, id",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 from hypothesis import given
@@ -11,6 +10,8 @@ from hypothesis import strategies as st
 
 from console.core.notes.scales import NoteError
 from console.core.session_record import build_record
+from console.store import engine
+from console.store.db import connect_file
 from console.store.events import session_events
 from tests.notes_support import rig
 
@@ -40,8 +41,8 @@ def test_database_refuses_update_of_a_note(tmp_path):
     with rig(tmp_path) as r:
         r.notes.observe("Calm")
         r.flush()
-        conn = sqlite3.connect(r.path)
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn = connect_file(r.path)
+        with pytest.raises(engine.IntegrityError, match="append-only"):
             conn.execute("UPDATE events SET payload='{}' WHERE kind='note.observation'")
         conn.close()
 

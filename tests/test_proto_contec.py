@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -32,6 +31,7 @@ import serial
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from console.store.db import connect_file
 from devices import mdc
 from devices.drivers import DRIVERS, get_driver
 from devices.link import LinkStatus, SerialLink, open_port
@@ -467,7 +467,7 @@ def test_record_older_contec_at_its_own_port_settings_into_sqlite(tmp_path: Path
     finally:
         sim.stop()
     assert proc.returncode == 0, proc.stderr
-    conn = sqlite3.connect(db)
+    conn = connect_file(db)
     rows = conn.execute("SELECT code, value, unit, source FROM readings WHERE quality = 0"
                         ).fetchall()
     assert {r[3] for r in rows} == {f"contec:{port}"}

@@ -6,7 +6,6 @@ suite quick."""
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from console.store.db import connect_file
 from devices import mdc
 from devices.drivers import DRIVERS
 from devices.physiology import Physiology
@@ -51,7 +51,7 @@ def test_record_stores_each_protocols_values_with_mdc_codes_and_units(tmp_path: 
 
     assert {"contec", "intellivue", "masimo", "nonin", "s5", "sim"} <= set(DRIVERS)
     for name in sorted(DRIVERS):
-        conn = sqlite3.connect(tmp_path / f"{name}.db")
+        conn = connect_file(tmp_path / f"{name}.db")
         rows = conn.execute(
             "SELECT code, value, unit, source FROM readings WHERE quality IN (0, 1) "
             "AND value IS NOT NULL").fetchall()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from console.replication.address import login_for, shown
 from console.replication.replicator import Pushed, Replicator, SyncSettings
 from console.replication.status import SyncStatus
 from console.store import records, replication_state
+from console.store.db import connect_file
 from tests.helpers.fixtures import wait_until
 from tests.helpers.pg import Cluster
 from tests.helpers.replication import (
@@ -54,7 +54,7 @@ def test_pushes_every_row_in_order_and_keeps_its_position(central: tuple[str, st
     # in order: batches of at most 1000 readings, each starting where the last one ended
     reading_batches = [p.rows.get("readings", 0) for p in pushes if p.rows.get("readings")]
     assert reading_batches == [1000, 1000, 1000]
-    conn = sqlite3.connect(db_path)
+    conn = connect_file(db_path)
     pos = replication_state.positions(conn)
     top = {t: conn.execute(f"SELECT MAX(id) FROM {t}").fetchone()[0] for t in
            ("events", "readings", "waveforms")}
@@ -94,7 +94,7 @@ def test_restart_mid_stream_continues_without_duplicates(central: tuple[str, str
     rep.start()
     assert two.wait(30)
     rep.stop(flush=0)  # stopped mid-stream: no catching up on the way out
-    conn = sqlite3.connect(db_path)
+    conn = connect_file(db_path)
     pos = replication_state.positions(conn)["readings"]
     assert 0 < pos < 12_000
     # the server holds exactly the rows up to the stored position, nothing beyond
@@ -135,7 +135,7 @@ def test_an_unreachable_server_is_said_in_plain_words(db_path: Path, pg: Cluster
     assert PW not in s.last_error and PW not in s.server
     assert s.behind_rows is None or s.behind_rows >= 0
     assert "not sending" in statuses[-1].short() or statuses[-1].stopped
-    conn = sqlite3.connect(db_path)
+    conn = connect_file(db_path)
     stored = replication_state.stored_status(conn)
     conn.close()
     assert stored is not None and stored.last_error == s.last_error
@@ -244,7 +244,7 @@ def test_a_file_put_back_from_an_older_backup_is_refused_not_mixed(
     rep.stop(flush=20)
     backup = tmp_path / "backup.db"
     shutil.copy(db_path, backup)  # yesterday's copy, with the same identity
-    conn = sqlite3.connect(db_path)
+    conn = connect_file(db_path)
     conn.execute("INSERT INTO readings (session_id, t, source, code, value, unit, quality) "
                  "SELECT session_id, t + 1000, source, code, value, unit, quality FROM readings")
     conn.commit()

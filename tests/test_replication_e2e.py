@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ import pytest
 
 from console.replication import schema
 from console.replication.address import login_for
+from console.store import engine
+from console.store.db import connect_file
 from tests.helpers.fixtures import wait_until
 from tests.helpers.pg import SUPERPASS, Cluster, wait_for_server
 from tests.helpers.replication import counts_and_checksums, server_counts, server_rows, sqlite_rows
@@ -30,13 +31,13 @@ def readings_in(db: Path, after: float = 0.0) -> int:
     if not db.exists():
         return 0
     try:
-        c = sqlite3.connect(db, timeout=2)
+        c = connect_file(db, timeout=2)
         try:
             return int(c.execute("SELECT COUNT(*) FROM readings WHERE t > ?",
                                  (after,)).fetchone()[0])
         finally:
             c.close()
-    except sqlite3.OperationalError:
+    except engine.OperationalError:
         return 0
 
 

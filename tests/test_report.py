@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import stat
 import subprocess
 from pathlib import Path
@@ -20,6 +19,7 @@ from console.core.notes.scales import NoteError
 from console.core.report import rems_form
 from console.core.report.build import build_report
 from console.core.report.record_hash import record_hash, session_record_hash
+from console.store.db import connect_file
 from console.store.events import Event, session_events
 from tests.helpers.report_day import MIN, Day, ketamine_day, rig, start
 
@@ -269,7 +269,7 @@ def test_report_model_vitals_come_straight_from_the_readings(tmp_path: Path) -> 
         r = build_report(d.reader, d.session_id, now=d.clock.now())
         hr = r.vitals.hr[0]
         assert hr.label in ("HR", "PR") and len(hr) == 180
-        conn = sqlite3.connect(d.path)
+        conn = connect_file(d.path)
         n = conn.execute("SELECT COUNT(*) FROM readings WHERE session_id=? AND code=?",
                          (d.session_id, hr.code)).fetchone()[0]
         conn.close()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from console.core.clock import FakeClock
 from console.core.music.setting_checklist import SettingChecklist, load_checklist
 from console.core.session import SessionService, Staff
 from console.store import records
-from console.store.db import open_reader
+from console.store.db import connect_file, open_reader
 from console.store.events import session_events
 from console.store.writer import StoreWriter
 
@@ -68,7 +66,7 @@ def test_every_change_is_recorded_in_order_with_its_time(tmp_path):
         sc.set_text("intention", "To meet my grief with kindness")
         sc.check("lights", False)
         writer.flush()
-        conn = sqlite3.connect(path)
+        conn = connect_file(path)
         try:
             rows = conn.execute("SELECT kind, t, json_extract(payload, '$.summary') FROM events "
                                 "WHERE kind LIKE 'setting.%' ORDER BY t, id").fetchall()

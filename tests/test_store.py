@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from console.store import records
-from console.store.db import MIGRATIONS, SCHEMA_VERSION, StoreError, migrate, open_db
+from console.store import engine, records
+from console.store.db import MIGRATIONS, SCHEMA_VERSION, StoreError, connect_file, migrate, open_db
 from console.store.events import Event, session_events
 from console.store.writer import StoreWriter
 from devices import mdc
@@ -18,7 +18,7 @@ from devices.reading import Quality, Reading, WaveChunk
 
 @pytest.mark.parametrize("from_version", range(SCHEMA_VERSION))
 def test_migrates_forward_from_every_earlier_version(db_path: Path, from_version: int) -> None:
-    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn = sqlite3.connect(db_path, isolation_level=None)  # plain, as older Holdspace made it
     migrate(conn, target=from_version)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == from_version
     if from_version >= 1:  # data written under the old schema survives the upgrade
@@ -38,7 +38,7 @@ def test_migrates_forward_from_every_earlier_version(db_path: Path, from_version
 
 def test_newer_database_is_refused_with_a_clear_message(db_path: Path) -> None:
     open_db(db_path).close()
-    conn = sqlite3.connect(db_path)
+    conn = connect_file(db_path)
     conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 5}")
     conn.close()
     with pytest.raises(StoreError, match="newer Holdspace"):
@@ -62,7 +62,7 @@ def test_clinical_records_are_append_only(db_path: Path) -> None:
     )
     for sql in ("UPDATE events SET kind='x'", "DELETE FROM events",
                 "UPDATE readings SET value=1", "DELETE FROM readings"):
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        with pytest.raises(engine.IntegrityError, match="append-only"):
             conn.execute(sql)
     assert conn.execute("SELECT value FROM readings").fetchone() == (72.0,)
 

@@ -6,7 +6,6 @@ as before (tests/test_backups.py holds the failing-disk case)."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from console.store import db as db_module
-from console.store import owner, records
+from console.store import engine, owner, records
 from console.store.db import DamagedStore, open_db
 from console.store.writer import StoreWriter
 
@@ -43,7 +42,7 @@ def test_a_file_closed_properly_is_not_checked_again(tmp_path: Path,
     checked: list[Path] = []
     real = db_module._damage
 
-    def damage_check(conn: sqlite3.Connection, p: Path) -> None:  # the real check, counted
+    def damage_check(conn: engine.Connection, p: Path) -> None:  # the real check, counted
         checked.append(p)
         real(conn, p)
 

@@ -14,7 +14,6 @@ station's own record.
 from __future__ import annotations
 
 import re
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.store import engine
 from console.ui import theme
 from console.ui.gui_post import GuiPoster
 from console.ui.notes.timeline import Timeline
@@ -51,7 +51,7 @@ class RoomDetail(QDialog):
         self.worker: threading.Thread | None = None
         self.setWindowTitle(f"{room} — trend and timeline (read only)")
         self.resize(1100, 760)
-        self.conn: sqlite3.Connection | None = None
+        self.conn: engine.Connection | None = None
         self.note = QLabel(f"{room} · read only: entries are made in the room")
         self.note.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 14px;")
         self.timeline: Timeline | None = None
@@ -74,7 +74,7 @@ class RoomDetail(QDialog):
         self.lay.addWidget(self.report_note)
         self.lay.addWidget(self.empty, 1)
 
-    def show_copy(self, conn: sqlite3.Connection | None, session_id: int | None,
+    def show_copy(self, conn: engine.Connection | None, session_id: int | None,
                   live: bool) -> None:
         """Read a fresh snapshot of the room's session (the old one is let go). Without one
         (the server cannot be read just now) the timeline keeps what it shows."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from console.central.rooms import (
 )
 from console.core.clock import Clock, SystemClock
 from console.core.dosing.templates import Catalog, load_catalog
+from console.store import engine
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class RoomMirror:
 
     def __init__(self, room: str) -> None:
         self.room = room
-        self.conn: sqlite3.Connection | None = None
+        self.conn: engine.Connection | None = None
         self.session_id: int | None = None
         self.after: dict[str, int] = {}
         self.session_row: tuple[Any, ...] | None = None
@@ -143,7 +143,7 @@ class StationFeed:
         self.mirrors: dict[str, RoomMirror] = {}
         self.states: dict[str, RoomState] = {}
         self._stop = threading.Event()
-        self._requests: queue.Queue[tuple[str, Callable[[sqlite3.Connection | None], None]]] = (
+        self._requests: queue.Queue[tuple[str, Callable[[engine.Connection | None], None]]] = (
             queue.Queue())
         self._thread = threading.Thread(target=self._run, name="central-feed", daemon=True)
 
@@ -156,7 +156,7 @@ class StationFeed:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
-    def request_copy(self, room: str, fn: Callable[[sqlite3.Connection | None], None]) -> None:
+    def request_copy(self, room: str, fn: Callable[[engine.Connection | None], None]) -> None:
         """`fn(copy)` on the feed's thread with a snapshot of the room's mirror (None if the
         room has no session): for the read-only detail window."""
         self._requests.put((room, fn))

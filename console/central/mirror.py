@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -23,12 +22,13 @@ from typing import Any
 import psycopg
 
 from console.central import server
+from console.store import engine
 from console.store.db import migrate, sync_parameters
 
 
-def new_mirror(path: str = ":memory:") -> sqlite3.Connection:
+def new_mirror(path: str = ":memory:") -> engine.Connection:
     """An empty console database (schema and parameter vocabulary, no rows)."""
-    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn = engine.connect(path, None)  # the server's rows in memory: no file, no key
     migrate(conn)
     sync_parameters(conn)
     return conn
@@ -48,7 +48,7 @@ def _cell(v: Any) -> Any:
     return _text(v)
 
 
-def put(conn: sqlite3.Connection, table: str, rows: Iterable[Sequence[Any]],
+def put(conn: engine.Connection, table: str, rows: Iterable[Sequence[Any]],
         replace: bool = False) -> int:
     """Insert rows given in the console's column order; the ones already there are kept
     (`replace`: overwritten, for the few rows that change: a session's end, a weight)."""
@@ -68,9 +68,9 @@ def put(conn: sqlite3.Connection, table: str, rows: Iterable[Sequence[Any]],
     return len(data)
 
 
-def copy(conn: sqlite3.Connection) -> sqlite3.Connection:
+def copy(conn: engine.Connection) -> engine.Connection:
     """A snapshot of a mirror for another thread (the room's detail window)."""
-    dst = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+    dst = engine.connect(":memory:", None)
     conn.backup(dst)
     dst.execute("PRAGMA query_only=ON")
     return dst
@@ -81,7 +81,7 @@ class SessionNotOnServer(LookupError):
 
 
 def load_session(pg: psycopg.Connection[Any], room: str, session_id: int,
-                 conn: sqlite3.Connection, *, waveforms: bool = True) -> server.RoomRow | None:
+                 conn: engine.Connection, *, waveforms: bool = True) -> server.RoomRow | None:
     """Copy one session of `room` with everything its report and exports read: its row, its
     patient, its events, readings and waveforms, and the room's earlier REMS answers (the
     REMS form carries the provider's details forward from them)."""

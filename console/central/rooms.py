@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from console.core.dosing.timers import TimerSnapshot
 from console.core.observers import Observers
 from console.core.session import OpenSession, SessionService
 from console.core.vitals_table import VITAL
-from console.store import records
+from console.store import engine, records
 from console.store.events import Event
 from devices import mdc
 from devices.reading import Quality, Reading
@@ -163,7 +162,7 @@ def initials(name: str | None) -> str:
     return " ".join(f"{p[0].upper()}." for p in parts[:3])
 
 
-def _session_running(conn: sqlite3.Connection, row: records.SessionRow) -> bool:
+def _session_running(conn: engine.Connection, row: records.SessionRow) -> bool:
     """Active in its row, and its last lifecycle event is not an end or an interruption
     (a room's replicator may push the end event before the changed row)."""
     if row.state != "active" or row.ended is not None:
@@ -175,7 +174,7 @@ def _session_running(conn: sqlite3.Connection, row: records.SessionRow) -> bool:
     return last is None or last[0] == "session.resumed"
 
 
-def latest_values(conn: sqlite3.Connection, session_id: int) -> dict[str, Reading]:
+def latest_values(conn: engine.Connection, session_id: int) -> dict[str, Reading]:
     """The newest trusted value of each displayed parameter (HR may be a pulse rate), as the
     dose day keeps it: by the parameter of the code's canonical form, newest time wins."""
     out: dict[str, Reading] = {}
@@ -207,7 +206,7 @@ def _better(param: str, new: Reading, old: Reading) -> bool:
     return new.t >= old.t
 
 
-def links(conn: sqlite3.Connection, session_id: int) -> tuple[Link, ...]:
+def links(conn: engine.Connection, session_id: int) -> tuple[Link, ...]:
     """Each monitor's link as the room last recorded it."""
     last: dict[str, Link] = {}
     for kind, t, payload in conn.execute(
@@ -222,13 +221,13 @@ def links(conn: sqlite3.Connection, session_id: int) -> tuple[Link, ...]:
     return tuple(sorted(last.values(), key=lambda x: x.source))
 
 
-def _protocol(conn: sqlite3.Connection, row: records.SessionRow) -> dict[str, Any]:
+def _protocol(conn: engine.Connection, row: records.SessionRow) -> dict[str, Any]:
     r = conn.execute("SELECT payload FROM events WHERE session_id = ? AND kind = "
                      "'dose.protocol' ORDER BY t DESC, id DESC LIMIT 1", (row.id,)).fetchone()
     return cast(dict[str, Any], json.loads(r[0])) if r else {}
 
 
-def _template(conn: sqlite3.Connection, row: records.SessionRow,
+def _template(conn: engine.Connection, row: records.SessionRow,
               catalog: Catalog) -> tuple[Template | None, str | None, str | None]:
     """(template, its title, why timers cannot be shown or differ)."""
     used = _protocol(conn, row)
@@ -247,7 +246,7 @@ def _template(conn: sqlite3.Connection, row: records.SessionRow,
     return tpl, title or tpl.title, note
 
 
-def derive(room: str, conn: sqlite3.Connection, session_id: int | None, catalog: Catalog,
+def derive(room: str, conn: engine.Connection, session_id: int | None, catalog: Catalog,
            clock: Clock, heartbeat: Heartbeat | None) -> RoomState:
     """The room's picture from its mirror (see `mirror.py`) holding its current session."""
     row = records.get_session(conn, session_id) if session_id is not None else None

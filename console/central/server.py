@@ -10,7 +10,6 @@ password.
 from __future__ import annotations
 
 import functools
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from console.store import engine
 from console.store.db import migrate
 
 SCHEMA = "holdspace"
@@ -81,7 +81,7 @@ def failed(url: str, e: BaseException) -> ServerError:
 @functools.cache
 def columns(table: str) -> tuple[str, ...]:
     """The console's columns of `table`, in its order: the server has the same ones."""
-    conn = sqlite3.connect(":memory:")
+    conn = engine.memory()
     try:
         migrate(conn)
         return tuple(r[1] for r in conn.execute(f"PRAGMA table_info({table})"))

@@ -15,7 +15,6 @@ staff is signed in, panels show patients' initials only.
 from __future__ import annotations
 
 import html
-import sqlite3
 import time
 from pathlib import Path
 
@@ -41,6 +40,7 @@ from console.core.clock import Clock, SystemClock
 from console.core.dosing.alarms import PRIORITY_ORDER, duration_text
 from console.core.dosing.templates import Catalog
 from console.core.ducking import Ducking
+from console.store import engine
 from console.ui import theme
 from console.ui.dosing.alarm_sound import AlarmSound
 from console.ui.gui_post import GuiPoster
@@ -239,12 +239,12 @@ class CentralWindow(QMainWindow):
         sid = st.session.id if st is not None and st.session is not None else None
         live = bool(st and st.in_progress)
 
-        def got(conn: sqlite3.Connection | None) -> None:  # on the feed's thread
+        def got(conn: engine.Connection | None) -> None:  # on the feed's thread
             self.poster(lambda: self._show_copy(room, conn, sid, live))
 
         self.feed.request_copy(room, got)
 
-    def _show_copy(self, room: str, conn: sqlite3.Connection | None, sid: int | None,
+    def _show_copy(self, room: str, conn: engine.Connection | None, sid: int | None,
                    live: bool) -> None:
         d = self.details.get(room)
         if d is None:

@@ -11,14 +11,14 @@ newest authored event stands in, which is the person the record last saw at the 
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 
 from console.core.config import Config
 from console.core.session import OpenSession, SessionService, Staff
+from console.store import engine
 from console.store.events import session_events
 
 
-def keep(sessions: SessionService, config: Config, reader: sqlite3.Connection) -> None:
+def keep(sessions: SessionService, config: Config, reader: engine.Connection) -> None:
     """Restore the person when a session is resumed (the offer after a restart), then keep
     remembering; restore is heard first so it reads the choice before it is overwritten."""
     sessions.changed.connect(lambda _s: restore(sessions, config, reader))
@@ -42,7 +42,7 @@ def remember(sessions: SessionService, config: Config) -> None:
     sessions.changed.connect(save)
 
 
-def restore(sessions: SessionService, config: Config, reader: sqlite3.Connection) -> None:
+def restore(sessions: SessionService, config: Config, reader: engine.Connection) -> None:
     """After resuming an open session, the person who was at the console is again."""
     cur: OpenSession | None = sessions.current
     if cur is None or sessions.user is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from console.core.clock import Clock
 from console.core.config import Config
 from console.core.ducking import Ducking
 from console.core.session import SessionService
+from console.store import engine
 from console.store.writer import StoreWriter
 
 
@@ -19,7 +19,7 @@ class AppContext:
     clock: Clock
     db_path: Path
     writer: StoreWriter
-    reader: sqlite3.Connection  # for the GUI thread only
+    reader: engine.Connection  # for the GUI thread only
     sessions: SessionService
     hub: AcquisitionHub
     config: Config

@@ -17,14 +17,13 @@ someone in the room choosing it.
 
 from __future__ import annotations
 
-import sqlite3
 from concurrent.futures import Future
 from dataclasses import dataclass
 
 from console.core.clock import Clock
 from console.core.observers import Observers
 from console.core.saving import SaveWatch
-from console.store import owner, records
+from console.store import engine, owner, records
 from console.store.events import Event
 from console.store.writer import StoreWriter
 
@@ -46,7 +45,7 @@ class OpenSession:
 
 
 class SessionService:
-    def __init__(self, clock: Clock, writer: StoreWriter, reader: sqlite3.Connection) -> None:
+    def __init__(self, clock: Clock, writer: StoreWriter, reader: engine.Connection) -> None:
         self.clock = clock
         self.writer = writer
         self.reader = reader
@@ -95,7 +94,7 @@ class SessionService:
             raise RuntimeError("a session is already open; end it first")
         now, author = self.clock.now(), self.author
 
-        def resume(c: sqlite3.Connection) -> None:
+        def resume(c: engine.Connection) -> None:
             self.owners.claim(session_id)
             try:
                 records.resume_session(c, session_id, now, author)
@@ -128,7 +127,7 @@ class SessionService:
         now = self.clock.now()
         author = self.author
 
-        def start(c: sqlite3.Connection) -> int:
+        def start(c: engine.Connection) -> int:
             sid = records.start_session(c, patient_id, now, template, title, author)
             self.owners.claim(sid)  # in the same transaction: never seen unclaimed
             return sid

@@ -6,7 +6,6 @@ once, briefly, when it last heard from this room. Works while the console is run
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +14,7 @@ from console.replication import schema
 from console.replication.address import shown
 from console.replication.replicator import SyncSettings
 from console.replication.status import age_text
-from console.store import replication_state
+from console.store import engine, replication_state
 
 
 @dataclass
@@ -24,11 +23,11 @@ class Backlog:
     oldest: float | None  # the time of the oldest of them
 
 
-def backlog(conn: sqlite3.Connection, tables: list[str]) -> Backlog:
+def backlog(conn: engine.Connection, tables: list[str]) -> Backlog:
     """What the file holds beyond the stored positions (append-only tables)."""
     try:
         pos = replication_state.positions(conn)
-    except sqlite3.OperationalError:  # a file from before replication existed
+    except engine.OperationalError:  # a file from before replication existed
         pos = {}
     rows, oldest = 0, None
     for t in tables:
@@ -78,7 +77,7 @@ def ask_server(settings: SyncSettings, timeout: float = 3.0) -> ServerCheck:
     return ServerCheck(True, words, age)
 
 
-def report_lines(conn: sqlite3.Connection, settings: SyncSettings | None
+def report_lines(conn: engine.Connection, settings: SyncSettings | None
                  ) -> tuple[list[str], bool]:
     """The lines `sync-status` prints, and whether all is well (server reachable, or off)."""
     stored = replication_state.stored_status(conn)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from typing import Any
 from console.replication import schema
 from console.replication.address import check_room, check_url, shown
 from console.replication.status import SyncStatus, clock_text
-from console.store import replication_state
+from console.store import engine, replication_state
 
 log = logging.getLogger("holdspace.replication")  # into Holdspace's log file, not stderr
 
@@ -95,7 +94,7 @@ class Replicator:
         self._flush_until: float | None = None
         self._thread: threading.Thread | None = None
         self._pg: Any = None
-        self._sq: sqlite3.Connection | None = None
+        self._sq: engine.Connection | None = None
         self._pushed_rows: dict[str, dict[int, tuple[Any, ...]]] = {"patients": {},
                                                                     "sessions": {}}
         self._last_heartbeat = 0.0
@@ -388,7 +387,7 @@ class Replicator:
         if self._waiting is not None:  # the push did not happen: all of it is still to send
             status = replace(status, behind_rows=self._waiting[0], behind_seconds=self._waiting[1])
         if status.last_error != self._status.last_error and self._sq is not None:
-            with contextlib.suppress(sqlite3.Error):  # busy or full: the status is only a note
+            with contextlib.suppress(engine.Error):  # busy or full: the status is only a note
                 replication_state.save(self._sq, {}, now, self._stored(status))
         self._set(status)
 
@@ -455,7 +454,7 @@ def _plain(e: BaseException, since: float) -> str:
         return f"Central server not reachable since {at} ({_short(reason)}) — {local}"
     if isinstance(e, psycopg.Error):
         return f"The central server reported a problem since {at} ({schema.explain(e)}) — {local}"
-    if isinstance(e, sqlite3.Error):
+    if isinstance(e, engine.Error):
         return f"This room's database could not be read for sending since {at} ({e})"
     return f"Sending to the central server stopped since {at} ({type(e).__name__}: {e}) — {local}"
 

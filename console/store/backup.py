@@ -1,6 +1,6 @@
 """Backups of the database file: made online, verified, thinned, and restored.
 
-A backup is made with SQLite's online backup API (`sqlite3.Connection.backup`) from a
+A backup is made with SQLite's online backup API (`Connection.backup`) from a
 read-only connection of its own, in one step: the copy is one consistent moment of the file,
 and with the write-ahead log the writer thread is never blocked meanwhile (a copy made in
 several steps would start over each time the writer commits). The copy is written under a
@@ -18,6 +18,12 @@ place. The record is append-only, so a newer copy holds everything an older one 
 copies are there for a file damaged or changed unnoticed. Files with other names are never
 touched.
 
+Backups are encrypted like the database, with the workstation's key: a copy of an encrypted
+file is made with the backup API between two keyed connections (a page-for-page copy, still
+one step); a plain source (an old plain backup being restored) is written encrypted with
+SQLCipher's `sqlcipher_export`. A backup from another workstation does not open here until
+`holdspace recover --db BACKUP` re-encrypts it with its recovery key.
+
 Restoring (`restore`) checks the backup first, refuses a file a running Holdspace writes, and
 keeps the replaced database (with its -wal) beside it under a `.replaced-<time>` name.
 """
@@ -28,14 +34,22 @@ import contextlib
 import os
 import re
 import socket
-import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from console.store import owner
-from console.store.db import SCHEMA_VERSION, DamagedStore, StoreError, explain, open_readonly
+from console.store import engine, owner
+from console.store.db import (
+    SCHEMA_VERSION,
+    DamagedStore,
+    KeyMismatch,
+    StoreError,
+    explain,
+    file_key,
+    open_readonly,
+)
+from console.store.engine import Connection
 from console.store.health import Health, check_database
 
 KEEP_LAST = 3
@@ -43,7 +57,7 @@ KEEP_DAILY = 7
 KEEP_WEEKLY = 4
 KEEP_MONTHLY = 12
 STAMP = "%Y%m%d-%H%M%S"
-WHY = ("session", "daily", "manual", "restore")
+WHY = ("session", "daily", "manual", "restore", "encrypt")
 PARTIAL = ".partial"
 STALE_PARTIAL_S = 3600  # a half-made copy older than this was left by a crash
 
@@ -185,21 +199,40 @@ def _fsync(path: Path, directory: bool = False) -> None:
             os.close(fd)
 
 
-def _source(db_path: Path) -> sqlite3.Connection:
-    """A read-only connection of our own to copy from (never the writer's)."""
+def _source(db_path: Path) -> tuple[Connection, bool]:
+    """A read-only connection of our own to copy from (never the writer's), and whether the
+    file is encrypted."""
     if not db_path.exists():
         raise BackupError(f"There is no database at {db_path}.")
+    key = file_key(db_path)
     try:
-        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True,
-                               isolation_level=None, check_same_thread=False, timeout=10)
+        conn = engine.connect(f"{db_path.resolve().as_uri()}?mode=ro", key, uri=True, timeout=10)
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        return conn
-    except sqlite3.Error:
-        return open_readonly(db_path)[0]  # a read-only folder: read the file as it is
+        return conn, key is not None
+    except engine.Error as e:
+        if engine.is_not_a_database(e):
+            raise
+        return open_readonly(db_path)[0], key is not None  # a read-only folder: as it is
 
 
-def _copy_into(src: sqlite3.Connection, tmp: Path) -> None:
-    dst = sqlite3.connect(tmp, isolation_level=None)
+def src_file(conn: Connection) -> str:
+    """The file a connection reads (its main database)."""
+    for _, name, file in conn.execute("PRAGMA database_list"):
+        if name == "main":
+            return str(file)
+    raise BackupError("the backup source has no file")
+
+
+def _copy_into(src: Connection, tmp: Path, encrypted: bool = True) -> None:
+    """Copy `src` into the new file `tmp`, encrypted with the workstation's key."""
+    key = file_key(tmp, create=True)  # tmp is new and empty: the workstation's key
+    assert key is not None
+    if not encrypted:  # a plain source: the backup API cannot change the encryption
+        from console.store.encryption import export_encrypted
+
+        export_encrypted(Path(src_file(src)), tmp, key)
+        return
+    dst = engine.connect(tmp, key)
     try:
         src.backup(dst)  # one step: one consistent moment, never restarted by the writer
         dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal
@@ -214,6 +247,11 @@ def verify(path: Path) -> Health:
         raise BackupError(f"There is no backup file at {path}.")
     try:
         h = check_database(path)
+    except KeyMismatch:
+        raise BackupError(f"The backup {path} cannot be opened with this workstation's key — it "
+                          f"may come from another workstation (`holdspace recover --db {path}` "
+                          "re-encrypts it for this one with its recovery key), or it is damaged "
+                          "or is not a Holdspace backup — it cannot be used as it is.") from None
     except DamagedStore:
         raise BackupError(f"The backup {path} is damaged or is not a Holdspace backup — it "
                           "cannot be used.") from None
@@ -275,16 +313,16 @@ def make_backup(db_path: Path, folder: Path, why: str = "manual", now: float | N
     final = _name(folder, db_path, why, now)
     tmp = folder / f".{final.name}{PARTIAL}"
     try:
-        src = _source(db_path)
-    except sqlite3.Error as e:
+        src, encrypted = _source(db_path)
+    except engine.Error as e:
         raise explain(db_path, e) from None
     try:
         try:
             _private_file(tmp)
-            _copy_into(src, tmp)
+            _copy_into(src, tmp, encrypted)
         except OSError as e:
             raise BackupError(f"Cannot write the backup in {folder} ({e.strerror or e}).") from None
-        except sqlite3.Error as e:
+        except engine.Error as e:
             if getattr(e, "sqlite_errorname", "").startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
                 raise _failed_copy(db_path, folder) from None
             raise BackupError(f"The backup to {folder} failed: {' '.join(str(e).split())}."
@@ -355,7 +393,7 @@ def _open_sessions(db_path: Path) -> list[str]:
         rows = conn.execute(
             "SELECT id, started FROM sessions WHERE state = 'active' OR "
             "(state = 'interrupted' AND ended IS NULL) ORDER BY id").fetchall()
-    except sqlite3.Error:
+    except engine.Error:
         return []
     finally:
         conn.close()
@@ -410,14 +448,14 @@ def restore(backup: Path, db_path: Path, *, force: bool = False,
         _private_file(tmp)
         src = open_readonly(backup)[0]
         try:
-            _copy_into(src, tmp)
+            _copy_into(src, tmp, engine.file_kind(backup) != "plain")
         finally:
             src.close()
         verify(tmp)
         with contextlib.suppress(OSError):
             os.chmod(tmp, 0o600)
         _fsync(tmp)
-    except (OSError, sqlite3.Error) as e:
+    except (OSError, engine.Error) as e:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise BackupError(f"Cannot write the restored database in {folder} ({e}); nothing was "

@@ -38,11 +38,12 @@ import hashlib
 import heapq
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from console.store import engine
 
 GENESIS = "0" * 64
 EVENT_COLS = ("uid", "session_id", "t", "recorded", "kind", "author", "payload", "refers_to")
@@ -77,7 +78,7 @@ def _sql_link(prev_hash: str, *values: Any) -> str:
     return link_hash(prev_hash, dict(zip(LINK_FIELDS, values, strict=True)))
 
 
-def create_tables(conn: sqlite3.Connection) -> None:
+def create_tables(conn: engine.Connection) -> None:
     """The `chain` table (append-only like the record it guards); run inside a migration."""
     conn.execute(
         """CREATE TABLE chain (
@@ -115,12 +116,12 @@ CREATE TEMP TRIGGER IF NOT EXISTS holdspace_chain_event AFTER INSERT ON main.eve
 END""" % GENESIS  # noqa: UP031 - a constant, not input
 
 
-def has_chain(conn: sqlite3.Connection) -> bool:
+def has_chain(conn: engine.Connection) -> bool:
     return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='chain'"
                         ).fetchone() is not None
 
 
-def install(conn: sqlite3.Connection) -> None:
+def install(conn: engine.Connection) -> None:
     """Make this writing connection link every event it inserts (a TEMP trigger: it is not
     part of the file, so another program's insert is left unlinked and shows as added)."""
     conn.create_function("holdspace_event_digest", 8, event_digest, deterministic=True)
@@ -129,7 +130,7 @@ def install(conn: sqlite3.Connection) -> None:
         conn.execute(_EVENT_TRIGGER)
 
 
-def head(conn: sqlite3.Connection) -> tuple[int, str]:
+def head(conn: engine.Connection) -> tuple[int, str]:
     """(seq, hash) of the newest link; (0, GENESIS) for an empty chain."""
     r = conn.execute("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
     return (int(r[0]), str(r[1])) if r else (0, GENESIS)
@@ -213,12 +214,12 @@ _R_SQL = f"SELECT {', '.join(READING_COLS)} FROM readings WHERE id > ? AND id <=
 _W_SQL = f"SELECT {', '.join(WAVE_COLS)} FROM waveforms WHERE id > ? AND id <= ? ORDER BY id"
 
 
-def _covered(conn: sqlite3.Connection, col: str) -> int:
+def _covered(conn: engine.Connection, col: str) -> int:
     r = conn.execute(f"SELECT MAX({col}) FROM chain").fetchone()
     return int(r[0] or 0)
 
 
-def _insert_link(conn: sqlite3.Connection, fields: dict[str, Any]) -> None:
+def _insert_link(conn: engine.Connection, fields: dict[str, Any]) -> None:
     seq, prev = head(conn)
     fields = {**fields, "seq": seq + 1}
     cols = [*LINK_FIELDS, "prev_hash", "hash"]
@@ -227,7 +228,7 @@ def _insert_link(conn: sqlite3.Connection, fields: dict[str, Any]) -> None:
                  values)
 
 
-def digest_new_rows(conn: sqlite3.Connection, now: float | None = None) -> int:
+def digest_new_rows(conn: engine.Connection, now: float | None = None) -> int:
     """Link the readings and waveform rows stored since the last readings link (run inside
     the writer's transaction, after its inserts); returns how many rows it covered."""
     r0, w0 = _covered(conn, "last_reading"), _covered(conn, "last_wave")
@@ -249,7 +250,7 @@ def digest_new_rows(conn: sqlite3.Connection, now: float | None = None) -> int:
     return d.readings + d.waves
 
 
-def link_existing(conn: sqlite3.Connection) -> None:
+def link_existing(conn: engine.Connection) -> None:
     """Chain a file made before the chain existed, once, from its start: its events in the
     order written and its readings and waveforms a minute at a time, interleaved by time."""
     events: list[tuple[float, int, dict[str, Any]]] = []
@@ -271,7 +272,7 @@ def link_existing(conn: sqlite3.Connection) -> None:
         _insert_link(conn, fields)
 
 
-def _minutes(conn: sqlite3.Connection) -> Iterator[_Digest]:
+def _minutes(conn: engine.Connection) -> Iterator[_Digest]:
     """Existing readings, then waveform rows, cut into one digest per session and minute."""
     for sql, add in ((f"SELECT {', '.join(READING_COLS)} FROM readings ORDER BY id",
                       _Digest.add_reading),
@@ -390,7 +391,7 @@ class _Collector:
         self.status.findings.append(Finding(what, after, sid))
 
 
-def verify(conn: sqlite3.Connection,
+def verify(conn: engine.Connection,
            progress: Callable[[int, int], None] | None = None, *,
            nice: bool = False, rows: bool | Collection[int] = True) -> ChainStatus:
     """Walk the whole chain and recompute every link against the rows as stored now.
@@ -501,7 +502,7 @@ def _how(link: dict[str, Any], d: _Digest, extra: int) -> str:
     return "changed"
 
 
-def _before(conn: sqlite3.Connection, t: Any) -> float | None:
+def _before(conn: engine.Connection, t: Any) -> float | None:
     """The newest linked moment before `t` (for a row slipped in without a link)."""
     if not isinstance(t, float | int):
         return None
@@ -512,7 +513,7 @@ def _before(conn: sqlite3.Connection, t: Any) -> float | None:
 class _Rows:
     """Rows of a table in id order, consumed range by range (one pass for the whole check)."""
 
-    def __init__(self, conn: sqlite3.Connection, sql: str, nice: bool = False) -> None:
+    def __init__(self, conn: engine.Connection, sql: str, nice: bool = False) -> None:
         self._it: Iterator[tuple[Any, ...]] = iter(conn.execute(sql))
         self._next: tuple[Any, ...] | None = next(self._it, None)
         self._nice = nice

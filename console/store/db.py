@@ -10,19 +10,25 @@ keeps locked, a full disk or a file-size limit) become a `StoreError` with one p
 sentence, found at start rather than minutes later.
 Listings and checks open the file read-only (`open_readonly`), so they work on a copy on a
 read-only disk and never write beside it.
+
+Every file is encrypted with SQLCipher (console/store/engine.py) under this workstation's key
+(console/store/keys.py). A plain file from an older Holdspace is encrypted in place when it is
+next opened for writing, an encrypted backup made first (console/store/encryption.py); read-only
+openings read a plain file as it is. A file the key does not open is a `KeyMismatch`: it may come
+from another workstation, and its recovery key opens it (`holdspace recover`).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from console.store import chain, owner
+from console.store import chain, engine, keys, owner
+from console.store.engine import Connection
 from devices import mdc
 
 if TYPE_CHECKING:  # imported by `migrate` only: most starts have nothing to migrate
@@ -35,6 +41,39 @@ class StoreError(Exception):
 
 class DamagedStore(StoreError):
     """The file is damaged or not a database at all: a backup may be put back in its place."""
+
+
+class KeyMismatch(DamagedStore):
+    """This workstation's key does not open the file: it comes from another workstation, the
+    key was lost — or it is damaged or no database (encrypted bytes look like any others)."""
+
+
+def key_mismatch(p: Path, key: keys.Key | None) -> KeyMismatch:
+    if key is None:
+        return KeyMismatch(
+            f"This record cannot be opened: this workstation has no Holdspace key (its keyring "
+            f"entry or key file may have been removed). Open it with its recovery key: "
+            f"holdspace recover --db {p} — or the file {p} is damaged or is not a Holdspace "
+            "database. Nothing in it was changed.")
+    return KeyMismatch(
+        f"This record cannot be opened with this workstation's key — it may come from another "
+        f"workstation; use its recovery key: holdspace recover --db {p} — or the file {p} is "
+        "damaged or is not a Holdspace database. Nothing in it was changed.")
+
+
+def file_key(p: Path, *, create: bool = False) -> bytes | None:
+    """The key to open `p` with: None for a plain file, else this workstation's key (made for a
+    new file, or when `create`). Raises KeyMismatch when an encrypted file has no key here."""
+    kind = engine.file_kind(p)
+    if kind == "plain":
+        return None
+    try:
+        key = keys.workstation_key(create=create or kind == "new")
+    except keys.KeyProblem as e:
+        raise StoreError(str(e)) from None
+    if key is None:
+        raise key_mismatch(p, None)
+    return key.raw
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -152,7 +191,7 @@ def _parameter_row(p: mdc.Parameter) -> tuple[int, str, str, int, str, str | Non
     return (p.code, p.name, p.label, p.unit, mdc.unit_text(p.unit), p.loinc)
 
 
-def sync_parameters(conn: sqlite3.Connection) -> int:
+def sync_parameters(conn: Connection) -> int:
     """Make the `parameters` table hold today's vocabulary; returns the rows written.
 
     Rows of codes no longer in devices.mdc stay (old readings may use them). Only rows that
@@ -261,15 +300,14 @@ MIN_FREE_BYTES = 1024 * 1024
 MIN_ROOM_BYTES = 16 * 1024
 
 
-def _connect(path: Path, busy_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=busy_ms / 1000, check_same_thread=False,
-                           isolation_level=None)
+def _connect(path: Path, key: bytes | None, busy_ms: int = BUSY_TIMEOUT_MS) -> Connection:
+    conn = engine.connect(path, key, timeout=busy_ms / 1000)
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(f"PRAGMA busy_timeout={busy_ms}")
     return conn
 
 
-def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
+def migrate(conn: Connection, target: int = SCHEMA_VERSION) -> int:
     """Bring the file to `target`; returns the version it had."""
     found: int = conn.execute("PRAGMA user_version").fetchone()[0]
     if found > SCHEMA_VERSION:
@@ -299,9 +337,15 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def explain(p: Path, e: sqlite3.Error) -> StoreError:
+def explain(p: Path, e: engine.Error) -> StoreError:
     """One sentence for an SQLite error, by its result code rather than its wording."""
     name = getattr(e, "sqlite_errorname", None) or ""
+    if engine.is_not_a_database(e) and engine.file_kind(p) == "encrypted":
+        try:
+            key = keys.workstation_key(create=False)
+        except keys.KeyProblem:
+            key = None
+        return key_mismatch(p, key)
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in str(e):
         return StoreError(
             f"Another program is using {p} — close it (or the other Holdspace) and start again."
@@ -361,7 +405,7 @@ def check_room(p: Path) -> None:
             )
 
 
-def _damage(conn: sqlite3.Connection, p: Path) -> None:
+def _damage(conn: Connection, p: Path) -> None:
     problems = [line for (row,) in conn.execute("PRAGMA quick_check") for line in
                 str(row).splitlines() if line and not line.startswith("*** in database")]
     if problems != ["ok"]:
@@ -373,7 +417,7 @@ def _damage(conn: sqlite3.Connection, p: Path) -> None:
         )
 
 
-def open_db(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Connection:
+def open_db(path: str | os.PathLike[str], *, create: bool = True) -> Connection:
     """Open (and if needed create and migrate) the Holdspace database at `path` for writing.
 
     Everything that would stop recording later is found now: a lock held by another program
@@ -409,9 +453,14 @@ def open_db(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Con
             pass
         except OSError as e:
             raise StoreError(f"Cannot create the database {p}: {e.strerror}.") from None
+    if engine.file_kind(p) == "plain":  # from an older Holdspace: encrypt it, backup first
+        from console.store.encryption import encrypt_in_place
+
+        encrypt_in_place(p)
+    key = file_key(p, create=False)  # a new file gets a key; an existing one needs its own
     try:
-        conn = _connect(p, LOCK_PROBE_MS)
-    except sqlite3.Error as e:
+        conn = _connect(p, key, LOCK_PROBE_MS)
+    except engine.Error as e:
         raise explain(p, e) from None
     try:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -425,7 +474,7 @@ def open_db(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Con
         chain.install(conn)
         sync_parameters(conn)
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    except sqlite3.Error as e:
+    except engine.Error as e:
         conn.close()
         raise explain(p, e) from None
     except BaseException:
@@ -434,16 +483,17 @@ def open_db(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Con
     return conn
 
 
-def open_reader(path: str | os.PathLike[str]) -> sqlite3.Connection:
+def open_reader(path: str | os.PathLike[str]) -> Connection:
     """A second connection for reading while the writer thread writes (WAL allows both)."""
-    conn = _connect(Path(path))
+    p = Path(path)
+    conn = _connect(p, file_key(p, create=False))
     conn.execute("PRAGMA query_only=ON")
     return conn
 
 
 def open_readonly(
     path: str | os.PathLike[str], *, known_schema: bool = True
-) -> tuple[sqlite3.Connection, str | None]:
+) -> tuple[Connection, str | None]:
     """Open the file for reading only, never writing to it or beside it.
 
     With a -wal file present (Holdspace running, or stopped by a crash) SQLite reads it
@@ -459,24 +509,27 @@ def open_readonly(
         raise StoreError(f"There is no database at {p}.")
     uri = p.resolve().as_uri()
     note = None
+    key = file_key(p, create=False)
     try:
         if _size(p.with_name(p.name + "-wal")) > 0:
             try:
-                conn = _ro_connect(f"{uri}?mode=ro")
-            except sqlite3.OperationalError:
-                conn = _ro_connect(f"{uri}?mode=ro&immutable=1")
+                conn = _ro_connect(f"{uri}?mode=ro", key)
+            except engine.OperationalError as e:
+                if engine.is_not_a_database(e):
+                    raise
+                conn = _ro_connect(f"{uri}?mode=ro&immutable=1", key)
                 note = (f"the newest changes to {p.name} (in {p.name}-wal) could not be read "
                         "in this read-only folder; the last moments may be missing")
         else:
-            conn = _ro_connect(f"{uri}?mode=ro&immutable=1")
-    except sqlite3.Error as e:
+            conn = _ro_connect(f"{uri}?mode=ro&immutable=1", key)
+    except engine.Error as e:
         raise explain(p, e) from None
     if known_schema:
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             has_sessions = conn.execute(
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name='sessions'").fetchone()
-        except sqlite3.Error as e:
+        except engine.Error as e:
             conn.close()
             raise explain(p, e) from None
         if version > SCHEMA_VERSION:
@@ -501,13 +554,23 @@ def not_holdspace(p: Path, note: str | None) -> StoreError:
     return StoreError(f"{p} is not a Holdspace database (it holds no sessions table).")
 
 
-def _ro_connect(uri: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(uri, uri=True, timeout=LOCK_PROBE_MS / 1000, check_same_thread=False,
-                           isolation_level=None)
+def connect_file(path: str | os.PathLike[str], *, uri: bool = False, timeout: float = 5.0,
+                 isolation_level: str | None = "", check_same_thread: bool = True) -> Connection:
+    """A bare connection to a Holdspace file with the key it needs, for tools (and tests)
+    that read or change rows directly: like `sqlite3.connect`, with the same defaults. With
+    `uri`, `path` is a `file:` URI (e.g. `file:/x/holdspace.db?mode=ro`)."""
+    text = os.fspath(path)
+    p = Path(text.removeprefix("file:").split("?", 1)[0]) if uri else Path(text)
+    return engine.connect(text, file_key(p), uri=uri, timeout=timeout,
+                          isolation_level=isolation_level, check_same_thread=check_same_thread)
+
+
+def _ro_connect(uri: str, key: bytes | None) -> Connection:
+    conn = engine.connect(uri, key, uri=True, timeout=LOCK_PROBE_MS / 1000)
     try:
         conn.execute("PRAGMA query_only=ON")
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # opens the file now
-    except sqlite3.Error:
+    except engine.Error:
         conn.close()
         raise
     return conn

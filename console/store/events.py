@@ -11,11 +11,12 @@ earlier than `recorded` for a late entry); `recorded` is when it was written.
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from console.store.engine import Connection, Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ class Event:
         }
 
 
-def _from_row(r: sqlite3.Row | tuple[Any, ...]) -> Event:
+def _from_row(r: Row | tuple[Any, ...]) -> Event:
     uid, session_id, t, recorded, kind, author, payload, refers_to = r
     return Event(
         kind=kind,
@@ -61,18 +62,18 @@ INSERT_SQL = (f"INSERT INTO events ({_COLS}) VALUES "
               "(:uid, :session_id, :t, :recorded, :kind, :author, :payload, :refers_to)")
 
 
-def insert_events(conn: sqlite3.Connection, events: Iterable[Event]) -> None:
+def insert_events(conn: Connection, events: Iterable[Event]) -> None:
     conn.executemany(INSERT_SQL, [e.row() for e in events])
 
 
-def stored_row(conn: sqlite3.Connection, uid: str) -> dict[str, Any] | None:
+def stored_row(conn: Connection, uid: str) -> dict[str, Any] | None:
     """The event with this uid as `Event.row` shapes it, or None if it is not stored."""
     r = conn.execute(f"SELECT {_COLS} FROM events WHERE uid = ?", (uid,)).fetchone()
     return dict(zip([c.strip() for c in _COLS.split(",")], r, strict=True)) if r else None
 
 
 def session_events(
-    conn: sqlite3.Connection, session_id: int, kinds: Iterable[str] | None = None
+    conn: Connection, session_id: int, kinds: Iterable[str] | None = None
 ) -> list[Event]:
     """A session's events in clinical time order (ties in the order they were written)."""
     sql = f"SELECT {_COLS} FROM events WHERE session_id = ?"
@@ -85,14 +86,14 @@ def session_events(
     return [_from_row(r) for r in conn.execute(sql, args)]
 
 
-def last_event_id(conn: sqlite3.Connection, session_id: int) -> int:
+def last_event_id(conn: Connection, session_id: int) -> int:
     """The newest event row of a session (0 if none): a cheap "anything new?" check for
     views that refresh every second."""
     row = conn.execute("SELECT MAX(id) FROM events WHERE session_id = ?", (session_id,)).fetchone()
     return int(row[0] or 0)
 
 
-def event_by_uid(conn: sqlite3.Connection, uid: str) -> Event | None:
+def event_by_uid(conn: Connection, uid: str) -> Event | None:
     r = conn.execute(f"SELECT {_COLS} FROM events WHERE uid = ?", (uid,)).fetchone()
     return _from_row(r) if r else None
 
@@ -136,7 +137,7 @@ def record_opened(now: float, patient_id: int | None, session_id: int | None, ho
                  author=author, recorded=now)
 
 
-def audit_events(conn: sqlite3.Connection, since: float | None = None,
+def audit_events(conn: Connection, since: float | None = None,
                  until: float | None = None) -> list[Event]:
     """The audit trail in the order it was written (for the admin's view)."""
     kinds = list(AUDIT_KINDS)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from console.store import owner
+from console.store import engine, owner
 from console.store.chain import ChainStatus, verify
 from console.store.db import SCHEMA_VERSION, explain, migrate, not_holdspace, open_readonly
+from console.store.engine import Connection
 
 COUNTED = ("patients", "sessions", "readings", "waveforms", "events", "quarantine")
 
@@ -44,6 +44,7 @@ class Health:
     unclosed: list[OpenSessionInfo] = field(default_factory=list)
     note: str | None = None
     chain: ChainStatus = field(default_factory=ChainStatus)  # tamper evidence (chain.py)
+    encrypted: bool = True  # False: a plain file from an older Holdspace
 
     @property
     def ok(self) -> bool:
@@ -56,14 +57,14 @@ class Health:
         return self.ok and self.chain.ok
 
 
-def schema_hash(conn: sqlite3.Connection) -> str:
+def schema_hash(conn: Connection) -> str:
     sql = sorted(s for (s,) in conn.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"))
     return hashlib.sha256("\n".join(sql).encode()).hexdigest()
 
 
 def expected_schema_hash() -> str:
     """The hash of a file freshly made by this Holdspace."""
-    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn = engine.memory()
     try:
         migrate(conn)
         return schema_hash(conn)
@@ -84,31 +85,32 @@ def check_database(path: str | os.PathLike[str], *, every_row: bool = False) -> 
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             digest = schema_hash(conn)
-        except sqlite3.DatabaseError as e:
+        except engine.DatabaseError as e:
             raise explain(p, e) from None
         if "sessions" not in tables:
             raise not_holdspace(p, note)
         h = Health(p, p.stat().st_size, version, digest,
-                   expected_schema_hash() if version == SCHEMA_VERSION else None, note=note)
+                   expected_schema_hash() if version == SCHEMA_VERSION else None, note=note,
+                   encrypted=engine.file_kind(p) == "encrypted")
         try:
             rows = [str(r) for (r,) in conn.execute("PRAGMA integrity_check")]
             h.problems = [line for r in rows for line in r.splitlines()
                           if line and line != "ok" and not line.startswith("*** in database")]
-        except sqlite3.DatabaseError as e:
+        except engine.DatabaseError as e:
             h.problems = [f"the check itself stopped: {e}"]
         for t in COUNTED:
             if t in tables:
                 try:
                     h.counts[t] = int(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0])
-                except sqlite3.DatabaseError as e:
+                except engine.DatabaseError as e:
                     h.problems.append(f"{t} cannot be counted: {e}")
         try:
             h.chain = verify(conn, rows=every_row)
-        except sqlite3.DatabaseError as e:
+        except engine.DatabaseError as e:
             h.problems.append(f"the record's hash chain cannot be checked: {e}")
         try:
             h.unclosed = unclosed_sessions(conn, p)
-        except sqlite3.DatabaseError as e:
+        except engine.DatabaseError as e:
             h.problems.append(f"sessions cannot be listed: {e}")
         return h
     finally:
@@ -123,7 +125,7 @@ def shown_state(db_path: Path, session_id: int, state: str) -> str:
     return "recording" if owner.probe(db_path, session_id) is owner.Owner.ALIVE else "interrupted"
 
 
-def unclosed_sessions(conn: sqlite3.Connection, db_path: Path) -> list[OpenSessionInfo]:
+def unclosed_sessions(conn: Connection, db_path: Path) -> list[OpenSessionInfo]:
     from console.store.records import session_summaries
 
     return [OpenSessionInfo(r["id"], r["started"], r["ended"] or r["last_data"],

@@ -16,11 +16,11 @@ family) are folded into their canonical code as everywhere else.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 import numpy as np
 
+from console.store.engine import Connection
 from devices import mdc
 
 _ROW = np.dtype([("t", "f8"), ("value", "f8"), ("quality", "i1"), ("code", "i8")])
@@ -58,7 +58,7 @@ def _as_series(rows: np.ndarray) -> Series:
 class SessionHistory:
     """The stored readings of one session, per canonical code, read when first asked for."""
 
-    def __init__(self, conn: sqlite3.Connection, session_id: int) -> None:
+    def __init__(self, conn: Connection, session_id: int) -> None:
         self.conn = conn
         self.session_id = session_id
         row = conn.execute("SELECT MAX(id) FROM readings").fetchone()
@@ -117,7 +117,7 @@ class SessionHistory:
 _shared: SessionHistory | None = None
 
 
-def session_history(conn: sqlite3.Connection, session_id: int) -> SessionHistory:
+def session_history(conn: Connection, session_id: int) -> SessionHistory:
     """The session's history, shared by everyone who asks on this connection (the dose day,
     the trend, the timeline): read once, brought up to date at each ask."""
     global _shared

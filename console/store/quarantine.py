@@ -13,12 +13,13 @@ import base64
 import json
 import math
 import os
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from console.store.engine import Connection
 
 MAX_DEPTH = 50
 
@@ -62,7 +63,7 @@ class Quarantined:
                 "reason": self.reason, "content": self.content}
 
 
-def set_aside(conn: sqlite3.Connection, q: Quarantined) -> None:
+def set_aside(conn: Connection, q: Quarantined) -> None:
     """Inside the caller's transaction."""
     conn.execute(
         "INSERT INTO quarantine (t, what, session_id, reason, content) "
@@ -87,7 +88,7 @@ def write_beside(db_path: str | os.PathLike[str], rows: list[Quarantined]) -> Pa
     return path
 
 
-def quarantined(conn: sqlite3.Connection) -> list[Quarantined]:
+def quarantined(conn: Connection) -> list[Quarantined]:
     """Everything set aside, oldest first."""
     return [Quarantined(*r) for r in conn.execute(
         "SELECT t, what, session_id, reason, content FROM quarantine ORDER BY id")]

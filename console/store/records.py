@@ -12,11 +12,11 @@ closed at once, at its last stored data.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from console.store.engine import Connection
 from console.store.events import Event, insert_events
 from console.store.owner import Owner
 
@@ -48,7 +48,7 @@ class SessionRow:
 
 
 def create_patient(
-    conn: sqlite3.Connection,
+    conn: Connection,
     display_name: str,
     now: float,
     identifier: str | None = None,
@@ -78,7 +78,7 @@ def create_patient(
 
 
 def set_patient_weight(
-    conn: sqlite3.Connection, patient_id: int, weight_kg: float, now: float,
+    conn: Connection, patient_id: int, weight_kg: float, now: float,
     session_id: int | None = None, author: str | None = None,
 ) -> None:
     old = conn.execute("SELECT weight_kg FROM patients WHERE id=?", (patient_id,)).fetchone()
@@ -99,22 +99,22 @@ def _patient(r: tuple[Any, ...]) -> Patient:
 _PCOLS = "id, display_name, identifier, birth_date, weight_kg"
 
 
-def get_patient(conn: sqlite3.Connection, patient_id: int) -> Patient | None:
+def get_patient(conn: Connection, patient_id: int) -> Patient | None:
     r = conn.execute(f"SELECT {_PCOLS} FROM patients WHERE id=?", (patient_id,)).fetchone()
     return _patient(r) if r else None
 
 
-def find_patient(conn: sqlite3.Connection, identifier: str) -> Patient | None:
+def find_patient(conn: Connection, identifier: str) -> Patient | None:
     r = conn.execute(f"SELECT {_PCOLS} FROM patients WHERE identifier=?", (identifier,)).fetchone()
     return _patient(r) if r else None
 
 
-def list_patients(conn: sqlite3.Connection) -> list[Patient]:
+def list_patients(conn: Connection) -> list[Patient]:
     return [_patient(r) for r in conn.execute(f"SELECT {_PCOLS} FROM patients ORDER BY display_name")]
 
 
 def start_session(
-    conn: sqlite3.Connection,
+    conn: Connection,
     patient_id: int | None,
     now: float,
     template: str | None = None,
@@ -135,7 +135,7 @@ def start_session(
 
 
 def end_session(
-    conn: sqlite3.Connection, session_id: int, now: float, author: str | None = None,
+    conn: Connection, session_id: int, now: float, author: str | None = None,
     reason: str | None = None,
 ) -> None:
     conn.execute(
@@ -150,7 +150,7 @@ def end_session(
 
 
 def session_readings(
-    conn: sqlite3.Connection, session_id: int, codes: list[int] | None = None
+    conn: Connection, session_id: int, codes: list[int] | None = None
 ) -> list[tuple[float, str, int, float | None, int, int]]:
     """(t, source, code, value, unit, quality) of a session in time order, for trends."""
     sql = "SELECT t, source, code, value, unit, quality FROM readings WHERE session_id=?"
@@ -164,7 +164,7 @@ def session_readings(
 _SCOLS = "id, patient_id, started, ended, state, template, title"
 
 
-def get_session(conn: sqlite3.Connection, session_id: int) -> SessionRow | None:
+def get_session(conn: Connection, session_id: int) -> SessionRow | None:
     r = conn.execute(f"SELECT {_SCOLS} FROM sessions WHERE id=?", (session_id,)).fetchone()
     return SessionRow(*r) if r else None
 
@@ -177,7 +177,7 @@ _LAST_DATA = """MAX(s.started,
     COALESCE((SELECT MAX(e.t) FROM events e WHERE e.session_id = s.id), 0))"""
 
 
-def last_data_time(conn: sqlite3.Connection, session_id: int) -> float | None:
+def last_data_time(conn: Connection, session_id: int) -> float | None:
     """When the session last had data stored (its start if nothing else); None if no such
     session. An interrupted session stopped here."""
     r = conn.execute(f"SELECT {_LAST_DATA} FROM sessions s WHERE s.id = ?",
@@ -185,7 +185,7 @@ def last_data_time(conn: sqlite3.Connection, session_id: int) -> float | None:
     return float(r[0]) if r else None
 
 
-def session_summaries(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def session_summaries(conn: Connection) -> list[dict[str, Any]]:
     """Every session with its patient, its counts of readings, wave seconds and events, and
     the time of its last stored data (where an unfinished session's true duration ends)."""
     rows = conn.execute(
@@ -213,7 +213,7 @@ class Interruption:
 
 
 def mark_interrupted(
-    conn: sqlite3.Connection, owner_of: Callable[[int], Owner], now: float
+    conn: Connection, owner_of: Callable[[int], Owner], now: float
 ) -> list[Interruption]:
     """Find the sessions left 'active' by a process that died and say so on their record.
 
@@ -258,7 +258,7 @@ class Interrupted:
     cause: str  # Owner.CLOSED.value or Owner.GONE.value
 
 
-def waiting_sessions(conn: sqlite3.Connection) -> list[Interrupted]:
+def waiting_sessions(conn: Connection) -> list[Interrupted]:
     """Interrupted sessions nobody has resumed or ended yet, newest first."""
     out = []
     for r in conn.execute(
@@ -272,7 +272,7 @@ def waiting_sessions(conn: sqlite3.Connection) -> list[Interrupted]:
     return out
 
 
-def _interruption(conn: sqlite3.Connection, session_id: int) -> tuple[float, str, str]:
+def _interruption(conn: Connection, session_id: int) -> tuple[float, str, str]:
     """(time, reason, cause) from the session's newest `session.interrupted` event."""
     r = conn.execute(
         "SELECT t, json_extract(payload, '$.reason'), json_extract(payload, '$.cause') "
@@ -289,7 +289,7 @@ class NotWaiting(Exception):
 
 
 def resume_session(
-    conn: sqlite3.Connection, session_id: int, now: float, author: str | None = None
+    conn: Connection, session_id: int, now: float, author: str | None = None
 ) -> None:
     """Carry on recording into an interrupted session; the gap stays a gap in the record."""
     at = _interruption(conn, session_id)[0]
@@ -308,7 +308,7 @@ def resume_session(
 
 
 def end_interrupted_session(
-    conn: sqlite3.Connection, session_id: int, now: float, author: str | None = None
+    conn: Connection, session_id: int, now: float, author: str | None = None
 ) -> float:
     """Close an interrupted session where its record stops; returns that time."""
     at = _interruption(conn, session_id)[0]

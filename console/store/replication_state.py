@@ -9,11 +9,11 @@ what the server already has (harmless there: ON CONFLICT DO NOTHING). No clinica
 from __future__ import annotations
 
 import os
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from console.store.db import BUSY_TIMEOUT_MS, _connect
+from console.store import engine
+from console.store.db import BUSY_TIMEOUT_MS, _connect, file_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,28 +31,28 @@ class StoredStatus:
     updated: float | None
 
 
-def open_state(path: str | os.PathLike[str]) -> sqlite3.Connection:
+def open_state(path: str | os.PathLike[str]) -> engine.Connection:
     """A connection of the replicator's own: it reads snapshots and writes only its two tables.
     The file must already be open once through open_db (created and migrated)."""
-    conn = _connect(Path(path), BUSY_TIMEOUT_MS)
+    conn = _connect(Path(path), file_key(Path(path)), BUSY_TIMEOUT_MS)
     # A position lost to a power cut only means re-sending rows the server already has
     # (harmless there), so its writes need not wait for the disk as the record's do.
     conn.execute("PRAGMA synchronous=NORMAL")
     return conn
 
 
-def positions(conn: sqlite3.Connection) -> dict[str, int]:
+def positions(conn: engine.Connection) -> dict[str, int]:
     return {t: int(i) for t, i in conn.execute("SELECT tbl, last_id FROM replication_state")}
 
 
-def workstation_id(conn: sqlite3.Connection) -> str:
+def workstation_id(conn: engine.Connection) -> str:
     row = conn.execute("SELECT workstation_id FROM replication_status WHERE id=1").fetchone()
     if row is None:  # a file whose row was removed by hand: make a new identity
-        raise sqlite3.DatabaseError("replication_status has no row")
+        raise engine.DatabaseError("replication_status has no row")
     return str(row[0])
 
 
-def save(conn: sqlite3.Connection, moved: dict[str, int], at: float,
+def save(conn: engine.Connection, moved: dict[str, int], at: float,
          status: StoredStatus | None) -> None:
     """Positions (only after the server's commit) and the status, in one transaction."""
     conn.execute("BEGIN IMMEDIATE")
@@ -74,13 +74,13 @@ def save(conn: sqlite3.Connection, moved: dict[str, int], at: float,
         raise
 
 
-def stored_status(conn: sqlite3.Connection) -> StoredStatus | None:
+def stored_status(conn: engine.Connection) -> StoredStatus | None:
     """The last word, or None in a file older than replication (read-only copies)."""
     try:
         row = conn.execute(
             "SELECT workstation_id, room, server, connected, behind_rows, behind_seconds, "
             "last_error, error_since, updated FROM replication_status WHERE id=1").fetchone()
-    except sqlite3.OperationalError:  # no such table: written before replication existed
+    except engine.OperationalError:  # no such table: written before replication existed
         return None
     if row is None:
         return None

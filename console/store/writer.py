@@ -39,7 +39,6 @@ import contextlib
 import logging
 import math
 import queue
-import sqlite3
 import threading
 import time
 from collections import deque
@@ -50,7 +49,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from console.store import chain, owner
+from console.store import chain, engine, owner
 from console.store.db import open_db
 from console.store.events import INSERT_SQL as EVENT_SQL
 from console.store.events import Event, stored_row
@@ -131,12 +130,12 @@ def _event_row(ev: Event) -> tuple[dict[str, Any], str | None]:
 def _row_error(e: BaseException) -> bool:
     """True when the row itself is the cause (find it and set it aside); False when the disk
     or the file is (keep everything and try again later)."""
-    if isinstance(e, sqlite3.OperationalError | OSError | MemoryError):
+    if isinstance(e, engine.OperationalError | OSError | MemoryError):
         return False  # full, locked, I/O error, read-only, file-size limit
-    if type(e) is sqlite3.DatabaseError:
+    if type(e) is engine.DatabaseError:
         return False  # damaged file
     # constraint, binding, integer overflow, wrong type ...; not a closed connection
-    return not (isinstance(e, sqlite3.ProgrammingError) and "closed" in str(e))
+    return not (isinstance(e, engine.ProgrammingError) and "closed" in str(e))
 
 
 def plain_reason(e: BaseException) -> str:
@@ -195,7 +194,7 @@ class StoreWriter:
         self._thread = self._new_thread()
         self._watchdog = threading.Thread(target=self._watch, name="holdspace-db-watchdog",
                                           daemon=True)
-        self._conn: sqlite3.Connection | None = None
+        self._conn: engine.Connection | None = None
         self._opened = threading.Event()
         self._open_error: BaseException | None = None
         self._stopping = False
@@ -239,7 +238,7 @@ class StoreWriter:
         fut.set_exception(NotSaved("Holdspace is closing: this entry was not saved."))
         return fut
 
-    def call(self, fn: Callable[[sqlite3.Connection], T]) -> Future[T]:
+    def call(self, fn: Callable[[engine.Connection], T]) -> Future[T]:
         fut: Future[T] = Future()
         self._q.put((fn, fut))
         return fut
@@ -341,7 +340,7 @@ class StoreWriter:
                                   "are in the log.")
         self._finish()
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> engine.Connection:
         conn = open_db(self.path)
         conn.execute("PRAGMA synchronous=FULL")  # a confirmed event survives a power cut
         return conn
@@ -453,7 +452,7 @@ class StoreWriter:
         self._waves.clear()
 
     # ----- committing -----
-    def _ensure_conn(self) -> sqlite3.Connection:
+    def _ensure_conn(self) -> engine.Connection:
         if self._conn is None:
             self._conn = self._connect()
         return self._conn
@@ -465,14 +464,14 @@ class StoreWriter:
         try:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-        except sqlite3.Error:
+        except engine.Error:
             log.warning("rollback failed; reopening the database connection")
             try:
                 conn.close()
             finally:
                 self._conn = None
 
-    def _insert(self, conn: sqlite3.Connection, sql: str,
+    def _insert(self, conn: engine.Connection, sql: str,
                 rows: list[Any]) -> list[tuple[int, Exception]]:
         """Insert `rows`; return (index, error) for each row SQLite refuses, found by
         bisecting the batch inside savepoints. A disk-level error propagates."""
@@ -500,7 +499,7 @@ class StoreWriter:
             go(0, len(rows))
         return refused
 
-    def _digest(self, conn: sqlite3.Connection) -> None:
+    def _digest(self, conn: engine.Connection) -> None:
         """Link the readings stored since the last link (chain.py), in this transaction. A
         bug here must not stop the recording: the rows stay unlinked until the next try."""
         conn.execute("SAVEPOINT digest")
@@ -551,7 +550,7 @@ class StoreWriter:
                     refused[i] = p.problem
             for j, e in self._insert(conn, EVENT_SQL, [events[i].row for i in good]):
                 i = good[j]
-                if isinstance(e, sqlite3.IntegrityError) and \
+                if isinstance(e, engine.IntegrityError) and \
                         stored_row(conn, events[i].row["uid"]) == events[i].row:
                     continue  # committed just before the thread died: it is saved
                 refused[i] = f"the database refused it ({e})"[:300]
@@ -699,7 +698,7 @@ class StoreWriter:
         else:
             self._final_digest()
         if self._conn is not None:
-            with contextlib.suppress(sqlite3.Error):
+            with contextlib.suppress(engine.Error):
                 self._conn.close()
             self._conn = None
 

@@ -12,7 +12,6 @@ and trend give up height first: the tiles, the alarm banner and every control st
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
 from console.core.acquisition import SourceSwitch, grouped
 from console.core.context import AppContext
 from console.core.session import OpenSession
+from console.store import engine
 from console.store.history import session_history
 from console.ui import theme
 from console.ui.live_feed import LiveFeed
@@ -254,7 +254,7 @@ class MainWindow(QMainWindow):
         try:
             history = session_history(self.ctx.reader, session_id)
             self.vitals.show_history(history)
-        except sqlite3.ProgrammingError:
+        except engine.ProgrammingError:
             return  # the store was closed meanwhile: the console is closing
 
     # ----- live data -----

@@ -9,14 +9,13 @@ on in the same session (the gap stays a gap); ending closes it where its record 
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from console.core.session import OpenSession, SessionService
-from console.store import records
+from console.store import engine, records
 from console.store.db import StoreError
 from console.ui import theme
 from console.ui.main_window import MainWindow
@@ -116,7 +115,7 @@ class ResumeBar(QFrame):
                 self.sessions.end_interrupted(w.row.id)
         except records.NotWaiting:  # another Holdspace on this file chose already
             self.sessions.find_interrupted()
-        except (OSError, StoreError, sqlite3.Error, RuntimeError) as e:
+        except (OSError, StoreError, engine.Error, RuntimeError) as e:
             self._problem = f"Could not do that: {e}. The session is unchanged."
             self._refresh()
 

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -22,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from console.store import records
-from console.store.db import StoreError, open_db
+from console.store import engine, records
+from console.store.db import StoreError, connect_file, open_db
 from console.store.writer import StoreWriter
 from devices import mdc
 from devices.reading import Reading
@@ -101,13 +100,13 @@ def hr_stored(db: Path) -> int:
     if not db.exists():
         return 0
     try:
-        c = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        c = connect_file(f"file:{db}?mode=ro", uri=True, timeout=1)
         try:
             return int(c.execute("SELECT COUNT(*) FROM readings WHERE code=?",
                                  (mdc.MDC_ECG_HEART_RATE,)).fetchone()[0])
         finally:
             c.close()
-    except sqlite3.Error:
+    except engine.Error:
         return 0
 
 
@@ -117,7 +116,7 @@ def test_a_locked_database_is_one_line_and_exit_2_long_before_the_busy_timeout(
         tmp_path: Path) -> None:
     db = tmp_path / "locked.db"
     make_db(db)
-    other = sqlite3.connect(db, isolation_level=None)
+    other = connect_file(db, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")  # e.g. a DB browser in the middle of a change
     try:
         t = time.monotonic()
@@ -171,7 +170,7 @@ def test_a_read_only_database_is_listed_and_checked_but_not_recorded_into(
     folder.mkdir()
     db = folder / "holdspace.db"
     if with_wal:  # a copy taken while Holdspace was writing: the newest rows only in -wal
-        live = sqlite3.connect(src, isolation_level=None)
+        live = connect_file(src, isolation_level=None)
         live.execute("PRAGMA wal_autocheckpoint=0")
         live.execute("INSERT INTO sessions (started, ended, state) VALUES (?, ?, 'ended')",
                      (time.time(), time.time() + 1))
@@ -237,7 +236,7 @@ def _limited(limit: int) -> Callable[[], None]:
 
 
 def _stored_in_db(db: Path, sid: int) -> int:
-    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    c = connect_file(f"file:{db}?mode=ro", uri=True)
     try:
         return int(c.execute("SELECT COUNT(*) FROM readings WHERE session_id=?",
                              (sid,)).fetchone()[0])
@@ -317,7 +316,7 @@ def test_a_recording_killed_mid_way_is_listed_as_interrupted_with_its_true_durat
     again = hs("record", "--device", f"sim:{simulate}", "--db", str(db), "--duration", "1")
     assert again.returncode == 0, again.stderr
     assert re.search(r"session 1 was interrupted at .*; closed there", again.stdout)
-    conn = sqlite3.connect(db)
+    conn = connect_file(db)
     state, ended, last_reading = conn.execute(
         "SELECT state, ended, (SELECT MAX(t) FROM readings WHERE session_id = 1) "
         "FROM sessions WHERE id = 1").fetchone()

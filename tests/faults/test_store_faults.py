@@ -14,7 +14,6 @@ import json
 import os
 import resource
 import signal
-import sqlite3
 import stat
 import sys
 import threading
@@ -29,7 +28,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from console.core.config import Config
-from console.store import records
+from console.store import engine, records
+from console.store.db import connect_file
 from console.store.events import Event
 from console.store.quarantine import beside_path, quarantined
 from console.store.writer import NotSaved, StoreWriter
@@ -85,7 +85,7 @@ def hr(t: float, value: float = 72.0, unit: int = BPM) -> Reading:
 
 
 def count(db: Path, sql: str, *args: object) -> int:
-    conn = sqlite3.connect(db)
+    conn = connect_file(db)
     try:
         return int(conn.execute(sql, args).fetchone()[0])
     finally:
@@ -97,7 +97,7 @@ def readings_after(db: Path, sid: int, t: float) -> int:
 
 
 def set_aside(db: Path) -> list[tuple[str, str, dict[str, object]]]:
-    conn = sqlite3.connect(db)
+    conn = connect_file(db)
     try:
         return [(q.what, q.reason, json.loads(q.content)) for q in quarantined(conn)]
     finally:
@@ -128,7 +128,7 @@ def test_an_event_is_confirmed_only_once_it_is_committed_with_synchronous_full(
     seen_at_confirmation: list[bool] = []
 
     def check(f: Future[Event]) -> None:  # runs the moment the Future resolves
-        conn = sqlite3.connect(db_path)
+        conn = connect_file(db_path)
         try:
             uid = f.result().uid
             seen_at_confirmation.append(
@@ -222,7 +222,7 @@ def test_an_event_breaking_a_constraint_is_found_in_its_batch_and_the_rest_is_sa
 def test_a_reading_sqlite_refuses_after_the_checks_is_bisected_out_of_its_batch(
         writer: StoreWriter, db_path: Path, told: Told) -> None:
     sid = new_session(writer)
-    conn = sqlite3.connect(db_path, isolation_level=None)  # a clinic's own rule, say
+    conn = connect_file(db_path, isolation_level=None)  # a clinic's own rule, say
     conn.execute("CREATE TRIGGER refuse_666 BEFORE INSERT ON readings WHEN NEW.value = 666 "
                  "BEGIN SELECT RAISE(ABORT, 'value 666 refused'); END")
     conn.close()
@@ -247,7 +247,7 @@ def test_a_dead_writer_thread_is_restarted_logged_and_reported(
     sid = new_session(writer)
     log_thread_crashes()
     try:
-        def crash(_c: sqlite3.Connection) -> None:
+        def crash(_c: engine.Connection) -> None:
             raise _Crash("a bug deep in a write")
 
         writer.add_samples(sid, [hr(1001.0)])
@@ -347,7 +347,7 @@ def test_kill_9_while_recording_events_loses_no_acknowledged_event(db_path: Path
     assert result.kills == 10
     assert len(result.acknowledged) >= 100, "the children recorded and confirmed events"
     assert result.lost == set()
-    conn = sqlite3.connect(db_path)
+    conn = connect_file(db_path)
     try:
         stored = {u for (u,) in conn.execute("SELECT uid FROM events")}
         kinds = {k for (k,) in conn.execute("SELECT DISTINCT kind FROM events")}
@@ -372,7 +372,7 @@ def test_the_note_pane_shows_saving_until_committed_and_a_refused_entry_in_words
         pane.set_author("Ana Ruiz")
         texts = lambda: [pane.entries.item(i).text() for i in range(pane.entries.count())]  # noqa: E731
 
-        other = sqlite3.connect(r.path, isolation_level=None, timeout=10)
+        other = connect_file(r.path, isolation_level=None, timeout=10)
         other.execute("BEGIN EXCLUSIVE")  # another program holds the write lock for a moment
         qtbot.keyClicks(pane.obs_edit, "Calm, eyes closed")
         pane.add_observation()
@@ -396,7 +396,7 @@ def test_the_note_pane_shows_saving_until_committed_and_a_refused_entry_in_words
         assert all("smells smoke" not in p for _k, _a, p in r.stored())
         # a note section: "saving…" until committed; a refused re-save keeps its text
         box = pane.section_boxes["check_in"]
-        other = sqlite3.connect(r.path, isolation_level=None, timeout=10)
+        other = connect_file(r.path, isolation_level=None, timeout=10)
         other.execute("BEGIN EXCLUSIVE")
         box.text.setPlainText("Nervous but hopeful")
         box.save_button.click()
@@ -476,7 +476,7 @@ def test_the_full_disk_message_reaches_the_status_bar_and_entries_wait_for_the_d
         qtbot.waitUntil(lambda: "saving" not in dose.log.text(), timeout=5000)
         qtbot.waitUntil(lambda: "saving…" not in pane.entries.item(
             pane.entries.count() - 1).text(), timeout=5000)
-        kinds = [k for (k,) in sqlite3.connect(db_path).execute(
+        kinds = [k for (k,) in connect_file(db_path).execute(
             "SELECT kind FROM events WHERE session_id=?", (sid,))]
         assert "dose.given" in kinds and "note.observation" in kinds
     finally:

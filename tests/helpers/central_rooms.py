@@ -147,10 +147,10 @@ def on_server(url: str, room: str, table: str) -> int:
 
 def caught_up(room: Room, url: str, timeout: float = 20.0) -> bool:
     """The server holds every event and reading of the room's file."""
-    import sqlite3
+    from console.store.db import connect_file
 
     def done() -> bool:
-        conn = sqlite3.connect(room.path)
+        conn = connect_file(room.path)
         try:
             want = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                     for t in ("events", "readings")}

@@ -9,7 +9,6 @@ an amendment, the session's end.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import numpy as np
 from console.core.clock import FakeClock
 from console.core.session import SessionService, Staff
 from console.store import records
-from console.store.db import open_reader
+from console.store.db import connect_file, open_reader
 from console.store.writer import StoreWriter
 from devices import mdc
 from devices.reading import Quality, Reading, WaveChunk
@@ -108,7 +107,7 @@ def simulated_day(path: Path, seconds: int = 900, clock: FakeClock | None = None
 
 
 def counts(path: Path) -> dict[str, int]:
-    conn = sqlite3.connect(path)
+    conn = connect_file(path)
     try:
         return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
                 for t in ("patients", "sessions", "readings", "waveforms", "events")}

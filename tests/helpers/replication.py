@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +11,14 @@ import psycopg
 
 from console.replication import schema
 from console.store import records
-from console.store.db import open_db
+from console.store.db import connect_file, open_db
 from console.store.events import Event, insert_events
 from devices import mdc
 
 
 def sqlite_rows(db: Path, table: str) -> list[tuple[Any, ...]]:
     cols = ", ".join(c for c, _ in schema.COLUMNS[table])
-    conn = sqlite3.connect(db)
+    conn = connect_file(db)
     try:
         return [tuple(r) for r in conn.execute(f"SELECT {cols} FROM {table} ORDER BY id")]
     finally:

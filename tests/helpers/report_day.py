@@ -9,7 +9,6 @@ makes. Time is a FakeClock moved as the day goes.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from console.core.dosing.dose_day import DoseDay
 from console.core.dosing.templates import load_catalog
 from console.core.notes.notes import NoteBook
 from console.core.session import SessionService, Staff
-from console.store import records
+from console.store import engine, records
 from console.store.db import open_reader
 from console.store.events import Event
 from console.store.writer import StoreWriter
@@ -38,7 +37,7 @@ class Day:
     path: Path
     clock: FakeClock
     writer: StoreWriter
-    reader: sqlite3.Connection
+    reader: engine.Connection
     sessions: SessionService
     notes: NoteBook
     hub: AcquisitionHub

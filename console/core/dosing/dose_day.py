@@ -10,7 +10,6 @@ widgets only call these methods and repaint; no clinical rule lives in the UI.
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +35,7 @@ from console.core.dosing.timers import SteadyNow, TimerSnapshot
 from console.core.observers import Observers
 from console.core.session import SessionService
 from console.core.vitals_table import VITALS
+from console.store import engine
 from console.store.events import Event, session_events
 from console.store.history import session_history, stored_codes
 from devices import mdc
@@ -121,7 +121,7 @@ class DoseDay:
     # ------------------------------------------------------------------ building
     @classmethod
     def open(cls, template: Template, sessions: SessionService, clock: Clock,
-             conn: sqlite3.Connection,
+             conn: engine.Connection,
              manual_in: Callable[[list[Reading]], None]) -> DoseDay:
         """Attach to the open session, rebuilding everything already stored for it."""
         day = cls(template, sessions, clock, manual_in)
@@ -136,7 +136,7 @@ class DoseDay:
             })
         return day
 
-    def _restore(self, conn: sqlite3.Connection) -> None:
+    def _restore(self, conn: engine.Connection) -> None:
         stored = [e for e in session_events(conn, self.session_id)
                   if e.kind.startswith(MY_PREFIXES) or e.kind in CHECK_OF_SCORE]
         for e in stored:

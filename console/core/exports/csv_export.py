@@ -13,13 +13,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from console.core.exports.output import PrivateOutput
+from console.store import engine
 from devices import mdc
 from devices.reading import Quality
 
@@ -60,11 +60,11 @@ class CsvCounts:
     events: int = 0
 
 
-def _has_reason(conn: sqlite3.Connection) -> bool:
+def _has_reason(conn: engine.Connection) -> bool:
     return any(r[1] == "reason" for r in conn.execute("PRAGMA table_info(readings)"))
 
 
-def write_readings(conn: sqlite3.Connection, sessions: Sequence[int], out: IO[str]) -> int:
+def write_readings(conn: engine.Connection, sessions: Sequence[int], out: IO[str]) -> int:
     w = csv.writer(out)
     w.writerow(READING_COLUMNS)
     reason = "reason" if _has_reason(conn) else "NULL"
@@ -84,7 +84,7 @@ def write_readings(conn: sqlite3.Connection, sessions: Sequence[int], out: IO[st
     return n
 
 
-def write_events(conn: sqlite3.Connection, sessions: Sequence[int], out: IO[str]) -> int:
+def write_events(conn: engine.Connection, sessions: Sequence[int], out: IO[str]) -> int:
     w = csv.writer(out)
     w.writerow(EVENT_COLUMNS)
     n = 0
@@ -105,7 +105,7 @@ def write_events(conn: sqlite3.Connection, sessions: Sequence[int], out: IO[str]
     return n
 
 
-def write_csv(conn: sqlite3.Connection, sessions: Sequence[int], readings: PrivateOutput,
+def write_csv(conn: engine.Connection, sessions: Sequence[int], readings: PrivateOutput,
               events: PrivateOutput) -> CsvCounts:
     """Write both files (under their temporary names); raises OSError when the disk refuses."""
     counts = CsvCounts()

@@ -13,7 +13,6 @@ the window through its own writer (`writer_recorder`), on a worker thread.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from console.core.exports.scope import one_session, sessions_between
 from console.core.report import making
 from console.core.report.build import build_report
 from console.core.report.clinic import Clinic
-from console.store import records
+from console.store import engine, records
 from console.store.db import StoreError, explain, open_readonly
 from console.store.writer import StoreWriter
 
@@ -39,7 +38,7 @@ class Made:
     files: list[Path]
 
 
-def _reader(db_path: Path) -> sqlite3.Connection:
+def _reader(db_path: Path) -> engine.Connection:
     try:
         return open_readonly(db_path)[0]
     except StoreError as e:
@@ -86,7 +85,7 @@ def make_csv(db_path: Path, path: Path, *, session: int | None = None,
             else:
                 assert first is not None and last is not None
                 sessions = [s.id for s in sessions_between(conn, first, last, db_path)]
-        except sqlite3.DatabaseError as e:
+        except engine.DatabaseError as e:
             raise ExportError(str(explain(db_path, e))) from None
         outputs.append(PrivateOutput(path, db_path))
         outputs.append(PrivateOutput(csv_export.events_path(path.expanduser()), db_path))
@@ -95,7 +94,7 @@ def make_csv(db_path: Path, path: Path, *, session: int | None = None,
         except OSError as e:
             outputs[1].discard()
             raise outputs[0].failed(e) from None
-        except sqlite3.DatabaseError as e:
+        except engine.DatabaseError as e:
             raise ExportError(str(explain(db_path, e))) from None
     except BaseException:
         for o in outputs:
@@ -119,14 +118,14 @@ def make_vital(db_path: Path, path: Path, session: int, *, by: str | None, via: 
     try:
         try:
             row: records.SessionRow = one_session(conn, session, db_path)
-        except sqlite3.DatabaseError as e:
+        except engine.DatabaseError as e:
             raise ExportError(str(explain(db_path, e))) from None
         out = PrivateOutput(path, db_path)
         try:
             counts = vital_export.write_vital(conn, row, out)
         except OSError as e:
             raise out.failed(e) from None
-        except sqlite3.DatabaseError as e:
+        except engine.DatabaseError as e:
             raise ExportError(str(explain(db_path, e))) from None
     except BaseException:
         if out is not None:
@@ -158,7 +157,7 @@ def make_report(db_path: Path, path: Path, session: int, kind: str, clinic: Clin
         conn = _reader(db_path)
         try:
             pdf = making.make_pdf(conn, session, kind, clinic, now)
-        except sqlite3.DatabaseError as e:
+        except engine.DatabaseError as e:
             raise ExportError(str(explain(db_path, e))) from None
         finally:
             conn.close()
@@ -186,7 +185,7 @@ def make_fhir(db_path: Path, path: Path, session: int, clinic: Clinic, *, by: st
             out = PrivateOutput(path, db_path)
             report = build_report(conn, session, clinic=clinic.name,
                                   now=time.time() if now is None else now)
-        except sqlite3.DatabaseError as e:
+        except engine.DatabaseError as e:
             raise ExportError(str(explain(db_path, e))) from None
         bundle = fhir_bundle.session_bundle(report,
                                             organization=clinic.name if clinic.named else None)

@@ -7,14 +7,13 @@ started (one running past midnight is exported whole with its first day).
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 
 from console.core.exports.output import ExportError
-from console.store import records
+from console.store import engine, records
 
 
-def one_session(conn: sqlite3.Connection, session_id: int, db_path: Path) -> records.SessionRow:
+def one_session(conn: engine.Connection, session_id: int, db_path: Path) -> records.SessionRow:
     row = records.get_session(conn, session_id)
     if row is None:
         raise ExportError(f"There is no session {session_id} in {db_path} — `holdspace sessions "
@@ -34,7 +33,7 @@ def local_midnight(day: dt.date) -> float:
     return dt.datetime(day.year, day.month, day.day).astimezone().timestamp()
 
 
-def sessions_between(conn: sqlite3.Connection, first: str, last: str,
+def sessions_between(conn: engine.Connection, first: str, last: str,
                      db_path: Path) -> list[records.SessionRow]:
     """Sessions started from the day `first` to the day `last` (local dates, both included)."""
     a, b = parse_day(first), parse_day(last)

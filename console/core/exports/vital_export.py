@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import sqlite3
 import warnings
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -31,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from console.core.exports.output import ExportError, PrivateOutput
-from console.store import records
+from console.store import engine, records
 from devices import mdc
 from devices.reading import Quality
 
@@ -109,7 +108,7 @@ def _event_text(kind: str, payload: str) -> str | None:
     return None
 
 
-def build(vitaldb: ModuleType, conn: sqlite3.Connection, session: records.SessionRow
+def build(vitaldb: ModuleType, conn: engine.Connection, session: records.SessionRow
           ) -> tuple[Any, VitalCounts]:
     """The session as a vitaldb.VitalFile (in memory) and what went into it."""
     vf = vitaldb.VitalFile()
@@ -167,7 +166,7 @@ def build(vitaldb: ModuleType, conn: sqlite3.Connection, session: records.Sessio
     return vf, counts
 
 
-def write_vital(conn: sqlite3.Connection, session: records.SessionRow,
+def write_vital(conn: engine.Connection, session: records.SessionRow,
                 out: PrivateOutput) -> VitalCounts:
     """Write the session to `out` (under its temporary name); raises OSError when the disk
     refuses and ExportError when the research add-on is missing."""

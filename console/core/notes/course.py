@@ -7,11 +7,11 @@ template and whether a dose was given.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
 from console.core.session_record import build_record
+from console.store import engine
 from console.store.events import session_events
 
 COURSE_KINDS = ("dose.given", "dose.entered_in_error", "sign.signed", "outcome.measure",
@@ -58,7 +58,7 @@ def infer_phase(template: str | None, dosed: bool) -> str:
     return "dosing" if dosed or t else "preparation"
 
 
-def patient_course(conn: sqlite3.Connection, patient_id: int) -> list[CourseSession]:
+def patient_course(conn: engine.Connection, patient_id: int) -> list[CourseSession]:
     """The patient's sessions oldest first, each with doses, sign-off and outcome measures."""
     rows = conn.execute(
         "SELECT id, started, ended, state, template, title FROM sessions WHERE patient_id=? "

@@ -12,7 +12,6 @@ refused is dropped from the record but kept in `unsaved()` with the reason, anno
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -26,7 +25,7 @@ from console.core.saving import SaveOutcome, SaveState, SaveWatch
 from console.core.session import OpenSession, SessionService
 from console.core.session_record import AMEND, SessionRecord, build_record
 from console.core.settings import NotesSettings
-from console.store import chain, records
+from console.store import chain, engine, records
 from console.store.events import Event, session_events
 from console.store.writer import StoreWriter
 
@@ -45,7 +44,7 @@ def _one_line(text: str, n: int = 140) -> str:
 class NoteBook:
     """The note of one session (the open one, or one opened for review and sign-off)."""
 
-    def __init__(self, clock: Clock, writer: StoreWriter, reader: sqlite3.Connection,
+    def __init__(self, clock: Clock, writer: StoreWriter, reader: engine.Connection,
                  sessions: SessionService | None = None, session_id: int | None = None,
                  custom_measures: dict[str, object] | None = None) -> None:
         self.clock = clock
@@ -122,7 +121,7 @@ class NoteBook:
             return
         try:
             rec = self.record()
-        except sqlite3.ProgrammingError:
+        except engine.ProgrammingError:
             return  # news arriving after the console closed its reader: nothing to show
         if not outcome.saved:
             self.failed.emit(outcome)

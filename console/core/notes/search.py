@@ -6,9 +6,10 @@ on one workstation; amendments are found too, since their text is in the log.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
+
+from console.store import engine
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +28,7 @@ def _like(s: str) -> str:
     return "%" + s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def search(conn: sqlite3.Connection, text: str = "", tag: str = "",
+def search(conn: engine.Connection, text: str = "", tag: str = "",
            date_from: float | None = None, date_to: float | None = None,
            patient_id: int | None = None, limit: int = 300) -> list[Hit]:
     """Matching events, newest session first; with no text or tag, one hit per session."""

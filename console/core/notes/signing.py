@@ -8,10 +8,9 @@ session's REMS Patient Monitoring Form) is signed only once that form is complet
 
 from __future__ import annotations
 
-import sqlite3
-
 from console.core.notes.scales import NoteError, clock_text
 from console.core.session_record import SessionRecord
+from console.store import engine
 
 
 def locked_message(rec: SessionRecord) -> str:
@@ -45,7 +44,7 @@ def check_can_sign(rec: SessionRecord, ended: bool) -> None:
         raise NoteError("End the session first; a session is signed once the patient has left.")
 
 
-def check_forms(conn: sqlite3.Connection, session_id: int, rec: SessionRecord) -> None:
+def check_forms(conn: engine.Connection, session_id: int, rec: SessionRecord) -> None:
     """Forms a feature requires complete before signing (the esketamine REMS Patient
     Monitoring Form): the message names every missing field."""
     from console.core.report import rems_form

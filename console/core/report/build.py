@@ -9,7 +9,6 @@ changed since, the report says so.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -25,7 +24,7 @@ from console.core.notes.sections import sections_for
 from console.core.report import model as m
 from console.core.report.record_hash import record_hash
 from console.core.session_record import Entry, SessionRecord, build_record
-from console.store import chain, records
+from console.store import chain, engine, records
 from console.store.events import Event, session_events
 from devices import mdc
 from devices.reading import Quality
@@ -60,7 +59,7 @@ class SessionNotFound(LookupError):
     """No session with that number in this database."""
 
 
-def build_report(conn: sqlite3.Connection, session_id: int, *, clinic: str = "Holdspace",
+def build_report(conn: engine.Connection, session_id: int, *, clinic: str = "Holdspace",
                  now: float | None = None, catalog: Catalog | None = None) -> m.SessionReport:
     """The whole report of one session; `SessionNotFound` if there is none."""
     row = records.get_session(conn, session_id)
@@ -110,7 +109,7 @@ def build_report(conn: sqlite3.Connection, session_id: int, *, clinic: str = "Ho
     )
 
 
-def integrity(conn: sqlite3.Connection, session_id: int) -> m.Integrity:
+def integrity(conn: engine.Connection, session_id: int) -> m.Integrity:
     """The file's chain checked now: every link and event (an edit anywhere makes every
     report say so) and this session's own vitals; the findings of this session come first."""
     st = chain.verify(conn, rows={session_id})
@@ -506,7 +505,7 @@ def _signature(rec: SessionRecord) -> m.SignatureInfo | None:
 
 
 # ---------------------------------------------------------------- numerics
-def _vitals(conn: sqlite3.Connection, session_id: int) -> m.Vitals:
+def _vitals(conn: engine.Connection, session_id: int) -> m.Vitals:
     """Trusted values per code and source, time order, via the (session, code, t) index."""
     out = m.Vitals()
     sources: set[str] = set()

@@ -5,7 +5,6 @@ Writing it and recording that it left are the exports' (core/exports/make.py `ma
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 
 from console.core.exports.export_events import TITLES
@@ -14,6 +13,7 @@ from console.core.report.build import build_report
 from console.core.report.clinic import Clinic
 from console.core.report.pdf_report import render_report
 from console.core.report.rems_pdf import render_rems
+from console.store import engine
 
 EXPORT_KINDS = {"report": "report", "rems": "rems_form"}  # the event is `export.<kind>`
 
@@ -31,7 +31,7 @@ def page_count(data: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page(?!s)", data))
 
 
-def make_pdf(conn: sqlite3.Connection, session_id: int, kind: str, clinic: Clinic,
+def make_pdf(conn: engine.Connection, session_id: int, kind: str, clinic: Clinic,
              now: float | None = None) -> Made:
     """`kind` "report" or "rems"; raises build.SessionNotFound for a session not there."""
     report = build_report(conn, session_id, clinic=clinic.name, now=now)

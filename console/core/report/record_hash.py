@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Iterable
 
+from console.store import engine
 from console.store.events import Event, session_events
 
 EXCLUDED_PREFIXES = ("export.",)
@@ -44,7 +44,7 @@ def record_hash(events: Iterable[Event]) -> str:
     return h.hexdigest()
 
 
-def session_record_hash(conn: sqlite3.Connection, session_id: int) -> str:
+def session_record_hash(conn: engine.Connection, session_id: int) -> str:
     """The hash of the session as stored now."""
     return record_hash(session_events(conn, session_id))
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import sqlite3
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from console.core import clinic_files
 from console.core.notes.scales import NoteError
 from console.core.report.clinic import Clinic
 from console.core.session_record import build_record
-from console.store import records
+from console.store import engine, records
 from console.store.events import Event
 from devices import mdc
 from devices.reading import Quality
@@ -270,7 +269,7 @@ def _hhmm(t: float) -> str:
     return dt.datetime.fromtimestamp(t).strftime("%H:%M")
 
 
-def bp_rows(conn: sqlite3.Connection, session_id: int) -> list[tuple[float, float, float]]:
+def bp_rows(conn: engine.Connection, session_id: int) -> list[tuple[float, float, float]]:
     """(t, sys, dia) of every trusted cuff reading of the session, in time order."""
     rows = conn.execute(
         "SELECT s.t, s.value, d.value FROM readings s JOIN readings d ON d.session_id="
@@ -282,7 +281,7 @@ def bp_rows(conn: sqlite3.Connection, session_id: int) -> list[tuple[float, floa
     return [(float(t), float(s), float(d)) for t, s, d in rows]
 
 
-def _lowest(conn: sqlite3.Connection, session_id: int, code: int,
+def _lowest(conn: engine.Connection, session_id: int, code: int,
             after: float) -> tuple[float, float] | None:
     r = conn.execute(
         "SELECT value, t FROM readings WHERE session_id=? AND code=? AND t>=? AND value IS NOT "
@@ -300,7 +299,7 @@ def is_rems_template(template_id: str | None, data_dir: Path | None = None) -> b
     return bool(tpl and tpl.rems)
 
 
-def previous_answers(conn: sqlite3.Connection, session_id: int) -> dict[str, str]:
+def previous_answers(conn: engine.Connection, session_id: int) -> dict[str, str]:
     """The newest saved answer per field from earlier forms (any patient): for the provider's
     telephone and email, which do not change from one session to the next."""
     out: dict[str, str] = {}
@@ -317,7 +316,7 @@ def previous_answers(conn: sqlite3.Connection, session_id: int) -> dict[str, str
     return out
 
 
-def fill(conn: sqlite3.Connection, session_id: int, events: Sequence[Event], *,
+def fill(conn: engine.Connection, session_id: int, events: Sequence[Event], *,
          spec: FormSpec | None = None, clinic: Clinic | None = None,
          rems: bool | None = None, data_dir: Path | None = None) -> FilledForm:
     """The form of this session from its events (as the caller has them, saved or on their
@@ -370,7 +369,7 @@ def fill(conn: sqlite3.Connection, session_id: int, events: Sequence[Event], *,
 def _derive(spec: FormSpec, patient: records.Patient | None, doses: list[Event],
             checklist: dict[str, Any], t0: float | None, end: float | None,
             bps: list[tuple[float, float, float]], gate: Event | None, events: Sequence[Event],
-            conn: sqlite3.Connection, session_id: int, data_dir: Path | None = None,
+            conn: engine.Connection, session_id: int, data_dir: Path | None = None,
             ) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """Values from the record (by field key), what in the record bears on a field, and
     suggestions that the record supports but a person must confirm."""
@@ -466,7 +465,7 @@ def _derive(spec: FormSpec, patient: records.Patient | None, doses: list[Event],
 
 
 def _suggest(spec: FormSpec, sug: dict[str, str], patient: records.Patient | None,
-             doses: list[Event], clinic: Clinic | None, conn: sqlite3.Connection,
+             doses: list[Event], clinic: Clinic | None, conn: engine.Connection,
              session_id: int, events: Sequence[Event]) -> None:
     first, last = _split_name(patient.display_name) if patient else ("", "")
     staff = next((e.author for e in doses if e.author), None) or next(
@@ -492,7 +491,7 @@ def _suggest(spec: FormSpec, sug: dict[str, str], patient: records.Patient | Non
 
 
 # ---------------------------------------------------------------- before signing
-def sign_blocker(conn: sqlite3.Connection, session_id: int, events: Sequence[Event],
+def sign_blocker(conn: engine.Connection, session_id: int, events: Sequence[Event],
                  data_dir: Path | None = None) -> str | None:
     """Why an esketamine session cannot be signed yet (its REMS form is incomplete), or
     None. A session without a dose of the drug has no form to complete."""

@@ -14,7 +14,6 @@ their last stored data before the new one starts.
 from __future__ import annotations
 
 import signal
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from console.core.vitals.captures import connect
 from console.core.vitals_table import shown_codes
 from console.replication.replicator import Replicator, SyncSettings
 from console.replication.status import SyncStatus
-from console.store import owner, records
+from console.store import engine, owner, records
 from console.store.db import BUSY_TIMEOUT_MS, StoreError, explain, open_readonly
 from console.store.writer import StoreWriter
 from devices import mdc
@@ -231,7 +230,7 @@ def recording(
     owners = owner.SessionOwnership(db_path)
     now = clock.now()
 
-    def _open(c: sqlite3.Connection) -> tuple[int, list[records.Interruption]]:
+    def _open(c: engine.Connection) -> tuple[int, list[records.Interruption]]:
         found = records.mark_interrupted(c, lambda s: owner.reap(db_path, s), now)
         pid = None
         if patient:
@@ -245,7 +244,7 @@ def recording(
         sid, found = writer.call(_open).result(BUSY_TIMEOUT_MS / 1000 + 5)
     except BaseException as e:
         writer.stop()
-        if isinstance(e, sqlite3.Error):
+        if isinstance(e, engine.Error):
             raise explain(db_path, e) from None
         if isinstance(e, TimeoutError):
             raise StoreError(f"Another program is using {db_path} — close it (or the other "
@@ -323,7 +322,7 @@ def recording(
         owners.release(sid, ended=closed)
         try:
             stored: tuple[int | None, int | None, float | None] = stored_counts(db_path, sid)
-        except (StoreError, sqlite3.Error) as e:
+        except (StoreError, engine.Error) as e:
             warn(f"holdspace: could not count what was stored ({e})")
             stored = (None, None, None)
         result = RecordResult(sid, sum(counts.values()), int(wave[1]), wave[0], *stored,

@@ -6,7 +6,6 @@ search hit emits `open_session(session_id, uid)`; the notes feature shows it on 
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from datetime import datetime
 
@@ -31,7 +30,7 @@ from PySide6.QtWidgets import (
 from console.core.notes.course import CourseSession, measures_in, outcome_trend, patient_course
 from console.core.notes.scales import measures
 from console.core.notes.search import search
-from console.store import records
+from console.store import engine, records
 from console.ui import theme
 from console.ui.clock_axis import ClockAxis
 
@@ -55,7 +54,7 @@ class CourseView(QWidget):
     open_session = Signal(int, str)  # session id, uid of an event to show ("" for none)
     patient_shown = Signal(int)  # a patient's course is on screen (their record is opened)
 
-    def __init__(self, reader: sqlite3.Connection, parent: QWidget | None = None) -> None:
+    def __init__(self, reader: engine.Connection, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Patients and courses — Holdspace")
         self.reader = reader

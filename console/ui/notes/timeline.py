@@ -10,7 +10,6 @@ vitals chart and the note there.
 from __future__ import annotations
 
 import math
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 from console.core.event_kinds import Kind
 from console.core.session_record import AMEND, build_record
 from console.core.vitals_table import VITALS, Vital
+from console.store import engine
 from console.store.events import Event, session_events
 from console.store.history import session_history
 from console.ui import theme
@@ -137,7 +137,7 @@ def timeline_items(events: list[Event]) -> list[TimelineItem]:
 class Timeline(QWidget):
     activated = Signal(float, str)  # t, uid
 
-    def __init__(self, reader: sqlite3.Connection, parent: QWidget | None = None) -> None:
+    def __init__(self, reader: engine.Connection, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         pg.setConfigOptions(antialias=False, background=theme.BG, foreground=theme.TEXT_DIM)
         self.reader = reader
