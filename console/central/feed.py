@@ -96,7 +96,7 @@ class RoomMirror:
         sid = int(latest[0])
         if sid != self.session_id or self.conn is None:
             self.close()
-            self.conn = mirror.new_mirror()
+            self.conn = mirror.new_mirror(room=self.room)
             self.session_id, self.after, out.rows_changed = sid, {"events": 0, "readings": 0}, True
         if latest != self.session_row:
             mirror.put(self.conn, "sessions", [latest], replace=True)

@@ -22,15 +22,20 @@ from typing import Any
 import psycopg
 
 from console.central import server
-from console.store import engine
+from console.store import chain, engine
 from console.store.db import migrate, sync_parameters
 
 
-def new_mirror(path: str = ":memory:") -> engine.Connection:
-    """An empty console database (schema and parameter vocabulary, no rows)."""
+def new_mirror(path: str = ":memory:", room: str = "") -> engine.Connection:
+    """An empty console database (schema and parameter vocabulary, no rows), marked as a copy
+    of `room`'s record from the server (its reports say the room's chain is checked there)."""
     conn = engine.connect(path, None)  # the server's rows in memory: no file, no key
     migrate(conn)
     sync_parameters(conn)
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {chain.SERVER_COPY} (room TEXT NOT NULL)")
+    conn.execute(f"INSERT INTO {chain.SERVER_COPY} (room) VALUES (?)", (room,))
+    if conn.in_transaction:
+        conn.commit()
     return conn
 
 
@@ -111,7 +116,7 @@ def session_file(pg: psycopg.Connection[Any], room: str, session_id: int,
         os.chmod(folder, 0o700)
         path = Path(folder) / "session.db"
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        conn = new_mirror(str(path))
+        conn = new_mirror(str(path), room)
         try:
             load_session(pg, room, session_id, conn, waveforms=waveforms)
         finally:

@@ -391,6 +391,21 @@ class _Collector:
         self.status.findings.append(Finding(what, after, sid))
 
 
+SERVER_COPY = "server_copy"  # a table naming the room, in a copy made from the central server
+
+
+def is_server_copy(conn: engine.Connection) -> str | None:
+    """The room a copy made from the central server came from (None for a room's own file):
+    the server holds the record's rows, not the room's chain, so such a copy is not verified
+    here — the room's own file is (`holdspace check` in the room)."""
+    row = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name=?",
+                       (SERVER_COPY,)).fetchone()
+    if row is None:
+        return None
+    got = conn.execute(f"SELECT room FROM {SERVER_COPY} LIMIT 1").fetchone()
+    return str(got[0]) if got else ""
+
+
 def verify(conn: engine.Connection,
            progress: Callable[[int, int], None] | None = None, *,
            nice: bool = False, rows: bool | Collection[int] = True) -> ChainStatus:

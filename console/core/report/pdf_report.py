@@ -358,8 +358,9 @@ def _record(pdf: ClinicalPDF, r: m.SessionReport) -> None:
     pdf.pairs([
         ("Events", f"{r.event_count} events in the session's log"),
         ("Record SHA-256", r.record_hash),
-        *([("Hash chain", f"{r.integrity.headline} Head: entry {r.integrity.head_seq}, "
-                          f"{r.integrity.head_hash}")] if r.integrity else []),
+        *([("Hash chain", r.integrity.headline + (
+            f" Head: entry {r.integrity.head_seq}, {r.integrity.head_hash}"
+            if r.integrity.head_hash else ""))] if r.integrity else []),
         ("Generated", f"{date_time(r.generated)} by Holdspace"),
     ])
     pdf.para("The SHA-256 is computed over the session's events in order (see "
