@@ -20,6 +20,8 @@ from console.core.clock import Clock, SystemClock
 from console.core.config import Config, DeviceConfig, default_data_dir, plausible_limits
 from console.core.context import AppContext
 from console.core.ducking import Ducking
+from console.core.people.service import PeopleService, Security
+from console.core.settings import SecuritySettings
 from console.core.session import SessionService
 from console.core.vitals.captures import connect
 from console.core.vitals.device_setup import apply_devices, preferred_from_config
@@ -103,6 +105,8 @@ def start_core(
     ctx = AppContext(clock, db_path, writer, reader, sessions, hub, config,
                      data_dir or default_data_dir(), Ducking())
     hub.preferred = preferred_from_config(config.preferred_source)
+    ctx.people = PeopleService(clock, writer, reader, sessions,
+                               Security.from_settings(config.section(SecuritySettings)))
     running = Running(ctx)
     sessions.find_interrupted()
     at_console.keep(sessions, config, reader)  # no "Author None" after a restart

@@ -199,7 +199,8 @@ class DoseDay:
 
     def _alarm_record(self, kind: str, payload: dict[str, Any], t: float,
                       refers_to: str | None) -> Event:
-        author = payload.get("by") if kind == "alarm.acknowledged" else None
+        # an acknowledgement names its own person ("" at the locked screen: nobody said)
+        author = (payload.get("by") or "") if kind == "alarm.acknowledged" else None
         return self._record(kind, payload, t, refers_to, author=author)
 
     def _foreign(self, e: Event) -> None:
@@ -573,11 +574,15 @@ class DoseDay:
         return res
 
     # ------------------------------------------------------------------ alarms
-    def acknowledge(self, by: str, silence_s: float = 120.0) -> list[Event]:
+    def acknowledge(self, by: str, silence_s: float = 120.0,
+                    at_locked_screen: bool = False) -> list[Event]:
+        """Silence the alarms, recorded under `by`. At the locked screen anyone may silence
+        them: `by` is then the person who gave a PIN, or empty (recorded as such)."""
         by = by.strip()
-        if not by:
+        if not by and not at_locked_screen:
             raise DoseInputError("Type your name to acknowledge the alarm.")
-        return self.alarms.acknowledge(by, self.now(), silence_s)
+        return self.alarms.acknowledge(by, self.now(), silence_s,
+                                       at_locked_screen=at_locked_screen)
 
     def parse_limit(self, rule_id: str, text: str) -> float:
         """A new limit value, checked (nothing written), or DoseInputError in words."""

@@ -158,6 +158,8 @@ class NoteBook:
 
     def _append(self, kind: str, payload: dict[str, Any], *, t: float | None = None,
                 author: str, refers_to: str | None = None, uid: str | None = None) -> Event:
+        if self.sessions is not None and self.sessions.guard is not None:
+            self.sessions.guard(kind, author, payload)  # may this author write this?
         now = self.clock.now()
         ev = Event(kind, now if t is None else t, payload, session_id=self.session_id,
                    author=author, refers_to=refers_to, recorded=now,
