@@ -50,6 +50,8 @@ FEATURES: list[Feature] = [
     lambda *a: __import__("console.ui.export_actions", fromlist=["install"]).install(*a),  # export
     lambda *a: __import__("console.ui.backup_feature", fromlist=["install"]).install(*a),  # backups
     lambda *a: __import__("console.ui.record_integrity", fromlist=["install"]).install(*a),  # chain
+    # last: the lock lies over everything the others put in, and the guard checks their writes
+    lambda *a: __import__("console.ui.people.feature", fromlist=["install"]).install(*a),  # people
 ]
 
 

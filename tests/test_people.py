@@ -38,31 +38,24 @@ from tests.helpers.staff import (
 
 @dataclass
 class Room:
-    clock: FakeClock
+    clock: FakeClock  # moves the PIN window and idle time too
     writer: StoreWriter
     reader: sqlite3.Connection
     sessions: SessionService
     people: PeopleService
 
 
-class Mono(FakeClock):
-    """A FakeClock whose monotonic seconds a test moves too (the PIN window, idle time)."""
-
-    def advance(self, s: float) -> None:
-        self._t += s
-        self._m += s
-
-
 @pytest.fixture
 def room(db_path: Path) -> Iterator[Room]:
-    clock = Mono()
+    clock = FakeClock()
     writer = StoreWriter(str(db_path), flush_interval=0.05)
     writer.start()
     reader = open_reader(db_path)
     sessions = SessionService(clock, writer, reader)
     people = PeopleService(clock, writer, reader, sessions,
                            Security(idle_lock_minutes=5, pin_window_seconds=120,
-                                    lockout_attempts=3, lockout_minutes=10), cost=CHEAP)
+                                    lockout_attempts=3, lockout_minutes=10), cost=CHEAP,
+                           monotonic=clock.monotonic)
     sessions.guard = people.check
     try:
         yield Room(clock, writer, reader, sessions, people)

@@ -20,7 +20,8 @@ here, never from a box someone typed a name into.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,7 +93,10 @@ class Security:
 class PeopleService:
     def __init__(self, clock: Clock, writer: StoreWriter, reader: sqlite3.Connection,
                  sessions: SessionService, security: Security | None = None,
-                 cost: Cost | None = None) -> None:
+                 cost: Cost | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        """`monotonic` times idleness and the PIN window: real seconds at the console, never
+        the clinical clock (which a test or a resumed session may move)."""
         security = security or Security()
         self.clock = clock
         self.writer = writer
@@ -100,12 +104,15 @@ class PeopleService:
         self.sessions = sessions
         self.security = security
         self.cost = cost or Cost()
-        self.presence = Presence(clock.monotonic, security.pin_window_seconds,
+        self.presence = Presence(monotonic, security.pin_window_seconds,
                                  security.idle_lock_minutes * 60 or None)
         self.presence.changed.connect(lambda _p: self._hand_over())
         # A signing action found no fresh PIN: the UI asks for it (the person, what for).
         self.pin_wanted: Observers[NeedPin] = Observers()
         self.staff_changed: Observers[list[Account]] = Observers()
+        # (name, PIN) typed on the locked screen, if any: who silences an alarm there (the
+        # lock sets it; the alarm banner asks it)
+        self.lock_identity: Callable[[], tuple[str, str]] = lambda: ("", "")
 
     # ------------------------------------------------------------------ queries
     def accounts(self) -> list[Account]:
@@ -137,6 +144,9 @@ class PeopleService:
         """The person (named, or the active one) if they may do `perm` now: on the team, in a
         role that may, and — for a signing action — PIN-confirmed within the window.
         Raises Refused (who may instead) or NeedPin (and tells `pin_wanted`)."""
+        if self.presence.locked:
+            raise Refused("The screen is locked. Choose your name and type your PIN to "
+                          "unlock it first.")
         person = self.presence.member(name) if name else self.active
         if person is None:
             if name:
