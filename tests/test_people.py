@@ -20,7 +20,7 @@ from console.core.session import SessionService, Staff
 from console.core.templates import load_catalog
 from console.store import records
 from console.store.db import open_reader
-from console.store.events import session_events
+from console.store.events import Event, insert_events, session_events
 from console.store.writer import StoreWriter
 from devices import mdc
 from devices.reading import Quality, Reading
@@ -356,3 +356,28 @@ def test_signed_permissions_are_the_issue_list() -> None:
 
 def test_person_helper_roles_match_their_names() -> None:
     assert all(isinstance(p, Person) for p in (ADMIN, THERAPIST, NURSE, PRESCRIBER))
+
+
+def test_a_named_signer_who_is_not_signed_in_is_asked_for_their_pin(room: Room) -> None:
+    staff_signed_in(room.people)
+    add_people(room.people, PRESCRIBER)
+    with pytest.raises(NeedPin) as e:
+        room.people.require(Permission.SIGN, PRESCRIBER.name)
+    assert e.value.account.name == PRESCRIBER.name
+    room.people.confirm_pin(PRESCRIBER.name, PRESCRIBER.pin)
+    assert room.people.require(Permission.SIGN, PRESCRIBER.name).name == PRESCRIBER.name
+    assert room.sessions.author == NURSE.name  # the keyboard stays with the nurse
+    with pytest.raises(Refused, match="Giving a dose needs"):  # a therapist named: no PIN asked
+        room.people.require(Permission.GIVE_DOSE, THERAPIST.name)
+
+
+def test_audit_view_lists_audit_and_export_events_only(room: Room) -> None:
+    staff_signed_in(room.people)
+    room.writer.call(lambda c: insert_events(c, [
+        Event("export.csv", room.clock.now(), {"summary": "CSV to /tmp/x.csv"}, author=NURSE.name),
+        Event("audit.record_opened", room.clock.now(), {"summary": "opened"}, author=NURSE.name),
+        Event("note.observation", room.clock.now(), {"summary": "calm"}, author=NURSE.name),
+    ])).result(5)
+    got = {e.kind for e in room.people.audit_events()}
+    assert {"export.csv", "audit.record_opened", "audit.signed_in"} <= got
+    assert "note.observation" not in got

@@ -127,3 +127,45 @@ def test_the_lock_hides_names_and_keeps_vitals_alarms_and_the_timer(
     assert window.vitals in held and feature.timer_bar in held
     assert window.header not in held and window.side_tabs not in held
     assert running.ctx.people is not None and running.ctx.people.presence.locked
+
+
+def test_only_the_admin_manages_staff_and_every_change_is_audited(
+        qtbot: QtBot, console: tuple[MainWindow, Running]) -> None:
+    window, running = console
+    ui = ui_of(window)
+    people = running.ctx.people
+    assert people is not None
+    ui.open_staff()  # the nurse is at the keyboard
+    assert ui.staff_admin is None
+    assert "Managing staff needs a clinic admin" in ui.at_keyboard.message.text()
+    assert ADMIN.name in ui.at_keyboard.message.text()  # … and says whom to ask
+    people.sign_in(ADMIN.name, ADMIN.pin)
+    ui.open_staff()
+    admin = ui.staff_admin
+    assert admin is not None and admin.isVisible()
+    admin.name.setText("Bo Doc")
+    admin.credentials.setText("NP")
+    admin.add_roles[Role.PRESCRIBER].setChecked(True)
+    admin.pin.setText("5555x")
+    admin.again.setText("5555x")
+    admin.add_button.click()
+    assert "Added Bo Doc" in admin.message.text()
+    names = [admin.table.item(i, 0).text() for i in range(admin.table.rowCount())]
+    assert "Bo Doc" in names
+    admin.table.selectRow(names.index(NURSE.name))
+    admin.new_pin.setText("1234")
+    admin.new_again.setText("1234")
+    admin.reset.click()
+    assert "New PIN set for Ana Nurse" in admin.message.text()
+    admin.grab().save(str(SCREENSHOTS / "people_staff_admin.png"))
+    with pytest.raises(Exception, match="Wrong PIN"):
+        people.confirm_pin(NURSE.name, NURSE.pin)  # the old PIN no longer works
+    ui.open_audit()
+    audit = ui.audit
+    assert audit is not None and audit.isVisible()
+    rows = [" | ".join(audit.table.item(i, j).text() for j in range(4))
+            for i in range(audit.table.rowCount())]
+    assert any("staff added" in r and "Bo Doc" in r for r in rows)
+    assert any("pin reset" in r for r in rows)
+    assert any("pin refused" in r and "Ana Nurse" in r for r in rows)
+    audit.grab().save(str(SCREENSHOTS / "people_audit.png"))

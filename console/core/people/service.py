@@ -151,9 +151,17 @@ class PeopleService:
         if person is None:
             if name:
                 known = accounts.find(self.reader, name)
-                if known is None:
+                if known is None or not known.active:
                     raise Refused(f"{name} is not on the staff list, so cannot be recorded "
                                   "as the author. Sign in as yourself (Ctrl+U).")
+                if perm in SIGNED and may(known.roles, perm):
+                    # a named signer or second person who is not signed in: their PIN will do
+                    need = NeedPin(f"{known.name}: type your PIN to confirm, then do it "
+                                   "again (what you typed is kept).", known, perm)
+                    self.pin_wanted.emit(need)
+                    raise need
+                if not may(known.roles, perm):
+                    raise Refused(refusal(perm, known.name, known.roles, self.who_could(perm)))
                 raise Refused(f"{known.name} is not signed in at this console. "
                               f"{known.name} can sign in with Ctrl+U and a PIN.")
             raise Refused(refusal(perm, None, (), self.who_could(perm)))
@@ -172,9 +180,14 @@ class PeopleService:
         perm = permission_for_kind(kind)
         if perm is None:
             return
-        if perm is Permission.ACKNOWLEDGE_ALARMS and not author and payload.get(
-                "at_locked_screen"):
-            return  # silenced at the locked screen by someone who gave no PIN: said so
+        if perm is Permission.ACKNOWLEDGE_ALARMS and payload.get("at_locked_screen"):
+            if not author:
+                return  # silenced at the locked screen by someone who gave no PIN: said so
+            person = self.presence.member(author)  # gave a PIN there (locked_ack_author)
+            if person is not None and may(person.roles, perm):
+                return
+            raise Refused(f"{author} did not give a PIN at the locked screen. Leave the name "
+                          "out to silence the alarm without it.")
         self.require(perm, author)
         second = payload.get("second_person") if kind == "dose.given" else None
         if isinstance(second, str) and second:

@@ -75,6 +75,8 @@ class AuditView(QDialog):
         bottom.addWidget(self.count, 1)
         bottom.addWidget(close)
         lay.addLayout(bottom)
+        self.table.verticalHeader().hide()
+        self.setMinimumSize(820, 420)
         self.resize(1000, 640)
         self.events: list[Event] = []
         self.reload()
@@ -97,7 +99,7 @@ class AuditView(QDialog):
         self.table.setRowCount(len(rows))
         for i, e in enumerate(rows):
             cells = (_when(e.recorded or e.t), _what(e.kind),
-                     e.author or str(e.payload.get("by") or "—"),
+                     e.author or str(e.payload.get("name") or e.payload.get("by") or "—"),
                      str(e.payload.get("summary", "")))
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)

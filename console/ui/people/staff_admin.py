@@ -27,6 +27,7 @@ from console.ui import theme
 from console.ui.people.pin_panel import FIELD_CSS, pin_field
 
 COLUMNS = ["Name", "Credentials", "Roles", "Can sign in"]
+ADMIN_FIELD_CSS = "font-size: 17px; padding: 5px;"
 
 
 class StaffAdmin(QDialog):
@@ -43,6 +44,8 @@ class StaffAdmin(QDialog):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setStyleSheet("font-size: 17px;")
         self.table.itemSelectionChanged.connect(self._selected)
+        self.table.verticalHeader().hide()
+        self.table.setMinimumHeight(170)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setObjectName("message")
@@ -80,8 +83,7 @@ class StaffAdmin(QDialog):
         for f in (self.name, self.credentials):
             f.setStyleSheet(FIELD_CSS)
         self.add_roles = {r: QCheckBox(r.label) for r in Role}
-        self.pin, self.again = pin_field("PIN (they can tell you, or type it themselves)"), \
-            pin_field("The same PIN again")
+        self.pin, self.again = pin_field("First PIN"), pin_field("The same PIN again")
         self.add_button = QPushButton("Add")
         self.add_button.clicked.connect(lambda _=False: self._add())
         al = QVBoxLayout(self.add_box)
@@ -100,6 +102,9 @@ class StaffAdmin(QDialog):
         row.addWidget(self.add_button)
         al.addLayout(row)
 
+        for f in (self.new_pin, self.new_again, self.pin, self.again, self.name,
+                  self.credentials):
+            f.setStyleSheet(ADMIN_FIELD_CSS)  # a desk task, not read from across the room
         close = QPushButton("Close  (Esc)")
         close.clicked.connect(lambda _=False: self.reject())
         for b in (self.save_roles, self.toggle, self.reset, self.add_button, close):
@@ -113,6 +118,7 @@ class StaffAdmin(QDialog):
         lay.addWidget(self.add_box)
         lay.addWidget(self.message)
         lay.addWidget(close, 0, Qt.AlignmentFlag.AlignRight)
+        self.setMinimumSize(820, 560)
         self.resize(900, 720)
         self.reload()
 
