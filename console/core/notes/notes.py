@@ -224,6 +224,8 @@ class NoteBook:
             raise NoteError("A dose was typed but no drug: name the drug given.")
         rec = self._open_record()
         who = self._author(author)
+        if drug and self.sessions is not None and self.sessions.guard is not None:
+            self.sessions.guard("dose.given", who, {})  # the rescue dose: checked first
         t = self._when(at)
         dose_uid = uuid.uuid4().hex if drug else None
         given = f"{drug} {mg_value:g} mg {route}" if drug and mg_value is not None else ""

@@ -12,13 +12,12 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QApplication, QPushButton
 
 from console.core.context import AppContext
 from console.core.people.presence import Presence
 from console.core.people.roles import Permission
 from console.core.people.service import NeedPin, PeopleService, Refused
-from console.ui import theme
 from console.ui.live_feed import LiveFeed
 from console.ui.people.audit_view import AuditView
 from console.ui.people.lock_screen import LOCK_KEEPS, LOCK_VISIBLE, LockScreen
@@ -31,55 +30,28 @@ _ACTIVITY = (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.Whe
              QEvent.Type.TouchBegin, QEvent.Type.TabletPress)
 
 
-class AtKeyboard(QWidget):
-    """In the header: who everything is recorded under, the rest of the team, and a message
-    line for a refusal. Hidden by the lock (names)."""
+class AtKeyboard(QPushButton):
+    """In the menu bar's corner, on one line: who everything is recorded under (the rest of
+    the team in the tooltip); pressing it is Switch person. It takes no room from the header
+    (the dose timer's numerals need it). Hidden by the lock (names)."""
 
     def __init__(self, switch: Any) -> None:
         super().__init__()
-        self.who = QLabel("")
-        self.who.setObjectName("atKeyboard")
-        self.who.setStyleSheet(f"color: {theme.TEXT}; font-size: 18px; font-weight: bold;")
-        self.team = QLabel("")
-        self.team.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 14px;")
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet(f"color: {theme.WARN}; font-size: 15px; font-weight: bold;")
-        self.message.hide()
-        button = QPushButton(f"Switch  ({SWITCH_KEY})")
-        button.setAutoDefault(False)
-        button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
-        button.clicked.connect(lambda _=False: switch())
-        col = QWidget()
-        from PySide6.QtWidgets import QVBoxLayout
-
-        cl = QVBoxLayout(col)
-        cl.setContentsMargins(0, 0, 0, 0)
-        cl.setSpacing(0)
-        cl.addWidget(self.who)
-        cl.addWidget(self.team)
-        cl.addWidget(self.message)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(8, 0, 8, 0)
-        lay.addWidget(col)
-        lay.addWidget(button)
-        self._clear = QTimer(self)
-        self._clear.setSingleShot(True)
-        self._clear.setInterval(15000)
-        self._clear.timeout.connect(lambda: self.say(""))
+        self.setObjectName("atKeyboard")
+        self.setAutoDefault(False)
+        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self.setStyleSheet("QPushButton#atKeyboard { font-size: 15px; font-weight: bold; "
+                           "padding: 1px 10px; min-height: 18px; margin-right: 8px; }")
+        self.clicked.connect(lambda _=False: switch())
 
     def show_presence(self, p: Presence) -> None:
         a = p.active
-        self.who.setText(f"At the keyboard: {a.label}" if a else "Nobody signed in")
-        others = [m.name for m in p.team if a is None or m.id != a.id]
-        self.team.setText(("Also signed in: " + ", ".join(others)) if others else
-                          (a.roles_label if a else ""))
-
-    def say(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
-        if text:
-            self._clear.start()
+        self.setText(f"At the keyboard: {a.label}  ·  switch {SWITCH_KEY}" if a else
+                     f"Nobody signed in  ·  sign in {SWITCH_KEY}")
+        others = [m.label for m in p.team if a is None or m.id != a.id]
+        self.setToolTip("At the keyboard: everything is recorded under "
+                        f"{a.name if a else 'nobody'}."
+                        + (f" Also signed in: {', '.join(others)}." if others else ""))
 
 
 class PeopleUI(QObject):
@@ -137,11 +109,18 @@ class PeopleUI(QObject):
         self.audit.show()
         self.audit.raise_()
 
+    def say(self, text: str) -> None:
+        """A refusal, in the window's message line for a while."""
+        self.window.show_problem(text)
+        self._said = text
+        QTimer.singleShot(15000, lambda: self.window.show_problem("")
+                          if getattr(self, "_said", "") == text else None)
+
     def _allowed(self, perm: Permission) -> bool:
         try:
             self.people.require(perm)
         except Refused as e:
-            self.at_keyboard.say(str(e))
+            self.say(str(e))
             return False
         return True
 
@@ -229,7 +208,7 @@ def install_lock(window: Any, ui: PeopleUI) -> None:
 
 def install_sign_in(window: Any, ui: PeopleUI) -> None:
     """Switch person (one key and a PIN), sign out, and who is at the keyboard."""
-    window.add_header_widget(ui.at_keyboard)
+    window.menuBar().setCornerWidget(ui.at_keyboard, Qt.Corner.TopLeftCorner)
     _action(window, "Switch person…", SWITCH_KEY, ui.switch)
     _action(window, "Sign out", "", ui.sign_out)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QRect, QTimer
 from PySide6.QtGui import QAction, QPainter, QPaintEvent, QRegion
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QVBoxLayout, QWidget
 
@@ -26,8 +26,8 @@ from console.ui import theme
 from console.ui.people.pin_panel import FirstAdminPanel, PinPanel
 from console.ui.room_overlay import rect_in
 
-LOCK_VISIBLE = "holdspace_lock_visible"  # a widget property: stays in sight when locked
-LOCK_KEEPS = "holdspace_lock_keeps"  # an action property: its key still works when locked
+LOCK_VISIBLE = theme.LOCK_VISIBLE  # a widget property: stays in sight when locked
+LOCK_KEEPS = theme.LOCK_KEEPS  # an action property: its key still works when locked
 _TYPING = (QEvent.Type.KeyPress, QEvent.Type.KeyRelease, QEvent.Type.ShortcutOverride,
            QEvent.Type.InputMethod)
 
