@@ -14,7 +14,7 @@ from console.core.dose_day import DoseDay
 from console.core.notes import NoteBook
 from console.core.people import accounts
 from console.core.people.accounts import Cost
-from console.core.people.roles import PERMISSIONS, SIGNED, Permission, Role, may
+from console.core.people.roles import DEVICE_AUTHOR, PERMISSIONS, SIGNED, Permission, Role, may
 from console.core.people.service import NeedPin, PeopleService, Refused, Security, audit_events
 from console.core.session import SessionService, Staff
 from console.core.templates import load_catalog
@@ -381,3 +381,26 @@ def test_audit_view_lists_audit_and_export_events_only(room: Room) -> None:
     got = {e.kind for e in room.people.audit_events()}
     assert {"export.csv", "audit.record_opened", "audit.signed_in"} <= got
     assert "note.observation" not in got
+
+
+def test_headless_recording_is_authored_by_the_device_not_a_person(
+        db_path: Path, sim_port: tuple[object, str]) -> None:
+    """`holdspace record` has nobody at a keyboard: its session says so, by name."""
+    import io
+
+    from console.core.recorder import record
+    from console.store.db import open_readonly
+    from devices.drivers import get_driver
+
+    _sim, port = sim_port
+    sid = record(db_path, [(get_driver("sim"), port)], duration=1.5, out=io.StringIO(),
+                 print_every=60.0, install_signals=False)
+    conn, _note = open_readonly(db_path)
+    try:
+        authors = {e.kind: e.author for e in session_events(conn, sid)}
+    finally:
+        conn.close()
+    assert authors["session.started"] == DEVICE_AUTHOR
+    assert authors["session.ended"] == DEVICE_AUTHOR
+    with pytest.raises(accounts.AccountError, match="monitors record on their own"):
+        accounts.check_name("Device/Workstation")

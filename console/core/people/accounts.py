@@ -21,7 +21,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from console.core.people.roles import Role, parse_roles, roles_label, roles_text
+from console.core.people.roles import DEVICE_AUTHOR, Role, parse_roles, roles_label, roles_text
 
 # ~16 MB and ~50 ms on a workstation: slow for a guesser with a stolen file, quick at the
 # bedside. Stored with each hash, so changing these never locks anyone out.
@@ -179,7 +179,7 @@ def check_name(name: str) -> str:
         raise AccountError("Type the person's name.")
     if len(n) > 80:
         raise AccountError("That name is too long (80 characters at most).")
-    if n.casefold() in {"device/workstation", "device", "workstation"}:
+    if n.casefold() in {DEVICE_AUTHOR, "device", "workstation"}:
         raise AccountError(f"“{n}” is kept for what the monitors record on their own.")
     return n
 

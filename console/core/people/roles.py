@@ -13,6 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
+# The author of what the monitors record with nobody at a keyboard (`holdspace record`): said
+# plainly, never a made-up person; no member of staff can take this name.
+DEVICE_AUTHOR = "device/workstation"
+
 
 class Role(StrEnum):
     THERAPIST = "therapist"

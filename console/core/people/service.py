@@ -33,6 +33,7 @@ from console.core.people.accounts import Account, AccountError, Cost, Policy
 from console.core.people.presence import Presence
 from console.core.settings import SecuritySettings
 from console.core.people.roles import (
+    DEVICE_AUTHOR,
     SIGNED,
     Permission,
     Role,
@@ -46,8 +47,8 @@ from console.core.session import SessionService, Staff
 from console.store.events import Event, insert_events
 from console.store.writer import StoreWriter
 
-DEVICE_AUTHOR = "device/workstation"  # what the monitors record with nobody at the console
 AUDIT_PREFIXES = ("audit.", "export.")
+__all__ = ["AUDIT_PREFIXES", "DEVICE_AUTHOR", "NeedPin", "PeopleService", "Refused", "Security"]
 
 
 class Refused(NoteError, DoseInputError):
