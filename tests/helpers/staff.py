@@ -47,11 +47,13 @@ def add_people(people: PeopleService, *who: Person) -> list[Account]:
     return people.writer.call(make).result(10)
 
 
-def staff_signed_in(people: PeopleService, *extra: Person,
+def staff_signed_in(people: PeopleService | None, *extra: Person,
                     guard: bool = False) -> PeopleService:
     """Admin, therapist and nurse on staff and signed in (the nurse last, so she is at the
     keyboard), plus any `extra`. With `guard`, every write is checked against the role table
-    from now (the window installs this itself)."""
+    from now (the window installs this itself). Call it after `start_core`, before
+    `build_window`: `staff_signed_in(running.ctx.people)`."""
+    assert people is not None, "start_core makes the people service"
     people.cost = CHEAP
     team = (*TEAM[:2], *extra, NURSE)
     add_people(people, *team)
