@@ -171,7 +171,7 @@ def _open(room: Room) -> int:
 
 
 def test_an_author_not_on_staff_cannot_sign_or_write(room: Room) -> None:
-    staff_signed_in(room.people)
+    staff_signed_in(room.people, keep_timing=True)
     _open(room)
     room.sessions.end()
     book = NoteBook(room.clock, room.writer, room.reader, room.sessions)
@@ -188,7 +188,7 @@ def test_an_author_not_on_staff_cannot_sign_or_write(room: Room) -> None:
 
 
 def test_every_event_is_authored_by_the_active_person(room: Room) -> None:
-    staff_signed_in(room.people)
+    staff_signed_in(room.people, keep_timing=True)
     sid = _open(room)
     room.people.sign_in(THERAPIST.name, THERAPIST.pin)  # the switch: one PIN
     ev = room.sessions.record("note.observation", {"summary": "settled"})
@@ -203,7 +203,7 @@ def test_every_event_is_authored_by_the_active_person(room: Room) -> None:
 
 # ------------------------------------------------------------------ PIN for signing actions
 def test_signing_needs_a_fresh_pin_and_reuses_it_within_the_window(room: Room) -> None:
-    staff_signed_in(room.people)
+    staff_signed_in(room.people, keep_timing=True)
     heard: list[NeedPin] = []
     room.people.pin_wanted.connect(heard.append)
     room.people.require(Permission.GIVE_DOSE)  # signed in just now: within the window
@@ -223,7 +223,7 @@ def test_signing_needs_a_fresh_pin_and_reuses_it_within_the_window(room: Room) -
 
 
 def test_a_dose_beyond_the_ceiling_needs_the_second_persons_pin(room: Room) -> None:
-    staff_signed_in(room.people, PRESCRIBER)
+    staff_signed_in(room.people, PRESCRIBER, keep_timing=True)
     room.clock.advance(121)  # every window closed
     room.people.confirm_pin(NURSE.name, NURSE.pin)
     with pytest.raises(NeedPin) as e:
@@ -252,7 +252,7 @@ def test_wrong_pins_lock_the_account_out_and_are_audited(room: Room) -> None:
 
 
 def test_an_admin_reset_clears_a_lock_out(room: Room) -> None:
-    staff_signed_in(room.people)
+    staff_signed_in(room.people, keep_timing=True)
     for _ in range(3):
         with pytest.raises(Refused):
             room.people.confirm_pin(THERAPIST.name, "0000")
@@ -266,7 +266,7 @@ def test_an_admin_reset_clears_a_lock_out(room: Room) -> None:
 
 # ------------------------------------------------------------------ managing staff
 def test_admin_adds_disables_and_changes_roles(room: Room) -> None:
-    staff_signed_in(room.people)
+    staff_signed_in(room.people, keep_timing=True)
     room.people.sign_in(ADMIN.name, ADMIN.pin)
     a = room.people.add_staff("Bo Doc", "NP", {Role.PRESCRIBER}, "5555x", "5555x")
     with pytest.raises(Refused, match="already on staff"):
@@ -290,7 +290,7 @@ def test_admin_adds_disables_and_changes_roles(room: Room) -> None:
 
 # ------------------------------------------------------------------ idle and lock
 def test_idle_time_locks_and_closes_every_pin_window(room: Room) -> None:
-    staff_signed_in(room.people)
+    staff_signed_in(room.people, keep_timing=True)
     p = room.people.presence
     room.clock.advance(299)
     assert not p.lock_due()
@@ -310,7 +310,7 @@ def test_idle_time_locks_and_closes_every_pin_window(room: Room) -> None:
 
 
 def test_an_alarm_silenced_at_the_locked_screen_is_recorded_as_such(room: Room) -> None:
-    staff_signed_in(room.people)
+    staff_signed_in(room.people, keep_timing=True)
     sid = _open(room)
     tpl = load_catalog().get("im")
     assert tpl is not None
@@ -359,7 +359,7 @@ def test_person_helper_roles_match_their_names() -> None:
 
 
 def test_a_named_signer_who_is_not_signed_in_is_asked_for_their_pin(room: Room) -> None:
-    staff_signed_in(room.people)
+    staff_signed_in(room.people, keep_timing=True)
     add_people(room.people, PRESCRIBER)
     with pytest.raises(NeedPin) as e:
         room.people.require(Permission.SIGN, PRESCRIBER.name)
@@ -372,7 +372,7 @@ def test_a_named_signer_who_is_not_signed_in_is_asked_for_their_pin(room: Room) 
 
 
 def test_audit_view_lists_audit_and_export_events_only(room: Room) -> None:
-    staff_signed_in(room.people)
+    staff_signed_in(room.people, keep_timing=True)
     room.writer.call(lambda c: insert_events(c, [
         Event("export.csv", room.clock.now(), {"summary": "CSV to /tmp/x.csv"}, author=NURSE.name),
         Event("audit.record_opened", room.clock.now(), {"summary": "opened"}, author=NURSE.name),

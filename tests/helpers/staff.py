@@ -48,7 +48,7 @@ def add_people(people: PeopleService, *who: Person) -> list[Account]:
 
 
 def staff_signed_in(people: PeopleService | None, *extra: Person,
-                    guard: bool = False) -> PeopleService:
+                    guard: bool = False, keep_timing: bool = False) -> PeopleService:
     """Admin, therapist and nurse on staff and signed in (the nurse last, so she is at the
     keyboard), plus any `extra`. With `guard`, every write is checked against the role table
     from now (the window installs this itself). Call it after `start_core`, before
@@ -58,8 +58,9 @@ def staff_signed_in(people: PeopleService | None, *extra: Person,
     # Real seconds pass while a loaded machine runs a test: no test may depend on them, so
     # the idle lock and the PIN window (proved with a FakeClock in tests/test_people.py)
     # stay out of the way here.
-    people.presence.idle_lock_s = None
-    people.presence.pin_window_s = 24 * 3600
+    if not keep_timing:
+        people.presence.idle_lock_s = None
+        people.presence.pin_window_s = 24 * 3600
     team = (*TEAM[:2], *extra, NURSE)
     add_people(people, *team)
     for p in team:
