@@ -33,6 +33,7 @@ from console.core.dosing.infusion import Infusion, InfusionStatus
 from console.core.dosing.templates import PARAM_CODES, PARAMS, Template
 from console.core.dosing.timers import SteadyNow, TimerSnapshot
 from console.core.observers import Observers
+from console.core.people.service import Refused
 from console.core.session import SessionService
 from console.core.vitals_table import VITALS
 from console.store import engine
@@ -191,6 +192,8 @@ class DoseDay:
         try:
             ev = self.sessions.record(kind, payload, t=self.now() if t is None else t,
                                       refers_to=refers_to, author=author)
+        except Refused as e:  # the role table or a PIN (console/core/people), in dose words
+            raise DoseInputError(str(e)) from e
         finally:
             self._recording = False
         self._apply(ev)
@@ -376,9 +379,12 @@ class DoseDay:
         if v.refused:
             raise DoseInputError(v.refused)
         if self.sessions.guard is not None:  # who may, before anything is written
-            self.sessions.guard("dose.given", self.sessions.author,
-                                {"second_person": (second_person or "").strip() or None}
-                                if v.needs_second_person else {})
+            try:
+                self.sessions.guard("dose.given", self.sessions.author,
+                                    {"second_person": (second_person or "").strip() or None}
+                                    if v.needs_second_person else {})
+            except Refused as e:
+                raise DoseInputError(str(e)) from e
         if not self.doses and not self.dosing_allowed():
             raise DoseInputError("Dosing is locked: the safety gate has not passed. "
                                  + " ".join(self.gate().reasons)

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from console.core.clock import Clock
-from console.core.dosing import DoseInputError
 from console.core.observers import Observers
 from console.core.people import accounts
 from console.core.people.accounts import Account, AccountError, Cost, Policy
@@ -42,7 +41,6 @@ from console.core.people.roles import (
     refusal,
     roles_label,
 )
-from console.core.scales import NoteError
 from console.core.session import SessionService, Staff
 from console.store.events import Event, insert_events
 from console.store.writer import StoreWriter
@@ -51,11 +49,12 @@ AUDIT_PREFIXES = ("audit.", "export.")
 __all__ = ["AUDIT_PREFIXES", "DEVICE_AUTHOR", "NeedPin", "PeopleService", "Refused", "Security"]
 
 
-class Refused(NoteError, DoseInputError):
+class Refused(ValueError):
     """An action this person may not do (or nobody is signed in), said with who may.
 
-    A NoteError and a DoseInputError both, so every panel's existing message line shows it
-    and keeps what was typed."""
+    Features turn it into their own input error at their edge (the notes' NoteError, the dose
+    day's DoseInputError), so every panel's message line shows it and keeps what was typed;
+    the kernel imports no feature."""
 
 
 class NeedPin(Refused):
