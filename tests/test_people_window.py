@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from console.app import Running, build_window, start_core
 from console.core.config import Config
+from console.core.dosing.dosing import DoseInputError
 from console.core.people.roles import Role
 from console.store.events import session_events
 from console.ui import theme
@@ -233,3 +234,36 @@ def test_only_the_admin_manages_staff_and_every_change_is_audited(
     assert any("pin reset" in r for r in rows)
     assert any("pin refused" in r and "Ana Nurse" in r for r in rows)
     audit.grab().save(str(SCREENSHOTS / "people_audit.png"))
+
+
+def test_a_signing_action_asks_the_pin_of_its_person_then_goes_through(
+        qtbot: QtBot, console: tuple[MainWindow, Running]) -> None:
+    window, running = console
+    ui = ui_of(window)
+    people = running.ctx.people
+    assert people is not None
+    begin(running, "im", name=PATIENT)
+    qtbot.waitUntil(lambda: window.dose_feature.day is not None)  # type: ignore[attr-defined]
+    day = dose_day(window)
+    ready_to_dose(window)
+    people.presence.pin_window_s = 120.0
+    people.presence._confirmed.clear()  # the nurse's last PIN is older than the window
+    with pytest.raises(DoseInputError, match="Ana Nurse: type your PIN"):
+        day.give_dose("50")
+    assert day.doses == []  # nothing written: not even the gate check
+    qtbot.waitUntil(lambda: ui.pin_dialog.isVisible())
+    panel = ui.pin_dialog.panel
+    assert panel.name() == NURSE.name and not panel.who.isEnabled()  # only her PIN will do
+    ui.pin_dialog.grab().save(str(SCREENSHOTS / "people_pin_for_dose.png"))
+    panel.pin.setText("0000")
+    qtbot.keyClick(panel.pin, Qt.Key.Key_Return)
+    assert "Wrong PIN for Ana Nurse" in panel.message.text()
+    panel.pin.setText(NURSE.pin)
+    qtbot.keyClick(panel.pin, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not ui.pin_dialog.isVisible())
+    ev = day.give_dose("50")  # done again: within the window now, no PIN asked
+    assert ev.author == NURSE.name and not ui.pin_dialog.isVisible()
+    # a therapist at the keyboard is refused, and told who may
+    people.sign_in(THERAPIST.name, THERAPIST.pin)
+    with pytest.raises(DoseInputError, match="needs a prescriber or medical monitor"):
+        day.give_dose("20", confirmed=True)

@@ -317,10 +317,13 @@ class DoseFeature(QObject):
 
 
 def staff_choices(ctx: AppContext) -> list[tuple[str, str]]:
-    """(name, role) of who may be named (the second person): the staff accounts when people
-    sign in, else the old workstation list."""
+    """(name, role) of who may be named the second person: staff whose role may confirm a
+    dose beyond the ceiling when people sign in, else the old workstation list."""
     if ctx.people is not None:
-        return [(a.name, a.roles_label) for a in ctx.people.accounts() if a.active]
+        from console.core.people.roles import Permission, may
+
+        return [(a.name, a.roles_label) for a in ctx.people.accounts()
+                if a.active and may(a.roles, Permission.CONFIRM_BEYOND_CEILING)]
     return [(s.name, s.role) for s in ctx.config.staff]
 
 
