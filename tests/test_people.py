@@ -316,7 +316,8 @@ def test_an_alarm_silenced_at_the_locked_screen_is_recorded_as_such(room: Room) 
     sid = _open(room)
     tpl = load_catalog().get("im")
     assert tpl is not None
-    day = DoseDay.open(tpl, room.sessions, room.clock, room.reader)
+    typed: list[Reading] = []  # vitals typed by hand (none in this test)
+    day = DoseDay.open(tpl, room.sessions, room.clock, room.reader, typed.extend)
     day.alarms.armed = True
     for _ in range(40):  # a low SpO2, held long enough to alarm
         day.alarms.observe([Reading(room.clock.now(), "SIM", mdc.MDC_PULS_OXIM_SAT_O2, 84.0,
