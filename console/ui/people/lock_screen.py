@@ -115,6 +115,8 @@ class LockScreen(QWidget):
                             and w.parentWidget() is self.window_]
             for w in self._hidden:
                 w.hide()
+            # a PIN question from before the lock is not asked again after it
+            self._hidden = [w for w in self._hidden if w.objectName() != "pinDialog"]
             QApplication.instance().installEventFilter(self)  # type: ignore[union-attr]
         self.show()
         self.raise_()

@@ -20,6 +20,7 @@ class PinDialog(QDialog):
         super().__init__(parent)
         self.people = people
         self.setWindowTitle("Who is at the keyboard — Holdspace")
+        self.setObjectName("pinDialog")  # the lock puts it away for good, not until unlock
         self.panel = PinPanel("Switch")
         self.panel.submitted.connect(self._submitted)
         self.panel.cancelled.connect(self.reject)
