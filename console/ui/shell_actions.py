@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
 def start_session_from_choice(ctx: AppContext, choice: SessionChoice) -> None:
     """Create the patient if new, then open the session (both through the writer thread)."""
-    if choice.user is not None:
+    # With sign-in the person at the keyboard starts it (a name chosen in the dialog would be
+    # a name without a PIN); without it, the dialog's "You are" as before.
+    if choice.user is not None and ctx.people is None:
         ctx.sessions.set_user(choice.user)
     pid = choice.patient_id
     if choice.new_patient is not None:
