@@ -21,8 +21,8 @@ from console.core.config import Config, DeviceConfig, default_data_dir, plausibl
 from console.core.context import AppContext
 from console.core.ducking import Ducking
 from console.core.people.service import PeopleService, Security
-from console.core.settings import SecuritySettings
 from console.core.session import SessionService
+from console.core.settings import SecuritySettings
 from console.core.vitals.captures import connect
 from console.core.vitals.device_setup import apply_devices, preferred_from_config
 from console.replication.replicator import Replicator, SyncSettings

@@ -17,7 +17,6 @@ someone in the room choosing it.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass

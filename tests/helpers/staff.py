@@ -9,6 +9,7 @@ stay quick; `PeopleService.cost` is set to match so nothing is re-hashed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from console.core.people import accounts
 from console.core.people.accounts import Account, Cost
@@ -37,10 +38,7 @@ def add_people(people: PeopleService, *who: Person) -> list[Account]:
     """Put these people on staff (straight into the database, as the admin would)."""
     now = people.clock.now()
 
-    def make(c: object) -> list[Account]:
-        import sqlite3
-
-        assert isinstance(c, sqlite3.Connection)
+    def make(c: Any) -> list[Account]:  # the writer's connection (SQLCipher or sqlite3)
         return [accounts.find(c, p.name) or accounts.create(
             c, p.name, p.credentials, p.roles, p.pin, now, CHEAP) for p in who]
 

@@ -30,7 +30,6 @@ from console.core.observers import Observers
 from console.core.people import accounts
 from console.core.people.accounts import Account, AccountError, Cost, Policy
 from console.core.people.presence import Presence
-from console.core.settings import SecuritySettings
 from console.core.people.roles import (
     DEVICE_AUTHOR,
     SIGNED,
@@ -42,6 +41,7 @@ from console.core.people.roles import (
     roles_label,
 )
 from console.core.session import SessionService, Staff
+from console.core.settings import SecuritySettings
 from console.store.events import Event, insert_events
 from console.store.writer import StoreWriter
 
