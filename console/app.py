@@ -20,7 +20,9 @@ from console.core.clock import Clock, SystemClock
 from console.core.config import Config, DeviceConfig, default_data_dir, plausible_limits
 from console.core.context import AppContext
 from console.core.ducking import Ducking
+from console.core.people.service import PeopleService, Security
 from console.core.session import SessionService
+from console.core.settings import SecuritySettings
 from console.core.vitals.captures import connect
 from console.core.vitals.device_setup import apply_devices, preferred_from_config
 from console.replication.replicator import Replicator, SyncSettings
@@ -48,6 +50,8 @@ FEATURES: list[Feature] = [
     lambda *a: __import__("console.ui.export_actions", fromlist=["install"]).install(*a),  # export
     lambda *a: __import__("console.ui.backup_feature", fromlist=["install"]).install(*a),  # backups
     lambda *a: __import__("console.ui.record_integrity", fromlist=["install"]).install(*a),  # chain
+    # last: the lock lies over everything the others put in, and the guard checks their writes
+    lambda *a: __import__("console.ui.people.feature", fromlist=["install"]).install(*a),  # people
 ]
 
 
@@ -103,6 +107,8 @@ def start_core(
     ctx = AppContext(clock, db_path, writer, reader, sessions, hub, config,
                      data_dir or default_data_dir(), Ducking())
     hub.preferred = preferred_from_config(config.preferred_source)
+    ctx.people = PeopleService(clock, writer, reader, sessions,
+                               Security.from_settings(config.section(SecuritySettings)))
     running = Running(ctx)
     sessions.find_interrupted()
     at_console.keep(sessions, config, reader)  # no "Author None" after a restart

@@ -16,6 +16,7 @@ from console.ui.backup_feature import BackupFeature
 from console.ui.main_window import MainWindow
 from console.ui.session_dialog import NewPatient, SessionChoice
 from console.ui.shell_actions import start_session_from_choice
+from tests.helpers.staff import staff_signed_in
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 
@@ -35,6 +36,7 @@ def console(qtbot: QtBot, db_path: Path, config: Config,
     theme.apply_theme(app)
     config.extra["backup"] = {"folder": str(usb)}
     running = start_core(db_path, devices=None, config=config)
+    staff_signed_in(running.ctx.people)  # who is at the console
     window, feed = build_window(running)
     qtbot.addWidget(window)
     window.resize(1600, 960)

@@ -39,6 +39,7 @@ from console.store.events import Event, session_events
 from console.ui import session_dialog, theme
 from console.ui.dosing.dose_panel import DosePanel
 from console.ui.session_dialog import SessionDialog
+from tests.helpers.staff import PRESCRIBER, staff_signed_in
 
 MIN = 60.0
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
@@ -59,6 +60,7 @@ class Room:
         self.running: Running = start_core(tmp_path / "room.db", None, config, clock=self.clock,
                                            data_dir=tmp_path / "data")
         self.ctx = self.running.ctx
+        staff_signed_in(self.running.ctx.people, PRESCRIBER)  # who is at the console
         self.window, self.feed = build_window(self.running)
         qtbot.addWidget(self.window)
         self.window.resize(*size)

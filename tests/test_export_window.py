@@ -24,6 +24,7 @@ from console.ui.export_actions import ExportActions
 from console.ui.main_window import MainWindow
 from console.ui.session_dialog import NewPatient, SessionChoice
 from console.ui.shell_actions import start_session_from_choice
+from tests.helpers.staff import staff_signed_in
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 
@@ -36,6 +37,7 @@ def console(qtbot: QtBot, db_path: Path, config: Config) -> Iterator[tuple[MainW
     assert isinstance(app, QApplication)
     theme.apply_theme(app)
     running = start_core(db_path, devices=None, config=config)
+    staff_signed_in(running.ctx.people)  # who is at the console
     window, feed = build_window(running)
     qtbot.addWidget(window)
     window.resize(1600, 960)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from console.store import chain, engine, records
-from console.store.db import SCHEMA_VERSION, connect_file, migrate, open_db
+from console.store.db import MIGRATIONS, _hash_chain, connect_file, migrate, open_db
 from console.store.events import Event
 from console.store.health import check_database
 from console.store.writer import StoreWriter
@@ -175,7 +175,7 @@ def test_a_changed_reading_is_found_in_all_rows_or_its_session_only(db_path: Pat
 
 def test_an_existing_file_is_linked_once_from_its_start(db_path: Path) -> None:
     conn = connect_file(db_path, isolation_level=None)
-    migrate(conn, target=SCHEMA_VERSION - 1)  # the schema before the chain
+    migrate(conn, target=MIGRATIONS.index(_hash_chain))  # the schema before the chain
     t0 = T0 - T0 % 60
     sid = records.start_session(conn, None, t0)
     conn.executemany("INSERT INTO readings (session_id, t, source, code, value, unit, quality) "

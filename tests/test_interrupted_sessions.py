@@ -23,6 +23,7 @@ from devices import mdc
 from devices.reading import Reading, WaveChunk
 from devices.simulator import Simulator
 from tests.helpers.fixtures import wait_until
+from tests.helpers.staff import staff_signed_in
 
 
 def crashed_session(db: Path, patient: str | None = "Ada Example") -> tuple[int, float]:
@@ -84,6 +85,7 @@ def test_an_interrupted_session_is_offered_and_ending_it_closes_it_where_it_stop
         qtbot: QtBot, db_path: Path, config: Config) -> None:
     sid, last = crashed_session(db_path)
     running = start_core(db_path, devices=None, config=config)
+    staff_signed_in(running.ctx.people)  # who is at the console
     window, feed = build_window(running)
     qtbot.addWidget(window)
     try:
@@ -119,6 +121,7 @@ def test_resuming_is_refused_in_words_while_another_session_is_open(
         qtbot: QtBot, db_path: Path, config: Config) -> None:
     crashed_session(db_path, patient=None)
     running = start_core(db_path, devices=None, config=config)
+    staff_signed_in(running.ctx.people)  # who is at the console
     window, feed = build_window(running)
     qtbot.addWidget(window)
     try:

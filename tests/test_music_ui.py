@@ -14,6 +14,7 @@ from console.ui import theme
 from console.ui.gui_post import GuiPoster
 from console.ui.music.music_panel import MusicPanel, music_actions
 from console.ui.music.setting_panel import SettingPanel, SettingSummary, room_mode_action
+from tests.helpers.staff import staff_signed_in
 from tests.music_support import music_rig
 
 SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
@@ -129,6 +130,7 @@ def _console(qtbot, db_path, config):
     from console.app import build_window, start_core
 
     running = start_core(db_path, devices=None, config=config)
+    staff_signed_in(running.ctx.people)  # who is at the console
     window, feed = build_window(running)
     qtbot.addWidget(window)
     window.allow_close_without_asking()  # these tests close mid-session on purpose

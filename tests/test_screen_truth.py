@@ -50,6 +50,7 @@ from devices.physiology import Physiology
 from devices.reading import Reading
 from devices.simulator import Simulator
 from tests.helpers.dose_fixtures import Core, core_fixture, reading  # noqa: F401
+from tests.helpers.staff import staff_signed_in
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 NURSE = Staff("Ana Nurse", "nurse")
@@ -67,6 +68,7 @@ class Room:
         theme.apply_theme(app)
         self.running: Running = start_core(db, devices=devices, config=config, clock=clock)
         self.ctx = self.running.ctx
+        staff_signed_in(self.running.ctx.people)  # who is at the console
         self.window, self.feed = build_window(self.running)
         qtbot.addWidget(self.window)
         self.window.resize(1600, 960)

@@ -16,6 +16,7 @@ from console.ui.main_window import MainWindow
 from console.ui.session_dialog import NewPatient, SessionChoice, parse_weight
 from console.ui.shell_actions import start_session_from_choice
 from devices import mdc
+from tests.helpers.staff import staff_signed_in
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 
@@ -29,6 +30,7 @@ def console(qtbot: QtBot, db_path: Path, config: Config) -> Iterator[tuple[MainW
     assert isinstance(app, QApplication)
     theme.apply_theme(app)
     running = start_core(db_path, devices=None, config=config)
+    staff_signed_in(running.ctx.people)  # who is at the console
     window, feed = build_window(running)
     qtbot.addWidget(window)
     window.resize(1600, 960)
@@ -125,6 +127,7 @@ def test_reopening_mid_session_resumes_it_with_its_whole_trend(
     w.flush()
     w.stop()
     running = start_core(db_path, devices=None, config=config)
+    staff_signed_in(running.ctx.people)  # who is at the console
     window, feed = build_window(running)
     qtbot.addWidget(window)
     try:

@@ -9,6 +9,7 @@ from console.core.acquisition import AcquisitionHub
 from console.core.clock import Clock
 from console.core.config import Config
 from console.core.ducking import Ducking
+from console.core.people.service import PeopleService
 from console.core.session import SessionService
 from console.store import engine
 from console.store.writer import StoreWriter
@@ -25,3 +26,4 @@ class AppContext:
     config: Config
     data_dir: Path  # the clinic's own templates/, playlists/, checklists/
     ducking: Ducking
+    people: PeopleService | None = None  # who is signed in (console/core/people)

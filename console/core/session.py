@@ -17,8 +17,10 @@ someone in the room choosing it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 from console.core.clock import Clock
 from console.core.observers import Observers
@@ -69,6 +71,10 @@ class SessionService:
         # features hear each other's events here instead of polling the database
         # (kinds that cross features: console/core/event_kinds.py).
         self.committed: Observers[list[Event]] = Observers()
+        # Asked before anything is recorded: (kind, author, payload) -> None, or raises a
+        # ValueError saying who may (console/core/people: the role table and PINs). None
+        # where nobody signs in (`holdspace record`, tests of one part).
+        self.guard: Callable[[str, str | None, Mapping[str, Any]], None] | None = None
 
     @property
     def author(self) -> str | None:
@@ -126,6 +132,8 @@ class SessionService:
             raise RuntimeError("a session is already open; end it first")
         now = self.clock.now()
         author = self.author
+        if self.guard is not None:
+            self.guard("session.started", author, {})
 
         def start(c: engine.Connection) -> int:
             sid = records.start_session(c, patient_id, now, template, title, author)
@@ -158,12 +166,16 @@ class SessionService:
         """Append an event to the open session (or to no session) and return it at once,
         before it is on the disk: `saved(ev)` confirms it."""
         now = self.clock.now()
+        # "" names nobody on purpose (an alarm silenced at the locked screen without a PIN)
+        who = (author if author is not None else self.author) or None
+        if self.guard is not None:
+            self.guard(kind, who, payload or {})
         ev = Event(
             kind=kind,
             t=now if t is None else t,
             payload=dict(payload or {}),
             session_id=self.current.id if self.current else None,
-            author=author if author is not None else self.author,
+            author=who,
             refers_to=refers_to,
             recorded=now,
         )

@@ -80,6 +80,19 @@ def from_extra(cls: type[S], extra: Mapping[str, Any]) -> S:
 
 
 # --------------------------------------------------------------------------- the declarations
+@section("security")
+@dataclasses.dataclass(frozen=True)
+class SecuritySettings:
+    """`extra["security"]`: sign-in, PINs and the lock (console/core/people/service.py)."""
+
+    idle_lock_minutes: float = setting(
+        5.0, "minutes without a key, click or touch before the screen locks (0: no idle lock)")
+    pin_window_seconds: float = setting(
+        120.0, "a signing action within this many seconds of the person's last PIN asks no PIN")
+    lockout_attempts: int = setting(5, "wrong PINs in a row that lock an account")
+    lockout_minutes: float = setting(15.0, "how long a locked-out account stays locked")
+
+
 @section("music")
 @dataclasses.dataclass(frozen=True)
 class MusicSettings:

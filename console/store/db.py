@@ -285,8 +285,35 @@ def _hash_chain(db: sqlite_utils.Database) -> None:
     chain.link_existing(db.conn)
 
 
+def _staff_accounts(db: sqlite_utils.Database) -> None:
+    """Who may use the console: one row per member of staff, with roles and a hashed PIN.
+
+    Not a clinical record (a PIN is reset, an account disabled), so rows may change; what
+    changed is kept as `audit.*` events. `pin_hash` holds scrypt's own parameters beside the
+    salt and digest (console/core/people/accounts.py), so the cost can be raised later and old
+    PINs still check. Names are unique regardless of case: an author is named by them."""
+    db.table("staff_accounts").create(
+        {
+            "id": int,
+            "name": str,
+            "credentials": str,  # e.g. "RN", "MD", "LMFT"
+            "roles": str,  # comma-separated role keys (console/core/people/roles.py)
+            "pin_hash": str,
+            "active": int,  # 0 = disabled: cannot sign in, stays in old notes
+            "failed": int,  # wrong PINs in a row
+            "locked_until": float,  # epoch seconds; NULL = not locked out
+            "created": float,
+            "changed": float,
+        },
+        pk="id",
+        not_null={"name", "roles", "pin_hash", "active", "failed", "created", "changed"},
+        defaults={"active": 1, "failed": 0, "credentials": ""},
+    )
+    db.execute("CREATE UNIQUE INDEX staff_accounts_name ON staff_accounts(name COLLATE NOCASE)")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _quarantine, _reading_reason, _replication, _hash_chain]
+    _v1, _v2, _quarantine, _reading_reason, _replication, _hash_chain, _staff_accounts]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # How long a write waits for another connection's transaction once the file is open. Our

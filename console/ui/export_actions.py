@@ -24,6 +24,8 @@ from console.core.context import AppContext
 from console.core.exports.export_events import CONSOLE
 from console.core.exports.make import Made, make_csv, make_fhir, make_vital, writer_recorder
 from console.core.exports.output import ExportError
+from console.core.people.roles import Permission
+from console.core.people.service import Refused
 from console.core.report.clinic import clinic_from
 from console.ui.gui_post import GuiPoster
 from console.ui.report_actions import chosen_session
@@ -91,6 +93,8 @@ class ExportActions(QObject):
         if self.busy:
             self.say("An export is being made; wait a moment.")
             return
+        if not may_export(self.ctx, self.say):
+            return
         choice = self.chooser(sid, Path.home() / f"holdspace-session-{sid}.json")
         if choice is None:
             return
@@ -131,6 +135,19 @@ class ExportActions(QObject):
     def _done(self, message: str) -> None:
         self.busy = False
         self.say(message)
+
+
+def may_export(ctx: AppContext, say: Callable[[str], None]) -> bool:
+    """Patient data leaves only under a person who may export and proved it with a PIN
+    (asked for now if needed: then export again)."""
+    if ctx.people is None:
+        return True
+    try:
+        ctx.people.require(Permission.EXPORT)
+    except Refused as e:
+        say(str(e))
+        return False
+    return True
 
 
 def install(window: Any, ctx: AppContext, feed: Any) -> ExportActions:

@@ -101,6 +101,8 @@ class ReportActions(QObject):
         if sid is None:
             self.say("There is no session to report yet.")
             return
+        if not _may_export(self.ctx, self.say):
+            return
         if path is None:
             default = Path.home() / f"holdspace-session-{sid}-{kind}.pdf"
             chosen, _f = QFileDialog.getSaveFileName(
@@ -116,6 +118,8 @@ class ReportActions(QObject):
         sid = self.session_id()
         if sid is None:
             self.say("There is no session to print yet.")
+            return
+        if not _may_export(self.ctx, self.say):
             return
         self._made_for_print(kind, sid, printer_for)
 
@@ -217,6 +221,22 @@ class ReportActions(QObject):
         if dlg.exec() != QDialog.DialogCode.Accepted:
             return None
         return printer
+
+
+def _may_export(ctx: AppContext, say: Callable[[str], None]) -> bool:
+    """A report or a print takes patient data out: the same rule as an export (a person who
+    may, with a fresh PIN — asked for now if needed)."""
+    if ctx.people is None:
+        return True
+    from console.core.people.roles import Permission
+    from console.core.people.service import Refused
+
+    try:
+        ctx.people.require(Permission.EXPORT)
+    except Refused as e:
+        say(str(e))
+        return False
+    return True
 
 
 def install(window: Any, ctx: AppContext, feed: Any) -> ReportActions:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel
 
@@ -26,7 +27,9 @@ if TYPE_CHECKING:
 
 def start_session_from_choice(ctx: AppContext, choice: SessionChoice) -> None:
     """Create the patient if new, then open the session (both through the writer thread)."""
-    if choice.user is not None:
+    # With sign-in the person at the keyboard starts it (a name chosen in the dialog would be
+    # a name without a PIN); without it, the dialog's "You are" as before.
+    if choice.user is not None and ctx.people is None:
         ctx.sessions.set_user(choice.user)
     pid = choice.patient_id
     if choice.new_patient is not None:
@@ -71,9 +74,24 @@ def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None
     def start_session() -> None:
         if ctx.sessions.current is not None:
             return
-        staff = [Staff(s.name, s.role) for s in ctx.config.staff]
+        if ctx.people is not None:  # the person at the keyboard starts it, if they may
+            from console.core.people.roles import Permission
+            from console.core.people.service import Refused
+
+            try:
+                me = ctx.people.require(Permission.START_SESSION)
+            except Refused as e:
+                window.show_problem(str(e))
+                QTimer.singleShot(15000, lambda: window.show_problem(""))
+                return
+            staff = [Staff(me.name, me.roles_label)]
+        else:
+            staff = [Staff(s.name, s.role) for s in ctx.config.staff]
         dlg = SessionDialog(records.list_patients(ctx.reader), staff, window.template_choices,
                             window)
+        if ctx.people is not None:
+            dlg.user.setCurrentIndex(1)  # the person signed in: Ctrl+U to be someone else
+            dlg.user.setEnabled(False)
         window.place_dialog(dlg)  # clear of the tiles and the alarm banner
         if dlg.exec() and dlg.choice is not None:
             start_session_from_choice(ctx, dlg.choice)

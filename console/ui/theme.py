@@ -51,6 +51,11 @@ ROOM_FACTOR = 0.55  # room mode: every surface at this fraction of its brightnes
 # A widget with this property set stays out of the room-mode veil: the alarm banner, and
 # panels that already paint themselves dim in room mode (so they are not dimmed twice).
 ROOM_EXEMPT = "holdspace_room_exempt"
+# The lock (console/ui/people/lock_screen.py): a widget with LOCK_VISIBLE stays in sight and in
+# reach when the screen is locked (vitals, alarm banner, dose timer); an action with
+# LOCK_KEEPS keeps its key (acknowledge alarms).
+LOCK_VISIBLE = "holdspace_lock_visible"
+LOCK_KEEPS = "holdspace_lock_keeps"
 CLOCK_PX = 84  # the since-dose clock is larger still
 
 

@@ -25,6 +25,7 @@ from console.ui import theme
 from console.ui.file_problems import FileProblemsFeature
 from console.ui.main_window import MainWindow
 from devices.simulator import Simulator
+from tests.helpers.staff import staff_signed_in
 
 FIVE_MB = 5 * 1024 * 1024
 DEEP = 100_000
@@ -50,6 +51,7 @@ def real_console(qtbot: QtBot, db_path: Path) -> Iterator[tuple[MainWindow, Runn
     running = start_core(db_path)  # no config given: workstation.json is read from disk
     feed = None
     try:
+        staff_signed_in(running.ctx.people)  # who is at the console
         window, feed = build_window(running)
         qtbot.addWidget(window)
         window.show()

@@ -37,6 +37,7 @@ from console.ui.crash_guard import log_thread_crashes
 from devices import mdc
 from devices.reading import Reading, WaveChunk
 from tests.helpers.fixtures import wait_until
+from tests.helpers.staff import staff_signed_in
 
 ROOT = Path(__file__).resolve().parents[2]
 HR = mdc.MDC_ECG_HEART_RATE
@@ -436,6 +437,7 @@ def test_the_full_disk_message_reaches_the_status_bar_and_entries_wait_for_the_d
     assert isinstance(app, QApplication)
     theme.apply_theme(app)
     running = start_core(db_path, devices=None, config=config)
+    staff_signed_in(running.ctx.people)  # who is at the console
     window, feed = build_window(running)
     qtbot.addWidget(window)
     try:

@@ -16,6 +16,7 @@ from console.core.session import Staff
 from console.store import records
 from console.ui import theme
 from console.ui.main_window import MainWindow
+from tests.helpers.staff import staff_signed_in
 
 
 @contextmanager
@@ -30,6 +31,7 @@ def whole_console(qtbot: QtBot, db_path: Path, config: Config,
     assert isinstance(app, QApplication)
     theme.apply_theme(app)
     running = start_core(db_path, devices=None, config=config, clock=clock)
+    staff_signed_in(running.ctx.people)  # who is at the console
     window, feed = build_window(running)
     qtbot.addWidget(window)
     window.resize(*size)

@@ -53,6 +53,9 @@ class ActiveAlarm:
         return self.silenced_until is None or now >= self.silenced_until
 
 
+LOCKED_ACK = "someone at the locked screen"  # silenced there without a PIN
+
+
 def _violates(rule: AlarmRule, v: float) -> bool:
     if rule.above is not None:
         return v > rule.above
@@ -205,20 +208,30 @@ class AlarmEngine:
         return out
 
     def acknowledge(self, by: str, now: float, silence_s: float = DEFAULT_SILENCE_S,
-                    keys: Iterable[str] | None = None) -> list[Event]:
-        """Silence the sound of active alarms for `silence_s`; they stay visible."""
+                    keys: Iterable[str] | None = None,
+                    at_locked_screen: bool = False) -> list[Event]:
+        """Silence the sound of active alarms for `silence_s`; they stay visible. At the
+        locked screen `by` may be empty (nobody gave a PIN): the record says so."""
         out: list[Event] = []
         for key in list(keys) if keys is not None else list(self.active):
             a = self.active.get(key)
             if a is None:
                 continue
-            out.append(self.record("alarm.acknowledged", {
-                "by": by, "silence_seconds": silence_s, "priority": a.priority, "code": a.code,
-                "rule": key,
-                "summary": f"Alarm acknowledged by {by}: {a.summary} — sound silenced "
+            if at_locked_screen:
+                who = f"{by} at the locked screen" if by else "at the locked screen (no PIN given)"
+            else:
+                who = f"by {by}"
+            payload: dict[str, object] = {
+                "by": by or None, "silence_seconds": silence_s, "priority": a.priority,
+                "code": a.code, "rule": key,
+                "summary": f"Alarm acknowledged {who}: {a.summary} — sound silenced "
                            f"{silence_s / 60:g} min",
-            }, now, a.uid))
-            a.silenced_until, a.acked_by = now + silence_s, by
+            }
+            if at_locked_screen:
+                payload["at_locked_screen"] = True
+            out.append(self.record("alarm.acknowledged", payload, now, a.uid))
+            a.silenced_until = now + silence_s
+            a.acked_by = by or LOCKED_ACK
         return out
 
     # ----- queries -----
@@ -267,7 +280,8 @@ class AlarmEngine:
                 a = self.active.get(by_uid[e.refers_to])
                 if a is not None:
                     a.silenced_until = e.t + float(p.get("silence_seconds", DEFAULT_SILENCE_S))
-                    a.acked_by = p.get("by")
+                    a.acked_by = p.get("by") or (LOCKED_ACK if p.get("at_locked_screen")
+                                                 else None)
 
     def prime(self, readings: Iterable[Reading]) -> None:
         """Stored readings (after a restart) restart the sustain timers and the time of the

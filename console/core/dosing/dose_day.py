@@ -33,6 +33,7 @@ from console.core.dosing.infusion import Infusion, InfusionStatus
 from console.core.dosing.templates import PARAM_CODES, PARAMS, Template
 from console.core.dosing.timers import SteadyNow, TimerSnapshot
 from console.core.observers import Observers
+from console.core.people.service import Refused
 from console.core.session import SessionService
 from console.core.vitals_table import VITALS
 from console.store import engine
@@ -191,6 +192,8 @@ class DoseDay:
         try:
             ev = self.sessions.record(kind, payload, t=self.now() if t is None else t,
                                       refers_to=refers_to, author=author)
+        except Refused as e:  # the role table or a PIN (console/core/people), in dose words
+            raise DoseInputError(str(e)) from e
         finally:
             self._recording = False
         self._apply(ev)
@@ -199,7 +202,8 @@ class DoseDay:
 
     def _alarm_record(self, kind: str, payload: dict[str, Any], t: float,
                       refers_to: str | None) -> Event:
-        author = payload.get("by") if kind == "alarm.acknowledged" else None
+        # an acknowledgement names its own person ("" at the locked screen: nobody said)
+        author = (payload.get("by") or "") if kind == "alarm.acknowledged" else None
         return self._record(kind, payload, t, refers_to, author=author)
 
     def _foreign(self, e: Event) -> None:
@@ -374,6 +378,13 @@ class DoseDay:
         v = self.check_dose(mg_text, when_text)
         if v.refused:
             raise DoseInputError(v.refused)
+        if self.sessions.guard is not None:  # who may, before anything is written
+            try:
+                self.sessions.guard("dose.given", self.sessions.author,
+                                    {"second_person": (second_person or "").strip() or None}
+                                    if v.needs_second_person else {})
+            except Refused as e:
+                raise DoseInputError(str(e)) from e
         if not self.doses and not self.dosing_allowed():
             raise DoseInputError("Dosing is locked: the safety gate has not passed. "
                                  + " ".join(self.gate().reasons)
@@ -573,11 +584,15 @@ class DoseDay:
         return res
 
     # ------------------------------------------------------------------ alarms
-    def acknowledge(self, by: str, silence_s: float = 120.0) -> list[Event]:
+    def acknowledge(self, by: str, silence_s: float = 120.0,
+                    at_locked_screen: bool = False) -> list[Event]:
+        """Silence the alarms, recorded under `by`. At the locked screen anyone may silence
+        them: `by` is then the person who gave a PIN, or empty (recorded as such)."""
         by = by.strip()
-        if not by:
+        if not by and not at_locked_screen:
             raise DoseInputError("Type your name to acknowledge the alarm.")
-        return self.alarms.acknowledge(by, self.now(), silence_s)
+        return self.alarms.acknowledge(by, self.now(), silence_s,
+                                       at_locked_screen=at_locked_screen)
 
     def parse_limit(self, rule_id: str, text: str) -> float:
         """A new limit value, checked (nothing written), or DoseInputError in words."""

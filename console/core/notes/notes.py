@@ -21,6 +21,7 @@ from console.core.notes import signing
 from console.core.notes.scales import SCORES, NoteError, Scale, measures, parse_clock, parse_number
 from console.core.notes.sections import BY_KEY, parse_fields, summarise
 from console.core.observers import Observers
+from console.core.people.service import Refused
 from console.core.saving import SaveOutcome, SaveState, SaveWatch
 from console.core.session import OpenSession, SessionService
 from console.core.session_record import AMEND, SessionRecord, build_record
@@ -156,8 +157,18 @@ class NoteBook:
                             "time only.")
         return float(at)
 
+    def _guard(self, kind: str, author: str | None, payload: dict[str, Any]) -> None:
+        """The console's role table and PINs (console/core/people), said as a NoteError."""
+        if self.sessions is None or self.sessions.guard is None:
+            return
+        try:
+            self.sessions.guard(kind, author, payload)
+        except Refused as e:
+            raise NoteError(str(e)) from e
+
     def _append(self, kind: str, payload: dict[str, Any], *, t: float | None = None,
                 author: str, refers_to: str | None = None, uid: str | None = None) -> Event:
+        self._guard(kind, author, payload)  # may this author write this?
         now = self.clock.now()
         ev = Event(kind, now if t is None else t, payload, session_id=self.session_id,
                    author=author, refers_to=refers_to, recorded=now,
@@ -222,6 +233,8 @@ class NoteBook:
             raise NoteError("A dose was typed but no drug: name the drug given.")
         rec = self._open_record()
         who = self._author(author)
+        if drug:
+            self._guard("dose.given", who, {})  # the rescue dose: checked before the AE
         t = self._when(at)
         dose_uid = uuid.uuid4().hex if drug else None
         given = f"{drug} {mg_value:g} mg {route}" if drug and mg_value is not None else ""

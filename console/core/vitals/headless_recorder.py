@@ -24,6 +24,7 @@ from typing import TextIO
 from console.core.acquisition import AcquisitionHub, Drained
 from console.core.clock import SystemClock
 from console.core.config import Config, DeviceConfig, plausible_limits
+from console.core.people.roles import DEVICE_AUTHOR
 from console.core.vitals.captures import connect
 from console.core.vitals_table import shown_codes
 from console.replication.replicator import Replicator, SyncSettings
@@ -236,7 +237,8 @@ def recording(
         if patient:
             p = records.find_patient(c, patient)
             pid = p.id if p else records.create_patient(c, patient, now, identifier=patient)
-        sid = records.start_session(c, pid, now, title=records.HEADLESS_TITLE)
+        sid = records.start_session(c, pid, now, title=records.HEADLESS_TITLE,
+                                    author=DEVICE_AUTHOR)  # nobody at a keyboard: said so
         owners.claim(sid)  # in the same transaction: never seen unclaimed
         return sid, found
 
@@ -312,7 +314,7 @@ def recording(
         hub.stop()
         take(hub.drain())  # what arrived after the last look went to the writer too
         end = clock.now()
-        ended = writer.call(lambda c: records.end_session(c, sid, end,
+        ended = writer.call(lambda c: records.end_session(c, sid, end, DEVICE_AUTHOR,
                                                           reason="recording finished"))
         writer.stop(timeout=BUSY_TIMEOUT_MS / 1000 + 5)
         watch.poll()

@@ -67,8 +67,7 @@ class DoseFeature(QObject):
         self.template_errors.setStyleSheet(f"color: {theme.WARN}; font-size: 14px;")
         self.template_errors.setVisible(bool(self.catalog.errors))
         self.checklist = ChecklistPanel()
-        self.dose_panel = DosePanel(
-            staff=lambda: [(s.name, s.role) for s in ctx.config.staff])
+        self.dose_panel = DosePanel(staff=lambda: staff_choices(ctx))
         self.limits = LimitsPanel()
         self.rems = RemsPanel()
         self.rems.set_store(ctx.sessions, lambda: clinic_from(ctx.config.extra))
@@ -246,11 +245,19 @@ class DoseFeature(QObject):
 
     # ------------------------------------------------------------------ actions
     def acknowledge(self, name: str) -> None:
+        """Silence the alarms under the person at the keyboard; at the locked screen under
+        whoever typed a name and PIN on the lock, or recorded as silenced there by nobody
+        named (an alarm's sound never waits for a sign-in)."""
         if self.day is None:
             return
-        who = name.strip() or (self.ctx.sessions.author or "")
+        people = self.ctx.people
         try:
-            self.day.acknowledge(who)
+            if people is not None and people.presence.locked:
+                who = people.locked_ack_author(*people.lock_identity())
+                self.day.acknowledge(who or "", at_locked_screen=True)
+            else:
+                typed = name.strip() if people is None else ""  # signed in: no typed names
+                self.day.acknowledge(typed or (self.ctx.sessions.author or ""))
         except DoseInputError as e:
             self.banner.message.setText(str(e))
             self.banner.name.setFocus()
@@ -309,6 +316,17 @@ class DoseFeature(QObject):
         self.sound.close()
 
 
+def staff_choices(ctx: AppContext) -> list[tuple[str, str]]:
+    """(name, role) of who may be named the second person: staff whose role may confirm a
+    dose beyond the ceiling when people sign in, else the old workstation list."""
+    if ctx.people is not None:
+        from console.core.people.roles import Permission, may
+
+        return [(a.name, a.roles_label) for a in ctx.people.accounts()
+                if a.active and may(a.roles, Permission.CONFIRM_BEYOND_CEILING)]
+    return [(s.name, s.role) for s in ctx.config.staff]
+
+
 def _action(window: Any, text: str, keys: str, slot: Any) -> QAction:
     a = QAction(text, window)
     a.setShortcut(QKeySequence(keys))
@@ -342,13 +360,19 @@ def install(window: Any, ctx: AppContext, feed: LiveFeed) -> DoseFeature:
     window.add_end_step(discharge)
     feature.discharge = discharge
     feature.banner.setProperty(theme.ROOM_EXEMPT, True)  # an alarm is never dimmed
+    # the lock hides names and the record, never the alarms or the dose timer
+    feature.banner.setProperty(theme.LOCK_VISIBLE, True)
+    feature.timer_bar.setProperty(theme.LOCK_VISIBLE, True)
+    if ctx.people is not None:  # the author is who signed in: no name box on the banner
+        feature.banner.name.hide()
     window.add_side_tab("Vitals && limits", feature.limits)
     window.add_side_tab("REMS", feature.rems)
     feature.update_tabs()
     _action(window, "Record dose", "F2", feature.record_shortcut)
     _action(window, "Confirm dose outside protocol", "Ctrl+Y", feature.dose_panel.confirm)
-    _action(window, "Acknowledge alarms", "F4",
-            lambda: feature.acknowledge(feature.banner.name.text()))
+    ack = _action(window, "Acknowledge alarms", "F4",
+                  lambda: feature.acknowledge(feature.banner.name.text()))
+    ack.setProperty(theme.LOCK_KEEPS, True)  # works at the locked screen
     _action(window, "Enter vitals by hand", "F3", feature.manual_shortcut)
     window.closing.connect(feature.close)
     window.dose_feature = feature

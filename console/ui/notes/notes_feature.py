@@ -79,12 +79,21 @@ class NotesFeature:
         self._action("Session timeline", "Ctrl+T", lambda: self._show_tab(self.timeline),
                      "view")
         self._action("Patients and courses…", "Ctrl+Shift+P", self.open_courses, "session")
-        self._action("Staff list…", "", self.open_staff, "session")
+        if ctx.people is None:  # with sign-in, staff are the accounts (Session ▸ Staff…)
+            self._action("Staff list…", "", self.open_staff, "session")
+        else:  # every entry is written by the person at the keyboard (Ctrl+U switches)
+            ctx.people.staff_changed.connect(lambda _s: self.pane.reload_staff())
+            self.pane.author_box.setEnabled(False)
+            self.pane.author_box.setToolTip("Entries are written by the person signed in at "
+                                            "the keyboard. Switch person: Ctrl+U")
         self._user_changed(ctx.sessions.user)
         if ctx.sessions.current is not None:
             self.timeline.load(ctx.sessions.current.id, live=True)
 
     def _staff(self) -> list[tuple[str, str]]:
+        """Who may be chosen to sign: the staff accounts, or (no sign-in) the old list."""
+        if self.ctx.people is not None:
+            return [(a.name, a.roles_label) for a in self.ctx.people.accounts() if a.active]
         return [(s.name, s.role) for s in self.ctx.config.staff]
 
     def _action(self, text: str, key: str, slot: object, menu: str) -> QAction:
