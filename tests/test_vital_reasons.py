@@ -88,3 +88,26 @@ def test_screenshot_of_reasons(qtbot: QtBot, tmp_path: Path) -> None:
     strip.refresh(1000.5)
     out = Path(os.environ.get("HOLDSPACE_SHOTS", tmp_path)) / "vitals_reason.png"
     assert strip.grab().save(str(out))
+
+
+def test_the_nibp_tile_shows_one_measurement_whole(qtbot: QtBot) -> None:
+    """A cuff value typed by hand and a monitor's cuff value in the same second: the tile
+    shows one of them whole (sys, dia and mean of one source), never a mix of the two."""
+    from devices import mdc
+
+    strip = shown_strip(qtbot)
+    sys_, dia, mean = (mdc.MDC_PRESS_BLD_NONINV_SYS, mdc.MDC_PRESS_BLD_NONINV_DIA,
+                       mdc.MDC_PRESS_BLD_NONINV_MEAN)
+    mmhg = mdc.MDC_DIM_MMHG
+    typed = [Reading(1000.0, "manual", sys_, 210, mmhg, Quality.MANUAL),
+             Reading(1000.0, "manual", dia, 125, mmhg, Quality.MANUAL),
+             Reading(1000.0, "manual", mean, 153, mmhg, Quality.MANUAL)]
+    monitor = [Reading(1000.4, "MON", sys_, 188, mmhg), Reading(1000.4, "MON", dia, 112, mmhg)]
+    strip.add_samples(typed + monitor)
+    strip.refresh(1000.5)
+    assert strip.nibp.value.text() == "188/112"
+    assert "mean 153" not in strip.nibp.detail.text(), "the typed mean is not the monitor's"
+    later = [Reading(1001.0, r.source, r.code, r.value, r.unit, r.quality) for r in typed]
+    strip.add_samples(later)  # typed again, later: now the newest whole measurement
+    strip.refresh(1001.5)
+    assert strip.nibp.value.text() == "210/125" and "mean 153" in strip.nibp.detail.text()

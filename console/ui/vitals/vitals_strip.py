@@ -64,7 +64,11 @@ class VitalsStrip(QWidget):
         self.tiles[NIBP_MEAN] = self.tile_of["nibp"]
         self.hr, self.spo2 = self.tile_of["hr"], self.tile_of["spo2"]
         self.nibp, self.rr = self.tile_of["nibp"], self.tile_of["rr"]
-        self._nibp: dict[int, Reading] = {}
+        # The newest cuff values per source (sys, dia, mean by code): one measurement is shown
+        # whole, never a monitor's sys/dia with a hand-typed mean (or the other way round).
+        self._nibp: dict[str, dict[int, Reading]] = {}
+        self._nibp_order: dict[str, int] = {}  # source -> when it last had a value (a count)
+        self._nibp_heard = 0
         self._ecg_hr_t: float | None = None
         self.links: dict[str, LinkStatus] = {}
         self.link_label = QLabel("No monitor connected")
@@ -119,7 +123,9 @@ class VitalsStrip(QWidget):
         if v is None and mdc.canonical(r.code) != NIBP_MEAN:
             return
         if v is None or v.tile == "nibp":
-            self._nibp[mdc.canonical(r.code)] = r
+            self._nibp.setdefault(r.source, {})[mdc.canonical(r.code)] = r
+            self._nibp_heard += 1
+            self._nibp_order[r.source] = self._nibp_heard
             self._show_nibp()
             return
         ok = r.quality.displayable and r.value == r.value  # NaN check
@@ -139,11 +145,17 @@ class VitalsStrip(QWidget):
         tile.set_value(text, r.t, r.quality, r.source, stale_after=stale, reason=r.reason)
 
     def _show_nibp(self) -> None:
-        s = self._nibp.get(mdc.MDC_PRESS_BLD_NONINV_SYS)
-        d = self._nibp.get(mdc.MDC_PRESS_BLD_NONINV_DIA)
-        m = self._nibp.get(mdc.MDC_PRESS_BLD_NONINV_MEAN)
-        if s is None or d is None or abs(s.t - d.t) > 5:
+        """The newest whole measurement: sys and dia (and mean) of one source, taken together;
+        between two sources at the same time, the one heard last (as the alarm rules)."""
+        pairs = [(s.t, self._nibp_order[src], vals) for src, vals in self._nibp.items()
+                 if (s := vals.get(mdc.MDC_PRESS_BLD_NONINV_SYS)) is not None
+                 and (d := vals.get(mdc.MDC_PRESS_BLD_NONINV_DIA)) is not None
+                 and abs(s.t - d.t) <= 5]
+        if not pairs:
             return  # wait for the matching pair of one cuff measurement
+        vals = max(pairs, key=lambda p: (p[0], p[1]))[2]
+        s, d = vals[mdc.MDC_PRESS_BLD_NONINV_SYS], vals[mdc.MDC_PRESS_BLD_NONINV_DIA]
+        m = vals.get(mdc.MDC_PRESS_BLD_NONINV_MEAN)
         valid = all(x.quality.displayable and x.value == x.value for x in (s, d))
         text = f"{_fmt(s.value)}/{_fmt(d.value)}" if valid else None
         mean = None
