@@ -146,22 +146,20 @@ class LockScreen(QWidget):
         return [rect_in(w, self.window_) for w in visible_widgets(self.window_)]
 
     def fit(self) -> None:
-        """Cover the window but the holes; the form sits in the largest covered column."""
+        """Cover the window but the holes; the form sits where no hole is (beside the vitals,
+        below the banner and timer), and is never cut by a hole: if the screen has no such
+        place, the form covers what it must and is whole."""
         self.setGeometry(self.window_.rect())
         holes = self.holes()
-        region = QRegion(self.rect())
-        for r in holes:
-            region -= QRegion(r)
-        if region != self.mask():
-            self.setMask(region)
-        # the form: right of the holes that stand in the left part (the vitals), below the
-        # ones that span the top (banners, the timer)
         area = self.rect()
-        left = max((r.right() for r in holes if r.left() < area.width() // 3
-                    and r.width() < area.width() * 0.8), default=area.left())
-        top = max((r.bottom() for r in holes if r.width() >= area.width() * 0.8
-                   or r.left() >= area.width() // 3), default=area.top())
-        free = QRect(left + 24, top + 24, area.right() - left - 48, area.bottom() - top - 48)
+        wide = [r for r in holes if r.width() >= area.width() * 0.8]  # banner rows
+        narrow = [r for r in holes if r.width() < area.width() * 0.8]  # vitals, timer
+        top = max((r.bottom() for r in wide), default=area.top())
+        beside = max((r.right() for r in narrow if r.bottom() > top), default=area.left())
+        free = QRect(beside + 24, top + 24, area.right() - beside - 48, area.bottom() - top - 48)
+        if free.width() < 420 or free.height() < 300:
+            below = max((r.bottom() for r in holes), default=area.top())
+            free = QRect(24, below + 24, area.width() - 48, area.bottom() - below - 48)
         if free.width() < 420 or free.height() < 300:  # a small screen: at the bottom right
             free = QRect(area.width() // 2, area.height() // 3, area.width() // 2 - 24,
                          area.height() * 2 // 3 - 24)
@@ -169,6 +167,12 @@ class LockScreen(QWidget):
         w = min(max(want.width(), 480), free.width(), 640)
         h = min(free.height(), max(want.height(), self.box.minimumSizeHint().height()))
         self.box.setGeometry(free.left() + (free.width() - w) // 2, free.top(), w, h)
+        region = QRegion(self.rect())
+        for r in holes:
+            region -= QRegion(r)
+        region += QRegion(self.box.geometry())  # the form is whole, whatever it covers
+        if region != self.mask():
+            self.setMask(region)
         self.raise_()
 
     def paintEvent(self, event: QPaintEvent) -> None:
