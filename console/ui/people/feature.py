@@ -40,14 +40,15 @@ class AtKeyboard(QPushButton):
         self.setObjectName("atKeyboard")
         self.setAutoDefault(False)
         self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
-        self.setStyleSheet("QPushButton#atKeyboard { font-size: 15px; font-weight: bold; "
+        self.setStyleSheet("QPushButton#atKeyboard { font-size: 14px; font-weight: bold; "
                            "padding: 1px 10px; min-height: 18px; margin-right: 8px; }")
         self.clicked.connect(lambda _=False: switch())
 
     def show_presence(self, p: Presence) -> None:
         a = p.active
-        self.setText(f"At the keyboard: {a.label}  ·  switch {SWITCH_KEY}" if a else
-                     f"Nobody signed in  ·  sign in {SWITCH_KEY}")
+        # short: the menus and the disclaimer share the bar on a 1366-pixel screen
+        self.setText(f"Signed in: {a.label} ({SWITCH_KEY})" if a else
+                     f"Nobody signed in ({SWITCH_KEY})")
         others = [m.label for m in p.team if a is None or m.id != a.id]
         self.setToolTip("At the keyboard: everything is recorded under "
                         f"{a.name if a else 'nobody'}."
