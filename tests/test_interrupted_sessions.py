@@ -19,6 +19,7 @@ from console.store import owner, records
 from console.store.db import StoreError, open_db, open_readonly
 from console.store.events import session_events
 from console.store.writer import StoreWriter
+from console.ui.resume_bar import ResumeBar
 from devices import mdc
 from devices.reading import Reading, WaveChunk
 from devices.simulator import Simulator
@@ -91,7 +92,7 @@ def test_an_interrupted_session_is_offered_and_ending_it_closes_it_where_it_stop
         assert sessions.current is None, "nothing is resumed behind anyone's back"
         assert [w.row.id for w in sessions.waiting] == [sid]
         assert sessions.waiting[0].at == pytest.approx(last)
-        bar = window.resume_bar  # type: ignore[attr-defined]
+        bar = window.feature(ResumeBar)
         assert not bar.isHidden()
         assert bar.text.text().startswith("The session for Ada Example stopped unexpectedly at ")
         assert time.strftime("%H:%M", time.localtime(last)) in bar.end_button.text()
@@ -121,7 +122,7 @@ def test_resuming_is_refused_in_words_while_another_session_is_open(
     window, feed = build_window(running)
     qtbot.addWidget(window)
     try:
-        bar = window.resume_bar  # type: ignore[attr-defined]
+        bar = window.feature(ResumeBar)
         assert "the unnamed patient" in bar.text.text()
         running.ctx.sessions.start(None)
         assert not bar.resume_button.isEnabled() and "end it first" in bar.detail.text()

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from console.core.acquisition import AcquisitionHub
 from console.core.clock import Clock
 from console.core.config import Config
 from console.core.ducking import Ducking
+from console.core.saving import Post
 from console.core.session import SessionService
 from console.store.writer import StoreWriter
+
+
+def run_here(fn: Callable[[], None]) -> None:
+    """`post` before there is a GUI thread to post to: run at once."""
+    fn()
 
 
 @dataclass
@@ -25,3 +32,9 @@ class AppContext:
     config: Config
     data_dir: Path  # the clinic's own templates/, playlists/, checklists/
     ducking: Ducking
+    # The one way onto the GUI thread, from any thread (the writer's news, VLC's callbacks,
+    # a crash, a worker's result): the composition root sets it to the window's GuiPoster
+    # (console/app.py wire_store_messages). Until then (no window: the headless recorder,
+    # core tests) a call runs at once on the caller's thread.
+    post: Post = field(default=run_here)
+

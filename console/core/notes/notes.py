@@ -368,7 +368,8 @@ class NoteBook:
         rec = self.record()
         row = self.session_row()
         signing.check_can_sign(rec, ended=bool(row and row.state == "ended"))
-        signing.check_forms(self.reader, self.session_id, rec)
+        signing.check_forms(self.reader, self.session_id, rec,
+                            self.sessions.sign_checks if self.sessions is not None else ())
         return self._append("sign.signed", {"name": n, "role": r, "statement": statement.strip(),
                                             "summary": f"Signed by {n} ({r})"}, author=n)
 
