@@ -157,7 +157,7 @@ class MainWindow(QMainWindow):
             lambda: self.showNormal() if self.isFullScreen() else self.showFullScreen()
         )
         self.view_menu.addAction(full)
-        self.view_menu.addAction(self._action("Trend: follow now", "L", self.vitals.trend.go_live))
+        self.action("Trend: follow now", "L", self.vitals.trend.go_live, "view")
 
         feed.samples.connect(self._on_samples)
         feed.link_status.connect(self.vitals.set_link_status)
@@ -184,13 +184,6 @@ class MainWindow(QMainWindow):
         self.overlay = RoomOverlay(self, self._room_exempt)
         self._fit_to_height()
         self.refresh(ctx.clock.now())
-
-    def _action(self, text: str, shortcut: str, slot: Callable[[], object]) -> QAction:
-        a = QAction(text, self)
-        a.setShortcut(QKeySequence(shortcut))
-        a.triggered.connect(slot)
-        self.addAction(a)
-        return a
 
     # ----- the Shell (console/ui/shell.py): what features may add -----
     def add_header_widget(self, w: QWidget) -> None:
