@@ -38,6 +38,7 @@ READY = "ready"
 # ----------------------------------------------------------------------------- the child
 def run_child(db: Path, unsafe_ack: bool) -> None:
     """Record events for ever (until killed); one uid per line once each is committed."""
+    from console.core.acquisition import AcquisitionHub
     from console.core.clock import SystemClock
     from console.core.dosing.dose_day import DoseDay
     from console.core.dosing.templates import load_catalog
@@ -69,7 +70,9 @@ def run_child(db: Path, unsafe_ack: bool) -> None:
     sessions.start(pid, template="im")
     tpl = load_catalog().get("im")
     assert tpl is not None
-    day = DoseDay.open(tpl, sessions, clock, reader)
+    hub = AcquisitionHub(writer, clock.now)
+    hub.session_id = sessions.current.id if sessions.current else None
+    day = DoseDay.open(tpl, sessions, clock, reader, hub.manual)
     notes = NoteBook(clock, writer, reader, sessions)
 
     def confirm(evs: list[Event]) -> None:

@@ -56,12 +56,12 @@ def main() -> None:
               f"resources, {len(text) / 1e6:.1f} MB")
 
 
-def ketamine_day_seconds(d, hours: float) -> None:  # type: ignore[no-untyped-def]
+def ketamine_day_seconds(d, hours: float) -> None:
     """The test day with values every second, observed until `hours` after the start."""
     feed = d.feed
 
     def every_second(minutes: float, **kw: object) -> None:
-        feed(minutes, step=1.0, **kw)  # type: ignore[arg-type]
+        feed(minutes, step=1.0, **kw)
 
     d.feed = every_second
     ketamine_day(d, observe_hours=max(2.5, hours - 0.8))

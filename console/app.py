@@ -26,6 +26,7 @@ from console.core.ducking import Ducking
 from console.core.session import SessionService
 from console.core.vitals.captures import connect
 from console.core.vitals.device_setup import apply_devices, preferred_from_config
+from console.replication.replicator import Replicator, SyncSettings
 from console.store.db import open_reader
 from console.store.writer import StoreWriter
 from devices.drivers import get_driver
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from console.ui.live_feed import LiveFeed
     from console.ui.main_window import MainWindow
     from console.ui.shell import Feature
+
+SYNC_FLUSH_S = 5.0  # at closing, how long the replicator may try to send the rest
 
 # In the order they add themselves (tabs, banners and menus appear in this order).
 FEATURES: list[str] = [
@@ -63,12 +66,15 @@ class Running:
 
     ctx: AppContext
     simulator: Simulator | None = None
+    replicator: Replicator | None = None  # `--sync` / the workstation's sync settings
 
     def stop(self) -> None:
         self.ctx.hub.stop()
         if self.simulator is not None:
             self.simulator.stop()
         self.ctx.writer.stop()
+        if self.replicator is not None:  # after the writer, so the last rows go too
+            self.replicator.stop(flush=SYNC_FLUSH_S)
         self.ctx.sessions.close()
         self.ctx.reader.close()
 
@@ -82,6 +88,7 @@ def start_core(
     data_dir: Path | None = None,
     on_store_error: Callable[[str], None] | None = None,
     capture: bool = False,
+    sync: SyncSettings | None = None,
 ) -> Running:
     """Open the store, find sessions interrupted by a crash or a close (the window offers
     to resume or end them), and connect the monitors.
@@ -114,6 +121,9 @@ def start_core(
         running.simulator = sim
         connect(hub, DeviceConfig(driver.name, port, capture), db_path, source="SIMULATOR")
     apply_devices(hub, specs, db_path, keep={"SIMULATOR"})
+    if sync is not None:  # the file is open and migrated by now (the writer's first open)
+        running.replicator = Replicator(db_path, sync)
+        running.replicator.start()
     return running
 
 
@@ -132,6 +142,10 @@ def build_window(running: Running) -> tuple[MainWindow, LiveFeed]:
     window.provide(install_resume_bar(window, ctx.sessions))
     for path in FEATURES:
         window.provide(load_feature(path).install(window, ctx, feed))
+    if running.replicator is not None:
+        from console.ui.sync_indicator import install as install_sync_indicator
+
+        window.provide(install_sync_indicator(window, ctx, running.replicator))
     feed.start()
     return window, feed
 
@@ -167,6 +181,7 @@ def run_gui(
     screenshot: Path | None = None,
     quit_after: float | None = None,
     capture: bool = False,
+    sync: SyncSettings | None = None,
 ) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -182,7 +197,7 @@ def run_gui(
     guard = CrashGuard(default_data_dir())
     guard.install()
     theme.apply_theme(app, room_mode=config.room_mode)
-    running = start_core(db_path, devices, config, scenario=scenario, capture=capture)
+    running = start_core(db_path, devices, config, scenario=scenario, capture=capture, sync=sync)
     window, feed = build_window(running)
     post = running.ctx.post  # a crash on any thread is shown on the GUI thread
     guard.show = lambda msg: post(lambda: window.show_problem(msg))

@@ -5,9 +5,10 @@ Every mistake a user can make on the command line (an unknown protocol, a port t
 exist, a database that cannot be written, is locked by another program, is damaged, or sits
 on a full disk) ends with one clear line and exit code 2, never a traceback.
 
-Exit codes: 0 done; 1 `check` found the database damaged; 2 a mistake or a storage problem at
-start (one line on stderr); 3 `record` could not store everything it received (its last
-lines say what is missing); 130 interrupted by Ctrl-C before anything started.
+Exit codes: 0 done; 1 `check` found the database damaged, or `sync-status` could not reach
+the central server; 2 a mistake or a storage problem at start (one line on stderr); 3
+`record` could not store everything it received (its last lines say what is missing); 130
+interrupted by Ctrl-C before anything started.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from console.core.config import DeviceConfig, default_data_dir
+
+if TYPE_CHECKING:
+    from console.replication.replicator import SyncSettings
 
 EXIT_DAMAGED = 1
 EXIT_USAGE = 2
@@ -90,6 +94,19 @@ def restore_hint(db: Path) -> str:
             f"kept aside): holdspace restore {found.path} --db {db}")
 
 
+def sync_settings(a: argparse.Namespace) -> SyncSettings | None:
+    """`--sync URL --room NAME [--sync-waveforms]` over the workstation's `sync` settings."""
+    from console.core.config import Config
+    from console.replication.address import AddressError
+    from console.replication.replicator import settings_from
+
+    try:
+        return settings_from(Config.load().extra, a.sync, a.room,
+                             True if a.sync_waveforms else None)
+    except AddressError as e:
+        raise UserError(str(e)) from None
+
+
 def cmd_run(a: argparse.Namespace) -> int:
     from console.app import has_screen, run_gui
 
@@ -98,6 +115,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         check_port(d.port)
     db = Path(a.db) if a.db else default_db()
     check_db(db)
+    sync = sync_settings(a)
     if not has_screen():
         raise UserError(
             "no screen found (DISPLAY is not set). Start it on the room's desktop, or on a "
@@ -106,7 +124,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         )
     return run_gui(db, devices, scenario=a.scenario, fullscreen=a.fullscreen,
                    screenshot=Path(a.screenshot) if a.screenshot else None,
-                   quit_after=a.quit_after, capture=a.capture)
+                   quit_after=a.quit_after, capture=a.capture, sync=sync)
 
 
 GATEWAY = ("hl7-gateway", "gateway")
@@ -173,7 +191,7 @@ def cmd_simulate(a: argparse.Namespace) -> int:
 
 
 def cmd_record(a: argparse.Namespace) -> int:
-    from console.core.vitals.headless_recorder import recording
+    from console.core.vitals.headless_recorder import SYNC_FLUSH_S, recording, start_sync
     from console.store.db import StoreError
     from devices.drivers import get_driver
 
@@ -186,14 +204,23 @@ def cmd_record(a: argparse.Namespace) -> int:
 
     log_thread_crashes(lambda m: print(f"holdspace: {m}", file=sys.stderr, flush=True),
                        default_data_dir() / "logs" / "holdspace.log")
+    sync = sync_settings(a)
+    replicator = None if sync is None else start_sync(
+        db, sync, lambda s: print(s, flush=True),
+        lambda s: print(s, file=sys.stderr, flush=True))
     try:
-        result = recording(db, [(get_driver(d.protocol), d.port) for d in devices],
-                           patient=a.patient, duration=a.duration, out=sys.stdout,
-                           err=sys.stderr, capture=a.capture)
-    except StoreError as e:
-        raise UserError(str(e)) from None
-    if result.closed:
-        backup_after_recording(db, result.session_id)
+        try:
+            result = recording(db, [(get_driver(d.protocol), d.port) for d in devices],
+                               patient=a.patient, duration=a.duration, out=sys.stdout,
+                               err=sys.stderr, capture=a.capture)
+        except StoreError as e:
+            raise UserError(str(e)) from None
+        if result.closed:
+            backup_after_recording(db, result.session_id)
+    finally:
+        if replicator is not None:  # after the last write, so the session's end goes too
+            print(f"central server: {replicator.stop(flush=SYNC_FLUSH_S).sentence()}",
+                  flush=True)
     return 0 if result.complete else EXIT_NOT_STORED
 
 
@@ -500,6 +527,88 @@ def _export_parsers(sub: argparse._SubParsersAction[_Parser],
                      help="replace a database with a session that is not closed")
 
 
+# ------------------------------------------------------------------ several rooms (central)
+def cmd_sync_status(a: argparse.Namespace) -> int:
+    """How far this file's copy on the central server has got; exit 1 when the server
+    cannot be reached (or refuses), 0 when it can or when sync is off."""
+    from console.replication.check import report_lines
+    from console.store.db import StoreError, explain, open_readonly
+
+    sync = sync_settings(a)
+    db = Path(a.db).expanduser() if a.db else default_db()
+    try:
+        conn, note = open_readonly(db)
+    except StoreError as e:
+        raise UserError(str(e)) from None
+    if note:
+        print(f"holdspace: note: {note}", file=sys.stderr)
+    try:
+        lines, ok = report_lines(conn, sync)
+    except sqlite3.DatabaseError as e:
+        raise UserError(str(explain(db, e))) from None
+    finally:
+        conn.close()
+    print("\n".join(lines))
+    return 0 if ok else EXIT_DAMAGED
+
+
+
+def cmd_central(a: argparse.Namespace) -> int:
+    """`holdspace central init`: the central server's schema and roles (docs/replication.md)."""
+    if a.central_command != "init":
+        raise UserError("say what to do: `holdspace central init --pg URL [--room NAME]` sets "
+                        "up the central server")
+    return central_init(a)
+
+
+def central_init(a: argparse.Namespace) -> int:
+    import getpass
+
+    from console.replication.address import AddressError, check_room, check_url, shown
+    from console.replication.schema import CentralError, init
+
+    try:
+        url = check_url(a.pg or os.environ.get("HOLDSPACE_CENTRAL_URL", ""))
+        names = [check_room(n) for n in a.room or []]
+    except AddressError as e:
+        raise UserError(str(e)) from None
+    given = list(a.room_password or [])
+    if len(given) > len(names):
+        raise UserError("more --room-password than --room: give one password per room, in the "
+                        "same order")
+    rooms: list[tuple[str, str | None]] = []
+    for i, name in enumerate(names):
+        pw = given[i] if i < len(given) else os.environ.get("HOLDSPACE_ROOM_PASSWORD")
+        if pw is None and sys.stdin.isatty():
+            pw = getpass.getpass(f"password for room {name!r} (empty: none): ") or None
+        rooms.append((name, pw))
+    try:
+        done = init(url, rooms, a.central_password)
+    except CentralError as e:
+        raise UserError(str(e)) from None
+    where = shown(url)
+    if done.found == done.now:
+        print(f"central server {where}: schema already at version {done.now}")
+    else:
+        print(f"central server {where}: schema brought from version {done.found} to {done.now}")
+    for (room, login), (_, pw) in zip(done.rooms, rooms, strict=True):
+        how = "with its password" if pw else "without a password (certificate or peer login)"
+        print(f"room {room!r}: logs in as {login} {how}; may add only its own rows")
+    if a.central_password:
+        print("central station: logs in as holdspace_central_ro (read-only)")
+    return 0
+
+
+def _sync_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sync", metavar="URL",
+                   help="also send this room's record to the clinic's central PostgreSQL "
+                        "server, postgresql://USER@HOST/DATABASE (default: the workstation's "
+                        "sync settings; off when none)")
+    p.add_argument("--room", help="this room's name on the central server, e.g. \"Room 2\"")
+    p.add_argument("--sync-waveforms", action="store_true",
+                   help="send waveforms too (default: the workstation's sync settings, off)")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 2, as everywhere else
         raise UserError(message)
@@ -526,6 +635,7 @@ def parser() -> argparse.ArgumentParser:
         q.add_argument("--screenshot", help="save a picture of the window to this PNG")
         q.add_argument("--quit-after", type=float, help="close after this many seconds")
         q.add_argument("--capture", action="store_true", help=capture_help)
+        _sync_arguments(q)
 
     sim = sub.add_parser("simulate", help="run a simulated monitor on a pseudo-terminal")
     sim.add_argument("--protocol", default="sim",
@@ -548,6 +658,7 @@ def parser() -> argparse.ArgumentParser:
     rec.add_argument("--patient", help="patient identifier (created if new)")
     rec.add_argument("--duration", type=float, help="seconds to record (default: until Ctrl-C)")
     rec.add_argument("--capture", action="store_true", help=capture_help)
+    _sync_arguments(rec)
 
     rep = sub.add_parser("replay", help="play a capture file back through a pseudo-terminal")
     rep.add_argument("file", help="a .hscap file (from --capture)")
@@ -575,13 +686,39 @@ def parser() -> argparse.ArgumentParser:
                      help="the esketamine REMS Patient Monitoring Form instead of the report")
     rpt.add_argument("--by", help="who is making the copy (recorded; default: your login)")
     _export_parsers(sub, db_help)
+
+    sst = sub.add_parser("sync-status", help="how far this room's copy on the central server "
+                                             "has got, and whether the server answers")
+    sst.add_argument("--db", help=db_help)
+    _sync_arguments(sst)
+
+    cen = sub.add_parser("central", help="the clinic's central server: `central init` sets up "
+                                         "its schema and room logins")
+    cen.add_argument("--pg", metavar="URL", help="the central PostgreSQL server, "
+                                                "postgresql://USER@HOST/DATABASE")
+    csub = cen.add_subparsers(dest="central_command", parser_class=_Parser)
+    ini = csub.add_parser("init", help="create or update the schema (versioned, safe to run "
+                                       "again) and each room's login")
+    ini.add_argument("--pg", metavar="URL", required=True,
+                     help="the server as the clinic's admin login, postgresql://ADMIN@HOST/DB "
+                          "(may create roles)")
+    ini.add_argument("--room", action="append", metavar="NAME",
+                     help="create (or update) this room's login holdspace_room_<name>; repeat "
+                          "for several")
+    ini.add_argument("--room-password", action="append", metavar="PASSWORD",
+                     help="the room's password, one per --room in the same order (default: "
+                          "$HOLDSPACE_ROOM_PASSWORD, else asked)")
+    ini.add_argument("--central-password", metavar="PASSWORD",
+                     help="let the central station log in as holdspace_central_ro with this "
+                          "password")
     return p
 
 
 COMMANDS = {"run": cmd_run, "simulate": cmd_simulate, "record": cmd_record,
             "replay": cmd_replay, "sessions": cmd_sessions, "check": cmd_check,
             "report": cmd_report,
-            "export": cmd_export, "backup": cmd_backup, "restore": cmd_restore}
+            "export": cmd_export, "backup": cmd_backup, "restore": cmd_restore,
+            "central": cmd_central, "sync-status": cmd_sync_status}
 
 
 def main(argv: list[str] | None = None) -> int:

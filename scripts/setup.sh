@@ -7,11 +7,12 @@ cd "$here"
 
 # System libraries: libvlc for music, the X/EGL libraries Qt's xcb plugin needs, fonts, and
 # Xvfb so tests and screenshots work on a machine without a screen; poppler-utils
-# (pdftotext, pdftoppm) so the tests can read the PDF reports back.
+# (pdftotext, pdftoppm) so the tests can read the PDF reports back; PostgreSQL, so the
+# replication tests start a throw-away cluster (a real server; the console itself needs none).
 apt_packages=(libvlc5 vlc-plugin-base libegl1 libgl1 libxkbcommon-x11-0 libxcb-cursor0
   libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0
   libxcb-xinerama0 libxcb-randr0 libdbus-1-3 libfontconfig1 fonts-dejavu-core xvfb xauth
-  poppler-utils)
+  poppler-utils postgresql)
 if command -v dpkg >/dev/null 2>&1; then
   missing=()
   for p in "${apt_packages[@]}"; do

@@ -10,6 +10,7 @@ os.environ.setdefault("HOLDSPACE_AUDIO", "dummy")
 import pytest
 
 from tests.helpers.fixtures import *  # noqa: F403
+from tests.helpers.pg import pg, pg_db  # noqa: F401  (a throw-away PostgreSQL cluster)
 
 
 @pytest.fixture(autouse=True)

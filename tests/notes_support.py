@@ -34,6 +34,12 @@ class Rig:
     def flush(self) -> None:
         self.writer.flush()
 
+    @property
+    def sid(self) -> int:
+        """The session the note book writes to (the rig always opens one)."""
+        assert self.notes.session_id is not None
+        return self.notes.session_id
+
     def stored(self, sid: int | None = None) -> list[tuple[str, str | None, str]]:
         """(kind, author, payload json) as in the file, in time order."""
         self.flush()

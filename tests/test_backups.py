@@ -105,7 +105,7 @@ def test_a_backup_restores_to_the_same_counts(day: Day, tmp_path: Path) -> None:
     events = backup_events(day.path)
     assert [e.payload["files"] for e in events] == [[str(local[0].path)], [str(on_usb[0].path)]]
     assert all(e.session_id is None and e.payload["via"] == "command line" for e in events)
-    assert events[0].payload["counts"]["readings"] == before["readings"]  # type: ignore[index]
+    assert events[0].payload["counts"]["readings"] == before["readings"]
 
     # The disk fails; Holdspace refuses the file at start and names the way back.
     damage(day.path)
@@ -282,6 +282,7 @@ def test_the_end_of_a_session_backs_up_to_both_folders_off_the_callers_thread(
     assert said.wait_runs(1), "no backup on the workstation yet: one at start"
     assert said.runs[0].why == "daily" and said.runs[0].ok
     s = sessions.start(None)
+    assert s is not None
     stop = threading.Event()
     fed = [0]
 

@@ -84,8 +84,9 @@ def test_each_link_shows_live_state_and_counts_and_a_missing_port_says_so(
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     theme.apply_theme(app)  # the picture as the room sees it
-    assert "s ago" in (dlg.table.item(0, 4).text() if dlg.table.item(0, 4) else "")
-    assert dlg.table.item(1, 4).text() == "—" or dlg.table.item(1, 4).text() == "never"
+    age, never = dlg.table.item(0, 4), dlg.table.item(1, 4)
+    assert age is not None and "s ago" in age.text()
+    assert never is not None and never.text() in ("—", "never")
     SCREENSHOTS.mkdir(exist_ok=True)
     assert dlg.grab().save(str(SCREENSHOTS / "device_dialog.png"))
 

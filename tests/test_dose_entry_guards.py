@@ -72,13 +72,13 @@ class Room:
 
     @property
     def panel(self) -> DosePanel:
-        return self.window.feature(DoseFeature).dose_panel  # type: ignore[no-any-return]
+        return self.window.feature(DoseFeature).dose_panel
 
     @property
     def day(self) -> DoseDay:
         day = self.window.feature(DoseFeature).day
         assert day is not None
-        return day  # type: ignore[no-any-return]
+        return day
 
     def begin(self, template: str = "palliative-low", weight: float = 70.0,
               name: str = "Rosa M.") -> int:

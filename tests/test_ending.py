@@ -43,21 +43,24 @@ def test_closing_during_a_session_asks_and_keeps_monitoring_by_default(
         begin(running, None)
         sid = running.ctx.sessions.current.id  # type: ignore[union-attr]
         assert window.close() is False, "closing mid-session must ask first"
-        box = window.close_question
-        assert box is not None
+        question = window.close_question
+        assert question is not None
+        box = question  # narrowed once, for the waits below
         qtbot.waitUntil(box.isVisible, timeout=3000)
         assert CLOSE_DETAIL in box.informativeText()
         assert "Monitoring, alarms and recording stop" in box.informativeText()
-        assert box.defaultButton() is box.escapeButton()
-        assert box.defaultButton().text() == "Keep monitoring"
+        default = box.defaultButton()
+        assert default is not None and default is box.escapeButton()
+        assert default.text() == "Keep monitoring"
         qtbot.keyClick(box, Qt.Key.Key_Return)  # Enter answers with the default: keep
         qtbot.waitUntil(lambda: not box.isVisible(), timeout=3000)
         assert window.isVisible() and running.ctx.sessions.current is not None
         # asked again; this time the clinician means it
         assert window.close() is False
-        box = window.close_question
-        assert box is not None
-        qtbot.waitUntil(box.isVisible, timeout=3000)
+        again = window.close_question
+        assert again is not None
+        qtbot.waitUntil(again.isVisible, timeout=3000)
+        box = again
         close = next(b for b in box.buttons()
                      if box.buttonRole(b) == QMessageBox.ButtonRole.DestructiveRole)
         assert close.text() == "Close Holdspace"
@@ -166,6 +169,7 @@ def test_after_the_observation_time_unmet_criteria_still_need_a_reason(
         day.give_dose("50")
         clock.advance(121 * MIN)
         panel = window.feature(DoseFeature).discharge
+        assert panel is not None
         panel.refresh()
         assert "Minimum observation complete" in panel.observation.text()
         first = next(iter(panel.checks.values()))

@@ -72,8 +72,8 @@ def test_csv_holds_every_reading_and_event_with_its_columns(day: Day, tmp_path: 
     assert r.returncode == 0, r.stderr
     events_file = tmp_path / "day.events.csv"
     assert "day.csv" in r.stdout and "day.events.csv" in r.stdout
-    for f in (out, events_file):  # patient data: the owner only
-        assert stat.S_IMODE(f.stat().st_mode) == 0o600
+    for written in (out, events_file):  # patient data: the owner only
+        assert stat.S_IMODE(written.stat().st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["day.csv", "day.events.csv"]
 
     with out.open(newline="", encoding="utf-8") as f:
@@ -114,7 +114,7 @@ def test_csv_holds_every_reading_and_event_with_its_columns(day: Day, tmp_path: 
     assert ev["files"] == [str(out), str(events_file)]
     assert ev["counts"] == {"readings": day.readings, "events": len(events)}
     assert ev["sessions"] == [day.session_id] and ev["via"] == "command line"
-    assert ev["author"] and ev["summary"].startswith(f"CSV export of session {day.session_id}")
+    assert ev["author"] and str(ev["summary"]).startswith(f"CSV export of session {day.session_id}")
     details = ev["files_detail"]
     assert isinstance(details, list)
     assert details[0]["sha256"] == digest(out) and details[0]["bytes"] == out.stat().st_size

@@ -104,7 +104,8 @@ def test_an_interrupted_session_is_offered_and_ending_it_closes_it_where_it_stop
         assert [e.kind for e in ev] == ["session.started", "session.interrupted",
                                         "session.ended"]
         assert ev[1].payload["cause"] == "gone" and ev[1].t == pytest.approx(last)
-        assert ev[2].t == pytest.approx(last) and ev[2].recorded > last + 600
+        recorded = ev[2].recorded
+        assert ev[2].t == pytest.approx(last) and recorded is not None and recorded > last + 600
     finally:
         feed.stop()
         running.stop()
@@ -137,7 +138,9 @@ def test_a_console_closed_mid_session_is_offered_as_closed_not_as_a_crash(
         db_path: Path, config: Config) -> None:
     running = start_core(db_path, devices=None, config=config)
     try:
-        sid = running.ctx.sessions.start(None).id
+        started = running.ctx.sessions.start(None)
+        assert started is not None
+        sid = started.id
     finally:
         running.stop()  # closed with the session open
     running = start_core(db_path, devices=None, config=config)

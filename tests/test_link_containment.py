@@ -222,6 +222,7 @@ def test_a_dead_reader_thread_is_seen_and_restarted_by_the_hub_watchdog(
     assert isinstance(monitor, PoisonMonitor)
     hub = AcquisitionHub(None, time.time)
     link = hub.add_device(driver, port, source="bedside")
+    assert isinstance(link, SerialLink)  # a serial port: its own counters are read
     try:
         assert wait_until(lambda: link.status.state == LinkState.LIVE)
         assert hub.watchdog() == []  # nothing to do while it runs

@@ -203,12 +203,12 @@ def test_sections_and_dose_record(qtbot, pane):
     box = p.section_boxes["dose_record"]
     assert "Ketamine 50 mg IM" in box.derived_label.text()
     ci = p.section_boxes["check_in"]
-    ci.inputs["mood"].setText("12")  # type: ignore[union-attr]
+    ci.inputs["mood"].setText("12")
     ci.text.setPlainText("Nervous but hopeful")
     ci.save_button.click()
     assert "Mood (0–10) goes from 0 to 10" in p.message.text()
     assert ci.text.toPlainText() == "Nervous but hopeful"
-    ci.inputs["mood"].setText("6")  # type: ignore[union-attr]
+    ci.inputs["mood"].setText("6")
     ci.save_button.click()
     qtbot.waitUntil(lambda: "saved" in ci.state.text())
     sec = r.notes.record().section("check_in")

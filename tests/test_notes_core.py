@@ -22,7 +22,7 @@ def test_amendment_keeps_the_original(tmp_path):
         amend = r.notes.amend(obs.uid, {"text": "Eyes closed, breathing calm"}, "wrong word",
                               author="Dr Chen")
         r.flush()
-        rec = build_record(session_events(r.reader, r.notes.session_id))
+        rec = build_record(session_events(r.reader, r.sid))
         entry = rec.entry(obs.uid)
         assert entry is not None and entry.amended
         assert entry.current["text"] == "Eyes closed, breathing calm"
@@ -54,12 +54,13 @@ def test_events_read_back_in_time_order_with_authors(tmp_path):
         r.clock.advance(60)
         r.notes.observe("I feel far away", quote=True)
         r.flush()
-        evs = session_events(r.reader, r.notes.session_id)
+        evs = session_events(r.reader, r.sid)
         assert [e.t for e in evs] == sorted(e.t for e in evs)
         mine = [(e.kind, e.author) for e in evs if e.kind.startswith(("note.", "score."))]
         assert mine == [("note.observation", "Dr Chen"), ("score.moaas", "Ana Ruiz"),
                         ("note.observation", "Ana Ruiz")]
-        assert late.t < late.recorded and first.payload["value"] == 4
+        assert late.recorded is not None and late.t < late.recorded
+        assert first.payload["value"] == 4
         assert all(e.author for e in evs)
 
 
@@ -120,7 +121,7 @@ def test_adverse_event_with_rescue_drug_is_a_dose(tmp_path):
         assert dose is not None and dose.refers_to == ae.uid
         assert ae.payload["dose_uid"] == dose.uid
         r.flush()
-        stored = session_events(r.reader, r.notes.session_id, ["dose.given"])
+        stored = session_events(r.reader, r.sid, ["dose.given"])
         assert len(stored) == 1
         p = stored[0].payload
         assert (p["role"], p["drug"], p["mg"], p["route"]) == ("rescue", "ondansetron", 4.0, "IV")

@@ -179,7 +179,7 @@ def test_dialog_probe_sets_type_and_settings_and_ok_keeps_them(
         # Applied: the link runs at those settings; back to the usual ones restarts it.
         assert apply_devices(hub, chosen, db_path) == []
         link = hub.links[source_for(chosen[0])]
-        assert link.driver.settings == OLDER
+        assert isinstance(link, SerialLink) and link.driver.settings == OLDER
         qtbot.waitUntil(lambda: link.is_live(), timeout=10_000)
         apply_devices(hub, [DeviceConfig("contec", port)], db_path)
         assert hub.links[f"contec:{port}"].driver.settings == SerialSettings(115200)

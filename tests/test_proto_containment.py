@@ -39,7 +39,7 @@ def test_hl7_outline_names_segments_and_type_only() -> None:
 class NameLeakingHl7(hl7.Hl7Decoder):
     """An HL7 decoder with a bug whose exception message quotes the patient's name."""
 
-    def _samples(self, segs: list[hl7.Segment], now: float) -> list[Sample]:
+    def _samples(self, segs: list[hl7.Segment], now: float) -> tuple[list[Sample], bool]:
         raise RuntimeError("unexpected PID-5 " + segs[1].get(5) + " " + segs[1].get(5, 2))
 
 

@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import tty
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -260,7 +261,8 @@ def test_line_noise_never_looks_live(noise: bytes, cuts: list[int]) -> None:
 @st.composite
 def damaged_blocks(draw: st.DrawFn) -> tuple[bytes, list[tuple[int, int]], list[int]]:
     """Blocks of 8 frames, each block its own PR/SpO2; some bytes changed, dropped, added."""
-    make = draw(st.sampled_from([live5_frame, v7_frame]))
+    makers: list[Callable[..., bytes]] = [live5_frame, v7_frame]
+    make = draw(st.sampled_from(makers))
     n = draw(st.integers(2, 6))
     pairs = [(40 + 7 * i, 90 + i % 10) for i in range(n)]
     data = bytearray(b"".join(make(20 + j, pr, s) for pr, s in pairs for j in range(8)))

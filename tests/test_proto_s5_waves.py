@@ -23,6 +23,7 @@ from devices import mdc
 from devices.drivers import get_driver
 from devices.link import LinkStatus, SerialLink
 from devices.physiology import Physiology
+from devices.protocol import Decoder
 from devices.protocols import s5
 from devices.protocols import s5_waves as w
 from devices.protocols.s5 import S5Decoder, S5Monitor
@@ -169,7 +170,7 @@ def test_bad_checksum_costs_that_record_and_the_next_decodes() -> None:
 # --------------------------------------------------------------------------- the simulator
 
 
-def run(decoder: S5Decoder, monitor: S5Monitor, seconds: float, t: float = 1000.0
+def run(decoder: Decoder, monitor: S5Monitor, seconds: float, t: float = 1000.0
         ) -> list[Sample]:
     out: list[Sample] = []
     for _ in range(round(seconds / 0.02)):

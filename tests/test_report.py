@@ -251,9 +251,10 @@ def test_the_rems_form_pdf_holds_every_field_and_its_due_date(tmp_path: Path) ->
                      "min", "ana@harbour.example", "1 Quay Street", "Portland", "04101",
                      "from the record", "typed by Ana Nurse", spec.version[:40]):
             assert fact in text, fact
-        f = rems_form.fill(d.reader, d.session_id, session_events(d.reader, d.session_id))
-        assert f.get("devices").value == "2" and f.get("total_minutes").value == "126"
-        assert f.get("med_opioids").value == "No" and f.get("first_treatment").value == "Yes"
+        filled = rems_form.fill(d.reader, d.session_id, session_events(d.reader, d.session_id))
+        assert filled.get("devices").value == "2" and filled.get("total_minutes").value == "126"
+        assert (filled.get("med_opioids").value == "No"
+                and filled.get("first_treatment").value == "Yes")
         ev = session_events(d.reader, d.session_id, ["export.rems_form"])
         assert len(ev) == 1 and ev[0].payload["where"] == str(out.resolve())
 

@@ -25,6 +25,7 @@ from console.ui.dosing.dose_feature import DoseFeature
 from console.ui.main_window import MainWindow
 from console.ui.music.music_feature import MusicFeature
 from console.ui.notes.notes_feature import NotesFeature
+from console.ui.notes.staff_dialog import StaffEditor
 from devices import mdc
 from devices.reading import Reading
 from tests.helpers.window import begin, dose_day, manual_vitals, ready_to_dose, whole_console
@@ -149,9 +150,11 @@ def test_every_control_fits_the_screen(qtbot: QtBot, db_path: Path, config: Conf
         hint = window.minimumSizeHint()
         assert hint.width() <= width and hint.height() <= height, hint
         assert no_sideways_scrolling(window) == []
-        for w in (feature.banner.ack, feature.dose_panel.record_button,
-                  window.header.end_button, *window.tiles(), *music_buttons(window)):
-            assert on_screen(window, w), w.objectName() or type(w).__name__
+        shown: list[QWidget] = [feature.banner.ack, feature.dose_panel.record_button,
+                                window.header.end_button, *window.tiles(),
+                                *music_buttons(window)]
+        for widget in shown:
+            assert on_screen(window, widget), widget.objectName() or type(widget).__name__
         show_wide_values(window, running.ctx.clock.now())
         px = numeral_px(window)
         assert min(px.values()) >= theme.NUMERAL_MIN_PX, px
@@ -276,10 +279,12 @@ def test_dialogs_open_clear_of_the_tiles_and_the_alarm_banner(
         notes = window.feature(NotesFeature)
         notes.open_staff()
         staff = notes.staff_editor
+        assert staff is not None
         qtbot.waitUntil(staff.isVisible, timeout=3000)
         assert not any(staff.frameGeometry().intersects(k) for k in keep)
         notes.open_courses()
         courses = notes.course_view
+        assert courses is not None
         qtbot.waitUntil(courses.isVisible, timeout=3000)
         assert not any(courses.frameGeometry().intersects(k) for k in keep)
         SHOTS.mkdir(exist_ok=True)
@@ -295,7 +300,7 @@ def test_staff_list_is_a_dialog_escape_closes_and_space_adds_nothing(
         notes = window.feature(NotesFeature)
         notes.open_staff()
         staff = notes.staff_editor
-        assert isinstance(staff, QDialog)
+        assert isinstance(staff, StaffEditor)
         qtbot.waitUntil(staff.isVisible, timeout=3000)
         staff.activateWindow()
         qtbot.waitUntil(lambda: QApplication.activeWindow() is staff, timeout=3000)

@@ -167,6 +167,7 @@ def shown_texts(window: MainWindow) -> str:
     for tw in window.findChildren(QTreeWidget):
         for i in range(tw.topLevelItemCount()):
             item = tw.topLevelItem(i)
+            assert item is not None
             parts += [item.text(c) for c in range(tw.columnCount())]
     return "\n".join(parts)
 

@@ -76,6 +76,7 @@ def test_recorded_day_shows_in_order_and_clicks_jump(qtbot, day):
 
     with qtbot.waitSignal(tl.activated, timeout=2000) as sig:
         row = tl.table.topLevelItem(kinds.index("dose.given"))
+        assert row is not None
         rect = tl.table.visualItemRect(row)
         qtbot.mouseClick(tl.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert sig.args[1] == uids["dose"]

@@ -77,7 +77,7 @@ def test_saving_after_problems_keeps_the_original_beside_it(tmp_path: Path) -> N
 
 
 def test_a_file_of_the_wrong_shape_is_set_aside_and_reported(tmp_path: Path) -> None:
-    for content, words in [
+    cases: list[tuple[str | bytes, str]] = [
         ("[]", "holds a list"),
         ("null", "holds null"),
         ("{devices: [", "is not valid JSON"),
@@ -85,7 +85,8 @@ def test_a_file_of_the_wrong_shape_is_set_aside_and_reported(tmp_path: Path) -> 
         (b'{"a": "\x00"}', "NUL byte"),
         ("[\n" * 100_000 + "]\n" * 100_000, "nested more than"),
         ('{"a": "' + "x" * 5_000_000 + '"}', "MB"),
-    ]:
+    ]
+    for content, words in cases:
         cfg = load(tmp_path, content)
         assert cfg.devices == [] and not cfg.room_mode
         assert len(cfg.problems) == 1 and words in cfg.problems[0].reason, reasons(cfg)
@@ -114,6 +115,7 @@ def test_a_clinic_narrows_a_plausible_range_and_the_link_applies_it(tmp_path: Pa
     assert (limits[hr].low, limits[hr].high) == (20, 200)
     out = PlausibilityGate(limits).apply(
         [Reading(1.0, "m", hr, 250.0, mdc.MDC_DIM_BEAT_PER_MIN)])
+    assert isinstance(out[0], Reading)
     assert [r.quality for r in out] == [Quality.INVALID] and out[0].reason
 
 

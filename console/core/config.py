@@ -140,6 +140,15 @@ class BackupSettings(TypedDict, total=False):
     folder: str
 
 
+class SyncConfig(TypedDict, total=False):
+    """`extra["sync"]`: this room's copy to the clinic's central PostgreSQL server (off while
+    `url` is empty). See console/replication and docs/replication.md."""
+
+    url: str  # postgresql://holdspace_room_2@central.clinic/holdspace?sslmode=verify-full&…
+    room: str  # the room's name on the server, e.g. "Room 2"
+    waveforms: bool  # also send waveforms (pleth, ECG): more data; off unless wanted
+
+
 class _WorkstationFile(TypedDict, total=False):
     devices: list[Any]  # entries are checked one by one, so one bad monitor costs only itself
     preferred_source: dict[str, Any]
@@ -151,7 +160,7 @@ class _WorkstationFile(TypedDict, total=False):
 
 # Sections of `extra` whose shape is declared; others (a newer feature's) are kept as they are.
 EXTRA_SECTIONS: dict[str, Any] = {"notes": NotesSettings, "music": MusicSettings,
-                                   "backup": BackupSettings}
+                                   "backup": BackupSettings, "sync": SyncConfig}
 
 
 def _set_aside(p: Path) -> str:

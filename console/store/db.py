@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -201,8 +202,41 @@ def _reading_reason(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE readings ADD COLUMN reason TEXT")
 
 
+def _replication(db: sqlite_utils.Database) -> None:
+    """Where this file's copy to the clinic's central server has got to (console/replication).
+
+    `replication_state` holds, per table, the highest id the server has committed, written only
+    after the server's COMMIT, so a restart or an outage of any length resumes there and a row
+    is never skipped. `replication_status` is one row: this file's identity on the server (a
+    random id made here, kept by backups of the file), and the replicator's last word for
+    `holdspace sync-status`. Neither holds clinical data; both are rewritten, not appended."""
+    db.table("replication_state").create(
+        {"tbl": str, "last_id": int, "pushed_at": float},
+        pk="tbl",
+        not_null={"last_id"},
+    )
+    db.table("replication_status").create(
+        {
+            "id": int,  # always 1: one row
+            "workstation_id": str,
+            "room": str,
+            "server": str,  # the server's address without its password
+            "connected": int,
+            "behind_rows": int,
+            "behind_seconds": float,
+            "last_error": str,
+            "error_since": float,
+            "updated": float,
+        },
+        pk="id",
+        not_null={"workstation_id"},
+    )
+    db.execute("INSERT INTO replication_status (id, workstation_id) VALUES (1, ?)",
+               (uuid.uuid4().hex,))
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _quarantine, _reading_reason]
+    _v1, _v2, _quarantine, _reading_reason, _replication]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # How long a write waits for another connection's transaction once the file is open. Our

@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         self.problem_message.setStyleSheet(f"color: {theme.ALARM_MEDIUM}; font-weight: bold;")
         self.statusBar().addWidget(self.problem_message, 1)
         self.statusBar().hide()
+        self.keep_status_bar = False  # a feature that always shows something (sync) sets it
         self.disclaimer = QLabel(DISCLAIMER)
         self.disclaimer.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 12px; "
                                       "padding-right: 8px;")
@@ -345,7 +346,7 @@ class MainWindow(QMainWindow):
         """A problem with Holdspace itself (disk, internal error), in the status bar."""
         self.problem_message.setText(message)
         self.problem_message.setToolTip(message)
-        self.statusBar().setVisible(bool(message))
+        self.statusBar().setVisible(bool(message) or self.keep_status_bar)
 
     # ----- ending a session -----
     def request_end_session(self) -> bool:

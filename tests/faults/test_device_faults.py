@@ -126,6 +126,7 @@ def room(tmp_path: Path, driver: Driver) -> Iterator[Room]:
     hub = AcquisitionHub(writer, time.time)
     hub.session_id = sid
     link = hub.add_device(driver, monitor.port, source="bedside")
+    assert isinstance(link, SerialLink)  # a serial port: its own counters are read
     try:
         assert wait_until(lambda: link.status.state == LinkState.LIVE)
         yield Room(monitor, link, writer, db, sid, hub)

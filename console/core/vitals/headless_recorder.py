@@ -27,6 +27,8 @@ from console.core.clock import SystemClock
 from console.core.config import Config, DeviceConfig, plausible_limits
 from console.core.vitals.captures import connect
 from console.core.vitals_table import shown_codes
+from console.replication.replicator import Replicator, SyncSettings
+from console.replication.status import SyncStatus
 from console.store import owner, records
 from console.store.db import BUSY_TIMEOUT_MS, StoreError, explain, open_readonly
 from console.store.writer import StoreWriter
@@ -144,6 +146,32 @@ class RecordResult:
         return (f"{head}: received {self.received_readings} readings, stored "
                 f"{self.stored_readings}; received {self.received_wave_s:.0f} s of waveform, "
                 f"stored {self.stored_wave_s or 0:.0f} s")
+
+
+SYNC_FLUSH_S = 10.0  # at the end, how long the replicator may try to send the rest
+
+
+def start_sync(db_path: Path, sync: SyncSettings, say: Callable[[str], None],
+               warn: Callable[[str], None]) -> Replicator:
+    """`record --sync`: a replicator copying the (opened, migrated) file to the central server
+    while recording; its problems and recoveries said once each (never the password). Stop it
+    with `stop(flush=SYNC_FLUSH_S)` after the last write (the session's end, the backup's
+    event), so those go too; what it cannot send is sent by the next run with sync."""
+    last: list[str | None] = [None]
+
+    def heard(s: SyncStatus) -> None:  # on the replicator's thread
+        if s.last_error != last[0] and not s.stopped:
+            if s.last_error is not None:
+                warn(f"holdspace: {s.last_error}")
+            elif last[0] is not None:
+                say(f"central server: reachable again, sending {s.room!r}")
+            last[0] = s.last_error
+
+    rep = Replicator(db_path, sync, on_status=heard)
+    say(f"sending to the central server {rep.status.server} as room {sync.room!r}"
+        + (" (with waveforms)" if sync.waveforms else ""))
+    rep.start()
+    return rep
 
 
 def stored_counts(db_path: Path, session_id: int) -> tuple[int, int, float]:

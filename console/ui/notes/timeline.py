@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyqtgraph as pg
@@ -259,7 +260,7 @@ class Timeline(QWidget):
         self._catch_up(force=True)
         self.show_all() if not live else self.go_live()
 
-    def add_samples(self, samples: list[Sample]) -> None:
+    def add_samples(self, samples: Sequence[Sample]) -> None:
         """A live batch from the feed: the session's drawable readings are kept (cheap);
         they are drawn at the next second while the timeline is on screen."""
         if not self.live or self.session_id is None:

@@ -168,7 +168,7 @@ class DeviceDialog(QDialog):
         parent: QWidget | None = None,
         hub: AcquisitionHub | None = None,
         preferred: dict[str, str] | None = None,
-        reconnect: Callable[[DeviceConfig], None] | None = None,
+        reconnect: Callable[[DeviceConfig], object] | None = None,
         now: Callable[[], float] = time.time,
         probe_listen: float = 2.5,
     ) -> None:

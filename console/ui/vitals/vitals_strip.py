@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
@@ -93,7 +93,7 @@ class VitalsStrip(QWidget):
         if tile is not None:
             tile.set_alarm(priority)
 
-    def add_samples(self, samples: list[Sample]) -> None:
+    def add_samples(self, samples: Sequence[Sample]) -> None:
         readings: list[Reading] = []
         waves: list[WaveChunk] = []
         for s in samples:
