@@ -142,7 +142,7 @@ class MainWindow(QMainWindow):
         self.problem_message.setStyleSheet(f"color: {theme.ALARM_MEDIUM}; font-weight: bold;")
         self.statusBar().addWidget(self.problem_message, 1)
         self.statusBar().hide()
-        self.keep_status_bar = False  # a feature that always shows something (sync) sets it
+        self.keep_status_bar = False  # something always shown there (sync): add_status_widget
         self.disclaimer = QLabel(DISCLAIMER)
         self.disclaimer.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 12px; "
                                       "padding-right: 8px;")
@@ -261,6 +261,13 @@ class MainWindow(QMainWindow):
     def add_end_step(self, step: EndStep) -> None:
         """A feature that takes part in ending a session (asked at both presses of End)."""
         self._end_steps.append(step)
+
+    def add_status_widget(self, w: QWidget) -> None:
+        """A widget always shown at the right of the status bar (the central server's state):
+        the status bar then stays visible."""
+        self.statusBar().addPermanentWidget(w)
+        self.keep_status_bar = True
+        self.statusBar().setVisible(True)
 
     def problem_text(self) -> str:
         return self.problem_message.text()

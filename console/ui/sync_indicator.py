@@ -36,7 +36,5 @@ class SyncIndicator(QLabel):
 def install(window: MainWindow, ctx: AppContext, replicator: Replicator) -> SyncIndicator:
     """In the status bar for good (see console/app.py); found as window.feature(SyncIndicator)."""
     label = SyncIndicator(ctx.post, replicator)
-    window.statusBar().addPermanentWidget(label)
-    window.keep_status_bar = True
-    window.statusBar().setVisible(True)
+    window.add_status_widget(label)
     return label
