@@ -43,9 +43,11 @@ def test_starting_a_session_on_a_stalled_disk_does_not_freeze_the_screen(
         with stalled(running.ctx.writer):
             assert sessions.start(None) is None, "returned while the writer is still stuck"
             assert sessions.current is None and sessions.pending == "start the session"
+            assert "waiting for it to start the session" in window.problem_message.text()
             sessions.end()  # a press of End meanwhile changes nothing
         qtbot.waitUntil(lambda: sessions.current is not None, timeout=10_000)
         assert sessions.pending is None
+        assert window.problem_message.text() == "", "said only while it waits"
         with stalled(running.ctx.writer):
             sessions.end()
             assert sessions.current is not None, "open until the end is stored"

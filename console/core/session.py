@@ -107,6 +107,8 @@ class SessionService:
         self.pending: str | None = None
         # A start, resume or end that the disk refused after the screen went on: in words.
         self.failed: Observers[str] = Observers()
+        # What is waiting for a slow disk (None: nothing any more), for the window to say.
+        self.pending_changed: Observers[str | None] = Observers()
 
     def _after(self, fut: Future[T], what: str, then: Callable[[T], None]) -> None:
         """Run `then(result)` now if the writer answers within QUICK_S (a quick failure is
@@ -116,6 +118,7 @@ class SessionService:
             value = fut.result(QUICK_S)
         except TimeoutError:
             self.pending = what
+            self.pending_changed.emit(what)
             log.warning("the disk is slow: %s goes on when it answers", what)
             fut.add_done_callback(lambda f: self.post(lambda: self._late(f, what, then)))
             return
@@ -123,6 +126,7 @@ class SessionService:
 
     def _late(self, fut: Future[T], what: str, then: Callable[[T], None]) -> None:
         self.pending = None
+        self.pending_changed.emit(None)
         try:
             value = fut.result()
         except Exception as e:

@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self._poster = GuiPoster(self)
         self._installed: list[Installed] = []
         self._features_closed = False
+        self._waiting_text = ""
         self._end_steps: list[EndStep] = []
         self._scalable: list[Scalable] = []
         self._optional: list[tuple[FitScroll, QHBoxLayout]] = []
@@ -170,6 +171,7 @@ class MainWindow(QMainWindow):
         ctx.sessions.changed.connect(lambda _s: self._disarm_end())
         ctx.sessions.patient_changed.connect(self.header.set_session)
         ctx.sessions.failed.connect(self.show_problem)  # a start/end the disk refused late
+        ctx.sessions.pending_changed.connect(self._disk_wait)
         self._end_ready = QTimer(self)  # the pause after the first press is over
         self._end_ready.setSingleShot(True)
         self._end_ready.setInterval(int(END_GAP_MIN_S * 1000))
@@ -268,6 +270,15 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(w)
         self.keep_status_bar = True
         self.statusBar().setVisible(True)
+
+    def _disk_wait(self, what: str | None) -> None:
+        """A start or end of a session waits for a slow disk: said until it is done."""
+        if what is not None:
+            self._waiting_text = (f"The disk is slow: waiting for it to {what}. Monitoring "
+                                  "goes on; nothing typed is lost.")
+            self.show_problem(self._waiting_text)
+        elif self.problem_text() == self._waiting_text:
+            self.show_problem("")
 
     def problem_text(self) -> str:
         return self.problem_message.text()
