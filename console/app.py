@@ -49,6 +49,7 @@ FEATURES: list[str] = [
     "console.ui.report_actions",
     "console.ui.export_actions",
     "console.ui.backup_feature",
+    "console.ui.record_integrity",
 ]
 
 

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from console import __version__
 from console.core.config import DeviceConfig, default_data_dir
 
 if TYPE_CHECKING:
@@ -297,6 +298,8 @@ def _session_end(r: dict[str, object]) -> float:
 
 
 def cmd_sessions(a: argparse.Namespace) -> int:
+    if a.pg is not None:
+        return _sessions_on_server(a)
     from console.store.db import StoreError, explain, open_readonly
     from console.store.health import shown_state
     from console.store.records import session_summaries
@@ -325,20 +328,44 @@ def cmd_sessions(a: argparse.Namespace) -> int:
     return 0
 
 
+def _sessions_on_server(a: argparse.Namespace) -> int:
+    """`holdspace sessions --pg URL [--room NAME]`: what the clinic server holds, by room."""
+    from console.central.reports import server_sessions
+    from console.core.exports.output import ExportError
+    from console.replication.address import AddressError, check_room, check_url
+
+    if a.db:
+        raise UserError("give either --db FILE (a room's own file) or --pg URL (the clinic "
+                        "server), not both")
+    try:
+        url, room = check_url(a.pg), (check_room(a.room) if a.room else None)
+        rows = server_sessions(url, room)
+    except (AddressError, ExportError) as e:
+        raise UserError(str(e)) from None
+    if not rows:
+        print("no sessions on the server yet" + (f" from {room}" if room else ""))
+    for r in rows:
+        start = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
+        print(f"{r.room:<12} #{r.id:<4} {start}  {r.state:<11}  "
+              f"{(r.patient or '(no patient)'):<24} {r.template or '':<12} "
+              f"{r.readings:>7} readings  {r.events:>5} events")
+    return 0
+
+
 def cmd_check(a: argparse.Namespace) -> int:
     from console.store.db import SCHEMA_VERSION, StoreError
     from console.store.health import check_database
 
     db = Path(a.db) if a.db else default_db()
     try:
-        h = check_database(db)
+        h = check_database(db, every_row=True)
     except StoreError as e:
         raise UserError(str(e)) from None
     if h.note:
         print(f"note:        {h.note}")
     size = f"{h.size / 1e6:.1f} MB" if h.size >= 1e6 else f"{h.size / 1e3:.0f} kB"
     print(f"database:    {h.path} ({size})")
-    if h.ok:
+    if not h.problems:
         print("integrity:   ok")
     else:
         print(f"integrity:   DAMAGED — {len(h.problems)} problem"
@@ -355,6 +382,12 @@ def cmd_check(a: argparse.Namespace) -> int:
         print(f"schema:      version {h.version} (this Holdspace writes {SCHEMA_VERSION}), "
               f"sha256 {h.schema_hash}")
     print("counts:      " + ", ".join(f"{n} {t}" for t, n in h.counts.items()))
+    print(f"record:      {h.chain.headline()}")
+    for line in h.chain.details(10):
+        print(f"             {line}")
+    if h.chain.uncovered:
+        print(f"             {h.chain.uncovered} newest readings not yet linked (the last "
+              "minute of a session that stopped; the next start links them)")
     if not h.unclosed:
         print("open:        every session is closed")
     for s in h.unclosed:
@@ -362,7 +395,7 @@ def cmd_check(a: argparse.Namespace) -> int:
         last = time.strftime("%H:%M:%S", time.localtime(s.last_data))
         print(f"{s.state + ':':<13}#{s.id} {s.patient or '(no patient)'}, started {start}, "
               f"last data {last} ({duration_text(s.last_data - s.started)})")
-    return 0 if h.ok else EXIT_DAMAGED
+    return 0 if h.intact else EXIT_DAMAGED
 
 
 def cmd_report(a: argparse.Namespace) -> int:
@@ -376,12 +409,29 @@ def cmd_report(a: argparse.Namespace) -> int:
     from console.core.report.build import SessionNotFound
     from console.core.report.clinic import clinic_from
 
-    db = Path(a.db).expanduser() if a.db else default_db()
     kind = "rems" if a.rems else "report"
+    by = (a.by or "").strip() or login_name()
+    clinic = clinic_from(Config.load().extra)
+    if a.pg is not None:  # from the clinic server: console/central/reports.py
+        from console.central import reports
+
+        url, room = _central_source(a)
+        out = Path(a.out) if a.out else Path(f"holdspace-{_slug(room)}-session-{a.session}-"
+                                             f"{kind}.pdf")
+        try:
+            made, pdf = reports.from_server(url, room, a.session, lambda db: make_report(
+                db, out, a.session, kind, clinic, by=by, via=COMMAND_LINE,
+                recorder=reports.recorder(url, room)))
+        except ExportError as e:
+            raise UserError(str(e)) from None
+        print(f"{pdf.what} of {room}'s session {a.session} ({pdf.pages} page"
+              f"{'s' if pdf.pages != 1 else ''}) written to {made.files[0]} (from the clinic "
+              "server; recorded in the station's record)")
+        return 0
+    db = Path(a.db).expanduser() if a.db else default_db()
     out = Path(a.out) if a.out else Path(f"holdspace-session-{a.session}-{kind}.pdf")
     try:
-        made, pdf = make_report(db, out, a.session, kind, clinic_from(Config.load().extra),
-                                by=(a.by or "").strip() or login_name(), via=COMMAND_LINE,
+        made, pdf = make_report(db, out, a.session, kind, clinic, by=by, via=COMMAND_LINE,
                                 recorder=command_line_recorder(db))
     except SessionNotFound:
         raise UserError(f"there is no session {a.session} in {db} "
@@ -401,6 +451,8 @@ def cmd_export(a: argparse.Namespace) -> int:
     from console.core.exports.output import ExportError
     from console.core.report.clinic import clinic_from
 
+    if a.pg is not None:
+        return _export_from_server(a)
     db = Path(a.db).expanduser() if a.db else default_db()
     ranged = a.first is not None or a.last is not None
     if a.session is not None and ranged:
@@ -433,6 +485,67 @@ def cmd_export(a: argparse.Namespace) -> int:
     scope = ", ".join(f"#{s}" for s in x.sessions)
     print(f"exported session{'s' if len(x.sessions) > 1 else ''} {scope} ({counts}) to "
           f"{' and '.join(str(f) for f in made.files)}; recorded as export.{x.what}")
+    return 0
+
+
+def _central_source(a: argparse.Namespace) -> tuple[str, str]:
+    """The server and room of `--pg URL --room NAME` (report and exports from the server)."""
+    from console.replication.address import AddressError, check_room, check_url
+
+    if a.db:
+        raise UserError("give either --db FILE (the room's own file) or --pg URL --room NAME "
+                        "(the clinic server), not both")
+    if not a.room:
+        raise UserError("say which room's session: --room NAME (as the room replicates it)")
+    if a.session is None:
+        raise UserError("say which session: --session N (the room's own session number)")
+    try:
+        return check_url(a.pg), check_room(a.room)
+    except AddressError as e:
+        raise UserError(str(e)) from None
+
+
+def _slug(room: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in room.strip().lower()).strip("-") or "room"
+
+
+def _export_from_server(a: argparse.Namespace) -> int:
+    """`holdspace export --pg URL --room NAME --session N --csv/--vital/--fhir`."""
+    from console.central import reports
+    from console.core.config import Config
+    from console.core.exports.export_events import COMMAND_LINE, login_name
+    from console.core.exports.make import make_csv, make_fhir, make_vital
+    from console.core.exports.output import ExportError
+    from console.core.report.clinic import clinic_from
+
+    if a.first is not None or a.last is not None:
+        raise UserError("from the clinic server one session at a time: give --session N, not "
+                        "--from/--to")
+    url, room = _central_source(a)
+    rec, n = reports.recorder(url, room), a.session
+    try:
+        if a.csv:
+            made = reports.from_server(url, room, n, lambda db: make_csv(
+                db, Path(a.csv), session=n, by=login_name(), via=COMMAND_LINE, recorder=rec),
+                waveforms=False)
+        elif a.vital:
+            made = reports.from_server(url, room, n, lambda db: make_vital(
+                db, Path(a.vital), n, by=login_name(), via=COMMAND_LINE, recorder=rec))
+        elif a.fhir:
+            clinic = clinic_from(Config.load().extra)
+            made = reports.from_server(url, room, n, lambda db: make_fhir(
+                db, Path(a.fhir), n, clinic, by=login_name(), via=COMMAND_LINE, recorder=rec),
+                waveforms=False)
+        else:
+            raise UserError("say what to make: --csv FILE.csv or --vital FILE.vital, or "
+                            "--fhir FILE.json")
+    except ExportError as e:
+        raise UserError(str(e)) from None
+    x = made.export
+    counts = ", ".join(f"{c:,} {name}" for name, c in x.counts.items())
+    print(f"exported {room}'s session {n} ({counts}) from the clinic server to "
+          f"{' and '.join(str(f) for f in made.files)}; recorded in the station's record as "
+          f"export.{x.what}")
     return 0
 
 
@@ -495,12 +608,19 @@ def cmd_restore(a: argparse.Namespace) -> int:
     return 0
 
 
+def _server_source(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pg", metavar="URL", help="read the clinic server instead of a room's "
+                   "file: postgresql://USER@HOST/DATABASE (with --room)")
+    p.add_argument("--room", metavar="NAME", help="the room, as it replicates (with --pg)")
+
+
 def _export_parsers(sub: argparse._SubParsersAction[_Parser],
                     db_help: str) -> None:
     exp = sub.add_parser("export", help="export a session (or a date range) as CSV, or one "
                                         "session as a .vital file for VitalDB/VitalRecorder "
                                         "or a FHIR R4 bundle")
     exp.add_argument("--db", help=db_help)
+    _server_source(exp)
     exp.add_argument("--session", type=int, help="the session's number (`holdspace sessions`)")
     exp.add_argument("--from", dest="first", metavar="DATE",
                      help="first day (YYYY-MM-DD) of sessions to export as CSV")
@@ -555,10 +675,26 @@ def cmd_sync_status(a: argparse.Namespace) -> int:
 
 def cmd_central(a: argparse.Namespace) -> int:
     """`holdspace central init`: the central server's schema and roles (docs/replication.md)."""
+    if a.central_command is None and a.pg:
+        return central_station(a)
     if a.central_command != "init":
-        raise UserError("say what to do: `holdspace central init --pg URL [--room NAME]` sets "
-                        "up the central server")
+        raise UserError("say what to do: `holdspace central --pg URL` opens the central "
+                        "station; `holdspace central init --pg URL [--room NAME]` sets up the "
+                        "central server")
     return central_init(a)
+
+
+def central_station(a: argparse.Namespace) -> int:
+    """The central station's window (console/central), read only."""
+    from console.replication.address import AddressError, check_url
+
+    try:
+        url = check_url(a.pg)
+    except AddressError as e:
+        raise UserError(str(e)) from None
+    from console.central.window import run_station
+
+    return run_station(url, screenshot=a.screenshot, quit_after=a.quit_after)
 
 
 def central_init(a: argparse.Namespace) -> int:
@@ -618,6 +754,10 @@ def parser() -> argparse.ArgumentParser:
     from devices.physiology import SCENARIOS
 
     p = _Parser(prog="holdspace", description="Holdspace treatment-room console.")
+    p.add_argument("--version", action="version", version=f"holdspace {__version__}")
+    p.add_argument("--self-test", action="store_true",
+                   help="check this installation offscreen (store, simulator, music, report, "
+                        "window) in a temporary folder; exit 0 when all is well")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     db_help = f"database file (default {default_db()})"
     dev_help = ("monitor as PROTOCOL:PORT, e.g. nonin:/dev/ttyUSB0, or a gateway to listen for, "
@@ -670,6 +810,7 @@ def parser() -> argparse.ArgumentParser:
 
     ses = sub.add_parser("sessions", help="list sessions with their counts (read-only)")
     ses.add_argument("--db", help=db_help)
+    _server_source(ses)
 
     chk = sub.add_parser("check", help="check a database: integrity, schema, counts, "
                                        "interrupted sessions (read-only)")
@@ -678,6 +819,7 @@ def parser() -> argparse.ArgumentParser:
     rpt = sub.add_parser("report", help="the session report (or the REMS form) as a PDF; "
                                         "recorded in the session")
     rpt.add_argument("--db", help=db_help)
+    _server_source(rpt)
     rpt.add_argument("--session", type=int, required=True, help="session number "
                                                                  "(`holdspace sessions`)")
     rpt.add_argument("--out", help="PDF file to write (default "
@@ -692,10 +834,13 @@ def parser() -> argparse.ArgumentParser:
     sst.add_argument("--db", help=db_help)
     _sync_arguments(sst)
 
-    cen = sub.add_parser("central", help="the clinic's central server: `central init` sets up "
-                                         "its schema and room logins")
+    cen = sub.add_parser("central", help="the clinic's central server: `central --pg URL` opens "
+                                         "the central station (read only); `central init` sets "
+                                         "up its schema and room logins")
     cen.add_argument("--pg", metavar="URL", help="the central PostgreSQL server, "
                                                 "postgresql://USER@HOST/DATABASE")
+    cen.add_argument("--screenshot", help="save a picture of the station window to this PNG")
+    cen.add_argument("--quit-after", type=float, help="close the station after this many seconds")
     csub = cen.add_subparsers(dest="central_command", parser_class=_Parser)
     ini = csub.add_parser("init", help="create or update the schema (versioned, safe to run "
                                        "again) and each room's login")
@@ -728,6 +873,10 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         a = parser().parse_args(argv)
+        if a.self_test:
+            from console.self_test import run as self_test
+
+            return self_test()
         return COMMANDS[a.command or "run"](a)
     except UserError as e:
         print(f"holdspace: error: {e}", file=sys.stderr)

@@ -6,6 +6,8 @@ start time) followed by records `<d I` = float64 host time, uint32 length, then 
 The top bit of the length marks bytes Holdspace *sent* (association, polls, ACKs of
 talk-back protocols), so a capture shows both directions; replay plays only what was received.
 A file cut short by a crash or a full disk reads up to its last whole record.
+Patient identification (HL7 PID/NK1/MRG and visit numbers, IntelliVue demographics) is
+redacted before it is written (devices/redact.py), and the header says so (`privacy`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from devices.redact import REDACTED, Redactor
 
 MAGIC = b"HSCAP 1\n"
 RECORD = struct.Struct("<dI")
@@ -61,13 +65,26 @@ def write_header(f: BinaryIO, protocol: str, port: str, settings: str = "",
                  started: float | None = None) -> None:
     """Start a capture file: who was connected where, so support can read it without asking."""
     meta = {"protocol": protocol, "port": port, "settings": settings,
-            "started": time.time() if started is None else started, "format": "<dI records"}
+            "started": time.time() if started is None else started, "format": "<dI records",
+            "privacy": REDACTED}
     f.write(MAGIC + json.dumps(meta, ensure_ascii=False).encode("utf-8") + b"\n")
     f.flush()
+    setattr(f, _REDACTOR, Redactor(protocol))  # a plain file object: no field to type
+
+
+_REDACTOR = "_holdspace_redactor"
 
 
 def write_record(f: BinaryIO, t: float, data: bytes, sent: bool = False) -> None:
-    """One record, flushed at once so a crash loses at most the bytes of this read."""
+    """One record, flushed at once so a crash loses at most the bytes of this read.
+
+    Received bytes pass the capture's redactor first (devices/redact.py): bytes of a segment
+    or frame not yet ended wait for the read that ends it."""
+    redactor = getattr(f, _REDACTOR, None)
+    if not sent and isinstance(redactor, Redactor):
+        data = redactor.feed(data)
+        if not data:
+            return
     n = len(data)
     f.write(RECORD.pack(t, n | SENT_FLAG if sent else n) + data)
     f.flush()

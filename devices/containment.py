@@ -6,9 +6,12 @@ handling of one frame with `frame_fault`, so such an exception costs that frame 
 guards the whole `feed`/`outgoing` call the same way as a backstop (see devices.link). Either
 way the frame is counted as rejected and the fault is logged once per protocol and kind.
 
-Logs never hold patient data: a binary frame is shown as a short hex excerpt (numerics only),
-an HL7 message only by its message type and segment names, since its text can hold names.
-The exception's own message is left out for HL7 for the same reason (parsers quote fields).
+Logs never hold patient data: a frame is described, never quoted — a binary or numeric frame
+by its length and its place in the stream (an IntelliVue frame can carry the patient's name
+and identifier in its demographics attributes, so even a few bytes of hex are too many), an
+HL7 message by its message type and segment names. The exception's own message is left out
+for every protocol for the same reason (parsers quote what they could not read); its type and
+the file, line and function where it was raised are kept for support.
 """
 
 from __future__ import annotations
@@ -24,9 +27,7 @@ from devices.protocol import DecoderStats
 
 log = logging.getLogger("devices.containment")
 
-EXCERPT_BYTES = 32  # hex shown from a binary or numeric frame
-TEXT_PROTOCOLS = frozenset({"hl7"})  # frames that may carry names: outline only, never content
-MESSAGE_CHARS = 80  # of an exception's message, for protocols without patient text
+TEXT_PROTOCOLS = frozenset({"hl7"})  # frames whose outline (message type, segments) is known
 
 _lock = threading.Lock()
 _counts: Counter[tuple[str, str]] = Counter()  # (protocol, kind) -> contained faults
@@ -53,12 +54,10 @@ def hl7_outline(data: bytes) -> str:
 
 
 def excerpt(protocol: str, data: bytes) -> str:
-    """What of a frame may go into a log: hex of its start, or an HL7 outline."""
+    """What of a frame may go into a log: its length, or an HL7 outline; never its bytes."""
     if protocol in TEXT_PROTOCOLS:
         return hl7_outline(data)
-    head = data[:EXCERPT_BYTES].hex(" ")
-    more = f" … ({len(data)} bytes)" if len(data) > EXCERPT_BYTES else f" ({len(data)} bytes)"
-    return head + more
+    return f"{len(data)} bytes"
 
 
 def _where(exc: BaseException) -> str:
@@ -85,11 +84,11 @@ def frame_fault(protocol: str, source: str, exc: BaseException, frame: bytes | b
         first = _counts[(protocol, kind)] == 1
     if not first:
         return
-    detail = "" if protocol in TEXT_PROTOCOLS else f" ({str(exc)[:MESSAGE_CHARS]})"
+    position = stats.frames_ok + stats.frames_rejected  # the frame's place in the stream
     log.error(
-        "%s: %s decoder error %s%s at %s — that frame is dropped and counted, reading goes on "
-        "(logged once per protocol and kind). Frame: %s",
-        source, protocol, kind, detail, _where(exc), excerpt(protocol, bytes(frame)),
+        "%s: %s decoder error %s at %s — that frame is dropped and counted, reading goes on "
+        "(logged once per protocol and kind). Frame: %s, frame %d of this link",
+        source, protocol, kind, _where(exc), excerpt(protocol, bytes(frame)), position,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import struct
 import threading
 import time
@@ -179,7 +180,7 @@ def test_a_decoder_exception_costs_a_frame_not_the_link(
         first = faults[0].getMessage()
         assert f"buggy-{stage}" in first and "reading goes on" in first
         if stage in ("feed", "reset"):
-            assert "Frame: 00" in first  # the hex excerpt of the read that held the poison
+            assert re.search(r"Frame: \d+ bytes, frame \d+ of this link", first)  # no content
     finally:
         link.stop()
         sim.stop()

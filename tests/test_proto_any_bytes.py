@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from devices.drivers import DRIVERS
 from devices.physiology import Physiology
 from devices.reading import Quality, Reading, WaveChunk
+from tests.helpers.pieces import feed_in_pieces
 
 
 def monitor_bytes(name: str, seconds: float = 3.0) -> bytes:
@@ -62,13 +63,8 @@ def test_any_bytes_never_raise_nor_hit_the_containment(name: str, data: st.DataO
                                     st.tuples(st.binary(max_size=2000),
                                               st.lists(st.integers(1, 500), max_size=8))))
     dec = DRIVERS[name].make_decoder("p")
-    pos, t = 0, 0.0
-    out = []
-    for c in [*cuts, len(raw)]:
-        out += dec.feed(raw[pos : pos + c], t)
-        dec.outgoing(t)
-        pos += c
-        t += 0.05
+    out = feed_in_pieces(dec, raw, cuts, 0.0, 0.05, talk=True)
+    t = 0.05 * (len(cuts) + 1)
     dec.reset()
     dec.outgoing(t)
     assert dec.stats.faults == 0

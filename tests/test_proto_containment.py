@@ -22,11 +22,12 @@ def _fresh() -> Iterator[None]:
     containment.forget_faults()
 
 
-def test_hex_excerpt_is_short() -> None:
-    assert containment.excerpt("sim", b"\x00\x01") == "00 01 (2 bytes)"
-    long = containment.excerpt("nonin", bytes(range(100)))
-    assert long.startswith("00 01 02") and long.endswith("1f … (100 bytes)")
-    assert len(long.split(" … ")[0].split()) == containment.EXCERPT_BYTES
+def test_a_binary_frame_is_described_by_its_length_only() -> None:
+    # An IntelliVue frame can carry demographics: not even a hex excerpt goes to the log.
+    assert containment.excerpt("sim", b"\x00\x01") == "2 bytes"
+    assert containment.excerpt("nonin", bytes(range(100))) == "100 bytes"
+    name = "Zebulon".encode("utf-16-be")
+    assert containment.excerpt("intellivue", b"\xe1\x00" + name) == f"{2 + len(name)} bytes"
 
 
 def test_hl7_outline_names_segments_and_type_only() -> None:
@@ -112,6 +113,8 @@ def test_a_sim_bug_costs_one_line(caplog: pytest.LogCaptureFixture) -> None:
     assert d.stats == DecoderStats(frames_ok=2, frames_rejected=1, bytes_in=len(b"".join(lines)),
                                    faults=1, last_frame_t=1.0)
     (rec,) = [r for r in caplog.records if r.name == "devices.containment"]
-    assert "sim decoder error frame: MemoryError (bug)" in rec.getMessage()
-    assert "Frame: 24 48 53 4e" in rec.getMessage()  # "$HSN" in hex
+    assert "sim decoder error frame: MemoryError at test_proto_containment.py" in rec.getMessage()
+    # the frame by its length and place only: neither its bytes nor the exception's words
+    assert f"Frame: {len(lines[1].strip())} bytes, frame 2 of this link" in rec.getMessage()
+    assert "24 48 53 4e" not in rec.getMessage() and "(bug)" not in rec.getMessage()
     assert containment.fault_counts() == {("sim", "frame: MemoryError"): 1}

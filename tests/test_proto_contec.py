@@ -50,6 +50,7 @@ from devices.protocols.contec import (
 )
 from devices.reading import Quality, Reading, Sample, WaveChunk
 from devices.simulator import Simulator
+from tests.helpers.pieces import feed_in_pieces
 
 PR, SPO2, PLETH = mdc.MDC_PULS_OXIM_PULS_RATE, mdc.MDC_PULS_OXIM_SAT_O2, mdc.MDC_PULS_OXIM_PLETH
 CAPTURE = bytes.fromhex("01 E0 85 B3 96 C1 E1 FF FF")  # [V7] headrotor's capture
@@ -198,7 +199,7 @@ def test_split_at_every_byte_boundary(make: object) -> None:
     data = b"".join(make(i, 140, 95) for i in range(4)) + make(0, 140, 95)[:1]
     for cut in range(len(data) + 1):
         d = ContecDecoder("t")
-        out = d.feed(data[:cut], 1.0) + d.feed(data[cut:], 1.0)
+        out = feed_in_pieces(d, data, [cut], 1.0)
         assert values(out, PR) == [140.0] and values(out, SPO2) == [95.0], cut
         assert d.stats.frames_ok == 4 and d.stats.frames_rejected == 0
 
@@ -249,11 +250,7 @@ def test_answers_to_commands_inside_a_v7_stream_do_not_break_it() -> None:
 @given(st.binary(min_size=1500, max_size=1500), st.lists(st.integers(1, 200), max_size=10))
 def test_line_noise_never_looks_live(noise: bytes, cuts: list[int]) -> None:
     d = ContecDecoder("p")
-    out: list[Sample] = []
-    pos = 0
-    for c in [*cuts, len(noise)]:
-        out += d.feed(noise[pos : pos + c], 1.0)
-        pos += c
+    out = feed_in_pieces(d, noise, cuts, 1.0)
     assert out == [] and d.stats.frames_ok == 0 and d.stats.last_frame_t is None
     assert d.stats.bytes_in == len(noise) and d.stats.frames_rejected > 0
 
@@ -288,13 +285,7 @@ def test_damaged_frames_never_give_values_and_decoding_resumes(
 ) -> None:
     data, pairs, cuts = case
     d = ContecDecoder("p")
-    out: list[Sample] = []
-    pos, t = 0, 0.0
-    for c in cuts:
-        out += d.feed(data[pos : pos + c], t)
-        pos += c
-        t += 1.0
-    out += d.feed(data[pos:], t + 5.0)
+    out = feed_in_pieces(d, data, cuts, 0.0, 1.0, rest_at=len(cuts) + 5.0)
     got = [(p, s) for p, s in zip(values(out, PR), values(out, SPO2), strict=True)]
     assert all(pair in [*pairs, (111, 93)] for pair in got), got
     assert got[-1] == (111, 93)  # the clean frames at the end are read
@@ -319,13 +310,7 @@ def test_output_depends_on_the_bytes_not_on_how_reads_split_them(
     stream = b"".join(m.produce(t / 50) for t in range(1, 250))
     outs = []
     for cuts in (a, b):
-        d = ContecDecoder("r")
-        got: list[Sample] = []
-        pos = 0
-        for c in [*cuts, len(stream)]:
-            got += d.feed(stream[pos : pos + c], 1.0)
-            pos += c
-        outs.append(_said(got))
+        outs.append(_said(feed_in_pieces(ContecDecoder("r"), stream, cuts, 1.0)))
     assert outs[0] == outs[1] and outs[0]
 
 

@@ -20,6 +20,7 @@ from devices.protocols.hl7 import DRIVER, EB, SB, Hl7Decoder, Hl7Monitor, mllp
 from devices.reading import Quality, Reading, Sample, WaveChunk
 from devices.simulator import Simulator
 from tests.helpers.hl7apy_reader import parse_with_hl7apy
+from tests.helpers.pieces import feed_in_pieces
 
 T0 = 1_732_443_330.0  # 2024-11-24 10:15:30 UTC
 MSH_26 = (
@@ -395,7 +396,7 @@ def test_split_at_every_byte_boundary() -> None:
     data = b"\r\n" + mllp(short(SPO2)) + mllp(short(HR, "20241124101531"))
     for cut in range(len(data) + 1):
         d = Hl7Decoder("t")
-        out = d.feed(data[:cut], 1.0) + d.feed(data[cut:], 2.0)
+        out = feed_in_pieces(d, data, [cut], 1.0, 1.0)
         assert [r.value for r in out if isinstance(r, Reading)] == [97, 72], cut
         assert d.stats.frames_ok == 2 and d.stats.frames_rejected == 0
         assert d.stats.bytes_in == len(data)
@@ -486,10 +487,7 @@ def test_ack_in_sender_version() -> None:
 @given(st.binary(max_size=400), st.lists(st.integers(1, 60), max_size=10))
 def test_random_bytes_never_raise(data: bytes, cuts: list[int]) -> None:
     d = Hl7Decoder("p")
-    pos = 0
-    for c in [*cuts, len(data)]:
-        d.feed(data[pos : pos + c], 0.0)
-        pos += c
+    feed_in_pieces(d, data, cuts)
     d.outgoing(0.0)
     assert d.stats.bytes_in == len(data)
 
@@ -551,12 +549,7 @@ def test_damaged_frames_never_give_values_and_decoding_resumes(
 ) -> None:
     data, hrs, damaged, cuts = case
     d = Hl7Decoder("p")
-    out: list[Sample] = []
-    pos = 0
-    for c in cuts:
-        out += d.feed(data[pos : pos + c], 0.0)
-        pos += c
-    out += d.feed(data[pos:], 0.0)
+    out = feed_in_pieces(d, data, cuts)
     got = [r.value for r in out if isinstance(r, Reading)]
     intact = [hr for i, hr in enumerate(hrs) if i not in damaged]
     # A frame that lost its EB swallows the next one (its SB then starts a new frame), so the

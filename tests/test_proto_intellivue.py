@@ -21,6 +21,7 @@ from devices.protocols import intellivue_messages as m
 from devices.protocols.intellivue_codec import FrameReader, encode_abs_time, wrap
 from devices.protocols.intellivue_sim import IntelliVueMonitor
 from devices.reading import Quality, Reading, Sample, WaveChunk
+from tests.helpers.pieces import feed_in_pieces
 
 # An extended poll result (numerics) with HR 72 and SpO2 970 x 10^-1, laid out per the guide.
 POLL_RESULT_HR_SPO2 = bytes.fromhex(
@@ -371,7 +372,7 @@ def test_whole_session_split_at_every_byte_boundary() -> None:
     assert len(expected) == 6
     for cut in range(1, len(stream)):
         d = iv.IntelliVueDecoder("iv")
-        got = d.feed(stream[:cut], 1.0) + d.feed(stream[cut:], 1.0)
+        got = feed_in_pieces(d, stream, [cut], 1.0)
         assert got == expected, cut
         assert (d.stats.frames_ok, d.stats.frames_rejected) == (5, 0)
 

@@ -14,6 +14,7 @@ from devices.protocols import intellivue_messages as m
 from devices.protocols.intellivue import IntelliVueDecoder
 from devices.protocols.intellivue_codec import wrap
 from devices.reading import Reading
+from tests.helpers.pieces import feed_in_pieces, lengths_at
 
 SETTINGS = settings(max_examples=200, deadline=None)
 
@@ -34,12 +35,8 @@ def hr_values(samples: list) -> list[float]:
 
 
 def feed_in_chunks(d: IntelliVueDecoder, data: bytes, cuts: list[int]) -> list:
-    out: list = []
-    pos = 0
-    for c in sorted({c % (len(data) + 1) for c in cuts}):
-        out += d.feed(data[pos:c], 1.0)
-        pos = c
-    return out + d.feed(data[pos:], 1.0)
+    """`cuts` are offsets into `data` (any integers: taken modulo its length + 1)."""
+    return feed_in_pieces(d, data, lengths_at(cuts, len(data)), 1.0)
 
 
 @SETTINGS

@@ -20,6 +20,7 @@ from devices.protocols import masimo
 from devices.protocols.masimo import DRIVER, MasimoDecoder, MasimoMonitor
 from devices.reading import Quality, Reading, Sample
 from devices.simulator import Simulator
+from tests.helpers.pieces import feed_in_pieces
 
 SAMPLES = Path("/work/shared/reference/protocol-samples/masimo_ascii_samples.txt")
 SPO2, PR, PI = mdc.MDC_PULS_OXIM_SAT_O2, mdc.MDC_PULS_OXIM_PULS_RATE, mdc.MDC_PULS_OXIM_PERF_REL
@@ -364,7 +365,7 @@ def test_mutated_lines_never_raise_and_stay_sane(lines: list[str], data: st.Data
 def test_resync_on_the_next_good_line(garbage: bytes, cut: int) -> None:
     stream = garbage + b"\n" + GOOD.encode() + b"\r\n"
     d = MasimoDecoder("prop")
-    out = d.feed(stream[:cut], 1.0) + d.feed(stream[cut:], 1.0)
+    out = feed_in_pieces(d, stream, [cut], 1.0)
     assert same(triple(out[-3:])[0], (97, 64, 0.8))
 
 

@@ -30,6 +30,7 @@ from devices.protocols.nonin import (
 )
 from devices.reading import Quality, Reading, Sample, WaveChunk
 from devices.simulator import Simulator
+from tests.helpers.pieces import feed_in_pieces
 
 SAMPLE = Path("/work/shared/reference/protocol-samples/nonin_df2_packet_hr72_spo297.hex")
 HR, SPO2 = mdc.MDC_PULS_OXIM_PULS_RATE, mdc.MDC_PULS_OXIM_SAT_O2
@@ -99,7 +100,7 @@ def test_split_at_every_byte_boundary(fmt: int) -> None:
     data = make_packet(fmt, 130, 96) + sync_frame(fmt)
     for cut in range(len(data) + 1):
         d = NoninDecoder("t")
-        out = d.feed(data[:cut], 1.0) + d.feed(data[cut:], 2.0)
+        out = feed_in_pieces(d, data, [cut], 1.0, 1.0)
         h, s = one_packet(out)
         assert (h.value, s.value) == (130, 96), cut
         assert d.stats.bytes_in == len(data) and d.stats.frames_rejected == 0
@@ -233,12 +234,7 @@ def test_format_change_between_packets() -> None:
 @given(st.binary(max_size=600), st.lists(st.integers(1, 50), max_size=20))
 def test_random_bytes_never_raise(data: bytes, cuts: list[int]) -> None:
     d = NoninDecoder("p")
-    out: list[Sample] = []
-    pos = 0
-    for c in [*cuts, len(data)]:
-        out += d.feed(data[pos : pos + c], 0.0)
-        pos += c
-    out += d.feed(data[pos:], 0.0)
+    out = feed_in_pieces(d, data, cuts)
     assert d.stats.bytes_in == len(data)
     for r in readings(out):
         assert r.code in (HR, SPO2)
@@ -277,12 +273,7 @@ def test_damaged_packets_never_give_values_and_decoding_resumes(
 ) -> None:
     data, hrs, damaged, cuts = case
     d = NoninDecoder("p")
-    out: list[Sample] = []
-    pos = 0
-    for c in cuts:
-        out += d.feed(data[pos : pos + c], 0.0)
-        pos += c
-    out += d.feed(data[pos:], 0.0)
+    out = feed_in_pieces(d, data, cuts)
     got = values(out, HR)
     clean = [hr for i, hr in enumerate(hrs) if i not in damaged]
     assert all(hr in clean for hr in got), (got, damaged)

@@ -18,6 +18,7 @@ from devices.probe import default_order
 from devices.protocols import nonin
 from devices.protocols.nonin import ACK, NAK, NoninDecoder, NoninMonitor, make_packet
 from devices.reading import Reading, Sample, WaveChunk
+from tests.helpers.pieces import feed_in_pieces
 
 
 def run_loop(d: NoninDecoder, m: NoninMonitor, seconds: float, t: float = 1000.0
@@ -56,8 +57,7 @@ def test_ack_split_from_its_next_frame_is_still_read() -> None:
     data = make_packet(2, 72, 97) + bytes([ACK]) + make_packet(7, 72, 97) * 2 + \
         make_packet(7, 72, 97)[:5]
     cut = 125 + 3  # the ACK and two bytes of the next frame in the first read
-    d.feed(data[:cut], 1.0)
-    d.feed(data[cut:], 2.0)
+    feed_in_pieces(d, data, [cut], 1.0, 1.0)
     assert d.select_answer == ACK and d.stats.frames_rejected == 0 and d.data_format == 7
 
 

@@ -20,6 +20,7 @@ from devices.protocols import s5
 from devices.protocols.s5 import DRIVER, S5Decoder, S5Monitor
 from devices.reading import Quality, Reading, Sample
 from devices.simulator import Simulator
+from tests.helpers.pieces import feed_in_pieces
 
 HR, SPO2, PR = mdc.MDC_ECG_HEART_RATE, mdc.MDC_PULS_OXIM_SAT_O2, mdc.MDC_PULS_OXIM_PULS_RATE
 SYS, DIA, MEAN = (mdc.MDC_PRESS_BLD_NONINV_SYS, mdc.MDC_PRESS_BLD_NONINV_DIA,
@@ -472,7 +473,7 @@ def test_a_mutated_frame_never_yields_a_value_and_the_next_frame_decodes(
     stream = f1 + f2m + f3
     cut = data.draw(st.integers(min_value=0, max_value=len(stream)))
     d = S5Decoder("prop")
-    out = d.feed(stream[:cut], 1.0) + d.feed(stream[cut:], 1.0)
+    out = feed_in_pieces(d, stream, [cut], 1.0)
     hrs = [r.value for r in readings(out) if r.code == HR]
     assert hrs == [61.0, 63.0]
     assert d.stats.frames_rejected >= 1
@@ -484,7 +485,7 @@ def test_resync_after_garbage(garbage: bytes, cut: int) -> None:
     (f,) = frames_with_hr(88)
     stream = garbage + f
     d = S5Decoder("prop")
-    out = d.feed(stream[:cut], 1.0) + d.feed(stream[cut:], 1.0)
+    out = feed_in_pieces(d, stream, [cut], 1.0)
     assert [r.value for r in readings(out) if r.code == HR][-1:] == [88.0]
 
 

@@ -29,6 +29,7 @@ from devices.protocols import s5_waves as w
 from devices.protocols.s5 import S5Decoder, S5Monitor
 from devices.reading import Quality, Sample, WaveChunk
 from devices.simulator import Simulator
+from tests.helpers.pieces import feed_in_pieces
 from tests.test_proto_s5 import GOOD, block, record, subrecord, wire
 
 PLETH, ECG = mdc.MDC_PULS_OXIM_PLETH, mdc.MDC_ECG_ELEC_POTL
@@ -153,7 +154,7 @@ def test_split_at_every_byte_boundary_with_values_and_waves() -> None:
               + wire(record([subrecord(block(**GOOD))])))
     for cut in range(len(stream) + 1):
         d = S5Decoder("t")
-        out = d.feed(stream[:cut], 1.0) + d.feed(stream[cut:], 2.0)
+        out = feed_in_pieces(d, stream, [cut], 1.0, 1.0)
         assert [(c.code, len(c.samples)) for c in waves_of(out)] == [(ECG, 4), (PLETH, 3)], cut
         assert len([s for s in out if not isinstance(s, WaveChunk)]) >= 5
         assert d.stats.frames_rejected == 0

@@ -13,6 +13,7 @@ from devices import mdc
 from devices.physiology import Physiology
 from devices.protocols import sim
 from devices.reading import Quality, Reading, WaveChunk
+from tests.helpers.pieces import feed_in_pieces
 
 
 def stream() -> bytes:
@@ -41,7 +42,7 @@ def test_split_at_every_byte_boundary() -> None:
     data = stream()
     for cut in range(1, len(data)):
         d = sim.SimDecoder("s")
-        out = d.feed(data[:cut], 1.0) + d.feed(data[cut:], 1.0)
+        out = feed_in_pieces(d, data, [cut], 1.0)
         assert len(out) == 3, cut
         assert d.stats.frames_rejected == 0
 

@@ -129,3 +129,92 @@ def test_an_unusable_plausible_range_is_reported_and_the_defaults_stand(tmp_path
     assert cfg.problems[0].line == 1 and "standard plausible ranges" in cfg.problems[0].outcome
     cfg = load(tmp_path, json.dumps({"extra": {"plausibility": {"Wobble": [1, 2]}}}))
     assert plausible_limits(cfg) is DEFAULT_LIMITS and "plausible ranges" in reasons(cfg)
+
+
+# ------------------------------------------------------------- settings declared once
+def test_a_section_is_read_filled_with_the_declared_defaults(tmp_path: Path) -> None:
+    from console.core.settings import BackupSettings, MusicSettings, NotesSettings, SyncConfig
+
+    cfg = load(tmp_path, json.dumps({"extra": {"music": {"volume": 40, "autostart": "launch",
+                                                         "crossfade": 3}}}))
+    music = cfg.section(MusicSettings)
+    assert (music.volume, music.autostart) == (40, "launch")  # the file's values
+    assert music.follow_doses is True and music.return_phase == "return"  # the defaults
+    assert music.patient_languages == ("en",) and music.output == ""
+    assert cfg.section(BackupSettings).folder == ""  # a section the file does not have
+    assert cfg.section(SyncConfig) == SyncConfig(url="", room="", waveforms=False)
+    assert cfg.section(NotesSettings).tags[0] == "tearful"
+    # the newer version's key is reported, kept, and written back as it was
+    assert "unknown setting `crossfade`" in reasons(cfg)
+    assert cfg.extra["music"]["crossfade"] == 3
+    cfg.save()
+    assert json.loads(cfg.path.read_text("utf-8") if cfg.path else "")["extra"]["music"] == {
+        "volume": 40, "autostart": "launch", "crossfade": 3}  # defaults are not written in
+
+
+def test_a_bad_value_is_reported_and_its_default_used(tmp_path: Path) -> None:
+    from console.core.settings import ClinicSettings, MusicSettings, NotesSettings
+
+    cfg = load(tmp_path, json.dumps({"extra": {
+        "music": {"volume": "loud", "autostart": "always", "follow_doses": "yes"},
+        "notes": {"tags": "calm"},
+        "clinic": {"name": "Harbour Clinic", "zip": 4101, "phone": ["555"]}}}))
+    music = cfg.section(MusicSettings)
+    assert (music.volume, music.autostart, music.follow_doses) == (70, "session", True)
+    assert cfg.section(NotesSettings).tags == NotesSettings().tags
+    text = reasons(cfg)
+    for words in ("`volume` is left out: it must be a whole number",
+                  "`autostart` is left out: it must be one of: launch, session, off",
+                  "`follow_doses` is left out: it must be true or false",
+                  "`phone` is left out"):
+        assert words in text, words
+    clinic = cfg.section(ClinicSettings)  # a zip typed as a number is still the zip
+    assert (clinic.name, clinic.zip, clinic.phone) == ("Harbour Clinic", 4101, "")
+    # even a value set in memory past the file (a test, a dialog) falls back to the default
+    cfg.extra["music"] = {"volume": "loud"}
+    assert cfg.section(MusicSettings).volume == 70
+
+
+def test_every_declared_setting_has_a_default_of_its_kind_and_a_meaning() -> None:
+    import dataclasses
+
+    from console.core import settings, settings_schema
+
+    assert {"music", "notes", "backup", "sync", "clinic"} <= set(settings.SECTIONS)
+    for name, cls in settings.SECTIONS.items():
+        hints = settings_schema.fields_of(cls)
+        filled = cls()
+        for f in dataclasses.fields(cls):
+            assert f.metadata.get(settings.MEANING), f"{name}.{f.name} has no meaning"
+            value = getattr(filled, f.name)
+            raw = json.loads(json.dumps(value))  # as it would be written in the file
+            assert settings_schema.structure(raw, hints[f.name]) == (value, None), (name, f.name)
+
+
+def test_docs_list_every_declared_setting() -> None:
+    """docs/settings.md holds the table the declarations make (python -m console.core.settings)."""
+    from console.core import settings
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "settings.md").read_text("utf-8")
+    assert settings.markdown_table() in doc, "run: python -m console.core.settings"
+    for section, key, *_ in settings.rows():
+        assert f"| `{section}` | `{key}` |" in doc, (section, key)
+
+
+def test_features_read_settings_through_their_declaration() -> None:
+    """No `extra.get("…", default)` outside the settings code: the default would be a second one."""
+    import re
+
+    root = Path(__file__).resolve().parents[1] / "console"
+    allowed = {"core/config.py", "core/settings.py",
+               # below core (the layers contract): reads the `sync` section checked at load
+               "replication/replicator.py"}
+    found = []
+    for p in root.rglob("*.py"):
+        rel = p.relative_to(root).as_posix()
+        if rel in allowed:
+            continue
+        for n, line in enumerate(p.read_text("utf-8").splitlines(), 1):
+            if re.search(r"\bextra\s*(\.get\(|\[)", line) and not line.lstrip().startswith("#"):
+                found.append(f"{rel}:{n}: {line.strip()}")
+    assert not found, "\n".join(found)

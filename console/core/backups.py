@@ -1,7 +1,7 @@
 """When backups are made, where to, and what is said about them.
 
 Each backup goes to two places: the workstation's own `backups/` beside the database, and the
-clinic's chosen folder (workstation setting `extra.backup.folder`: a folder on a USB disk or
+clinic's chosen folder (workstation setting `backup.folder`: a folder on a USB disk or
 a network share). Made at the end of each session, once a day (at start when the newest copy
 is older than a day, and at midnight while running), and on demand (`holdspace backup`).
 
@@ -27,6 +27,7 @@ from pathlib import Path
 from console.core.config import Config
 from console.core.exports.export_events import CONSOLE, Export, record
 from console.core.observers import Observers
+from console.core.settings import BackupSettings
 from console.store.backup import (
     BackupError,
     Copy,
@@ -45,9 +46,8 @@ SAVE_TIMEOUT_S = 20.0
 
 def chosen_folder(config: Config) -> Path | None:
     """The clinic's backup folder from the workstation settings, or None."""
-    section = config.extra.get("backup")
-    folder = section.get("folder") if isinstance(section, dict) else None
-    return Path(folder).expanduser() if isinstance(folder, str) and folder.strip() else None
+    folder = config.section(BackupSettings).folder
+    return Path(folder).expanduser() if folder.strip() else None
 
 
 @dataclass

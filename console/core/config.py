@@ -17,15 +17,24 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, TypedDict, TypeVar
 
 import platformdirs
 
-from console.core import clinic_files, settings_schema
+from console.core import clinic_files, settings, settings_schema
 from console.core.clinic_files import FileProblem
+from console.core.settings import (  # noqa: F401  (the declarations, where they were before)
+    MEANING,
+    BackupSettings,
+    ClinicSettings,
+    MusicSettings,
+    NotesSettings,
+    SyncConfig,
+)
 from devices.plausibility import DEFAULT_LIMITS, Limits, limits_with
 
 APP = "holdspace"
+S = TypeVar("S")
 
 
 def default_data_dir() -> Path:
@@ -52,18 +61,30 @@ class StaffConfig:
 
 @dataclass
 class Config:
-    devices: list[DeviceConfig] = field(default_factory=list)
+    devices: list[DeviceConfig] = field(default_factory=list, metadata={MEANING: (
+        "the monitors of this room: [{\"protocol\": \"nonin\", \"port\": \"/dev/ttyUSB0\", "
+        "\"capture\": false}]; capture writes raw bytes beside the database")})
     # which source is shown when two devices send the same parameter: {str(code): source}
-    preferred_source: dict[str, str] = field(default_factory=dict)
-    staff: list[StaffConfig] = field(default_factory=list)
-    room_mode: bool = False
+    preferred_source: dict[str, str] = field(default_factory=dict, metadata={MEANING: (
+        "which monitor is shown when two send the same parameter, {MDC code: source}")})
+    staff: list[StaffConfig] = field(default_factory=list, metadata={MEANING: (
+        "the people who may sign in here, [{\"name\": …, \"role\": …}]")})
+    room_mode: bool = field(default=False, metadata={MEANING: (
+        "the screen dims to the room view (kept across a restart)")})
     # who is at the console ("writing as") and for which session: survives a restart
-    console_user: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)  # feature settings by feature name
+    console_user: dict[str, Any] = field(default_factory=dict, metadata={MEANING: (
+        "who is writing at the console, and for which session (kept by the console)")})
+    extra: dict[str, Any] = field(default_factory=dict, metadata={MEANING: (
+        "the sections below, one group {…} each")})  # feature settings by feature name
     path: Path | None = field(default=None, repr=False, compare=False)
     # What could not be used from the file, for the "problems with files" view; never saved.
     problems: list[FileProblem] = field(default_factory=list, repr=False, compare=False)
     _kept_original: bool = field(default=False, init=False, repr=False, compare=False)
+
+    def section(self, cls: type[S]) -> S:
+        """A declared section of `extra` (console/core/settings.py), every setting filled:
+        the file's value where it is of the declared kind, else the declared default."""
+        return settings.from_extra(cls, self.extra)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Config:
@@ -114,41 +135,6 @@ class Config:
 
 
 # ---------------------------------------------------------------- reading the file leniently
-class NotesSettings(TypedDict, total=False):
-    """`extra["notes"]`: quick tags in order, and the clinic's own measures {name: [low, high]}."""
-
-    tags: list[str]
-    measures: dict[str, tuple[float, float]]
-
-
-class MusicSettings(TypedDict, total=False):
-    """`extra["music"]`: see console/ui/music/music_feature.py."""
-
-    autostart: Literal["launch", "session", "off"]
-    output: str
-    libvlc: str
-    patient_languages: list[str]
-    volume: int
-    return_phase: str
-    follow_doses: bool
-
-
-class BackupSettings(TypedDict, total=False):
-    """`extra["backup"]`: the clinic's backup folder (a USB disk or a network share), besides
-    the copies kept in `backups/` beside the database. See console/core/backups.py."""
-
-    folder: str
-
-
-class SyncConfig(TypedDict, total=False):
-    """`extra["sync"]`: this room's copy to the clinic's central PostgreSQL server (off while
-    `url` is empty). See console/replication and docs/replication.md."""
-
-    url: str  # postgresql://holdspace_room_2@central.clinic/holdspace?sslmode=verify-full&…
-    room: str  # the room's name on the server, e.g. "Room 2"
-    waveforms: bool  # also send waveforms (pleth, ECG): more data; off unless wanted
-
-
 class _WorkstationFile(TypedDict, total=False):
     devices: list[Any]  # entries are checked one by one, so one bad monitor costs only itself
     preferred_source: dict[str, Any]
@@ -158,9 +144,9 @@ class _WorkstationFile(TypedDict, total=False):
     extra: dict[str, Any]
 
 
-# Sections of `extra` whose shape is declared; others (a newer feature's) are kept as they are.
-EXTRA_SECTIONS: dict[str, Any] = {"notes": NotesSettings, "music": MusicSettings,
-                                   "backup": BackupSettings, "sync": SyncConfig}
+# Sections of `extra` whose shape is declared (console/core/settings.py); others (a newer
+# feature's) are kept as they are.
+EXTRA_SECTIONS = settings.SECTIONS
 
 
 def _set_aside(p: Path) -> str:

@@ -49,6 +49,24 @@ def _number(v: Any, _: Any) -> float:
     return float(v)
 
 
+def _is_sequence(t: Any) -> bool:
+    return get_origin(t) in (list, tuple)
+
+
+def _sequence(v: Any, t: Any) -> Any:
+    """A list in the file, never a text read as its letters (plain cattrs takes any iterable)."""
+    if not isinstance(v, list | tuple):
+        raise TypeError("not a list")
+    args = get_args(t)
+    if get_origin(t) is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+        if len(v) != len(args):
+            raise ValueError(f"not {len(args)} values")
+        return tuple(converter.structure(x, a) for x, a in zip(v, args, strict=True))
+    items = [converter.structure(x, args[0] if args else Any) for x in v]
+    return items if get_origin(t) is list else tuple(items)
+
+
+converter.register_structure_hook_func(_is_sequence, _sequence)
 converter.register_structure_hook(str, _text)
 converter.register_structure_hook(bool, _flag)
 converter.register_structure_hook(int, _whole)
@@ -70,6 +88,8 @@ def expected(t: Any) -> str:
         return "one of: " + ", ".join(str(a) for a in args)
     if origin in (types.UnionType, typing.Union):
         return " or ".join(expected(a) for a in args if a is not type(None))
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        origin, args = list, args[:1]  # tuple[str, ...]: written in the file as a list
     if origin is list:
         return {str: "a list of texts", float: "a list of numbers"}.get(args[0] if args else Any,
                                                                           "a list")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from console.store import chain
 from devices import mdc
 
 
@@ -235,8 +236,16 @@ def _replication(db: sqlite_utils.Database) -> None:
                (uuid.uuid4().hex,))
 
 
+def _hash_chain(db: sqlite_utils.Database) -> None:
+    """Tamper evidence (console/store/chain.py): the `chain` table, linked once from the
+    file's start over the events, readings and waveforms it already holds."""
+    chain.create_tables(db.conn)
+    chain.install(db.conn)  # the functions, for the links below; the trigger for what follows
+    chain.link_existing(db.conn)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _quarantine, _reading_reason, _replication]
+    _v1, _v2, _quarantine, _reading_reason, _replication, _hash_chain]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # How long a write waits for another connection's transaction once the file is open. Our
@@ -400,7 +409,9 @@ def open_db(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Con
         _damage(conn, p)
         conn.execute("BEGIN IMMEDIATE")  # the lock probe: can this file be written now?
         conn.execute("ROLLBACK")
+        chain.install(conn)  # before migrating: events a later migration writes are linked
         migrate(conn)
+        chain.install(conn)
         sync_parameters(conn)
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     except sqlite3.Error as e:

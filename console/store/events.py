@@ -95,3 +95,58 @@ def last_event_id(conn: sqlite3.Connection, session_id: int) -> int:
 def event_by_uid(conn: sqlite3.Connection, uid: str) -> Event | None:
     r = conn.execute(f"SELECT {_COLS} FROM events WHERE uid = ?", (uid,)).fetchone()
     return _from_row(r) if r else None
+
+
+# ----- audit: who opened a patient's record, and every copy that left it -----
+# The one table of the event kinds an audit view lists (the admin's view shows them with their
+# author and time). Staff kinds (sign-in, failed PINs) belong here too. Every kind is an
+# ordinary event: append-only and linked into the hash chain (console/store/chain.py).
+AUDIT_KINDS: dict[str, str] = {
+    "session.started": "opened a patient's record to record a session",
+    "session.resumed": "opened an interrupted session's record again to record",
+    "record.opened": "opened a patient's record to read it (a past session, a patient's course)",
+    "export.report": "made the session report (saved as a PDF, or printed)",
+    "export.rems_form": "made the REMS Patient Monitoring Form (saved as a PDF, or printed)",
+    "export.csv": "exported sessions as CSV",
+    "export.vital": "exported a session as a .vital file",
+    "export.fhir": "exported a session as a FHIR bundle",
+    "export.backup": "made a backup of the whole database",
+    "store.restored": "replaced the database with a backup",
+}
+AUDIT_PREFIXES = ("export.",)  # an export kind added later is audited without a change here
+OPENED = "record.opened"
+
+
+def is_audit(kind: str) -> bool:
+    return kind in AUDIT_KINDS or kind.startswith(AUDIT_PREFIXES)
+
+
+def record_opened(now: float, patient_id: int | None, session_id: int | None, how: str,
+                  author: str | None) -> Event:
+    """`record.opened`: a record was opened to be read (`how`: "chart review", "course").
+
+    It names the patient and session by number only: the audit trail is about access, and
+    the record itself says who the patient is. It belongs to no session (`session_id` NULL,
+    the session is in the payload): reading a record must not change that record, nor the
+    record hash its printed copies carry."""
+    what = f"session {session_id}" if session_id is not None else f"patient {patient_id}"
+    return Event(OPENED, now, {"patient_id": patient_id, "session_id": session_id, "how": how,
+                               "summary": f"Record opened ({how}): {what} — by "
+                                          f"{author or 'unknown'}"},
+                 author=author, recorded=now)
+
+
+def audit_events(conn: sqlite3.Connection, since: float | None = None,
+                 until: float | None = None) -> list[Event]:
+    """The audit trail in the order it was written (for the admin's view)."""
+    kinds = list(AUDIT_KINDS)
+    sql = (f"SELECT {_COLS} FROM events WHERE (kind IN ({','.join('?' * len(kinds))})"
+           + "".join(" OR kind LIKE ?" for _ in AUDIT_PREFIXES) + ")")
+    args: list[Any] = [*kinds, *(p + "%" for p in AUDIT_PREFIXES)]
+    if since is not None:
+        sql += " AND recorded >= ?"
+        args.append(since)
+    if until is not None:
+        sql += " AND recorded < ?"
+        args.append(until)
+    return [_from_row(r) for r in conn.execute(sql + " ORDER BY recorded, id", args)]

@@ -4,7 +4,8 @@ For a clinic's IT person after a crash, a power cut or a copy to another machine
 opened read-only (console/store/db.py `open_readonly`), so a copy on a read-only disk can be
 checked and nothing is written beside it. The schema hash is over the sorted CREATE
 statements in sqlite_master, so two files made by the same Holdspace have the same hash
-whatever they hold, and a file changed by hand or by another program does not.
+whatever they hold, and a file changed by hand or by another program does not. The hash chain
+(console/store/chain.py) is walked too: an edit made outside Holdspace is named and dated.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from console.store import owner
+from console.store.chain import ChainStatus, verify
 from console.store.db import SCHEMA_VERSION, explain, migrate, not_holdspace, open_readonly
 
 COUNTED = ("patients", "sessions", "readings", "waveforms", "events", "quarantine")
@@ -41,10 +43,17 @@ class Health:
     counts: dict[str, int] = field(default_factory=dict)
     unclosed: list[OpenSessionInfo] = field(default_factory=list)
     note: str | None = None
+    chain: ChainStatus = field(default_factory=ChainStatus)  # tamper evidence (chain.py)
 
     @property
     def ok(self) -> bool:
+        """Whole: SQLite's integrity check found nothing (a backup needs no more)."""
         return not self.problems
+
+    @property
+    def intact(self) -> bool:
+        """Whole and not altered outside Holdspace (the hash chain)."""
+        return self.ok and self.chain.ok
 
 
 def schema_hash(conn: sqlite3.Connection) -> str:
@@ -62,8 +71,12 @@ def expected_schema_hash() -> str:
         conn.close()
 
 
-def check_database(path: str | os.PathLike[str]) -> Health:
-    """Raises StoreError when the file is missing or not a Holdspace database at all."""
+def check_database(path: str | os.PathLike[str], *, every_row: bool = False) -> Health:
+    """Raises StoreError when the file is missing or not a Holdspace database at all.
+
+    The hash chain's links and events are always checked; `every_row` re-hashes every reading and
+    waveform row too (`holdspace check`: seconds for an 8-hour session, so not for every
+    backup's check)."""
     p = Path(path).expanduser()
     conn, note = open_readonly(p, known_schema=False)
     try:
@@ -89,6 +102,10 @@ def check_database(path: str | os.PathLike[str]) -> Health:
                     h.counts[t] = int(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0])
                 except sqlite3.DatabaseError as e:
                     h.problems.append(f"{t} cannot be counted: {e}")
+        try:
+            h.chain = verify(conn, rows=every_row)
+        except sqlite3.DatabaseError as e:
+            h.problems.append(f"the record's hash chain cannot be checked: {e}")
         try:
             h.unclosed = unclosed_sessions(conn, p)
         except sqlite3.DatabaseError as e:

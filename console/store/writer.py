@@ -50,7 +50,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from console.store import owner
+from console.store import chain, owner
 from console.store.db import open_db
 from console.store.events import INSERT_SQL as EVENT_SQL
 from console.store.events import Event, stored_row
@@ -168,8 +168,11 @@ class StoreWriter:
         on_error: Callable[[str], None] | None = None,
         on_recovered: Callable[[str], None] | None = None,
         watch_interval: float = 0.5,
+        digest_interval: float = chain.DIGEST_INTERVAL_S,
     ) -> None:
         self.path = path
+        self.digest_interval = digest_interval  # how often readings are linked into the chain
+        self._digest_at = time.monotonic() + digest_interval
         self.flush_interval = flush_interval
         self.on_error = on_error
         self.on_recovered = on_recovered
@@ -495,6 +498,34 @@ class StoreWriter:
             go(0, len(rows))
         return refused
 
+    def _digest(self, conn: sqlite3.Connection) -> None:
+        """Link the readings stored since the last link (chain.py), in this transaction. A
+        bug here must not stop the recording: the rows stay unlinked until the next try."""
+        conn.execute("SAVEPOINT digest")
+        try:
+            chain.digest_new_rows(conn)
+        except Exception as e:
+            if not _row_error(e):
+                raise
+            conn.execute("ROLLBACK TO digest")
+            log.exception("could not link the newest readings into the chain; tried again "
+                          "at the next commit")
+        else:
+            self._digest_at = time.monotonic() + self.digest_interval
+        conn.execute("RELEASE digest")
+
+    def _final_digest(self) -> None:
+        """At stop: link what is still unlinked, so a closed file is covered to its end."""
+        try:
+            conn = self._ensure_conn()
+            conn.execute("BEGIN IMMEDIATE")
+            self._digest(conn)
+            conn.execute("COMMIT")
+        except Exception:
+            self._rollback()
+            log.warning("the last readings could not be linked into the chain at stop; "
+                        "the next start links them")
+
     def _commit_pending(self, force: bool = False) -> bool:
         """Commit everything pending in one transaction; True when nothing is left pending."""
         events, readings, waves, aside = (self._events, self._readings, self._wave_rows,
@@ -546,6 +577,8 @@ class StoreWriter:
                 notices.append(("waveform", source, f"A waveform from {source} was refused by "
                                 f"the database ({e}); it was set aside for support and "
                                 "recording goes on."))
+            if time.monotonic() >= self._digest_at:
+                self._digest(conn)
             for q in to_aside:
                 conn.execute("SAVEPOINT aside")
                 try:
@@ -661,6 +694,8 @@ class StoreWriter:
             ok = self._commit_pending(force=True)
         if not ok:
             self._rescue()
+        else:
+            self._final_digest()
         if self._conn is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.close()

@@ -6,9 +6,12 @@ what the record says. Plain text, so it can be shown, printed or exported as it 
 
 from __future__ import annotations
 
+import os
+
 from console.core.notes.scales import clock_text
 from console.core.notes.sections import sections_for
 from console.core.session_record import SessionRecord
+from console.store import chain
 
 # Timestamped entries shown inside a section, oldest first.
 TIMED: dict[str, tuple[str, ...]] = {
@@ -20,8 +23,22 @@ OTHER_TIMED: dict[str, tuple[str, ...]] = {
 }
 
 
-def note_text(rec: SessionRecord, template: str | None, title: str = "") -> str:
+def altered_line(db_path: str | os.PathLike[str]) -> str:
+    """What the last hash-chain check of this file found, in one line ("" when intact or not
+    checked yet); see console/store/chain.py."""
+    st = chain.remembered(db_path)
+    if st is None or st.ok:
+        return ""
+    return f"{st.headline()} — " + "; ".join(st.details(3))
+
+
+def note_text(rec: SessionRecord, template: str | None, title: str = "",
+              altered: str = "") -> str:
+    """The note as plain text; `altered` (the hash chain's "Record altered outside Holdspace
+    after …" with what changed) heads it, so no copy of the text passes for intact."""
     out: list[str] = [title] if title else []
+    if altered:
+        out.append(f"!! {altered}")
     for sec in sections_for(template):
         out.append(f"\n== {sec.title} ==")
         if sec.derived:

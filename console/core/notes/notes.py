@@ -25,7 +25,8 @@ from console.core.observers import Observers
 from console.core.saving import SaveOutcome, SaveState, SaveWatch
 from console.core.session import OpenSession, SessionService
 from console.core.session_record import AMEND, SessionRecord, build_record
-from console.store import records
+from console.core.settings import NotesSettings
+from console.store import chain, records
 from console.store.events import Event, session_events
 from console.store.writer import StoreWriter
 
@@ -33,7 +34,7 @@ SEVERITIES = ("mild", "moderate", "severe")
 ROUTES = ("IV", "IM", "PO", "SL", "IN", "SC", "inhaled")
 PHASES = ("preparation", "dosing", "integration")
 MAX_RESCUE_MG = 1000.0
-DEFAULT_TAGS = ("tearful", "nausea", "restless", "eyes open", "asks for music off")
+DEFAULT_TAGS = NotesSettings().tags  # declared with the notes settings (core/settings.py)
 
 
 def _one_line(text: str, n: int = 140) -> str:
@@ -370,8 +371,10 @@ class NoteBook:
         signing.check_can_sign(rec, ended=bool(row and row.state == "ended"))
         signing.check_forms(self.reader, self.session_id, rec,
                             self.sessions.sign_checks if self.sessions is not None else ())
+        seq, head = chain.head(self.reader)  # what the signer saw: the signature covers it
         return self._append("sign.signed", {"name": n, "role": r, "statement": statement.strip(),
-                                            "summary": f"Signed by {n} ({r})"}, author=n)
+                                            "summary": f"Signed by {n} ({r})",
+                                            "chain": {"seq": seq, "hash": head}}, author=n)
 
     def addendum(self, text: str, name: str, role: str) -> Event:
         if self.session_id is None:
@@ -379,8 +382,9 @@ class NoteBook:
         rec = self.record()
         body = signing.check_addendum(rec, text)
         n, r = signing.check_signer(name, role)
+        seq, head = chain.head(self.reader)  # an addendum is signed too: what it covers
         return self._append("sign.addendum", {
-            "text": body, "name": n, "role": r,
+            "text": body, "name": n, "role": r, "chain": {"seq": seq, "hash": head},
             "summary": f"Addendum by {n} ({r}): {_one_line(body, 100)}"}, author=n)
 
 

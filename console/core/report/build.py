@@ -25,7 +25,7 @@ from console.core.notes.sections import sections_for
 from console.core.report import model as m
 from console.core.report.record_hash import record_hash
 from console.core.session_record import Entry, SessionRecord, build_record
-from console.store import records
+from console.store import chain, records
 from console.store.events import Event, session_events
 from devices import mdc
 from devices.reading import Quality
@@ -106,7 +106,18 @@ def build_report(conn: sqlite3.Connection, session_id: int, *, clinic: str = "Ho
         event_count=len(events),
         authors=tuple(sorted({e.author for e in events if e.author})),
         last_data=last_data,
+        integrity=integrity(conn, session_id),
     )
+
+
+def integrity(conn: sqlite3.Connection, session_id: int) -> m.Integrity:
+    """The file's chain checked now: every link and event (an edit anywhere makes every
+    report say so) and this session's own vitals; the findings of this session come first."""
+    st = chain.verify(conn, rows={session_id})
+    mine = [f.what for f in st.findings if f.session_id in (session_id, None)]
+    others = len(st.findings) - len(mine) + st.more
+    details = mine[:10] + ([f"{others} more change(s) elsewhere in this file"] if others else [])
+    return m.Integrity(st.ok, st.headline(), tuple(details), st.head_seq, st.head_hash)
 
 
 # ---------------------------------------------------------------- patient and session
@@ -486,7 +497,12 @@ def _signature(rec: SessionRecord) -> m.SignatureInfo | None:
         return None
     ev = next((e for e in rec.events if e.uid == s.uid), None)
     statement = str(ev.payload.get("statement") or "") if ev else ""
-    return m.SignatureInfo(s.name, s.role, s.t, statement, s.uid)
+    covers = ev.payload.get("chain") if ev else None
+    seq = covers.get("seq") if isinstance(covers, dict) else None
+    digest = covers.get("hash") if isinstance(covers, dict) else None
+    return m.SignatureInfo(s.name, s.role, s.t, statement, s.uid,
+                           seq if isinstance(seq, int) else None,
+                           digest if isinstance(digest, str) else None)
 
 
 # ---------------------------------------------------------------- numerics

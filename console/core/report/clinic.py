@@ -1,4 +1,5 @@
-"""The clinic's own details, from the workstation settings (`extra.clinic`).
+"""The clinic's own details, from the workstation settings (`extra.clinic`, declared in
+console/core/settings.py).
 
     "extra": {"clinic": {"name": "Harbour Clinic", "address1": "1 Quay St", "address2": "",
                          "city": "Portland", "state": "ME", "zip": "04101",
@@ -10,8 +11,11 @@ offers the rest as the healthcare setting, to be confirmed and saved with the fo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from console.core.settings import ClinicSettings, from_extra
 
 DEFAULT_NAME = "Holdspace"
 FIELDS = ("name", "address1", "address2", "city", "state", "zip", "phone")
@@ -29,12 +33,10 @@ class Clinic:
     named: bool = False  # a name was set in the settings
 
 
-def clinic_from(extra: dict[str, Any]) -> Clinic:
-    """The clinic section of the settings; anything not text is ignored, never fatal."""
-    raw = extra.get("clinic")
-    if not isinstance(raw, dict):
-        return Clinic()
-    vals = {k: str(raw[k]).strip() for k in FIELDS
-            if isinstance(raw.get(k), str | int) and str(raw[k]).strip()}
-    name = vals.pop("name", "")
+def clinic_from(extra: Mapping[str, Any]) -> Clinic:
+    """The clinic section of the settings (declared in console/core/settings.py); anything not
+    text is ignored, never fatal."""
+    declared = from_extra(ClinicSettings, extra)
+    vals = {k: str(getattr(declared, k)).strip() for k in FIELDS}
+    name = vals.pop("name")
     return Clinic(name=name or DEFAULT_NAME, named=bool(name), **vals)

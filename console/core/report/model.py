@@ -255,6 +255,19 @@ class SignatureInfo:
     t: float
     statement: str
     uid: str
+    chain_seq: int | None = None  # the hash chain's head the signer saw (what it covers)
+    chain_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Integrity:
+    """The hash chain check (console/store/chain.py) at the time the report was made."""
+
+    intact: bool
+    headline: str  # "Record intact: …" or "Record altered outside Holdspace after <time>"
+    details: tuple[str, ...]  # what was changed, this session's first
+    head_seq: int
+    head_hash: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,6 +366,7 @@ class SessionReport:
     event_count: int
     authors: tuple[str, ...]  # everyone who wrote in this record
     last_data: float  # the newest data stored for the session
+    integrity: Integrity | None = None  # None: not checked (a report made without the file)
 
     @property
     def signed(self) -> bool:

@@ -21,6 +21,8 @@ from fpdf import FPDF
 from fpdf.enums import TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
 
+from console import __version__
+
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"),
              Path("/usr/local/share/fonts/dejavu"), Path("/Library/Fonts"),
              Path("C:/Windows/Fonts"))
@@ -62,6 +64,7 @@ class PageInfo:
     signed: str  # "SIGNED by Dr Lee (physician) 2027-01-15 14:02" or "NOT SIGNED"
     is_signed: bool
     record_hash: str  # full SHA-256 hex
+    altered: str = ""  # "Record altered outside Holdspace after <time>" (hash chain), or ""
 
 
 def when(t: float | None, seconds: bool = False) -> str:
@@ -139,7 +142,12 @@ class ClinicalPDF(FPDF):
         self.cell(0, 5.5, self.tx(f"Session of {i.session_date}"), align="R",
                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.use_font("B" if not i.is_signed else "", 8.5, OK if i.is_signed else ALERT)
-        self.cell(0, 4.5, self.tx(i.signed), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.cell(0, 4.5, self.tx(i.signed), new_x=XPos.LMARGIN,
+                  new_y=YPos.TOP if i.altered else YPos.NEXT)
+        if i.altered:  # on every page: a page alone must not pass for an unaltered record
+            self.use_font("B", 8.5, ALERT)
+            self.cell(0, 4.5, self.tx(i.altered.upper()), align="R", new_x=XPos.LMARGIN,
+                      new_y=YPos.NEXT)
         self.set_draw_color(*RULE)
         self.set_line_width(0.3)
         self.line(self.l_margin, 27, self.w - self.r_margin, 27)
@@ -161,7 +169,7 @@ class ClinicalPDF(FPDF):
                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.use_font("", 7.5, DIM)
         state = "signed" if i.is_signed else "NOT SIGNED"
-        self.cell(0, 4, self.tx(f"{state} · record SHA-256 {i.record_hash}"),
+        self.cell(0, 4, self.tx(f"{state} · record SHA-256 {i.record_hash} · Holdspace {__version__}"),
                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     # ----- building blocks -----

@@ -38,9 +38,10 @@ def page_info(r: m.SessionReport, title: str = "Session report") -> PageInfo:
     s = r.signature
     signed = (f"SIGNED by {s.name} ({s.role}) {date_time(s.t)}" if s is not None else
               "NOT SIGNED — a draft of the record, not the signed note")
+    altered = r.integrity.headline if r.integrity and not r.integrity.intact else ""
     return PageInfo(r.clinic, title, r.patient.name, r.patient.identifier or "",
                     r.patient.birth_date or "", day(r.started), r.generated, signed,
-                    s is not None, r.record_hash)
+                    s is not None, r.record_hash, altered)
 
 
 def mg(v: float | None) -> str:
@@ -96,6 +97,7 @@ def _overview(pdf: ClinicalPDF, r: m.SessionReport) -> None:
             rows.append((lc.kind.capitalize(), f"{date_time(lc.t)} — {lc.text}"))
     pdf.pairs(rows)
     pdf.ln(1)
+    _altered(pdf, r)
     s = r.signature
     if s is not None:
         pdf.para(f"Signed by {s.name} ({s.role}) at {date_time(s.t)}. The record is locked; "
@@ -103,6 +105,16 @@ def _overview(pdf: ClinicalPDF, r: m.SessionReport) -> None:
     else:
         pdf.para("NOT SIGNED. This is the record as it stands; it becomes the note once "
                  "signed.", "B", 9.5, ALERT)
+
+
+def _altered(pdf: ClinicalPDF, r: m.SessionReport) -> None:
+    """An edit made outside Holdspace, named where the reader starts (the hash chain)."""
+    g = r.integrity
+    if g is None or g.intact:
+        return
+    pdf.para(f"{g.headline}. Changed since Holdspace wrote it:", "B", 10, ALERT)
+    for line in g.details:
+        pdf.para(f"• {line}", "", 9, ALERT)
 
 
 def _protocol(pdf: ClinicalPDF, r: m.SessionReport) -> None:
@@ -330,8 +342,12 @@ def _sign_off(pdf: ClinicalPDF, r: m.SessionReport) -> None:
     if s is None:
         pdf.para("Not signed.", "B", 10, ALERT)
     else:
-        pdf.pairs([("Signed by", f"{s.name} ({s.role})"), ("At", date_time(s.t)),
-                   ("Statement", s.statement or "—")])
+        rows = [("Signed by", f"{s.name} ({s.role})"), ("At", date_time(s.t)),
+                ("Statement", s.statement or "—")]
+        if s.chain_seq is not None and s.chain_hash:
+            rows.append(("Covers", f"the record up to entry {s.chain_seq} of its hash chain "
+                                   f"({s.chain_hash})"))
+        pdf.pairs(rows)
     for a in r.addenda:
         pdf.para(f"Addendum {date_time(a.t)} by {a.name} ({a.role}):", "B", 9)
         pdf.para(a.text, "", 9)
@@ -342,6 +358,8 @@ def _record(pdf: ClinicalPDF, r: m.SessionReport) -> None:
     pdf.pairs([
         ("Events", f"{r.event_count} events in the session's log"),
         ("Record SHA-256", r.record_hash),
+        *([("Hash chain", f"{r.integrity.headline} Head: entry {r.integrity.head_seq}, "
+                          f"{r.integrity.head_hash}")] if r.integrity else []),
         ("Generated", f"{date_time(r.generated)} by Holdspace"),
     ])
     pdf.para("The SHA-256 is computed over the session's events in order (see "

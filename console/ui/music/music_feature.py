@@ -3,8 +3,8 @@
 Builds the libvlc engine (or says plainly why music is off), the session's music program,
 the checklist, their panels and their keyboard actions, and ties them to the session:
 the program starts with the session, when the patient is in the room (workstation setting
-`extra["music"]["autostart"]`: "session" (default), "launch" for a clinic that wants music
-while the room is prepared, or "off"), and stops when the session ends.
+`music.autostart`, declared with the other music settings in console/core/settings.py), and
+stops when the session ends.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from console.core.music.music_controller import MusicController, MusicState
 from console.core.music.music_program import find_program
 from console.core.music.setting_checklist import SettingChecklist, load_checklist
 from console.core.session import OpenSession
+from console.core.settings import MusicSettings
 from console.store.events import Event, session_events
 from console.ui import theme
 from console.ui.live_feed import LiveFeed
@@ -31,13 +32,12 @@ from console.ui.music.setting_panel import SettingPanel, SettingSummary, room_mo
 from console.ui.shell import Shell
 
 SHIPPED_ROOT = Path(__file__).resolve().parents[3]  # repo root: playlists/, assets/music/
-AUTOSTART_DEFAULT = "session"  # no music before a patient is in the room
 SETTING_KINDS = ("setting.item_checked", "setting.item_unchecked", "setting.intention")
 
 
-def music_settings(ctx: AppContext) -> dict[str, Any]:
-    raw = ctx.config.extra.get("music", {})
-    return raw if isinstance(raw, dict) else {}
+def music_settings(ctx: AppContext) -> MusicSettings:
+    """This workstation's music settings, every one filled (defaults in core/settings.py)."""
+    return ctx.config.section(MusicSettings)
 
 
 class MusicFeature:
@@ -54,15 +54,14 @@ class MusicFeature:
         reason: str | None = None
         engine = None
         try:
-            engine = open_engine(ctx.post, output=opts.get("output"),
-                                 lib_path=opts.get("libvlc"))
+            engine = open_engine(ctx.post, output=opts.output or None,
+                                 lib_path=opts.libvlc or None)
         except MusicUnavailable as e:
             reason = str(e)
-        langs = opts.get("patient_languages", ["en"])
         self.music = MusicController(
             engine, program, self.dirs, ctx.clock, self.record,
-            languages={str(x) for x in langs} if isinstance(langs, list) else {"en"},
-            volume=int(opts.get("volume", 70)), unavailable_reason=reason)
+            languages=set(opts.patient_languages), volume=opts.volume,
+            unavailable_reason=reason)
         self.checklist = SettingChecklist(load_checklist(ctx.data_dir), self.record,
                                           ctx.clock.now)
         ctx.ducking.changed.connect(self.music.set_ducked)
@@ -82,7 +81,7 @@ class MusicFeature:
         shell.add_action(self.room_action, "view")
         self.panel = MusicPanel(self.music, self.actions,
                                 intention=lambda: self.checklist.intention,
-                                return_phase=str(opts.get("return_phase", "return")))
+                                return_phase=opts.return_phase)
         self.setting = SettingPanel(self.checklist, self.room_action)
         shell.add_side_tab("Setting", self.setting)  # set & setting; short: tabs fit
         self.summary = SettingSummary(self.checklist, self.room_action,
@@ -94,9 +93,9 @@ class MusicFeature:
             w.setProperty(theme.ROOM_EXEMPT, True)
 
         ctx.sessions.changed.connect(self.on_session)
-        self.follow_doses = bool(opts.get("follow_doses", True))
+        self.follow_doses = opts.follow_doses
         ctx.sessions.committed.connect(self.doses_committed)  # heard, never polled
-        autostart = str(opts.get("autostart", AUTOSTART_DEFAULT))
+        autostart = opts.autostart
         if ctx.sessions.current is not None:
             self.on_session(ctx.sessions.current)
         elif autostart == "launch":
@@ -125,7 +124,7 @@ class MusicFeature:
         self.checklist.restore(session_events(self.ctx.reader, s.id, SETTING_KINDS))
         phase = self._resume_phase(s.id)
         if self.music.state is MusicState.STOPPED:
-            if str(music_settings(self.ctx).get("autostart", AUTOSTART_DEFAULT)) in ("session", "launch"):
+            if music_settings(self.ctx).autostart in ("session", "launch"):
                 self.music.start(phase)
         elif phase and self.music.run is not None and self.music.run.index != phase:
             # A session resumed after an interruption, while the music played from launch:

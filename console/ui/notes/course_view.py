@@ -53,6 +53,7 @@ def parse_date(text: str, label: str) -> float | None:
 
 class CourseView(QWidget):
     open_session = Signal(int, str)  # session id, uid of an event to show ("" for none)
+    patient_shown = Signal(int)  # a patient's course is on screen (their record is opened)
 
     def __init__(self, reader: sqlite3.Connection, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -148,6 +149,8 @@ class CourseView(QWidget):
 
     def _patient_changed(self, *_: object) -> None:
         pid = self.patient_box.currentData()
+        if pid is not None:
+            self.patient_shown.emit(int(pid))  # a patient's record opened: for the audit
         self.course = patient_course(self.reader, int(pid)) if pid is not None else []
         self.table.setRowCount(len(self.course))
         for r, s in enumerate(self.course):

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.core.notes.note_text import note_text
+from console.core.notes.note_text import altered_line, note_text
 from console.core.notes.notes import DEFAULT_TAGS, PHASES, ROUTES, SEVERITIES, NoteBook
 from console.core.notes.scales import SCORES, NoteError, clock_text, measures
 from console.core.notes.sections import Section, sections_for
@@ -819,7 +819,8 @@ class NotePane(QWidget):
                  if row else "")
         bar = self.full_note.verticalScrollBar()
         pos = bar.value() if bar is not None else 0
-        self.full_note.setPlainText(note_text(rec, self.notes.template, title))
+        self.full_note.setPlainText(note_text(rec, self.notes.template, title,
+                                              altered_line(self.notes.writer.path)))
         if bar is not None:
             bar.setValue(pos)
 

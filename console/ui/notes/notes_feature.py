@@ -1,9 +1,9 @@
 """Notes, timeline, staff list and courses plugged into the window (one `install`).
 
 The Notes and Timeline tabs sit in the right column. Clicking anything on the timeline moves
-the vitals chart and the note to that moment. Settings, per clinic, under
-`config.extra["notes"]`: "tags" (quick tags, in order) and "measures" ({name: [low, high]});
-a clinic-wide `quick_tags.txt` in the clinic data folder takes precedence for tags.
+the vitals chart and the note to that moment. Settings (`notes` in console/core/settings.py):
+"tags" (quick tags, in order) and "measures" ({name: [low, high]}); a clinic-wide
+`quick_tags.txt` in the clinic data folder takes precedence for tags.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ from console.core.clinic_survey import read_quick_tags
 from console.core.context import AppContext
 from console.core.notes.notes import DEFAULT_TAGS, NoteBook
 from console.core.session import OpenSession, Staff
+from console.core.settings import NotesSettings, fill
+from console.store import records
+from console.store.events import record_opened
 from console.ui.live_feed import LiveFeed
 from console.ui.notes.course_view import CourseView
 from console.ui.notes.note_pane import NotePane
@@ -26,12 +29,14 @@ from console.ui.notes.timeline import Timeline
 from console.ui.shell import Shell
 
 
-def quick_tags(data_dir: Path, settings: dict[str, Any]) -> list[str]:
+def quick_tags(data_dir: Path, settings: NotesSettings | dict[str, Any]) -> list[str]:
     """The clinic's own tags (quick_tags.txt in the clinic folder, one per line), else this
     workstation's (settings "tags"), else the defaults. A bad file is listed among the
     problems with clinic files (console/core/clinic_survey.py)."""
     tags, _problem = read_quick_tags(data_dir)
-    return tags or [str(t) for t in settings.get("tags", [])] or list(DEFAULT_TAGS)
+    if not isinstance(settings, NotesSettings):
+        settings = fill(NotesSettings, settings)
+    return tags or list(settings.tags) or list(DEFAULT_TAGS)
 
 
 class NotesFeature:
@@ -40,15 +45,16 @@ class NotesFeature:
     def __init__(self, shell: Shell, ctx: AppContext, feed: LiveFeed) -> None:
         self.shell = shell
         self.ctx = ctx
-        settings = ctx.config.extra.get("notes", {})
+        settings = ctx.config.section(NotesSettings)
         tags = quick_tags(ctx.data_dir, settings)
         self.notes = NoteBook(ctx.clock, ctx.writer, ctx.reader, ctx.sessions,
-                              custom_measures=dict(settings.get("measures", {})))
+                              custom_measures=dict(settings.measures))
         self.pane = NotePane(self.notes, self._staff, tags=tags, own_shortcuts=False,
                              default_author=lambda: ctx.sessions.author)
         self.timeline = Timeline(ctx.reader)
         self.staff_editor: StaffEditor | None = None
         self.course_view: CourseView | None = None
+        self._course_logged: int | None = None  # the patient whose course was last logged
 
         shell.add_side_tab("Notes", self.pane)
         shell.add_side_tab("Timeline", self.timeline)
@@ -108,6 +114,9 @@ class NotesFeature:
         current = self.ctx.sessions.current
         live = current is not None and current.id == session_id
         self.timeline.load(session_id, live=live)
+        if not live:  # a record opened to be read: the audit trail says who and when
+            row = records.get_session(self.ctx.reader, session_id)
+            self._opened(row.patient_id if row else None, session_id, "chart review")
         if current is None or live:
             self.notes.open(session_id)
         else:
@@ -124,14 +133,28 @@ class NotesFeature:
             self.course_view = CourseView(self.ctx.reader, self.shell.dialog_parent())
             self.course_view.setWindowFlag(Qt.WindowType.Window)
             self.course_view.open_session.connect(self.open_session)
+            self.course_view.patient_shown.connect(self._course_shown)
             self.shell.place_dialog(self.course_view)  # clear of the tiles and alarms
         else:
+            self._course_logged = None  # opened again: the patient shown is logged again
             self.course_view.reload()
         cur = self.ctx.sessions.current
         if cur is not None and cur.row.patient_id is not None:
             self.course_view.show_patient(cur.row.patient_id)
+        shown = self.course_view.patient_box.currentData()
+        if shown is not None:
+            self._course_shown(int(shown))
         self.course_view.show()
         self.course_view.raise_()
+
+    def _course_shown(self, patient_id: int) -> None:
+        if patient_id != self._course_logged:
+            self._course_logged = patient_id
+            self._opened(patient_id, None, "course")
+
+    def _opened(self, patient_id: int | None, session_id: int | None, how: str) -> None:
+        self.ctx.writer.append_event(record_opened(
+            self.ctx.clock.now(), patient_id, session_id, how, self.ctx.sessions.author))
 
     def open_staff(self) -> None:
         if self.staff_editor is None:
