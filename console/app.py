@@ -1,18 +1,21 @@
 """The composition root: builds the store, the session, the device links and the window.
 
-Features add themselves through FEATURES: each is `install(window, ctx, feed)` from its own
-ui module, so the window and the core never import a feature.
+The one place that knows every feature: FEATURES lists them by module path; each module's
+`install(shell, ctx, feed)` (console/ui/shell.py `Feature`) adds itself through the `Shell`
+and returns what it built, kept in the shell's registry and closed with the window. So the
+window and the core never import a feature, and features never import each other.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from console.core import at_console
 from console.core.acquisition import AcquisitionHub
@@ -36,23 +39,31 @@ from devices.simulator import Simulator
 if TYPE_CHECKING:
     from console.ui.live_feed import LiveFeed
     from console.ui.main_window import MainWindow
-
-Feature = Callable[..., None]  # install(window, ctx, feed)
+    from console.ui.shell import Feature
 
 SYNC_FLUSH_S = 5.0  # at closing, how long the replicator may try to send the rest
 
-FEATURES: list[Feature] = [
-    lambda *a: __import__("console.ui.notes.notes_feature", fromlist=["install"]).install(*a),  # notes
-    lambda *a: __import__("console.ui.music.music_feature", fromlist=["install"]).install(*a),  # music
-    lambda *a: __import__("console.ui.dosing.dose_feature", fromlist=["install"]).install(*a),  # dose
-    lambda *a: __import__("console.ui.file_problems", fromlist=["install"]).install(*a),  # files
-    lambda *a: __import__("console.ui.report_actions", fromlist=["install"]).install(*a),  # report
-    lambda *a: __import__("console.ui.export_actions", fromlist=["install"]).install(*a),  # export
-    lambda *a: __import__("console.ui.backup_feature", fromlist=["install"]).install(*a),  # backups
-    lambda *a: __import__("console.ui.record_integrity", fromlist=["install"]).install(*a),  # chain
+# In the order they add themselves (tabs, banners and menus appear in this order).
+FEATURES: list[str] = [
+    "console.ui.notes.notes_feature",
+    "console.ui.music.music_feature",
+    "console.ui.dosing.dose_feature",
+    "console.ui.file_problems",
+    "console.ui.report_actions",
+    "console.ui.export_actions",
+    "console.ui.backup_feature",
+    "console.ui.record_integrity",
     # last: the lock lies over everything the others put in, and the guard checks their writes
-    lambda *a: __import__("console.ui.people.feature", fromlist=["install"]).install(*a),  # people
+    "console.ui.people.feature",
 ]
+
+
+def load_feature(path: str) -> Feature:
+    """A feature module by its path; one without `install` is refused by name at start."""
+    module = importlib.import_module(path)
+    if not callable(getattr(module, "install", None)):
+        raise ImportError(f"feature {path} has no install(shell, ctx, feed)")
+    return cast("Feature", module)
 
 
 @dataclass
@@ -140,29 +151,30 @@ def build_window(running: Running) -> tuple[MainWindow, LiveFeed]:
     window = MainWindow(ctx, feed)
     wire_store_messages(window, ctx)
     install_shell(window, ctx, running)
-    install_resume_bar(window, ctx.sessions)
-    for install in FEATURES:
-        install(window, ctx, feed)
+    window.provide(install_resume_bar(window, ctx.sessions))
+    for path in FEATURES:
+        window.provide(load_feature(path).install(window, ctx, feed))
     if running.replicator is not None:
         from console.ui.sync_indicator import install as install_sync_indicator
 
-        install_sync_indicator(window, running.replicator)
+        window.provide(install_sync_indicator(window, ctx, running.replicator))
     feed.start()
     return window, feed
 
 
 def wire_store_messages(window: MainWindow, ctx: AppContext) -> None:
-    """The writer thread's news reaches the window through the GUI-thread poster: a disk
-    failure, its recovery, a refused row and a restarted writer go to the status bar, each
-    event's save outcome to the views that show it as "saving…" until committed, and every
-    committed event to the features that follow the record (`SessionService.committed`)."""
-    from console.ui.gui_post import GuiPoster
-
-    poster = GuiPoster(window)
-    ctx.writer.on_error = lambda msg: poster(lambda: window.show_problem(msg))
-    ctx.writer.on_recovered = lambda msg: poster(lambda: window.show_problem(msg))
-    ctx.writer.on_committed = lambda evs: poster(lambda: ctx.sessions.announce(evs))
-    ctx.sessions.saves.post = poster
+    """One way onto the GUI thread: `ctx.post` becomes the window's poster, and the writer
+    thread's news goes through it: a disk failure, its recovery, a refused row and a
+    restarted writer go to the status bar, each event's save outcome to the views that show
+    it as "saving…" until committed, and every committed event to the features that follow
+    the record (`SessionService.committed`)."""
+    post = window.post
+    ctx.post = post
+    ctx.writer.on_error = lambda msg: post(lambda: window.show_problem(msg))
+    ctx.writer.on_recovered = lambda msg: post(lambda: window.show_problem(msg))
+    ctx.writer.on_committed = lambda evs: post(lambda: ctx.sessions.announce(evs))
+    ctx.sessions.saves.post = post
+    ctx.sessions.post = post  # a start or end the disk was slow to store completes here
 
 
 def has_screen() -> bool:
@@ -200,10 +212,8 @@ def run_gui(
     theme.apply_theme(app, room_mode=config.room_mode)
     running = start_core(db_path, devices, config, scenario=scenario, capture=capture, sync=sync)
     window, feed = build_window(running)
-    from console.ui.gui_post import GuiPoster
-
-    post_problem = GuiPoster(window)  # a crash on any thread is shown on the GUI thread
-    guard.show = lambda msg: post_problem(lambda: window.show_problem(msg))
+    post = running.ctx.post  # a crash on any thread is shown on the GUI thread
+    guard.show = lambda msg: post(lambda: window.show_problem(msg))
     if notes:  # a key made, a record encrypted, files made private: said once, at start
         window.show_problem(" ".join(notes))
     if guard.previous_crash:

@@ -143,13 +143,161 @@ def open_port(url: str, s: SerialSettings, exclusive: bool = True) -> serial.Ser
     return port
 
 
-class SerialLink:
+class WatchedLink:
+    """What a link and a listener share: one worker thread watched from outside.
+
+    The owner calls `check()` about once a second (off the worker thread): it restarts a thread
+    that has died (it should never: the loop catches every Exception, but a BaseException such
+    as SystemExit ends a thread without a word) and reports it LOST, and says "no data" for a
+    thread that is alive but stuck in a call. "Live" is judged from when the last good frame
+    arrived (`is_live`), whatever the thread says. A subclass builds `_thread` with
+    `_new_thread()`, runs `_run`, and says how long its loop may be silent (`_silent_limit`).
+    """
+
+    WEDGED_AFTER = 2.0  # s past "no data" with the thread silent about it: check() says so
+    THREAD_WORD = "worker thread"  # in the log: "the reader thread", "the listening thread"
+    THREAD_NAME = "link"
+    source: str
+    sink: LinkSink
+    now: Callable[[], float]
+    decoder: HasStats
+    no_data_after: float
+
+    def _init_watch(self) -> None:
+        """Call from __init__ once `source`, `sink`, `now` and `decoder` are set."""
+        self._stop = threading.Event()
+        self._life = threading.Lock()  # guards starting, restarting and joining the thread
+        self._state_lock = threading.Lock()
+        self._started = False
+        self._beat = self.now()  # the worker's heartbeat: set on every turn of its loops
+        self._thread = self._new_thread()
+        self.restarts = 0  # times check() found the thread dead and started a new one
+        self.sink_errors = 0  # exceptions raised by the sink (logged once per kind)
+        self._logged: set[str] = set()  # kinds of problem already logged
+
+    def _new_thread(self) -> threading.Thread:
+        return threading.Thread(target=self._run, name=f"{self.THREAD_NAME} {self.source}",
+                                daemon=True)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def _silent_limit(self) -> float:
+        """How long the worker may go without a heartbeat before it counts as stuck."""
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        """Let go of the port or sockets of a thread that died (before a new one starts)."""
+
+    def _starting(self) -> None:
+        """Just before the first thread starts (under the life lock)."""
+
+    def _stopped(self) -> None:
+        """After `stop()` has joined the thread."""
+
+    def is_alive(self) -> bool:
+        """Whether the worker thread is running."""
+        return self._thread.is_alive()
+
+    def dead(self) -> bool:
+        """Started, not stopped on purpose, and yet no worker thread: check() restarts it."""
+        return self._started and not self._stop.is_set() and not self._thread.is_alive()
+
+    def is_live(self, now: float | None = None) -> bool:
+        """Whether a good frame arrived within the last `no_data_after` seconds."""
+        last = self.decoder.stats.last_frame_t
+        t = self.now() if now is None else now
+        return last is not None and t - last < self.no_data_after
+
+    def check(self, now: float | None = None) -> str | None:
+        """The watchdog: restarts a dead thread (and reports it LOST), says "no data" for a
+        stuck one. Returns a message for the room when it had to act, else None."""
+        with self._life:
+            if not self._started or self._stop.is_set():
+                return None
+            if self._thread.is_alive():
+                if self._wedged(self.now() if now is None else now):
+                    self._set(LinkState.NO_DATA, WEDGED_MESSAGE)
+                return None
+            self.restarts += 1
+            self._log().error("%s: the %s had ended; restarting it (restart %d)",
+                              self.source, self.THREAD_WORD, self.restarts)
+            self._release()
+            self._set(LinkState.LOST, DEAD_MESSAGE)
+            self._thread = self._new_thread()
+            self._thread.start()
+            return f"{self.source}: {DEAD_MESSAGE}"
+
+    def _wedged(self, t: float) -> bool:
+        """The thread is alive but stuck in a call: it has not looped for longer than any wait
+        of its own, or it still says "live" long after frames stopped. Logged once, with where
+        it is stuck (code locations only)."""
+        last = self.decoder.stats.last_frame_t
+        stale_live = (self._status.state == LinkState.LIVE and last is not None
+                      and t - last >= self.no_data_after + self.WEDGED_AFTER)
+        silent = t - self._beat >= self._silent_limit()
+        if not (stale_live or silent):
+            return False
+        if "wedged" not in self._logged:
+            self._logged.add("wedged")
+            frame = sys._current_frames().get(self._thread.ident or -1)
+            where = "".join(traceback.format_stack(frame)[-4:]) if frame else "?"
+            self._log().error("%s: the %s is stuck (logged once); it is at:\n%s",
+                              self.source, self.THREAD_WORD, where)
+        return True
+
+    def start(self) -> None:
+        with self._life:
+            self._started = True
+            self._starting()
+            self._thread.start()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        self._stop.set()
+        with self._life:
+            thread = self._thread
+        if thread.ident is not None:  # it was started
+            thread.join(timeout)
+        if not thread.is_alive():
+            self._stopped()
+            if self._status.state != LinkState.STOPPED:
+                self._set(LinkState.STOPPED, "Stopped.")
+
+    # ----- reporting -----
+
+    _status: LinkStatus
+
+    def _log(self) -> logging.Logger:
+        return log
+
+    def _set(self, state: LinkState, message: str) -> None:
+        with self._state_lock:
+            if state == self._status.state and message == self._status.message:
+                return
+            self._status = LinkStatus(self.source, state, message, self.now(),
+                                      replace(self.decoder.stats))
+            status = self._status
+        try:
+            self.sink.status(status)
+        except Exception as e:  # the owner's problem must not stop the reading
+            self._sink_fault("status", e)
+
+    def _sink_fault(self, what: str, e: Exception) -> None:
+        self.sink_errors += 1
+        kind = f"sink {what}: {type(e).__name__}"
+        if kind not in self._logged:
+            self._logged.add(kind)
+            self._log().error("%s: passing on %s failed (%s); the link goes on (logged once "
+                              "per kind)", self.source, what, type(e).__name__, exc_info=e)
+
+
+class SerialLink(WatchedLink):
     """Reads one monitor. `start()` returns at once; the thread runs until `stop()`."""
 
     NO_DATA_AFTER = 5.0  # seconds without a good frame before we say "no data"
     BACKOFF = (0.25, 0.5, 1.0, 2.0, 4.0)
     UNREADABLE_BYTES = 16  # this many bytes with no good frame: data arrives but cannot be read
-    WEDGED_AFTER = 2.0  # s past "no data" with the thread silent about it: check() says so
+    THREAD_WORD = "reader thread"
 
     def __init__(
         self,
@@ -171,12 +319,7 @@ class SerialLink:
         self.capture = capture
         self.now = now
         self.exclusive = exclusive
-        self._stop = threading.Event()
-        self._life = threading.Lock()  # guards starting, restarting and joining the thread
-        self._state_lock = threading.Lock()
-        self._started = False
-        self._beat = now()  # the reader thread's heartbeat: set on every turn of its loops
-        self._thread = self._new_thread()
+        self._init_watch()
         self._status = LinkStatus(self.source, LinkState.CONNECTING, "Connecting…", now(),
                                   DecoderStats())
         self._port: serial.SerialBase | None = None
@@ -184,12 +327,12 @@ class SerialLink:
         self.no_data_after = max(self.NO_DATA_AFTER, 3 * driver.update_interval)
         self.open_failures = 0  # failed (re)open attempts since the link started
         self.crashes = 0  # unexpected exceptions in the reading loop (each one reopens the port)
-        self.restarts = 0  # times check() found the thread dead and started a new one
-        self.sink_errors = 0  # exceptions raised by the sink (logged once per kind)
-        self._logged: set[str] = set()  # kinds of rejected value / sink error already logged
 
-    def _new_thread(self) -> threading.Thread:
-        return threading.Thread(target=self._run, name=f"link {self.source}", daemon=True)
+    def _silent_limit(self) -> float:
+        return max(self.BACKOFF) + self.WEDGED_AFTER + 1.0
+
+    def _release(self) -> None:
+        self._close_port()
 
     # ----- what the owner sees -----
 
@@ -207,104 +350,13 @@ class SerialLink:
             return LinkStatus(self.source, LinkState.NO_DATA, NO_DATA_MESSAGE, since, stats)
         return replace(st, stats=stats)
 
-    def is_alive(self) -> bool:
-        """Whether the reader thread is running."""
-        return self._thread.is_alive()
-
-    def dead(self) -> bool:
-        """Started, not stopped on purpose, and yet no reader thread: check() restarts it."""
-        return self._started and not self._stop.is_set() and not self._thread.is_alive()
-
-    def is_live(self, now: float | None = None) -> bool:
-        """Whether a good frame arrived within the last `no_data_after` seconds."""
-        last = self.decoder.stats.last_frame_t
-        t = self.now() if now is None else now
-        return last is not None and t - last < self.no_data_after
-
-    def check(self, now: float | None = None) -> str | None:
-        """The watchdog, for the owner to call about once a second (off the reader thread).
-
-        Restarts a reader thread that has died (it should never: the loop catches every
-        Exception, but a BaseException such as SystemExit ends a thread without a word) and
-        reports it LOST; says "no data" for a thread that is alive but has stopped saying
-        anything while frames stopped (wedged in a call). Returns a message for the room when
-        it had to act, else None.
-        """
-        with self._life:
-            if not self._started or self._stop.is_set():
-                return None
-            if self._thread.is_alive():
-                if self._wedged(self.now() if now is None else now):
-                    self._set(LinkState.NO_DATA, WEDGED_MESSAGE)
-                return None
-            self.restarts += 1
-            log.error("%s: the reader thread had ended; restarting it (restart %d)",
-                      self.source, self.restarts)
-            self._close_port()
-            self._set(LinkState.LOST, DEAD_MESSAGE)
-            self._thread = self._new_thread()
-            self._thread.start()
-            return f"{self.source}: {DEAD_MESSAGE}"
-
-    def _wedged(self, t: float) -> bool:
-        """The thread is alive but stuck in a call: it has not looped for longer than any wait
-        of its own, or it still says "live" long after frames stopped. Logged once, with where
-        it is stuck (code locations only)."""
-        last = self.decoder.stats.last_frame_t
-        stale_live = (self._status.state == LinkState.LIVE and last is not None
-                      and t - last >= self.no_data_after + self.WEDGED_AFTER)
-        silent = t - self._beat >= max(self.BACKOFF) + self.WEDGED_AFTER + 1.0
-        if not (stale_live or silent):
-            return False
-        if "wedged" not in self._logged:
-            self._logged.add("wedged")
-            frame = sys._current_frames().get(self._thread.ident or -1)
-            where = "".join(traceback.format_stack(frame)[-4:]) if frame else "?"
-            log.error("%s: the reader thread is stuck (logged once); it is at:\n%s",
-                      self.source, where)
-        return True
-
-    def start(self) -> None:
-        with self._life:
-            self._started = True
-            self._thread.start()
-
-    def stop(self, timeout: float = 3.0) -> None:
-        self._stop.set()
-        with self._life:
-            thread = self._thread
-        if thread.ident is not None:  # it was started
-            thread.join(timeout)
-        if not thread.is_alive() and self._status.state != LinkState.STOPPED:
-            self._set(LinkState.STOPPED, "Stopped.")
-
     # ----- reporting -----
-
-    def _set(self, state: LinkState, message: str) -> None:
-        with self._state_lock:
-            if state == self._status.state and message == self._status.message:
-                return
-            self._status = LinkStatus(self.source, state, message, self.now(),
-                                      replace(self.decoder.stats))
-            status = self._status
-        try:
-            self.sink.status(status)
-        except Exception as e:  # the owner's problem must not stop the reading
-            self._sink_fault("status", e)
 
     def _emit(self, samples: list[Sample]) -> None:
         try:
             self.sink.samples(self.source, samples)
         except Exception as e:
             self._sink_fault("samples", e)
-
-    def _sink_fault(self, what: str, e: Exception) -> None:
-        self.sink_errors += 1
-        kind = f"sink {what}: {type(e).__name__}"
-        if kind not in self._logged:
-            self._logged.add(kind)
-            log.error("%s: passing on %s failed (%s); the link goes on (logged once per kind)",
-                      self.source, what, type(e).__name__, exc_info=e)
 
     # ----- the reader thread -----
 

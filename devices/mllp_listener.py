@@ -30,10 +30,7 @@ import errno
 import logging
 import selectors
 import socket
-import sys
-import threading
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import BinaryIO
@@ -41,7 +38,7 @@ from urllib.parse import parse_qs, quote
 
 from devices import capture as capture_file
 from devices.containment import frame_fault
-from devices.link import DEAD_MESSAGE, WEDGED_MESSAGE, LinkSink, LinkState, LinkStatus
+from devices.link import DEAD_MESSAGE, LinkSink, LinkState, LinkStatus, WatchedLink
 from devices.plausibility import Limits, PlausibilityGate
 from devices.protocol import DecoderStats, Driver
 from devices.protocols.hl7 import Hl7Decoder
@@ -148,13 +145,14 @@ class _Sender:
     out: bytearray
 
 
-class Hl7Listener:
+class Hl7Listener(WatchedLink):
     """Listens for HL7 senders on one TCP port. `start()` returns at once; `stop()` ends it."""
 
     NO_DATA_AFTER = 5.0  # seconds without this bed's data before "no data"
     BACKOFF = (0.5, 1.0, 2.0, 4.0)
     TICK = 0.2  # the thread's longest wait: how soon it notices stop() and stale data
-    WEDGED_AFTER = 2.0
+    THREAD_WORD = "listening thread"
+    THREAD_NAME = "listen"
 
     def __init__(
         self,
@@ -185,25 +183,14 @@ class Hl7Listener:
         self._listening: tuple[str, int] | None = None  # the address actually bound
         self._sel: selectors.BaseSelector | None = None
         self._bind_error: str | None = None
-        self._stop = threading.Event()
-        self._life = threading.Lock()
-        self._state_lock = threading.Lock()
-        self._started = False
         self._started_t = now()
-        self._beat = now()
-        self._thread = self._new_thread()
+        self._init_watch()
         self._status = LinkStatus(self.source, LinkState.CONNECTING, "Starting to listen…",
                                   now(), replace(self.decoder.stats))
         self.no_data_after = max(self.NO_DATA_AFTER, 3 * driver.update_interval)
         self.open_failures = 0
         self.crashes = 0
-        self.restarts = 0
-        self.sink_errors = 0
         self.refused = 0  # connections closed because MAX_SENDERS were connected
-        self._logged: set[str] = set()
-
-    def _new_thread(self) -> threading.Thread:
-        return threading.Thread(target=self._run, name=f"listen {self.source}", daemon=True)
 
     # ----- what the owner sees -----
 
@@ -234,62 +221,20 @@ class Hl7Listener:
             return replace(st, stats=stats)
         return LinkStatus(self.source, state, message, self.now(), stats)
 
-    def is_alive(self) -> bool:
-        return self._thread.is_alive()
+    def _silent_limit(self) -> float:
+        return self.TICK + max(self.BACKOFF) + self.WEDGED_AFTER
 
-    def dead(self) -> bool:
-        return self._started and not self._stop.is_set() and not self._thread.is_alive()
+    def _release(self) -> None:
+        self._close_all()
 
-    def is_live(self, now: float | None = None) -> bool:
-        """Whether this room's bed sent data within the last `no_data_after` seconds."""
-        last = self.decoder.stats.last_frame_t
-        t = self.now() if now is None else now
-        return last is not None and t - last < self.no_data_after
+    def _starting(self) -> None:
+        self._started_t = self.now()
 
-    def check(self, now: float | None = None) -> str | None:
-        """The watchdog (see SerialLink.check): restarts a dead thread, reports a stuck one."""
-        with self._life:
-            if not self._started or self._stop.is_set():
-                return None
-            t = self.now() if now is None else now
-            if self._thread.is_alive():
-                last = self.decoder.stats.last_frame_t
-                stale_live = (self._status.state == LinkState.LIVE and last is not None
-                              and t - last >= self.no_data_after + self.WEDGED_AFTER)
-                silent = t - self._beat >= self.TICK + max(self.BACKOFF) + self.WEDGED_AFTER
-                if stale_live or silent:
-                    if "wedged" not in self._logged:
-                        self._logged.add("wedged")
-                        frame = sys._current_frames().get(self._thread.ident or -1)
-                        where = "".join(traceback.format_stack(frame)[-4:]) if frame else "?"
-                        log.error("%s: the listening thread is stuck (logged once); it is at:\n%s",
-                                  self.source, where)
-                    self._set(LinkState.NO_DATA, WEDGED_MESSAGE)
-                return None
-            self.restarts += 1
-            log.error("%s: the listening thread had ended; restarting it (restart %d)",
-                      self.source, self.restarts)
-            self._close_all()
-            self._set(LinkState.LOST, DEAD_MESSAGE)
-            self._thread = self._new_thread()
-            self._thread.start()
-            return f"{self.source}: {DEAD_MESSAGE}"
+    def _stopped(self) -> None:
+        self._close_all()
 
-    def start(self) -> None:
-        with self._life:
-            self._started = True
-            self._started_t = self.now()
-            self._thread.start()
-
-    def stop(self, timeout: float = 3.0) -> None:
-        self._stop.set()
-        with self._life:
-            thread = self._thread
-        if thread.ident is not None:
-            thread.join(timeout)
-        if not thread.is_alive():
-            self._close_all()
-            self._set(LinkState.STOPPED, "Stopped.")
+    def _log(self) -> logging.Logger:
+        return log
 
     # ----- state in words -----
 
@@ -333,26 +278,6 @@ class Hl7Listener:
                                        "gateway's HL7 export (message ORU^R01) to this computer.")
         return LinkState.NO_DATA, (f"HL7 gateway: nothing for bed {bed}; {beds_heard} — check "
                                    f"this room's bed in Devices ▸ Monitors")
-
-    def _set(self, state: LinkState, message: str) -> None:
-        with self._state_lock:
-            if state == self._status.state and message == self._status.message:
-                return
-            self._status = LinkStatus(self.source, state, message, self.now(),
-                                      replace(self.decoder.stats))
-            status = self._status
-        try:
-            self.sink.status(status)
-        except Exception as e:
-            self._sink_fault("status", e)
-
-    def _sink_fault(self, what: str, e: Exception) -> None:
-        self.sink_errors += 1
-        kind = f"sink {what}: {type(e).__name__}"
-        if kind not in self._logged:
-            self._logged.add(kind)
-            log.error("%s: passing on %s failed (%s); the link goes on (logged once per kind)",
-                      self.source, what, type(e).__name__, exc_info=e)
 
     # ----- the listening thread -----
 

@@ -14,6 +14,10 @@ from console.core.session import Staff
 from console.store import chain, records
 from console.store.db import open_reader
 from console.store.events import AUDIT_KINDS, audit_events, is_audit
+from console.ui.backup_feature import BackupFeature
+from console.ui.export_actions import ExportActions
+from console.ui.notes.notes_feature import NotesFeature
+from console.ui.report_actions import ReportActions
 from console.ui.session_dialog import NewPatient, SessionChoice
 from console.ui.shell_actions import start_session_from_choice
 from tests.helpers.window import whole_console
@@ -42,14 +46,16 @@ def test_opening_records_and_every_copy_are_audit_events_in_the_chain(
         cur = ctx.sessions.current
         assert cur is not None
 
-        notes = window.notes_feature  # type: ignore[attr-defined]
+        notes = window.feature(NotesFeature)
         notes.open_session(old_sid)  # chart review of a past session
         notes.open_session(cur.id)  # the live one: not an opening of another record
         notes.open_courses()  # the current patient's course
-        notes.course_view.show_patient(old_pid)  # another patient's course
-        notes.course_view.show_patient(old_pid)  # the same again: logged once
+        courses = notes.course_view
+        assert courses is not None
+        courses.show_patient(old_pid)  # another patient's course
+        courses.show_patient(old_pid)  # the same again: logged once
 
-        reports = window.report_actions  # type: ignore[attr-defined]
+        reports = window.feature(ReportActions)
         reports.save_as("report", tmp_path / "r.pdf")
         qtbot.waitUntil(lambda: reports.done.is_set() and not reports.busy, timeout=60_000)
 
@@ -62,12 +68,12 @@ def test_opening_records_and_every_copy_are_audit_events_in_the_chain(
 
         reports.print_it("report", printer_for=printer)
         qtbot.waitUntil(lambda: "sent to" in reports.last_message, timeout=60_000)
-        exports = window.export_actions  # type: ignore[attr-defined]
+        exports = window.feature(ExportActions)
         before = exports.last_message
         exports.start(cur.id, tmp_path / "s.csv", "csv")
         qtbot.waitUntil(lambda: not exports.busy and exports.last_message != before,
                         timeout=60_000)
-        backups = window.backups  # type: ignore[attr-defined]
+        backups = window.feature(BackupFeature)
         backups.service.backup_now()
         qtbot.waitUntil(lambda: "Backup made" in window.statusBar().currentMessage(),
                         timeout=60_000)

@@ -17,6 +17,7 @@ from console.ui.main_window import MainWindow
 from console.ui.session_dialog import NewPatient, SessionChoice
 from console.ui.shell_actions import start_session_from_choice
 from tests.helpers.staff import staff_signed_in
+from tests.helpers.window import pause_before_second_press
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 
@@ -51,12 +52,12 @@ def test_ending_a_session_backs_up_and_a_missing_disk_is_said_in_the_status_bar(
     console: tuple[MainWindow, Running], qtbot: QtBot, db_path: Path, usb: Path
 ) -> None:
     window, running = console
-    feature = window.backups  # type: ignore[attr-defined]
+    feature = window.feature(BackupFeature)
     assert isinstance(feature, BackupFeature)
     start_session_from_choice(running.ctx, SessionChoice(
         None, NewPatient("Ada Example", "MRN-1", "1950-02-03", 61.0), None, None))
     window.request_end_session()
-    qtbot.waitUntil(window.end_accepts_second_press, timeout=3000)  # a deliberate pause
+    pause_before_second_press(qtbot, window)  # a deliberate pause
     window.request_end_session()
     assert running.ctx.sessions.current is None
     local = backups_dir(db_path)

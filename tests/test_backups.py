@@ -282,6 +282,7 @@ def test_the_end_of_a_session_backs_up_to_both_folders_off_the_callers_thread(
     assert said.wait_runs(1), "no backup on the workstation yet: one at start"
     assert said.runs[0].why == "daily" and said.runs[0].ok
     s = sessions.start(None)
+    assert s is not None
     stop = threading.Event()
     fed = [0]
 

@@ -37,9 +37,13 @@ from console.core.session import Staff
 from console.store import records
 from console.store.events import Event, session_events
 from console.ui import session_dialog, theme
+from console.ui.dosing.dose_feature import DoseFeature
 from console.ui.dosing.dose_panel import DosePanel
+from console.ui.music.music_feature import MusicFeature
+from console.ui.notes.notes_feature import NotesFeature
 from console.ui.session_dialog import SessionDialog
 from tests.helpers.staff import PRESCRIBER, staff_signed_in
+from tests.helpers.window import pause_before_second_press
 
 MIN = 60.0
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
@@ -70,11 +74,11 @@ class Room:
 
     @property
     def panel(self) -> DosePanel:
-        return self.window.dose_feature.dose_panel  # type: ignore[attr-defined]
+        return self.window.feature(DoseFeature).dose_panel
 
     @property
     def day(self) -> DoseDay:
-        day = self.window.dose_feature.day  # type: ignore[attr-defined]
+        day = self.window.feature(DoseFeature).day
         assert day is not None
         return day
 
@@ -89,7 +93,7 @@ class Room:
 
     def ready(self) -> None:
         """The pre-dose checklist ticked and a baseline BP/HR typed: dosing unlocked."""
-        checklist = self.window.dose_feature.checklist  # type: ignore[attr-defined]
+        checklist = self.window.feature(DoseFeature).checklist
         for item_id, w in checklist.inputs.items():
             if isinstance(w, QCheckBox):
                 w.click()
@@ -98,7 +102,7 @@ class Room:
                 w.setText("6" if item_id.startswith("fasting") else "Sam (son), 555-0100")
                 w.editingFinished.emit()
         self.day.manual_vitals({"sys": "124", "dia": "78", "hr": "70"})
-        self.window.dose_feature.refresh()  # type: ignore[attr-defined]
+        self.window.feature(DoseFeature).refresh()
         assert self.day.dosing_allowed(), self.day.gate().reasons
 
     def key(self, key: Qt.Key, mod: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
@@ -217,7 +221,7 @@ def test_stops_are_graded_and_an_edit_withdraws_the_question(
     assert "ABOVE THE PROTOCOL RANGE 7–21 mg" in p["summary"]
     assert "⚠ ABOVE RANGE 7–21 mg" in panel.log.text() and "Ana Nurse" in panel.log.text()
     # the marker is in the note as it will be signed
-    note = room.window.notes_feature.pane  # type: ignore[attr-defined]
+    note = room.window.feature(NotesFeature).pane
     qtbot.waitUntil(lambda: "ABOVE THE PROTOCOL RANGE 7–21 mg" in note.full_note.toPlainText(),
                     timeout=5000)  # the note picks up other features' entries each second
 
@@ -300,7 +304,7 @@ def test_a_dose_entered_in_error_is_struck_through_and_not_counted(
     assert "Cumulative this session: 14.0 mg (0.20 mg/kg) · 1 dose(s)" in (
         panel.cumulative.text())
     assert room.day.doses[0].role == "initial"
-    note = room.window.notes_feature.pane  # type: ignore[attr-defined]
+    note = room.window.feature(NotesFeature).pane
     qtbot.waitUntil(lambda: "ENTERED IN ERROR" in note.full_note.toPlainText(), timeout=5000)
     SCREENSHOTS.mkdir(exist_ok=True)
     panel.grab().save(str(SCREENSHOTS / "dose_entered_in_error_panel.png"))
@@ -314,14 +318,14 @@ def test_fields_are_empty_for_the_next_patient(
     rooms.append(room)
     room.begin(name="First Patient")
     panel = room.panel
-    checklist = room.window.dose_feature.checklist  # type: ignore[attr-defined]
+    checklist = room.window.feature(DoseFeature).checklist
     qtbot.keyClicks(panel.mg, "50")
     qtbot.keyClicks(panel.lot, "LOT-1")
     qtbot.keyClicks(panel.when, "5")
     qtbot.keyClicks(checklist.reason, "half-typed reason")
     panel.moaas.setCurrentIndex(3)
     room.window.request_end_session()
-    qtbot.waitUntil(room.window.end_accepts_second_press, timeout=3000)  # a deliberate pause
+    pause_before_second_press(qtbot, room.window)  # a deliberate pause
     room.window.request_end_session()
     assert room.ctx.sessions.current is None
     # between patients the panel names no protocol, weight or lock of the one who left
@@ -351,7 +355,7 @@ def test_the_wheel_changes_no_unfocused_input_anywhere(
         wheel(moaas)
     assert moaas.currentIndex() == 0
     assert moaas.focusPolicy() == Qt.FocusPolicy.StrongFocus  # the wheel gives no focus
-    volume = room.window.music_feature.panel.volume  # type: ignore[attr-defined]
+    volume = room.window.feature(MusicFeature).panel.volume
     before = volume.value()
     wheel(volume, down=before > volume.minimum())
     assert volume.value() == before
@@ -454,8 +458,8 @@ def test_hours_since_food_that_is_not_a_number_is_refused_beside_the_field(
     room = Room(qtbot, tmp_path)
     rooms.append(room)
     room.begin()
-    checklist = room.window.dose_feature.checklist  # type: ignore[attr-defined]
-    room.window.side_tabs.setCurrentWidget(room.window.dose_feature.left)  # type: ignore[attr-defined]
+    checklist = room.window.feature(DoseFeature).checklist
+    room.window.side_tabs.setCurrentWidget(room.window.feature(DoseFeature).left)
     food = checklist.inputs["fasting_food"]
     assert isinstance(food, QLineEdit)
     food.setFocus()

@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QCheckBox, QLineEdit
 from pytestqt.qtbot import QtBot
 
-from console.app import Running, start_core
+from console.app import Running, start_core, wire_store_messages
 from console.core.clock import FakeClock
 from console.core.config import Config, DeviceConfig
 from console.core.dosing.templates import SHIPPED_DIR
@@ -70,7 +70,9 @@ class Console:
         theme.apply_theme(app)
         self.window = MainWindow(ctx, self.feed)
         qtbot.addWidget(self.window)
+        wire_store_messages(self.window, ctx)  # ctx.post onto the GUI thread, as in the app
         self.feature: DoseFeature = install(self.window, ctx, self.feed)
+        self.window.provide(self.feature)  # closed with the window
         self.feed.start()
         self.window.resize(1600, 1000)
         self.window.show()

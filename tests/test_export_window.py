@@ -22,6 +22,7 @@ from console.store.events import session_events
 from console.ui import theme
 from console.ui.export_actions import ExportActions
 from console.ui.main_window import MainWindow
+from console.ui.report_actions import ReportActions
 from console.ui.session_dialog import NewPatient, SessionChoice
 from console.ui.shell_actions import start_session_from_choice
 from tests.helpers.staff import staff_signed_in
@@ -49,7 +50,7 @@ def console(qtbot: QtBot, db_path: Path, config: Config) -> Iterator[tuple[MainW
 
 
 def export_through_menu(window: MainWindow, qtbot: QtBot, path: Path, fmt: str) -> str:
-    actions = window.export_actions  # type: ignore[attr-defined]
+    actions = window.feature(ExportActions)
     assert isinstance(actions, ExportActions)
     asked: list[int] = []
 
@@ -139,7 +140,6 @@ def test_the_report_saved_and_printed_from_the_window_is_recorded_the_same_way(
     its event is committed; a print recorded with the printer as where it went."""
     from PySide6.QtPrintSupport import QPrinter
 
-    from console.ui.report_actions import ReportActions
 
     window, running = console
     ctx = running.ctx
@@ -147,7 +147,7 @@ def test_the_report_saved_and_printed_from_the_window_is_recorded_the_same_way(
         None, NewPatient("Ada Example", "MRN-1", "1950-02-03", 61.0), None, None))
     session = ctx.sessions.current
     assert session is not None
-    actions = window.report_actions  # type: ignore[attr-defined]
+    actions = window.feature(ReportActions)
     assert isinstance(actions, ReportActions)
 
     folder = tmp_path / "out"

@@ -16,6 +16,7 @@ from console.core.session_record import build_record
 from console.store import chain
 from console.store.db import connect_file
 from console.store.events import session_events
+from console.ui.record_integrity import RecordCheck
 from tests.helpers.report_day import ketamine_day, rig
 from tests.helpers.window import whole_console
 from tests.test_hash_chain import _outside, _session, _verify
@@ -95,17 +96,20 @@ def test_window_shows_an_altered_record_in_a_banner_that_stays(
     _outside(db_path, ("UPDATE readings SET value=200 WHERE id=?", (rid,)),
              ("DELETE FROM events WHERE uid=?", (uids["note2"],)))
     with whole_console(qtbot, db_path, config) as (window, _running):
-        check = window.record_check  # type: ignore[attr-defined]
+        check = window.feature(RecordCheck)
         qtbot.waitUntil(lambda: check.status is not None, timeout=20_000)
         assert check.banner.isVisible()  # the links and events alone already tell
-        qtbot.waitUntil(lambda: check.status.rows_checked == "all", timeout=20_000)
+        qtbot.waitUntil(lambda: check.status is not None
+                        and check.status.rows_checked == "all", timeout=20_000)
+        status = check.status
+        assert status is not None
         banner = check.banner
         assert banner.isVisible()
         text = banner.text.text()
         assert text.startswith("Record altered outside Holdspace after ")
         assert "vital signs recorded" in text and "(and 1 more)" in text
         assert not hasattr(banner, "hide_button")  # nothing to dismiss it with
-        assert "note.observation" in " ".join(check.status.details(5))
+        assert "note.observation" in " ".join(status.details(5))
         assert check.action.text() == "Record check…"
 
 
@@ -113,9 +117,11 @@ def test_window_of_an_intact_record_shows_no_banner(
         qtbot: QtBot, db_path: Path, config: Config) -> None:
     _session(db_path)
     with whole_console(qtbot, db_path, config) as (window, _running):
-        check = window.record_check  # type: ignore[attr-defined]
+        check = window.feature(RecordCheck)
         qtbot.waitUntil(lambda: check.status is not None
                         and check.status.rows_checked == "all", timeout=20_000)
-        assert check.status.ok and check.status.links > 0
+        status = check.status
+        assert status is not None
+        assert status.ok and status.links > 0
         assert not check.banner.isVisible()
         assert window.statusBar().currentMessage().startswith("Record intact: ")

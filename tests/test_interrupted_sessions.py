@@ -19,6 +19,7 @@ from console.store import owner, records
 from console.store.db import StoreError, open_db, open_readonly
 from console.store.events import session_events
 from console.store.writer import StoreWriter
+from console.ui.resume_bar import ResumeBar
 from devices import mdc
 from devices.reading import Reading, WaveChunk
 from devices.simulator import Simulator
@@ -93,7 +94,7 @@ def test_an_interrupted_session_is_offered_and_ending_it_closes_it_where_it_stop
         assert sessions.current is None, "nothing is resumed behind anyone's back"
         assert [w.row.id for w in sessions.waiting] == [sid]
         assert sessions.waiting[0].at == pytest.approx(last)
-        bar = window.resume_bar  # type: ignore[attr-defined]
+        bar = window.feature(ResumeBar)
         assert not bar.isHidden()
         assert bar.text.text().startswith("The session for Ada Example stopped unexpectedly at ")
         assert time.strftime("%H:%M", time.localtime(last)) in bar.end_button.text()
@@ -125,7 +126,7 @@ def test_resuming_is_refused_in_words_while_another_session_is_open(
     window, feed = build_window(running)
     qtbot.addWidget(window)
     try:
-        bar = window.resume_bar  # type: ignore[attr-defined]
+        bar = window.feature(ResumeBar)
         assert "the unnamed patient" in bar.text.text()
         running.ctx.sessions.start(None)
         assert not bar.resume_button.isEnabled() and "end it first" in bar.detail.text()
@@ -140,7 +141,9 @@ def test_a_console_closed_mid_session_is_offered_as_closed_not_as_a_crash(
         db_path: Path, config: Config) -> None:
     running = start_core(db_path, devices=None, config=config)
     try:
-        sid = running.ctx.sessions.start(None).id
+        started = running.ctx.sessions.start(None)
+        assert started is not None
+        sid = started.id
     finally:
         running.stop()  # closed with the session open
     running = start_core(db_path, devices=None, config=config)

@@ -12,8 +12,10 @@ from console.core.music.music_controller import MusicState
 from console.core.music.setting_checklist import SettingChecklist, load_checklist
 from console.ui import theme
 from console.ui.gui_post import GuiPoster
+from console.ui.music.music_feature import MusicFeature
 from console.ui.music.music_panel import MusicPanel, music_actions
 from console.ui.music.setting_panel import SettingPanel, SettingSummary, room_mode_action
+from console.ui.resume_bar import ResumeBar
 from tests.helpers.staff import staff_signed_in
 from tests.music_support import music_rig
 
@@ -151,7 +153,7 @@ def test_by_default_music_waits_for_the_patient(qtbot, db_path, config, themed):
     """The default (issue 10): no music at launch; it starts with the session."""
     window, feed, running = _console(qtbot, db_path, config)
     try:
-        music = window.music_feature.music
+        music = window.feature(MusicFeature).music
         assert music.available and music.state is MusicState.STOPPED
         feed.second.emit(running.ctx.clock.now())  # a tick changes nothing
         assert music.state is MusicState.STOPPED
@@ -170,7 +172,7 @@ def test_a_clinic_can_play_the_demo_program_from_launch(qtbot, db_path, config, 
     config.extra["music"] = {"autostart": "launch"}
     window, feed, running = _console(qtbot, db_path, config)
     try:
-        music = window.music_feature.music
+        music = window.feature(MusicFeature).music
         qtbot.waitUntil(lambda: music.state is MusicState.PLAYING, timeout=3000)
         assert running.ctx.sessions.current is None
         deck = music.engine.decks[music.active_deck]
@@ -189,7 +191,7 @@ def test_console_starts_the_demo_program_with_the_session(qtbot, db_path, config
     config.extra["music"] = {"autostart": "session"}  # a clinic that wants quiet until then
     window, feed, running = _console(qtbot, db_path, config)
     try:
-        feature = window.music_feature
+        feature = window.feature(MusicFeature)
         assert feature.banner is None and feature.music.state is MusicState.STOPPED
         _start_session(running)
         music = feature.music
@@ -236,7 +238,7 @@ def test_without_libvlc_music_is_off_and_the_console_goes_on(qtbot, db_path, con
     config.extra["music"] = {"libvlc": str(tmp_path / "nowhere" / "libvlc.so.5")}
     window, feed, running = _console(qtbot, db_path, config)
     try:
-        feature = window.music_feature
+        feature = window.feature(MusicFeature)
         assert feature.banner is not None
         assert "Music unavailable" in feature.banner.text()
         assert not feature.banner.isHidden()
@@ -267,7 +269,7 @@ def test_restart_resumes_the_phase_and_session_end_is_on_its_record(qtbot, db_pa
     window, feed, running = _console(qtbot, db_path, config)
     try:
         _start_session(running)
-        music = window.music_feature.music
+        music = window.feature(MusicFeature).music
         qtbot.waitUntil(lambda: music.state is MusicState.PLAYING, timeout=3000)
         music.next_phase()
         sid = running.ctx.sessions.current.id
@@ -277,8 +279,8 @@ def test_restart_resumes_the_phase_and_session_end_is_on_its_record(qtbot, db_pa
         running.stop()
     window, feed, running = _console(qtbot, db_path, config)
     try:
-        music = window.music_feature.music
-        window.resume_bar.resume_button.click()  # issue 9: the console offers to resume it
+        music = window.feature(MusicFeature).music
+        window.feature(ResumeBar).resume_button.click()  # issue 9: the console offers to resume it
         assert running.ctx.sessions.current.id == sid
         qtbot.waitUntil(lambda: music.state is MusicState.PLAYING, timeout=3000)
         assert music.now_playing().phase == "onset"
@@ -300,7 +302,7 @@ def test_the_first_dose_moves_to_onset_and_a_booster_extends(qtbot, db_path, con
     window, feed, running = _console(qtbot, db_path, config)
     try:
         _start_session(running)
-        music = window.music_feature.music
+        music = window.feature(MusicFeature).music
         qtbot.waitUntil(lambda: music.state is MusicState.PLAYING, timeout=3000)
         assert music.now_playing().phase == "pre-onset"
         sessions = running.ctx.sessions
@@ -341,7 +343,7 @@ def test_extend_by_key_and_by_button_adds_the_programs_minutes(qtbot, db_path, c
     window, feed, running = _console(qtbot, db_path, config)
     try:
         _start_session(running)
-        feature = window.music_feature
+        feature = window.feature(MusicFeature)
         music = feature.music
         qtbot.waitUntil(lambda: music.state is MusicState.PLAYING, timeout=3000)
         step = music.program.extend_minutes

@@ -28,7 +28,11 @@ from pytestqt.qtbot import QtBot
 from console.core.config import Config, DeviceConfig, default_data_dir
 from console.core.session import Staff
 from console.core.vitals.captures import connect
+from console.ui.backup_feature import BackupFeature
 from console.ui.crash_guard import CrashGuard
+from console.ui.export_actions import ExportActions
+from console.ui.notes.notes_feature import NotesFeature
+from console.ui.report_actions import ReportActions
 from console.ui.session_dialog import NewPatient, SessionChoice
 from console.ui.shell_actions import start_session_from_choice
 from devices import mdc
@@ -137,11 +141,11 @@ def test_a_whole_session_leaves_no_patient_data_outside_the_database(
             qtbot.waitUntil(hl7_stored, timeout=20_000)
             ready_to_dose(window)
             dose_day(window).give_dose("50", lot="K-1", given_by="Ana Nurse")
-            notes = window.notes_feature.notes  # type: ignore[attr-defined]
+            notes = window.feature(NotesFeature).notes
             notes.observe(f"Calm; says her name is {NAME}")
             ctx.writer.flush()
 
-            reports = window.report_actions  # type: ignore[attr-defined]
+            reports = window.feature(ReportActions)
             reports.save_as("report", dirs["exports"] / "report.pdf")
             qtbot.waitUntil(lambda: reports.done.is_set() and not reports.busy, timeout=60_000)
 
@@ -154,14 +158,14 @@ def test_a_whole_session_leaves_no_patient_data_outside_the_database(
 
             reports.print_it("report", printer_for=printer)
             qtbot.waitUntil(lambda: "sent to" in reports.last_message, timeout=60_000)
-            exports = window.export_actions  # type: ignore[attr-defined]
+            exports = window.feature(ExportActions)
             for key, name in (("csv", "s.csv"), ("fhir", "s.json")):
                 before = exports.last_message
                 exports.start(session.id, dirs["exports"] / name, key)
                 qtbot.waitUntil(partial(_finished, exports, before), timeout=60_000)
                 assert "exported" in exports.last_message, exports.last_message
             ctx.sessions.end()
-            backups = window.backups  # type: ignore[attr-defined]
+            backups = window.feature(BackupFeature)
             backups.service.backup_now()
             qtbot.waitUntil(lambda: "Backup made" in window.statusBar().currentMessage(),
                             timeout=60_000)

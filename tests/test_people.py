@@ -171,7 +171,9 @@ def test_nobody_signed_in_cannot_record_a_clinical_event(room: Room) -> None:
 def _open(room: Room) -> int:
     pid = room.writer.call(lambda c: records.create_patient(c, "Rosa M.", room.clock.now(),
                                                             weight_kg=70.0)).result(5)
-    return room.sessions.start(pid, template="im").id
+    opened = room.sessions.start(pid, template="im")
+    assert opened is not None  # a quick disk: started at once
+    return opened.id
 
 
 def test_an_author_not_on_staff_cannot_sign_or_write(room: Room) -> None:

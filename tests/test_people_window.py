@@ -59,7 +59,7 @@ def console(qtbot: QtBot, db_path: Path, config: Config) -> Iterator[tuple[MainW
 
 
 def ui_of(window: MainWindow) -> PeopleUI:
-    ui = window.people_ui  # type: ignore[attr-defined]
+    ui = window.feature(PeopleUI)
     assert isinstance(ui, PeopleUI)
     return ui
 

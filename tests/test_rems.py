@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from console.core.dosing import rems
+from console.ui.dosing.dose_feature import DoseFeature
 from tests.helpers.dose_fixtures import Core, bp, core_fixture  # noqa: F401
 from tests.test_dosing import ready
 
@@ -57,7 +58,7 @@ def test_rems_panel_only_for_rems_templates_and_always_from_the_record(
     from tests.helpers.window import begin, dose_day, ready_to_dose, whole_console
 
     with whole_console(qtbot, db_path, config) as (window, running):
-        feature = window.dose_feature  # type: ignore[attr-defined]
+        feature = window.feature(DoseFeature)
         tabs, panel = window.side_tabs, feature.rems
         idx = tabs.indexOf(panel)
         begin(running, "im")

@@ -21,7 +21,10 @@ from pytestqt.qtbot import QtBot
 
 from console.core.config import Config
 from console.ui import theme
+from console.ui.dosing.dose_feature import DoseFeature
 from console.ui.main_window import MainWindow
+from console.ui.music.music_feature import MusicFeature
+from console.ui.notes.notes_feature import NotesFeature
 from console.ui.notes.staff_dialog import StaffEditor
 from devices import mdc
 from devices.reading import Reading
@@ -105,7 +108,7 @@ def show_wide_values(window: MainWindow, running_now: float) -> None:
 
 
 def music_buttons(window: MainWindow) -> list[QPushButton]:
-    return list(window.music_feature.panel.buttons.values())  # type: ignore[attr-defined]
+    return list(window.feature(MusicFeature).panel.buttons.values())
 
 
 @pytest.mark.parametrize(("width", "height"), SIZES)
@@ -116,7 +119,7 @@ def test_every_control_fits_the_screen(qtbot: QtBot, db_path: Path, config: Conf
         begin(running, "esketamine-rems")  # six tabs, the REMS one among them
         qtbot.waitUntil(lambda: window.vitals.hr.value.text().isdigit(), timeout=10_000)
         settle(qtbot, window, width, height)
-        feature = window.dose_feature  # type: ignore[attr-defined]
+        feature = window.feature(DoseFeature)
         checks = feature.checklist
 
         # --- before the first dose: the checklist, the gate override, the dose entry
@@ -147,9 +150,11 @@ def test_every_control_fits_the_screen(qtbot: QtBot, db_path: Path, config: Conf
         hint = window.minimumSizeHint()
         assert hint.width() <= width and hint.height() <= height, hint
         assert no_sideways_scrolling(window) == []
-        for w in (feature.banner.ack, feature.dose_panel.record_button,
-                  window.header.end_button, *window.tiles(), *music_buttons(window)):
-            assert on_screen(window, w), w.objectName() or type(w).__name__
+        shown: list[QWidget] = [feature.banner.ack, feature.dose_panel.record_button,
+                                window.header.end_button, *window.tiles(),
+                                *music_buttons(window)]
+        for widget in shown:
+            assert on_screen(window, widget), widget.objectName() or type(widget).__name__
         show_wide_values(window, running.ctx.clock.now())
         px = numeral_px(window)
         assert min(px.values()) >= theme.NUMERAL_MIN_PX, px
@@ -174,7 +179,7 @@ def test_room_mode_dims_every_surface_but_an_alarming_value(qtbot: QtBot, db_pat
         day = dose_day(window)
         ready_to_dose(window)
         day.give_dose("50")
-        feature = window.dose_feature  # type: ignore[attr-defined]
+        feature = window.feature(DoseFeature)
         feature.refresh()
         qtbot.waitUntil(lambda: window.vitals.nibp.value.text() == "128/80", timeout=5000)
         timer = feature.timer_bar
@@ -183,7 +188,7 @@ def test_room_mode_dims_every_surface_but_an_alarming_value(qtbot: QtBot, db_pat
             "NIBP numerals": window.vitals.nibp.value, "header": window.header.who,
             "dose panel": feature.dose_panel.record_button, "tabs": window.side_tabs.tabBar(),
             "trend": window.vitals.trend, "wall clock": window.header.clock,
-            "music": window.music_feature.panel,  # type: ignore[attr-defined]
+            "music": window.feature(MusicFeature).panel,
         }
 
         def measure() -> dict[str, float]:
@@ -192,7 +197,7 @@ def test_room_mode_dims_every_surface_but_an_alarming_value(qtbot: QtBot, db_pat
                     for k, w in surfaces.items()}
 
         normal = measure()
-        room_action = window.music_feature.room_action  # type: ignore[attr-defined]
+        room_action = window.feature(MusicFeature).room_action
         room_action.trigger()  # Ctrl+Shift+R, as in the room
         assert theme.room_mode_active()
         try:
@@ -264,20 +269,22 @@ def test_dialogs_open_clear_of_the_tiles_and_the_alarm_banner(
         day.give_dose("50")
         day.set_limit("sys-severe", "100", "test: keep an alarm on the banner")
         manual_vitals(window, sys="210", dia="125")
-        feature = window.dose_feature  # type: ignore[attr-defined]
+        feature = window.feature(DoseFeature)
         qtbot.waitUntil(lambda: feature.banner.isVisible(), timeout=3000)
         settle(qtbot, window, 1366, 768)
         keep = [global_rect(feature.banner), *(global_rect(t) for t in window.tiles())]
         monitors = _modal_geometry(qtbot, _action(window, "Monitors…"))
         assert not any(monitors.intersects(k) for k in keep), (monitors, keep)
 
-        notes = window.notes_feature  # type: ignore[attr-defined]
+        notes = window.feature(NotesFeature)
         notes.open_staff()
         staff = notes.staff_editor
+        assert staff is not None
         qtbot.waitUntil(staff.isVisible, timeout=3000)
         assert not any(staff.frameGeometry().intersects(k) for k in keep)
         notes.open_courses()
         courses = notes.course_view
+        assert courses is not None
         qtbot.waitUntil(courses.isVisible, timeout=3000)
         assert not any(courses.frameGeometry().intersects(k) for k in keep)
         SHOTS.mkdir(exist_ok=True)
@@ -290,7 +297,7 @@ def test_dialogs_open_clear_of_the_tiles_and_the_alarm_banner(
 def test_staff_list_is_a_dialog_escape_closes_and_space_adds_nothing(
         qtbot: QtBot, db_path: Path, config: Config) -> None:
     with whole_console(qtbot, db_path, config) as (window, _running):
-        notes = window.notes_feature  # type: ignore[attr-defined]
+        notes = window.feature(NotesFeature)
         notes.open_staff()
         staff = notes.staff_editor
         assert isinstance(staff, StaffEditor)

@@ -42,6 +42,8 @@ from console.ui import theme
 from console.ui.dosing.dose_feature import DoseFeature
 from console.ui.dosing.rems_panel import RemsPanel
 from console.ui.main_window import MainWindow
+from console.ui.notes.notes_feature import NotesFeature
+from console.ui.resume_bar import ResumeBar
 from console.ui.session_dialog import NewPatient, SessionChoice
 from console.ui.shell_actions import apply_device_choice, start_session_from_choice
 from devices import mdc
@@ -82,7 +84,7 @@ class Room:
 
     @property
     def dose(self) -> DoseFeature:
-        feature = getattr(self.window, "dose_feature", None)
+        feature = self.window.feature(DoseFeature)
         assert isinstance(feature, DoseFeature)
         return feature
 
@@ -310,7 +312,7 @@ def test_the_next_patient_sees_nothing_of_the_previous_one(
     room = Room(qtbot, db_path, config, clock)
     rooms.append(room)
     window, strip, feature = room.window, room.window.vitals, room.dose
-    pane = window.notes_feature.pane  # type: ignore[attr-defined]
+    pane = window.feature(NotesFeature).pane
 
     # ---- patient A: esketamine (REMS), a dose, an alarm, a note, signed
     a_sid = begin(room, "Anna First", "esketamine-rems", 64.0)
@@ -360,7 +362,7 @@ def test_the_next_patient_sees_nothing_of_the_previous_one(
             assert (t >= b.row.started).all(), "trend series from before B's start"
         pleth = strip.pleth
         assert pleth.last_t is None or pleth.last_t >= b.row.started
-        tl = window.notes_feature.timeline  # type: ignore[attr-defined]
+        tl = window.feature(NotesFeature).timeline
         assert tl.session_id == b_sid
         assert not {it.uid for it in tl.items} & a_uids, "A's events on the timeline"
         uids = {pane.entries.item(i).data(Qt.ItemDataRole.UserRole) for i in range(pane.entries.count())}
@@ -415,7 +417,7 @@ def test_a_restart_rebuilds_alarms_from_the_record_and_writes_nothing_for_the_pa
     again = Room(qtbot, db_path, Config.load(config.path), clock)
     rooms.append(again)
     # Issue 9: the session left open is offered at the next start and resumed by choice.
-    again.window.resume_bar.resume_button.click()  # type: ignore[attr-defined]
+    again.window.feature(ResumeBar).resume_button.click()
     assert again.ctx.sessions.current is not None and again.ctx.sessions.current.id == sid
     # the monitor streams and the alarm rules tick a few times on the reopened console
     qtbot.waitUntil(lambda: again.seconds >= 3 and again.window.vitals.spo2.value.text()

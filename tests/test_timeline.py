@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
+from console.ui.notes.notes_feature import NotesFeature
 from console.ui.notes.timeline import LANE_Y, Timeline
 from tests.notes_support import rig, write_day
 
@@ -135,7 +136,7 @@ def console(qtbot, qapp, tmp_path):
         feed = LiveFeed(ctx.hub, r.clock)
         window = MainWindow(ctx, feed)
         wire_store_messages(window, ctx)  # committed events reach the features, as in the app
-        install(window, ctx, feed)
+        window.provide(install(window, ctx, feed))
         qtbot.addWidget(window)
         window.resize(1600, 960)
         window.show()
@@ -148,7 +149,7 @@ def test_clicking_an_alarm_moves_the_vitals_chart(qtbot, console):
     from console.app import FEATURES
 
     r, window, _feed = console
-    feature = window.notes_feature
+    feature = window.feature(NotesFeature)
     uids = write_day(r)
     r.clock.advance(3000)
     obs = feature.notes.observe("Brief SpO2 dip, repositioned chin")
@@ -172,13 +173,13 @@ def test_clicking_an_alarm_moves_the_vitals_chart(qtbot, console):
     qtbot.keyClick(window, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier |
                    Qt.KeyboardModifier.ShiftModifier)
     assert window.side_tabs.currentWidget() is feature.pane and feature.pane.ae_box.isVisible()
-    assert any("console.ui.notes.notes_feature" in f.__code__.co_consts for f in FEATURES)
+    assert "console.ui.notes.notes_feature" in FEATURES
     window.grab().save(str(SHOTS / "window_with_timeline.png"))
 
 
 def test_staff_list_edit_and_course_view(qtbot, console):
     r, window, _feed = console
-    feature = window.notes_feature
+    feature = window.feature(NotesFeature)
     feature.open_staff()
     ed = feature.staff_editor
     ed.add_row("Sam Okafor", "")

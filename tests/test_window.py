@@ -13,10 +13,12 @@ from console.core.config import Config
 from console.store.db import open_db
 from console.ui import theme
 from console.ui.main_window import MainWindow
+from console.ui.resume_bar import ResumeBar
 from console.ui.session_dialog import NewPatient, SessionChoice, parse_weight
 from console.ui.shell_actions import start_session_from_choice
 from devices import mdc
 from tests.helpers.staff import staff_signed_in
+from tests.helpers.window import pause_before_second_press
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 
@@ -75,7 +77,7 @@ def test_live_values_appear_and_a_session_records_them(
     # between them since issue 10 (a double-click does not end a session).
     window.request_end_session()
     assert running.ctx.sessions.current is not None
-    qtbot.waitUntil(window.end_accepts_second_press, timeout=3000)
+    pause_before_second_press(qtbot, window)
     window.request_end_session()
     assert running.ctx.sessions.current is None
     assert conn.execute("SELECT state FROM sessions WHERE id=?", (sid,)).fetchone()[0] == "ended"
@@ -132,7 +134,7 @@ def test_reopening_mid_session_resumes_it_with_its_whole_trend(
     qtbot.addWidget(window)
     try:
         # Issue 9: a session whose process died is offered, not resumed behind anyone's back.
-        bar = window.resume_bar  # type: ignore[attr-defined]
+        bar = window.feature(ResumeBar)
         assert running.ctx.sessions.current is None
         assert not bar.isHidden() and "stopped unexpectedly" in bar.text.text()
         SCREENSHOTS.mkdir(exist_ok=True)

@@ -19,7 +19,10 @@ from console.core.dosing.templates import sustain_text
 from console.core.music.music_controller import MusicState
 from console.ui import theme
 from console.ui.clock_axis import ClockAxis
+from console.ui.dosing.dose_feature import DoseFeature
 from console.ui.dosing.timer_bar import duration_words
+from console.ui.music.music_feature import MusicFeature
+from console.ui.notes.notes_feature import NotesFeature
 from tests.helpers.window import begin, dose_day, ready_to_dose, whole_console
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -66,7 +69,7 @@ def test_times_and_durations_read_as_durations() -> None:
 def test_the_window_uses_those_words(qtbot: QtBot, db_path: Path, config: Config) -> None:
     clock = FakeClock(time.time())
     with whole_console(qtbot, db_path, config, clock=clock) as (window, running):
-        feature = window.dose_feature  # type: ignore[attr-defined]
+        feature = window.feature(DoseFeature)
         # no session: the dose panel says where to choose a protocol
         feature.dose_panel.record()
         assert "Session ▸ Start session… (Ctrl+N)" in feature.dose_panel.message.text()
@@ -91,7 +94,7 @@ def test_the_window_uses_those_words(qtbot: QtBot, db_path: Path, config: Config
 def test_silence_ends_with_a_whole_word(qtbot: QtBot, db_path: Path, config: Config) -> None:
     with whole_console(qtbot, db_path, config) as (window, running):
         begin(running, None)
-        music = window.music_feature  # type: ignore[attr-defined]
+        music = window.feature(MusicFeature)
         qtbot.waitUntil(lambda: music.music.state is MusicState.PLAYING, timeout=3000)
         music.music.silence()
         qtbot.waitUntil(lambda: music.music.state is MusicState.SILENT, timeout=5000)
@@ -134,7 +137,7 @@ def test_the_note_log_follows_the_newest_entry_unless_scrolled_up(
         qtbot: QtBot, db_path: Path, config: Config) -> None:
     with whole_console(qtbot, db_path, config) as (window, running):
         begin(running, "im")
-        notes = window.notes_feature  # type: ignore[attr-defined]
+        notes = window.feature(NotesFeature)
         pane = notes.pane
         window.side_tabs.setCurrentWidget(pane)
         QApplication.processEvents()

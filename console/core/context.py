@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from console.core.acquisition import AcquisitionHub
@@ -10,9 +11,15 @@ from console.core.clock import Clock
 from console.core.config import Config
 from console.core.ducking import Ducking
 from console.core.people.service import PeopleService
+from console.core.saving import Post
 from console.core.session import SessionService
 from console.store import engine
 from console.store.writer import StoreWriter
+
+
+def run_here(fn: Callable[[], None]) -> None:
+    """`post` before there is a GUI thread to post to: run at once."""
+    fn()
 
 
 @dataclass
@@ -27,3 +34,9 @@ class AppContext:
     data_dir: Path  # the clinic's own templates/, playlists/, checklists/
     ducking: Ducking
     people: PeopleService | None = None  # who is signed in (console/core/people)
+    # The one way onto the GUI thread, from any thread (the writer's news, VLC's callbacks,
+    # a crash, a worker's result): the composition root sets it to the window's GuiPoster
+    # (console/app.py wire_store_messages). Until then (no window: the headless recorder,
+    # core tests) a call runs at once on the caller's thread.
+    post: Post = field(default=run_here)
+

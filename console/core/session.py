@@ -1,8 +1,12 @@
 """The session now open in this room, and who is at the console.
 
-One `SessionService` per running console. Starting or ending a session goes through the
-writer thread (so the GUI never holds a write lock) and waits for that one small transaction.
-Listeners hear about the change on the caller's thread (the GUI thread in the app).
+One `SessionService` per running console. Starting, resuming or ending a session goes
+through the writer thread (so the GUI never holds a write lock). The caller waits at most
+`QUICK_S` for that one small transaction (milliseconds on a healthy disk), so the change is
+there at once as before; when the disk stalls the screen does not: the change completes on the
+GUI thread (`post`) once the writer has done it, and a failure is announced (`failed`) in words
+for the room. Listeners hear about the change on the GUI thread (the caller's, or `post`'s).
+Only `find_interrupted`, at start-up before there is a window to freeze, waits longer.
 
 `record` appends an event and returns it at once; it is confirmed only when committed:
 `saved(ev)` gives its Future, `saves.state(uid)` says saving / saved / failed, and
@@ -17,17 +21,36 @@ someone in the room choosing it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from console.core.clock import Clock
 from console.core.observers import Observers
-from console.core.saving import SaveWatch
+from console.core.saving import Post, SaveWatch
 from console.store import engine, owner, records
 from console.store.events import Event
 from console.store.writer import StoreWriter
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+QUICK_S = 0.5  # how long a press may wait for the writer before the screen goes on without it
+STARTUP_S = 10.0  # at start-up, before the window exists, the interrupted sessions are found
+
+
+def run_here(fn: Callable[[], None]) -> None:
+    fn()
+
+
+# Why a session cannot be signed yet (None: nothing against it): (reader, session id, its
+# events) -> a message for the signer. A feature registers one (`add_sign_check`).
+SignCheck = Callable[[engine.Connection, int, Sequence[Event]], str | None]
+
+
+def no_note_session() -> int | None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +98,56 @@ class SessionService:
         # ValueError saying who may (console/core/people: the role table and PINs). None
         # where nobody signs in (`holdspace record`, tests of one part).
         self.guard: Callable[[str, str | None, Mapping[str, Any]], None] | None = None
+        # What must be complete before a session is signed, registered by the features that
+        # own it (the dosing feature: the REMS form); the notes consult them when signing.
+        self.sign_checks: list[SignCheck] = []
+        # The session the note is on (an ended one being finished, or the open one), set by
+        # the notes feature; reports and exports default to it.
+        self.note_session: Callable[[], int | None] = no_note_session
+        # How a late answer from the writer gets back to the GUI thread (the app sets it to
+        # ctx.post), and what is waiting for it: a second press waits too, in words.
+        self.post: Post = run_here
+        self.pending: str | None = None
+        # A start, resume or end that the disk refused after the screen went on: in words.
+        self.failed: Observers[str] = Observers()
+        # What is waiting for a slow disk (None: nothing any more), for the window to say.
+        self.pending_changed: Observers[str | None] = Observers()
+
+    def _after(self, fut: Future[T], what: str, then: Callable[[T], None]) -> None:
+        """Run `then(result)` now if the writer answers within QUICK_S (a quick failure is
+        raised to the caller, as before); else on the GUI thread once it has, announcing a
+        failure in `failed`. The screen never waits longer than QUICK_S for the disk."""
+        try:
+            value = fut.result(QUICK_S)
+        except TimeoutError:
+            self.pending = what
+            self.pending_changed.emit(what)
+            log.warning("the disk is slow: %s goes on when it answers", what)
+            fut.add_done_callback(lambda f: self.post(lambda: self._late(f, what, then)))
+            return
+        then(value)
+
+    def _late(self, fut: Future[T], what: str, then: Callable[[T], None]) -> None:
+        self.pending = None
+        self.pending_changed.emit(None)
+        try:
+            value = fut.result()
+        except Exception as e:
+            log.error("%s failed: %s", what, type(e).__name__, exc_info=e)
+            self.failed.emit(f"Holdspace could not {what}: the database did not accept it "
+                             f"({e}). Nothing else was changed; try again, and call support "
+                             "if it keeps happening.")
+            return
+        then(value)
+
+    def _busy(self) -> None:
+        if self.pending is not None:
+            raise RuntimeError(f"still waiting for the disk to {self.pending}")
+
+    def add_sign_check(self, check: SignCheck) -> None:
+        """A feature's "may this session be signed?" (once per check)."""
+        if check not in self.sign_checks:
+            self.sign_checks.append(check)
 
     @property
     def author(self) -> str | None:
@@ -88,16 +161,18 @@ class SessionService:
         """At start-up: mark the sessions whose process died as interrupted (at their last
         stored data) and list the ones waiting for a decision."""
         now, path = self.clock.now(), self.writer.path
-        self.writer.call(
+        self.writer.call(  # at start-up: no window yet to freeze
             lambda c: records.mark_interrupted(c, lambda sid: owner.reap(path, sid), now)
-        ).result(10)
+        ).result(STARTUP_S)
         self._refresh_waiting()
         return self.waiting
 
-    def resume(self, session_id: int) -> OpenSession:
-        """Carry on recording into an interrupted session (recorded as `session.resumed`)."""
+    def resume(self, session_id: int) -> OpenSession | None:
+        """Carry on recording into an interrupted session (recorded as `session.resumed`).
+        Returns it, or None while a stalled disk still has it (`changed` follows)."""
         if self.current is not None:
             raise RuntimeError("a session is already open; end it first")
+        self._busy()
         now, author = self.clock.now(), self.author
 
         def resume(c: engine.Connection) -> None:
@@ -108,28 +183,41 @@ class SessionService:
                 self.owners.release(session_id, ended=True)
                 raise
 
-        self.writer.call(resume).result(10)
-        self.current = self._load(session_id)
-        self._refresh_waiting()
-        self.changed.emit(self.current)
+        def resumed(_: None) -> None:
+            self.current = self._load(session_id)
+            self._refresh_waiting()
+            self.changed.emit(self.current)
+
+        self._after(self.writer.call(resume), "resume the session", resumed)
         return self.current
 
-    def end_interrupted(self, session_id: int) -> float:
-        """Close an interrupted session where its record stops; returns that time."""
+    def end_interrupted(self, session_id: int) -> float | None:
+        """Close an interrupted session where its record stops; returns that time (None
+        while a stalled disk still has it: the list of waiting sessions follows)."""
+        self._busy()
         now, author = self.clock.now(), self.author
-        at = self.writer.call(
-            lambda c: records.end_interrupted_session(c, session_id, now, author)).result(10)
-        self._refresh_waiting()
-        return at
+        at: list[float] = []
+
+        def ended(t: float) -> None:
+            at.append(t)
+            self._refresh_waiting()
+
+        self._after(self.writer.call(
+            lambda c: records.end_interrupted_session(c, session_id, now, author)),
+            "end the interrupted session", ended)
+        return at[0] if at else None
 
     def _refresh_waiting(self) -> None:
         self.waiting = records.waiting_sessions(self.reader)
         self.waiting_changed.emit(self.waiting)
 
     def start(self, patient_id: int | None, template: str | None = None,
-              title: str | None = None) -> OpenSession:
+              title: str | None = None) -> OpenSession | None:
+        """Open a session; returns it, or None while a stalled disk still has it (`changed`
+        follows, or `failed` says why not)."""
         if self.current is not None:
             raise RuntimeError("a session is already open; end it first")
+        self._busy()
         now = self.clock.now()
         author = self.author
         if self.guard is not None:
@@ -140,19 +228,28 @@ class SessionService:
             self.owners.claim(sid)  # in the same transaction: never seen unclaimed
             return sid
 
-        sid = self.writer.call(start).result(10)
-        self.current = self._load(sid)
-        self.changed.emit(self.current)
+        def started(sid: int) -> None:
+            self.current = self._load(sid)
+            self.changed.emit(self.current)
+
+        self._after(self.writer.call(start), "start the session", started)
         return self.current
 
     def end(self, reason: str | None = None) -> None:
-        if self.current is None:
+        """End the open session; with a stalled disk it stays open on screen (monitoring
+        and recording go on) until the end is stored, or `failed` says why not."""
+        if self.current is None or self.pending is not None:
             return
         sid, now, author = self.current.id, self.clock.now(), self.author
-        self.writer.call(lambda c: records.end_session(c, sid, now, author, reason)).result(10)
-        self.owners.release(sid, ended=True)
-        self.current = None
-        self.changed.emit(None)
+
+        def ended(_: None) -> None:
+            self.owners.release(sid, ended=True)
+            if self.current is not None and self.current.id == sid:
+                self.current = None
+                self.changed.emit(None)
+
+        self._after(self.writer.call(lambda c: records.end_session(c, sid, now, author, reason)),
+                    "end the session", ended)
 
     def close(self) -> None:
         """The console is closing: let go of the open session, marked as closed on purpose

@@ -13,23 +13,21 @@ import contextlib
 from console.core.backups import BackupService, chosen_folder
 from console.core.context import AppContext
 from console.core.session import OpenSession
-from console.ui.gui_post import GuiPoster
 from console.ui.live_feed import LiveFeed
-from console.ui.main_window import MainWindow
+from console.ui.shell import Shell
 
 SUCCESS_SHOWN_MS = 15_000
 
 
 class BackupFeature:
-    def __init__(self, window: MainWindow, ctx: AppContext) -> None:
-        self.window = window
-        self._post = GuiPoster(window)
+    def __init__(self, shell: Shell, ctx: AppContext) -> None:
+        self.shell = shell
+        self._post = ctx.post
         self._problem = ""  # the last backup problem shown, cleared by the next success
         self._session = ctx.sessions.current.id if ctx.sessions.current else None
         self.service = BackupService(ctx.db_path, ctx.writer, chosen_folder(ctx.config),
                                      say=self._say, by=lambda: ctx.sessions.author)
         ctx.sessions.changed.connect(self._session_changed)
-        window.closing.connect(self.close)
 
     def _session_changed(self, s: OpenSession | None) -> None:
         if s is None and self._session is not None:
@@ -43,21 +41,21 @@ class BackupFeature:
     def _show(self, message: str, problem: bool) -> None:
         if problem:
             self._problem = message
-            self.window.show_problem(message)
+            self.shell.show_problem(message)
             return
-        if self._problem and self.window.problem_message.text() == self._problem:
-            self.window.show_problem("")
+        if self._problem and self.shell.problem_text() == self._problem:
+            self.shell.show_problem("")
         self._problem = ""
-        self.window.statusBar().showMessage(message, SUCCESS_SHOWN_MS)
+        self.shell.show_status(message, SUCCESS_SHOWN_MS)
 
     def close(self) -> None:
         """A backup under way finishes before the writer stops."""
         self.service.stop()
 
 
-def install(window: MainWindow, ctx: AppContext, feed: LiveFeed) -> BackupFeature:
+def install(shell: Shell, ctx: AppContext, feed: LiveFeed) -> BackupFeature:
+    """Backups after each session and daily (see console/app.py FEATURES)."""
     del feed
-    feature = BackupFeature(window, ctx)
+    feature = BackupFeature(shell, ctx)
     feature.service.start()
-    window.backups = feature  # type: ignore[attr-defined]  # for tests and the shell
     return feature

@@ -14,11 +14,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from console.core.context import AppContext
 from console.core.exports.export_events import CONSOLE
@@ -27,8 +25,9 @@ from console.core.exports.output import ExportError
 from console.core.people.roles import Permission
 from console.core.people.service import Refused
 from console.core.report.clinic import clinic_from
-from console.ui.gui_post import GuiPoster
+from console.ui.live_feed import LiveFeed
 from console.ui.report_actions import chosen_session
+from console.ui.shell import Shell
 
 SHOWN_MS = 20_000
 
@@ -52,13 +51,13 @@ BY_KEY = {f.key: f for f in FORMATS}
 Chooser = Callable[[int, Path], tuple[Path, str] | None]
 
 
-def dialog_chooser(window: Any) -> Chooser:
+def dialog_chooser(parent: QWidget) -> Chooser:
     """The save dialog. A name ending in .json, .csv or .vital says the format; otherwise
     the file type picked does, and its ending is added."""
     def choose(sid: int, suggested: Path) -> tuple[Path, str] | None:
         filters = [f"{f.name} (*{f.suffix})" for f in FORMATS]
         chosen, picked = QFileDialog.getSaveFileName(
-            window, f"Export session {sid}", str(suggested), ";;".join(filters), filters[0])
+            parent, f"Export session {sid}", str(suggested), ";;".join(filters), filters[0])
         if not chosen:
             return None
         path = Path(chosen)
@@ -72,21 +71,21 @@ def dialog_chooser(window: Any) -> Chooser:
 
 
 class ExportActions(QObject):
-    def __init__(self, window: Any, ctx: AppContext) -> None:
+    def __init__(self, shell: Shell, ctx: AppContext) -> None:
         super().__init__()
-        self.window = window
+        self.shell = shell
         self.ctx = ctx
-        self.post = GuiPoster(window)
-        self.chooser: Chooser = dialog_chooser(window)  # tests put their own here
+        self.post = ctx.post
+        self.chooser: Chooser = dialog_chooser(shell.dialog_parent())  # tests put their own
         self.busy = False
         self.last_message = ""
 
     def say(self, text: str) -> None:
         self.last_message = text
-        self.window.statusBar().showMessage(text, SHOWN_MS)
+        self.shell.show_status(text, SHOWN_MS)
 
     def export(self) -> None:
-        sid = chosen_session(self.window, self.ctx)
+        sid = chosen_session(self.ctx)
         if sid is None:
             self.say("There is no session to export yet.")
             return
@@ -136,6 +135,8 @@ class ExportActions(QObject):
         self.busy = False
         self.say(message)
 
+    def close(self) -> None:
+        """Nothing to let go: an export under way finishes on its own thread."""
 
 def may_export(ctx: AppContext, say: Callable[[str], None]) -> bool:
     """Patient data leaves only under a person who may export and proved it with a PIN
@@ -150,14 +151,9 @@ def may_export(ctx: AppContext, say: Callable[[str], None]) -> bool:
     return True
 
 
-def install(window: Any, ctx: AppContext, feed: Any) -> ExportActions:
+def install(shell: Shell, ctx: AppContext, feed: LiveFeed) -> ExportActions:
+    """Session ▸ Export… (see console/app.py FEATURES)."""
     del feed
-    actions = ExportActions(window, ctx)
-    a = QAction("Export… (FHIR, CSV, .vital)", window)
-    a.setShortcut(QKeySequence("Ctrl+E"))
-    a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-    a.triggered.connect(actions.export)
-    window.add_action(a, "session")
-    window.export_actions = actions
-    window.export_action = a
+    actions = ExportActions(shell, ctx)
+    shell.action("Export… (FHIR, CSV, .vital)", "Ctrl+E", actions.export, "session")
     return actions

@@ -11,18 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMainWindow,
-    QMenu,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -32,8 +28,11 @@ from PySide6.QtWidgets import (
 
 from console.core.clinic_files import FileProblem
 from console.core.clinic_survey import survey
+from console.core.context import AppContext
 from console.core.music import playlists
 from console.ui import theme
+from console.ui.live_feed import LiveFeed
+from console.ui.shell import Shell
 
 AMBER = "#c9a45a"  # muted: a file problem is not an alarm
 MENU_TEXT = "Problems with clinic files…"
@@ -143,28 +142,17 @@ class FileProblemsDialog(QDialog):
         self.table.resizeRowsToContents()
 
 
-def help_menu(window: QMainWindow) -> QMenu:
-    """The window's Help menu, made on first use (other parts may add to it too)."""
-    for action in window.menuBar().actions():
-        menu = action.menu()
-        if isinstance(menu, QMenu) and action.text().replace("&", "") == "Help":
-            return menu
-    return window.menuBar().addMenu("&Help")
-
-
 class FileProblemsFeature:
     """Checks the files once at start, shows the line, and keeps the list at hand."""
 
-    def __init__(self, window: Any, ctx: Any) -> None:
+    def __init__(self, shell: Shell, ctx: AppContext) -> None:
         dirs = playlists.default_dirs(SHIPPED_ROOT, ctx.data_dir)
         self.check: Callable[[], list[FileProblem]] = lambda: survey(ctx.config, ctx.data_dir,
                                                                      dirs)
-        self.dialog = FileProblemsDialog(self._recheck, ctx.data_dir, window)
+        self.dialog = FileProblemsDialog(self._recheck, ctx.data_dir, shell.dialog_parent())
         self.notice = FileProblemsNotice(self.open_list)
-        window.add_banner(self.notice)
-        self.action = QAction(MENU_TEXT, window)
-        self.action.triggered.connect(self.open_list)
-        help_menu(window).addAction(self.action)
+        shell.add_banner(self.notice)
+        self.action = shell.action(MENU_TEXT, "", self.open_list, "help")
         self.problems: list[FileProblem] = []
         self._show(self.check())
 
@@ -183,7 +171,10 @@ class FileProblemsFeature:
         self.dialog.raise_()
         self.dialog.activateWindow()
 
+    def close(self) -> None:
+        self.dialog.close()
 
-def install(window: Any, ctx: Any, feed: Any) -> None:
+
+def install(shell: Shell, ctx: AppContext, feed: LiveFeed) -> FileProblemsFeature:
     """Add the file-problems line and list to the window (see console/app.py FEATURES)."""
-    window.file_problems = FileProblemsFeature(window, ctx)
+    return FileProblemsFeature(shell, ctx)

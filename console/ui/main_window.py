@@ -12,9 +12,8 @@ and trend give up height first: the tiles, the alarm banner and every control st
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QFontMetrics, QKeySequence, QResizeEvent
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSplitter,
     QVBoxLayout,
@@ -34,9 +34,11 @@ from console.core.session import OpenSession
 from console.store import engine
 from console.store.history import session_history
 from console.ui import theme
+from console.ui.gui_post import GuiPoster
 from console.ui.live_feed import LiveFeed
 from console.ui.room_overlay import RoomOverlay, exempt_widgets, rect_in
 from console.ui.session_header import SessionHeader
+from console.ui.shell import Column, EndStep, Installed, Menu
 from console.ui.side_tabs import FitScroll, SideTabs
 from console.ui.vitals.vital_tile import VitalTile
 from console.ui.vitals.vitals_strip import VitalsStrip
@@ -61,19 +63,7 @@ WIDEST_VALUE = {"NIBP": "188/112?", "RR": "88?"}
 WIDEST_DEFAULT = "188?"
 DIALOG_GAP = 8
 MIN_WINDOW = QSize(1180, 640)
-
-
-class EndStep(Protocol):
-    """A feature's part in ending a session (e.g. the discharge sign-off)."""
-
-    def end_requested(self) -> str | None:
-        """First press of End: show yourself; return what is still missing, if anything."""
-
-    def end_problem(self) -> str | None:
-        """Second press: why the session cannot end yet (None when ready)."""
-
-    def record_end(self) -> str | None:
-        """Write what ending needs, just before `session.ended`; return its reason."""
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -100,6 +90,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Holdspace")
         # A feature that knows the dosing templates sets this: () -> [(template id, title)].
         self.template_choices: Callable[[], list[tuple[str, str]]] | None = None
+        self._poster = GuiPoster(self)
+        self._installed: list[Installed] = []
+        self._features_closed = False
+        self._waiting_text = ""
         self._end_steps: list[EndStep] = []
         self._scalable: list[Scalable] = []
         self._optional: list[tuple[FitScroll, QHBoxLayout]] = []
@@ -149,7 +143,7 @@ class MainWindow(QMainWindow):
         self.problem_message.setStyleSheet(f"color: {theme.ALARM_MEDIUM}; font-weight: bold;")
         self.statusBar().addWidget(self.problem_message, 1)
         self.statusBar().hide()
-        self.keep_status_bar = False  # a feature that always shows something (sync) sets it
+        self.keep_status_bar = False  # something always shown there (sync): add_status_widget
         self.disclaimer = QLabel(DISCLAIMER)
         self.disclaimer.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 12px; "
                                       "padding-right: 8px;")
@@ -165,7 +159,7 @@ class MainWindow(QMainWindow):
             lambda: self.showNormal() if self.isFullScreen() else self.showFullScreen()
         )
         self.view_menu.addAction(full)
-        self.view_menu.addAction(self._action("Trend: follow now", "L", self.vitals.trend.go_live))
+        self.action("Trend: follow now", "L", self.vitals.trend.go_live, "view")
 
         feed.samples.connect(self._on_samples)
         feed.link_status.connect(self.vitals.set_link_status)
@@ -176,6 +170,8 @@ class MainWindow(QMainWindow):
         ctx.sessions.changed.connect(self._load_session_history)
         ctx.sessions.changed.connect(lambda _s: self._disarm_end())
         ctx.sessions.patient_changed.connect(self.header.set_session)
+        ctx.sessions.failed.connect(self.show_problem)  # a start/end the disk refused late
+        ctx.sessions.pending_changed.connect(self._disk_wait)
         self._end_ready = QTimer(self)  # the pause after the first press is over
         self._end_ready.setSingleShot(True)
         self._end_ready.setInterval(int(END_GAP_MIN_S * 1000))
@@ -192,22 +188,18 @@ class MainWindow(QMainWindow):
         self._fit_to_height()
         self.refresh(ctx.clock.now())
 
-    def _action(self, text: str, shortcut: str, slot: Callable[[], object]) -> QAction:
-        a = QAction(text, self)
-        a.setShortcut(QKeySequence(shortcut))
-        a.triggered.connect(slot)
-        self.addAction(a)
-        return a
-
-    # ----- extension points for features -----
+    # ----- the Shell (console/ui/shell.py): what features may add -----
     def add_header_widget(self, w: QWidget) -> None:
         self.header.extra.addWidget(w)
         self._follow_scale(w)
 
-    def add_banner(self, w: QWidget) -> None:
-        self.banners.addWidget(w)
+    def add_banner(self, w: QWidget, first: bool = False) -> None:
+        if first:
+            self.banners.insertWidget(0, w)
+        else:
+            self.banners.addWidget(w)
 
-    def add_bottom_panel(self, w: QWidget, stretch: int = 1, column: str = "left",
+    def add_bottom_panel(self, w: QWidget, stretch: int = 1, column: Column = "left",
                          optional: bool = False, keep_in_view: QWidget | None = None) -> None:
         """A panel under the vitals ("left") or under the side tabs ("right"), side by side
         with the others there. It scrolls up and down if its column is too low, but never
@@ -224,16 +216,109 @@ class MainWindow(QMainWindow):
         self.side_tabs.show()
         return self.side_tabs.add_page(w, title)
 
-    def add_action(self, action: QAction, menu: str = "actions") -> None:
+    def show_side_tab(self, w: QWidget) -> None:
+        self.side_tabs.setCurrentWidget(w)
+
+    def show_in_side_tab(self, w: QWidget) -> None:
+        self.side_tabs.show_in_page(w)
+
+    def set_side_tab_visible(self, w: QWidget, visible: bool) -> None:
+        idx = self.side_tabs.indexOf(w)
+        if idx >= 0:
+            self.side_tabs.setTabVisible(idx, visible)
+
+    def menu(self, menu: Menu) -> QMenu:
+        """One of the window's menus; Help is made on first use."""
+        if menu == "help":
+            for a in self.menuBar().actions():
+                m = a.menu()
+                if isinstance(m, QMenu) and a.text().replace("&", "") == "Help":
+                    return m
+            return self.menuBar().addMenu("&Help")
+        return {"session": self.session_menu, "devices": self.devices_menu,
+                "view": self.view_menu}.get(menu, self.actions_menu)
+
+    def add_action(self, action: QAction, menu: Menu = "actions") -> None:
         """Put an action in a menu and make its shortcut work anywhere in the window."""
-        {"session": self.session_menu, "devices": self.devices_menu, "view": self.view_menu}.get(
-            menu, self.actions_menu
-        ).addAction(action)
+        self.menu(menu).addAction(action)
         self.addAction(action)
+
+    def action(self, text: str, shortcut: str, slot: Callable[[], object],
+               menu: Menu = "actions") -> QAction:
+        """The one way a feature makes a menu action with a window-wide shortcut."""
+        a = QAction(text, self)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        a.triggered.connect(lambda _checked=False: slot())
+        self.add_action(a, menu)
+        return a
+
+    def add_separator(self, menu: Menu) -> None:
+        self.menu(menu).addSeparator()
+
+    def set_template_choices(self, choices: Callable[[], list[tuple[str, str]]]) -> None:
+        self.template_choices = choices
 
     def add_end_step(self, step: EndStep) -> None:
         """A feature that takes part in ending a session (asked at both presses of End)."""
         self._end_steps.append(step)
+
+    def add_status_widget(self, w: QWidget) -> None:
+        """A widget always shown at the right of the status bar (the central server's state):
+        the status bar then stays visible."""
+        self.statusBar().addPermanentWidget(w)
+        self.keep_status_bar = True
+        self.statusBar().setVisible(True)
+
+    def _disk_wait(self, what: str | None) -> None:
+        """A start or end of a session waits for a slow disk: said until it is done."""
+        if what is not None:
+            self._waiting_text = (f"The disk is slow: waiting for it to {what}. Monitoring "
+                                  "goes on; nothing typed is lost.")
+            self.show_problem(self._waiting_text)
+        elif self.problem_text() == self._waiting_text:
+            self.show_problem("")
+
+    def problem_text(self) -> str:
+        return self.problem_message.text()
+
+    def show_status(self, message: str, ms: int) -> None:
+        self.statusBar().showMessage(message, ms)
+
+    def set_alarm(self, code: int, priority: str | None) -> None:
+        self.vitals.set_alarm(code, priority)
+
+    def mark_trend(self, t: float, text: str, colour: str) -> None:
+        self.vitals.trend.add_marker(t, text, colour)
+
+    def show_trend_time(self, t: float) -> None:
+        self.vitals.trend.show_time(t)
+
+    def dialog_parent(self) -> QWidget:
+        return self
+
+    def post(self, fn: Callable[[], None]) -> None:
+        """Run `fn` on the GUI thread, from any thread (the app sets ctx.post to this)."""
+        self._poster(fn)
+
+    def on_closing(self, fn: Callable[[], None]) -> None:
+        self.closing.connect(fn)
+
+    def provide(self, installed: Installed) -> None:
+        """Keep an installed feature: found again with `feature(cls)`, closed when the
+        window closes."""
+        self._installed.append(installed)
+
+    def feature(self, kind: type[T]) -> T:
+        """The installed feature of class `kind` (for the composition root and tests)."""
+        for f in self._installed:
+            if isinstance(f, kind):
+                return f
+        raise KeyError(f"no {kind.__name__} is installed")
+
+    def installed(self) -> list[Installed]:
+        return list(self._installed)
 
     def _load_session_history(self, session: OpenSession | None) -> None:
         """The trend shows the open session only: emptied when it ends or another begins,
@@ -277,6 +362,8 @@ class MainWindow(QMainWindow):
     def refresh(self, now: float) -> None:
         self.header.refresh(now)
         self.vitals.refresh(now)
+        if self._end_armed_at is not None:
+            self._end_now_accepted()
 
     def show_problem(self, message: str) -> None:
         """A problem with Holdspace itself (disk, internal error), in the status bar."""
@@ -292,7 +379,7 @@ class MainWindow(QMainWindow):
         second; they write their record just before `session.ended`."""
         if self.ctx.sessions.current is None:
             return False
-        now = time.monotonic()
+        now = self.ctx.clock.monotonic()  # the console's clock: a test drives the pause
         armed = self._end_armed_at
         if armed is None or now - armed > END_GAP_MAX_S:
             self._end_armed_at = now
@@ -302,7 +389,7 @@ class MainWindow(QMainWindow):
             missing = [m for m in (s.end_requested() for s in self._end_steps) if m]
             self._say_end(" ".join(missing) if missing else "Press End session again to end.")
             return False
-        if self._end_ready.isActive():  # within END_GAP_MIN_S of the first press
+        if now - armed < END_GAP_MIN_S:  # too soon after the first press
             self._say_end("Not ended: a double-click does not end a session. "
                           "Press once more, deliberately.", warn=True)
             return False
@@ -318,12 +405,22 @@ class MainWindow(QMainWindow):
         return True
 
     def end_accepts_second_press(self) -> bool:
-        """True once the pause after the first press is over (and it has not expired)."""
-        return self._end_armed_at is not None and not self._end_ready.isActive()
+        """True once the pause after the first press is over (and it has not expired), by
+        the console's clock (`ctx.clock.monotonic`), so it does not depend on how fast the
+        event loop runs."""
+        armed = self._end_armed_at
+        if armed is None:
+            return False
+        gap = self.ctx.clock.monotonic() - armed
+        return END_GAP_MIN_S <= gap <= END_GAP_MAX_S
 
     def _end_now_accepted(self) -> None:
-        if self._end_armed_at is not None:
+        """The pause is over: the button says so (the 1 Hz refresh catches a late timer)."""
+        if self.end_accepts_second_press():
             self.header.end_button.setText("Press again to END")
+        elif (self._end_armed_at is not None
+              and self.ctx.clock.monotonic() - self._end_armed_at > END_GAP_MAX_S):
+            self._disarm_end()
 
     def _disarm_end(self) -> None:
         self._end_armed_at = None
@@ -351,6 +448,10 @@ class MainWindow(QMainWindow):
             self._ask_to_close()
             return
         self.closing.emit()
+        if not self._features_closed:  # music stops, the alarm sound closes, …
+            self._features_closed = True
+            for installed in self._installed:
+                installed.close()
         super().closeEvent(event)
 
     def _ask_to_close(self) -> None:

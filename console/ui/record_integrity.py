@@ -13,16 +13,15 @@ from __future__ import annotations
 import logging
 import threading
 from functools import partial
-from typing import Any
 
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QWidget
 
 from console.core.context import AppContext
 from console.store import chain
 from console.store.db import open_reader
 from console.ui import theme
-from console.ui.gui_post import GuiPoster
+from console.ui.live_feed import LiveFeed
+from console.ui.shell import Shell
 
 log = logging.getLogger("holdspace.integrity")
 MENU_TEXT = "Record check…"
@@ -78,15 +77,14 @@ class IntegrityBanner(QFrame):
 class RecordCheck:
     """Runs the check on a worker thread and shows its result in the window."""
 
-    def __init__(self, window: Any, ctx: AppContext) -> None:
-        self.window = window
+    def __init__(self, shell: Shell, ctx: AppContext) -> None:
+        self.shell = shell
         self.ctx = ctx
         self.status: chain.ChainStatus | None = None
         self.banner = IntegrityBanner()
         self.banner.details.clicked.connect(self.show_details)
-        self._post = GuiPoster(window)
-        self.action = QAction(MENU_TEXT, window)
-        self.action.triggered.connect(self.show_details)
+        self._post = ctx.post  # the check runs on its own thread
+        self.action = shell.action(MENU_TEXT, "", self.show_details, "view")
 
     def start(self) -> threading.Thread:
         t = threading.Thread(target=self._run, name="holdspace-record-check", daemon=True)
@@ -116,21 +114,24 @@ class RecordCheck:
         chain.remember(self.ctx.db_path, status)
         self.banner.show_status(status)
         if status.ok and status.rows_checked == "all":  # said once, as a good backup is
-            self.window.statusBar().showMessage(status.headline(), INTACT_SHOWN_MS)
+            self.shell.show_status(status.headline(), INTACT_SHOWN_MS)
+
+    def close(self) -> None:
+        """Nothing to let go: the check's thread is a daemon with its own connection."""
 
     def show_details(self) -> None:
         text = describe(self.status) if self.status is not None else CHECKING
-        box = QMessageBox(self.window)
+        box = QMessageBox(self.shell.dialog_parent())
         box.setWindowTitle("Record check")
         box.setText(text)
         box.setModal(False)
         box.show()
 
 
-def install(window: Any, ctx: AppContext, _feed: object = None) -> None:
-    """Add the banner and View ▸ Record check…, and start the check."""
-    check = RecordCheck(window, ctx)
-    window.add_banner(check.banner)
-    window.view_menu.addAction(check.action)
-    window.record_check = check
+def install(shell: Shell, ctx: AppContext, feed: LiveFeed) -> RecordCheck:
+    """Add the banner and View ▸ Record check…, and start the check (console/app.py)."""
+    del feed
+    check = RecordCheck(shell, ctx)
+    shell.add_banner(check.banner)
     check.start()
+    return check

@@ -15,10 +15,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QObject, QRectF, Qt
-from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter
+from PySide6.QtCore import QObject, QRectF
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QFileDialog
 
@@ -30,7 +29,8 @@ from console.core.report.build import SessionNotFound
 from console.core.report.clinic import clinic_from
 from console.core.report.making import Made, make_pdf
 from console.store.db import open_reader
-from console.ui.gui_post import GuiPoster
+from console.ui.live_feed import LiveFeed
+from console.ui.shell import Shell
 
 WHAT = {"report": "session report", "rems": "REMS form"}
 
@@ -64,36 +64,36 @@ def paint_pdf(printer: QPrinter, data: bytes) -> int:
         doc.close()
 
 
-def chosen_session(window: Any, ctx: AppContext) -> int | None:
+def chosen_session(ctx: AppContext) -> int | None:
     """The session a report or an export is of: the open one, else the one in the note
     (ended, being signed), else the newest."""
     cur = ctx.sessions.current
     if cur is not None:
         return cur.id
-    notes = getattr(getattr(window, "notes_feature", None), "notes", None)
-    if notes is not None and notes.session_id is not None:
-        return int(notes.session_id)
+    in_note = ctx.sessions.note_session()
+    if in_note is not None:
+        return int(in_note)
     row = ctx.reader.execute("SELECT MAX(id) FROM sessions").fetchone()
     return int(row[0]) if row and row[0] is not None else None
 
 
 class ReportActions(QObject):
-    def __init__(self, window: Any, ctx: AppContext) -> None:
+    def __init__(self, shell: Shell, ctx: AppContext) -> None:
         super().__init__()
-        self.window = window
+        self.shell = shell
         self.ctx = ctx
-        self.post = GuiPoster(window)
+        self.post = ctx.post
         self.busy = False
         self.last_message = ""
         self.done = threading.Event()  # set when a report job has finished (tests wait on it)
 
     # ----- which session -----
     def session_id(self) -> int | None:
-        return chosen_session(self.window, self.ctx)
+        return chosen_session(self.ctx)
 
     def say(self, text: str) -> None:
         self.last_message = text
-        self.window.statusBar().showMessage(text, 15000)
+        self.shell.show_status(text, 15000)
 
     # ----- actions -----
     def save_as(self, kind: str = "report", path: Path | None = None) -> None:
@@ -106,7 +106,7 @@ class ReportActions(QObject):
         if path is None:
             default = Path.home() / f"holdspace-session-{sid}-{kind}.pdf"
             chosen, _f = QFileDialog.getSaveFileName(
-                self.window, f"Save the {WHAT[kind]} of session {sid} as PDF", str(default),
+                self.shell.dialog_parent(), f"Save the {WHAT[kind]} of session {sid} as PDF", str(default),
                 "PDF (*.pdf)")
             if not chosen:
                 return
@@ -214,9 +214,12 @@ class ReportActions(QObject):
 
         threading.Thread(target=record, name="holdspace-report-record", daemon=True).start()
 
+    def close(self) -> None:
+        """Nothing to let go: a report being recorded finishes on its own thread."""
+
     def _ask_printer(self) -> QPrinter | None:
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        dlg = QPrintDialog(printer, self.window)
+        dlg = QPrintDialog(printer, self.shell.dialog_parent())
         dlg.setWindowTitle("Print")
         if dlg.exec() != QDialog.DialogCode.Accepted:
             return None
@@ -239,19 +242,14 @@ def _may_export(ctx: AppContext, say: Callable[[str], None]) -> bool:
     return True
 
 
-def install(window: Any, ctx: AppContext, feed: Any) -> ReportActions:
-    actions = ReportActions(window, ctx)
+def install(shell: Shell, ctx: AppContext, feed: LiveFeed) -> ReportActions:
+    """Session ▸ Report… and the REMS form, saved or printed (see console/app.py FEATURES)."""
+    actions = ReportActions(shell, ctx)
     items = (("Report… (save as PDF)", "Ctrl+R", lambda: actions.save_as("report")),
              ("Print report…", "Ctrl+P", lambda: actions.print_it("report")),
              ("REMS monitoring form… (save as PDF)", "", lambda: actions.save_as("rems")),
              ("Print REMS monitoring form…", "", lambda: actions.print_it("rems")))
-    window.session_menu.addSeparator()
+    shell.add_separator("session")
     for text, keys, slot in items:
-        a = QAction(text, window)
-        if keys:
-            a.setShortcut(QKeySequence(keys))
-            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        a.triggered.connect(slot)
-        window.add_action(a, "session")
-    window.report_actions = actions
+        shell.action(text, keys, slot, "session")
     return actions

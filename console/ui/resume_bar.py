@@ -18,7 +18,7 @@ from console.core.session import OpenSession, SessionService
 from console.store import engine, records
 from console.store.db import StoreError
 from console.ui import theme
-from console.ui.main_window import MainWindow
+from console.ui.shell import Shell
 
 
 def _when(t: float, now: float) -> str:
@@ -126,9 +126,8 @@ class ResumeBar(QFrame):
         self._act(resume=False)
 
 
-def install(window: MainWindow, sessions: SessionService) -> ResumeBar:
+def install(shell: Shell, sessions: SessionService) -> ResumeBar:
     """Put the bar at the top of the window's banners (see console/app.py)."""
     bar = ResumeBar(sessions)
-    window.banners.insertWidget(0, bar)
-    window.resume_bar = bar  # type: ignore[attr-defined]
+    shell.add_banner(bar, first=True)
     return bar

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel
 
 from console.core.config import DeviceConfig
@@ -118,23 +117,11 @@ def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None
         ctx.sessions.refresh_patient()
 
     window.header.weight_entered.connect(save_weight)
-    weight = QAction("Patient weight…", window)
-    weight.setShortcut(QKeySequence("Ctrl+Shift+W"))
-    weight.triggered.connect(lambda: window.header.show_weight_entry(True))
-    window.add_action(weight, "session")
-
-    start = QAction("Start session…", window)
-    start.setShortcut(QKeySequence("Ctrl+N"))
-    start.triggered.connect(start_session)
-    end = QAction("End session", window)
-    end.setShortcut(QKeySequence("Ctrl+Shift+E"))
-    end.triggered.connect(lambda _=False: window.request_end_session())
-    devices = QAction("Monitors…", window)
-    devices.setShortcut(QKeySequence("Ctrl+D"))
-    devices.triggered.connect(choose_devices)
-    window.add_action(start, "session")
-    window.add_action(end, "session")
-    window.add_action(devices, "devices")
+    window.action("Patient weight…", "Ctrl+Shift+W",
+                  lambda: window.header.show_weight_entry(True), "session")
+    window.action("Start session…", "Ctrl+N", start_session, "session")
+    window.action("End session", "Ctrl+Shift+E", window.request_end_session, "session")
+    window.action("Monitors…", "Ctrl+D", choose_devices, "devices")
     window.header.start_button.clicked.connect(start_session)
     window.header.end_button.clicked.connect(lambda _=False: window.request_end_session())
 

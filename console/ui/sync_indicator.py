@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel
 
+from console.core.context import AppContext
+from console.core.saving import Post
 from console.replication.replicator import Replicator
 from console.replication.status import SyncStatus
 from console.ui import theme
-from console.ui.gui_post import GuiPoster
 from console.ui.main_window import MainWindow
 
 
 class SyncIndicator(QLabel):
-    def __init__(self, window: MainWindow, replicator: Replicator) -> None:
+    def __init__(self, post: Post, replicator: Replicator) -> None:
         super().__init__()
         self.setObjectName("syncIndicator")
-        self._post = GuiPoster(window)
+        self._post = post  # ctx.post: the replicator calls back on its own thread
         self.show_status(replicator.status)
         replicator.on_status = lambda s: self._post(lambda: self.show_status(s))
 
@@ -32,10 +33,8 @@ class SyncIndicator(QLabel):
         self.setStyleSheet(f"color: {colour}; padding: 0 8px;")
 
 
-def install(window: MainWindow, replicator: Replicator) -> SyncIndicator:
-    label = SyncIndicator(window, replicator)
-    window.statusBar().addPermanentWidget(label)
-    window.keep_status_bar = True
-    window.statusBar().setVisible(True)
-    window.sync_indicator = label  # type: ignore[attr-defined]  # for tests
+def install(window: MainWindow, ctx: AppContext, replicator: Replicator) -> SyncIndicator:
+    """In the status bar for good (see console/app.py); found as window.feature(SyncIndicator)."""
+    label = SyncIndicator(ctx.post, replicator)
+    window.add_status_widget(label)
     return label

@@ -24,6 +24,7 @@ from console.core.dosing.templates import SHIPPED_DIR
 from console.ui import theme
 from console.ui.file_problems import FileProblemsFeature
 from console.ui.main_window import MainWindow
+from console.ui.music.music_feature import MusicFeature
 from devices.simulator import Simulator
 from tests.helpers.staff import staff_signed_in
 
@@ -63,7 +64,7 @@ def real_console(qtbot: QtBot, db_path: Path) -> Iterator[tuple[MainWindow, Runn
 
 
 def problems_view(window: MainWindow) -> FileProblemsFeature:
-    view = getattr(window, "file_problems", None)
+    view = window.feature(FileProblemsFeature)
     assert isinstance(view, FileProblemsFeature), "the problems view is installed"
     return view
 
@@ -207,7 +208,7 @@ def test_bad_clinic_files_leave_the_console_running_and_are_named_on_screen(
             assert any(text.strip() for text in listed[name]), "a reason is given"
         # The shipped defaults carry on: templates to choose from, a checklist, music.
         assert window.template_choices is not None and window.template_choices()
-        music = window.music_feature  # type: ignore[attr-defined]
+        music = window.feature(MusicFeature)
         assert music.checklist.checklist.items and music.music.program.phases
         assert all(len(ph.name) <= 120 for ph in music.music.program.phases)
 
@@ -220,7 +221,7 @@ def test_good_files_show_no_notice(qtbot: QtBot, db_path: Path) -> None:
         assert_live(window, qtbot)
         view = problems_view(window)
         assert not view.notice.isVisible() and view.problems == []
-        assert [i.id for i in window.music_feature.checklist.checklist.items] == ["plant"]  # type: ignore[attr-defined]
+        assert [i.id for i in window.feature(MusicFeature).checklist.checklist.items] == ["plant"]
 
 
 # ---------------------------------------------------------------- the real program

@@ -484,3 +484,58 @@ def test_the_full_disk_message_reaches_the_status_bar_and_entries_wait_for_the_d
     finally:
         feed.stop()
         running.stop()
+
+
+def test_a_database_full_by_sqlite_reaches_the_status_bar_through_ctx_post_in_nurse_words(
+        qtbot: QtBot, db_path: Path, config: Config) -> None:
+    """SQLITE_FULL as a full disk gives it (`PRAGMA max_page_count` at the file's present
+    size, on the real writer's own connection): the writer thread's message reaches the
+    window's status bar through the one way onto the GUI thread (ctx.post), in nurse words,
+    and goes when the database can grow again."""
+    from PySide6.QtWidgets import QApplication
+
+    from console.app import build_window, start_core
+    from console.core.session import Staff
+    from console.ui import theme
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    theme.apply_theme(app)
+    running = start_core(db_path, devices=None, config=config)
+    window, feed = build_window(running)
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        ctx = running.ctx
+        assert ctx.post == window.post, "the composition root set ctx.post to the window's"
+        ctx.sessions.set_user(Staff("Ana Ruiz", "nurse"))
+        ctx.sessions.start(None)
+        sid = ctx.sessions.current.id  # type: ignore[union-attr]
+        qtbot.waitUntil(lambda: readings_after(db_path, sid, 0) > 0, timeout=10_000)
+        assert not window.statusBar().isVisible()
+
+        def full(c: engine.Connection) -> int:
+            pages = int(c.execute("PRAGMA page_count").fetchone()[0])
+            return int(c.execute(f"PRAGMA max_page_count={pages}").fetchone()[0])
+
+        assert ctx.writer.call(full).result(10) > 0
+        for i in range(2000):  # rows enough to need a new page
+            ctx.sessions.record("note.test", {"i": i, "text": "x" * 200})
+        qtbot.waitUntil(lambda: "Could not save to the database" in
+                        window.problem_message.text(), timeout=15_000)
+        shown = window.problem_message.text()
+        assert window.statusBar().isVisible() and "the disk is full" in shown
+        assert "Traceback" not in shown and "sqlite3" not in shown.lower()
+
+        def roomy(c: engine.Connection) -> None:
+            c.execute("PRAGMA max_page_count=1073741823")
+
+        ctx.writer.call(roomy)
+        qtbot.waitUntil(lambda: "works again" in window.problem_message.text(), timeout=15_000)
+        assert count(db_path, "SELECT COUNT(*) FROM events WHERE session_id=? AND kind=?",
+                     sid, "note.test") == 2000, "nothing recorded while full was lost"
+    finally:
+        window.allow_close_without_asking()
+        window.close()
+        feed.stop()
+        running.stop()

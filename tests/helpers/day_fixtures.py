@@ -63,6 +63,7 @@ def simulated_day(path: Path, seconds: int = 900, clock: FakeClock | None = None
         pid = writer.call(lambda c: records.create_patient(
             c, patient, clock.now(), f"MRN-{patient[:3]}", "1950-02-03", 61.0)).result(5)
         s = sessions.start(pid, template="im")
+        assert s is not None
         day = Day(path, s.id)
         t0 = clock.now() + 1
         samples: list[Reading | WaveChunk] = []

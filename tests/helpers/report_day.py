@@ -19,6 +19,7 @@ from console.core.clock import FakeClock
 from console.core.dosing.dose_day import DoseDay
 from console.core.dosing.templates import load_catalog
 from console.core.notes.notes import NoteBook
+from console.core.report import rems_form
 from console.core.session import SessionService, Staff
 from console.store import engine, records
 from console.store.db import open_reader
@@ -99,6 +100,7 @@ def rig(tmp_path: Path, name: str = "holdspace.db") -> Iterator[Day]:
     try:
         sessions = SessionService(clock, writer, reader)
         sessions.set_user(Staff("Ana Nurse", "nurse"))
+        sessions.add_sign_check(rems_form.sign_blocker)  # as the dosing feature does
         notes = NoteBook(clock, writer, reader, sessions)
         yield Day(path, clock, writer, reader, sessions, notes, AcquisitionHub(writer, clock.now))
     finally:

@@ -9,13 +9,14 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from console.app import Running, build_window, start_core
-from console.core.clock import Clock
+from console.core.clock import Clock, FakeClock
 from console.core.config import Config
 from console.core.dosing.dose_day import DoseDay
 from console.core.session import Staff
 from console.store import records
 from console.ui import theme
-from console.ui.main_window import MainWindow
+from console.ui.dosing.dose_feature import DoseFeature
+from console.ui.main_window import END_GAP_MIN_S, MainWindow
 from tests.helpers.staff import staff_signed_in
 
 
@@ -57,7 +58,7 @@ def begin(running: Running, template: str | None, name: str = "Rosa M.",
 
 
 def dose_day(window: MainWindow) -> DoseDay:
-    day = window.dose_feature.day  # type: ignore[attr-defined]
+    day = window.feature(DoseFeature).day
     assert day is not None
     return day
 
@@ -79,3 +80,14 @@ def ready_to_dose(window: MainWindow) -> None:
             value = "Sam (son), 555-0100"
         day.set_item(item.id, value)
     manual_vitals(window, sys="128", dia="80", hr="72")
+
+
+def pause_before_second_press(qtbot: QtBot, window: MainWindow) -> None:
+    """The deliberate pause between the two presses of End, on the console's own clock: a
+    FakeClock is moved past it, a real clock is waited on (a condition, not a sleep)."""
+    clock = window.ctx.clock
+    if isinstance(clock, FakeClock):
+        clock.advance(END_GAP_MIN_S)
+    else:
+        qtbot.waitUntil(window.end_accepts_second_press, timeout=10_000)
+    assert window.end_accepts_second_press()

@@ -381,7 +381,8 @@ class NoteBook:
         rec = self.record()
         row = self.session_row()
         signing.check_can_sign(rec, ended=bool(row and row.state == "ended"))
-        signing.check_forms(self.reader, self.session_id, rec)
+        signing.check_forms(self.reader, self.session_id, rec,
+                            self.sessions.sign_checks if self.sessions is not None else ())
         seq, head = chain.head(self.reader)  # what the signer saw: the signature covers it
         return self._append("sign.signed", {"name": n, "role": r, "statement": statement.strip(),
                                             "summary": f"Signed by {n} ({r})",

@@ -8,7 +8,10 @@ session's REMS Patient Monitoring Form) is signed only once that form is complet
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from console.core.notes.scales import NoteError, clock_text
+from console.core.session import SignCheck
 from console.core.session_record import SessionRecord
 from console.store import engine
 
@@ -44,14 +47,15 @@ def check_can_sign(rec: SessionRecord, ended: bool) -> None:
         raise NoteError("End the session first; a session is signed once the patient has left.")
 
 
-def check_forms(conn: engine.Connection, session_id: int, rec: SessionRecord) -> None:
-    """Forms a feature requires complete before signing (the esketamine REMS Patient
-    Monitoring Form): the message names every missing field."""
-    from console.core.report import rems_form
-
-    why = rems_form.sign_blocker(conn, session_id, rec.events)
-    if why:
-        raise NoteError(why)
+def check_forms(conn: engine.Connection, session_id: int, rec: SessionRecord,
+                checks: Sequence[SignCheck] = ()) -> None:
+    """Forms the features require complete before signing (the dosing feature registers the
+    esketamine REMS Patient Monitoring Form: SessionService.add_sign_check); the message
+    names every missing field."""
+    for check in checks:
+        why = check(conn, session_id, rec.events)
+        if why:
+            raise NoteError(why)
 
 
 def check_addendum(rec: SessionRecord, text: str) -> str:

@@ -1,6 +1,6 @@
 """Dose and observation feature: wires the DoseDay core to the window and the live feed.
 
-`install(window, ctx, feed)` is the one entry point (listed in console/app.py FEATURES). The
+`install(shell, ctx, feed)` is the one entry point (listed in console/app.py FEATURES). The
 feature follows the open session: when a session opens (or is resumed after a crash) it
 rebuilds the DoseDay from the stored events and readings, so timers, due checks and active
 alarms are back at once. Live readings and link states go into the alarm rules; the 1 Hz
@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -31,6 +30,7 @@ from console.core.context import AppContext
 from console.core.dosing.dose_day import DoseDay
 from console.core.dosing.dosing import DoseInputError
 from console.core.dosing.templates import PARAM_CODES, PARAMS, Catalog, Template, load_catalog
+from console.core.report import rems_form
 from console.core.report.clinic import clinic_from
 from console.core.saving import SaveOutcome
 from console.core.session import OpenSession
@@ -45,19 +45,19 @@ from console.ui.dosing.dose_panel import DosePanel
 from console.ui.dosing.limits_panel import LimitsPanel
 from console.ui.dosing.rems_panel import RemsPanel
 from console.ui.dosing.timer_bar import TimerBar
-from console.ui.gui_post import GuiPoster
 from console.ui.live_feed import LiveFeed
+from console.ui.shell import Shell
 from devices.reading import Quality, Reading
 
 ALARM_CODES = sorted({code for code, _l, _u in PARAMS.values()})
 
 
 class DoseFeature(QObject):
-    def __init__(self, ctx: AppContext, feed: LiveFeed, window: Any | None = None,
+    def __init__(self, ctx: AppContext, feed: LiveFeed, shell: Shell | None = None,
                  sound: AlarmSound | None = None) -> None:
         super().__init__()
         self.ctx = ctx
-        self.window = window
+        self.shell = shell
         self.catalog: Catalog = load_catalog(ctx.data_dir)
         self.day: DoseDay | None = None
         self.timer_bar = TimerBar()
@@ -114,7 +114,7 @@ class DoseFeature(QObject):
         feed.second.connect(self._second)
         ctx.sessions.saves.done.connect(self._saved)
         if ctx.sessions.saves.post is None:  # installed without the app's wiring
-            ctx.sessions.saves.post = GuiPoster()
+            ctx.sessions.saves.post = ctx.post
         self._session(ctx.sessions.current)
 
     # ------------------------------------------------------------------ session
@@ -150,11 +150,10 @@ class DoseFeature(QObject):
         for panel in (self.checklist, self.dose_panel, self.limits, self.rems):
             panel.attach(self.day)
         self.update_tabs()
-        if ended_rems and self.window is not None and hasattr(self.window, "side_tabs"):
-            self.window.side_tabs.setCurrentWidget(self.rems)  # the form's one-page summary
-        elif (self.day is not None and not self.day.doses and self.window is not None
-              and hasattr(self.window, "side_tabs")):
-            self.window.side_tabs.setCurrentWidget(self.left)  # checklist before the 1st dose
+        if ended_rems and self.shell is not None:
+            self.shell.show_side_tab(self.rems)  # the form's one-page summary
+        elif self.day is not None and not self.day.doses and self.shell is not None:
+            self.shell.show_side_tab(self.left)  # checklist before the 1st dose
         self._markers_for_doses()
         self.refresh()
 
@@ -177,10 +176,8 @@ class DoseFeature(QObject):
 
     def update_tabs(self) -> None:
         """The REMS tab only for esketamine sessions (and its summary after the end)."""
-        if self.window is not None and hasattr(self.window, "side_tabs"):
-            idx = self.window.side_tabs.indexOf(self.rems)
-            if idx >= 0:
-                self.window.side_tabs.setTabVisible(idx, self.rems.wanted())
+        if self.shell is not None:
+            self.shell.set_side_tab_visible(self.rems, self.rems.wanted())
 
     def _seed_from_monitor(self) -> None:
         """The monitor's newest values (e.g. a cuff BP taken before the session was started)
@@ -277,8 +274,8 @@ class DoseFeature(QObject):
         if any(e.text().strip() for e in self.limits.values.values()):
             self.limits.save_vitals()
             return
-        if self.window is not None and hasattr(self.window, "side_tabs"):
-            self.window.side_tabs.setCurrentWidget(self.limits)
+        if self.shell is not None:
+            self.shell.show_side_tab(self.limits)
         self.limits.values["sys"].setFocus()
 
     # ------------------------------------------------------------------ painting
@@ -295,22 +292,21 @@ class DoseFeature(QObject):
         alarms = day.alarms.ordered() if day is not None else []
         self.banner.show_alarms(alarms, now)
         self.sound.set_priority(day.alarms.sounding(now) if day is not None else None)
-        if self.window is not None and hasattr(self.window, "vitals"):
+        if self.shell is not None:
             for code in ALARM_CODES:
                 p = day.alarms.priority_for_code(code) if day is not None else None
                 if self._alarm_codes.get(code, "x") != p:
-                    self.window.vitals.set_alarm(code, p)
+                    self.shell.set_alarm(code, p)
                     self._alarm_codes[code] = p
 
     def _markers_for_doses(self) -> None:
-        if self.day is None or self.window is None or not hasattr(self.window, "vitals"):
+        if self.day is None or self.shell is None:
             return
         for d in self.day.doses:
             if d.uid not in self._markers:
                 self._markers.add(d.uid)
                 ev: Event = self.day.dose_events[d.uid]
-                self.window.vitals.trend.add_marker(d.t, f"▼ {ev.payload['mg']:g} mg",
-                                                    theme.TEXT)
+                self.shell.mark_trend(d.t, f"▼ {ev.payload['mg']:g} mg", theme.TEXT)
 
     def close(self) -> None:
         self.sound.close()
@@ -327,37 +323,28 @@ def staff_choices(ctx: AppContext) -> list[tuple[str, str]]:
     return [(s.name, s.role) for s in ctx.config.staff]
 
 
-def _action(window: Any, text: str, keys: str, slot: Any) -> QAction:
-    a = QAction(text, window)
-    a.setShortcut(QKeySequence(keys))
-    a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-    a.triggered.connect(slot)
-    window.add_action(a)
-    return a
-
-
-def install(window: Any, ctx: AppContext, feed: LiveFeed) -> DoseFeature:
+def install(shell: Shell, ctx: AppContext, feed: LiveFeed) -> DoseFeature:
     """Put the dose-and-observation feature into the main window."""
     no_wheel.install()  # app-wide: no value changes by a stray wheel over any form
-    feature = DoseFeature(ctx, feed, window)
-    window.template_choices = lambda: load_catalog(ctx.data_dir).choices()
-    window.add_header_widget(feature.timer_bar)
-    window.add_banner(feature.template_errors)
-    window.add_banner(feature.sound_note)
-    window.add_banner(feature.banner)
+    feature = DoseFeature(ctx, feed, shell)
+    shell.set_template_choices(lambda: load_catalog(ctx.data_dir).choices())
+    shell.add_header_widget(feature.timer_bar)
+    shell.add_banner(feature.template_errors)
+    shell.add_banner(feature.sound_note)
+    shell.add_banner(feature.banner)
     # The pre-dose checklist is a form: it gets a full-height tab, opened by itself when a
     # session starts undosed; the bottom row keeps the dose entry at hand.
-    window.add_side_tab("Checks", feature.left)
-    window.add_bottom_panel(feature.dose_panel, 3, column="right",
-                            keep_in_view=feature.dose_panel.record_button)
+    shell.add_side_tab("Checks", feature.left)
+    shell.add_bottom_panel(feature.dose_panel, 3, column="right",
+                           keep_in_view=feature.dose_panel.record_button)
     # Ending a dosed session is a discharge sign-off, under the checks (no dialog).
-    discharge = DischargePanel(ctx.sessions, lambda: feature.day, window.request_end_session)
+    discharge = DischargePanel(ctx.sessions, lambda: feature.day, shell.request_end_session)
     left = feature.left.layout()
     assert left is not None
     left.addWidget(discharge)
-    discharge.shown.connect(lambda: window.side_tabs.show_in_page(discharge))
+    discharge.shown.connect(lambda: shell.show_in_side_tab(discharge))
     feed.second.connect(lambda _t: discharge.refresh())  # the time left counts down
-    window.add_end_step(discharge)
+    shell.add_end_step(discharge)
     feature.discharge = discharge
     feature.banner.setProperty(theme.ROOM_EXEMPT, True)  # an alarm is never dimmed
     # the lock hides names and the record, never the alarms or the dose timer
@@ -365,15 +352,15 @@ def install(window: Any, ctx: AppContext, feed: LiveFeed) -> DoseFeature:
     feature.timer_bar.setProperty(theme.LOCK_VISIBLE, True)
     if ctx.people is not None:  # the author is who signed in: no name box on the banner
         feature.banner.name.hide()
-    window.add_side_tab("Vitals && limits", feature.limits)
-    window.add_side_tab("REMS", feature.rems)
+    shell.add_side_tab("Vitals && limits", feature.limits)
+    shell.add_side_tab("REMS", feature.rems)
     feature.update_tabs()
-    _action(window, "Record dose", "F2", feature.record_shortcut)
-    _action(window, "Confirm dose outside protocol", "Ctrl+Y", feature.dose_panel.confirm)
-    ack = _action(window, "Acknowledge alarms", "F4",
-                  lambda: feature.acknowledge(feature.banner.name.text()))
+    # An esketamine session is signed only with its REMS form complete (the notes ask).
+    ctx.sessions.add_sign_check(rems_form.sign_blocker)
+    shell.action("Record dose", "F2", feature.record_shortcut)
+    shell.action("Confirm dose outside protocol", "Ctrl+Y", feature.dose_panel.confirm)
+    ack = shell.action("Acknowledge alarms", "F4",
+                       lambda: feature.acknowledge(feature.banner.name.text()))
     ack.setProperty(theme.LOCK_KEEPS, True)  # works at the locked screen
-    _action(window, "Enter vitals by hand", "F3", feature.manual_shortcut)
-    window.closing.connect(feature.close)
-    window.dose_feature = feature
+    shell.action("Enter vitals by hand", "F3", feature.manual_shortcut)
     return feature

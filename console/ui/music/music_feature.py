@@ -26,9 +26,10 @@ from console.core.session import OpenSession
 from console.core.settings import MusicSettings
 from console.store.events import Event, session_events
 from console.ui import theme
-from console.ui.gui_post import GuiPoster
+from console.ui.live_feed import LiveFeed
 from console.ui.music.music_panel import MusicPanel, music_actions
 from console.ui.music.setting_panel import SettingPanel, SettingSummary, room_mode_action
+from console.ui.shell import Shell
 
 SHIPPED_ROOT = Path(__file__).resolve().parents[3]  # repo root: playlists/, assets/music/
 SETTING_KINDS = ("setting.item_checked", "setting.item_unchecked", "setting.intention")
@@ -42,19 +43,18 @@ def music_settings(ctx: AppContext) -> MusicSettings:
 class MusicFeature:
     """Owns the controller, the checklist and their widgets for the window's lifetime."""
 
-    def __init__(self, window: Any, ctx: AppContext, feed: Any = None) -> None:
-        self.window = window
+    def __init__(self, shell: Shell, ctx: AppContext) -> None:
+        self.shell = shell
         self.ctx = ctx
         self._sid: int | None = None
         self._ended_sid: int | None = None
         opts = music_settings(ctx)
-        self.poster = GuiPoster(window)
         self.dirs = playlists.default_dirs(SHIPPED_ROOT, ctx.data_dir)
         program = find_program(self.dirs)
         reason: str | None = None
         engine = None
         try:
-            engine = open_engine(self.poster, output=opts.output or None,
+            engine = open_engine(ctx.post, output=opts.output or None,
                                  lib_path=opts.libvlc or None)
         except MusicUnavailable as e:
             reason = str(e)
@@ -72,22 +72,22 @@ class MusicFeature:
             self.banner.setObjectName("musicBanner")
             self.banner.setStyleSheet(f"color: {theme.TEXT}; background: #1d2430; "
                                       "padding: 6px 10px; border-radius: 4px;")
-            window.add_banner(self.banner)
+            shell.add_banner(self.banner)
 
-        self.actions = music_actions(window, self.music)
+        self.actions = music_actions(shell.dialog_parent(), self.music)
         for a in self.actions.values():
-            window.add_action(a)
-        self.room_action = room_mode_action(window, self.toggle_room_mode)
-        window.add_action(self.room_action, "view")
+            shell.add_action(a)
+        self.room_action = room_mode_action(shell.dialog_parent(), self.toggle_room_mode)
+        shell.add_action(self.room_action, "view")
         self.panel = MusicPanel(self.music, self.actions,
                                 intention=lambda: self.checklist.intention,
                                 return_phase=opts.return_phase)
         self.setting = SettingPanel(self.checklist, self.room_action)
-        tab = window.add_side_tab("Setting", self.setting)  # set & setting; short: tabs fit
+        shell.add_side_tab("Setting", self.setting)  # set & setting; short: tabs fit
         self.summary = SettingSummary(self.checklist, self.room_action,
-                                      open_checklist=lambda: self._open_tab(tab))
-        window.add_bottom_panel(self.panel, 3)
-        window.add_bottom_panel(self.summary, 1, optional=True)  # also in its own tab
+                                      open_checklist=lambda: shell.show_side_tab(self.setting))
+        shell.add_bottom_panel(self.panel, 3)
+        shell.add_bottom_panel(self.summary, 1, optional=True)  # also in its own tab
         # These panels dim themselves in room mode: the window's veil leaves them out.
         for w in (self.panel, self.setting, self.summary):
             w.setProperty(theme.ROOM_EXEMPT, True)
@@ -95,18 +95,11 @@ class MusicFeature:
         ctx.sessions.changed.connect(self.on_session)
         self.follow_doses = opts.follow_doses
         ctx.sessions.committed.connect(self.doses_committed)  # heard, never polled
-        if hasattr(window, "closing"):
-            window.closing.connect(self.close)
         autostart = opts.autostart
         if ctx.sessions.current is not None:
             self.on_session(ctx.sessions.current)
         elif autostart == "launch":
             self.music.start()
-
-    def _open_tab(self, index: int) -> None:
-        tabs = getattr(self.window, "side_tabs", None)
-        if tabs is not None:
-            tabs.setCurrentIndex(index)
 
     def record(self, kind: str, payload: dict[str, Any]) -> None:
         if self.ctx.sessions.current is None and self._ended_sid is not None:
@@ -175,6 +168,6 @@ class MusicFeature:
         self.music.close()
 
 
-def install(window: Any, ctx: AppContext, feed: Any) -> None:
+def install(shell: Shell, ctx: AppContext, feed: LiveFeed) -> MusicFeature:
     """Add music and set & setting to the window (see console/app.py FEATURES)."""
-    window.music_feature = MusicFeature(window, ctx, feed)
+    return MusicFeature(shell, ctx)

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
 from console.core.clinic_survey import read_quick_tags
@@ -23,11 +22,11 @@ from console.core.settings import NotesSettings, fill
 from console.store import records
 from console.store.events import record_opened
 from console.ui.live_feed import LiveFeed
-from console.ui.main_window import MainWindow
 from console.ui.notes.course_view import CourseView
 from console.ui.notes.note_pane import NotePane
 from console.ui.notes.staff_dialog import StaffEditor
 from console.ui.notes.timeline import Timeline
+from console.ui.shell import Shell
 
 
 def quick_tags(data_dir: Path, settings: NotesSettings | dict[str, Any]) -> list[str]:
@@ -43,8 +42,8 @@ def quick_tags(data_dir: Path, settings: NotesSettings | dict[str, Any]) -> list
 class NotesFeature:
     """Holds the pieces so windows opened from the menu live as long as the console."""
 
-    def __init__(self, window: MainWindow, ctx: AppContext, feed: LiveFeed) -> None:
-        self.window = window
+    def __init__(self, shell: Shell, ctx: AppContext, feed: LiveFeed) -> None:
+        self.shell = shell
         self.ctx = ctx
         settings = ctx.config.section(NotesSettings)
         tags = quick_tags(ctx.data_dir, settings)
@@ -57,8 +56,10 @@ class NotesFeature:
         self.course_view: CourseView | None = None
         self._course_logged: int | None = None  # the patient whose course was last logged
 
-        window.add_side_tab("Notes", self.pane)
-        window.add_side_tab("Timeline", self.timeline)
+        shell.add_side_tab("Notes", self.pane)
+        shell.add_side_tab("Timeline", self.timeline)
+        # Reports and exports are of the session in the note (ended, being signed).
+        ctx.sessions.note_session = lambda: self.notes.session_id
         ctx.sessions.user_changed.connect(self._user_changed)
         ctx.sessions.changed.connect(self._session_changed)
         feed.second.connect(self.timeline.on_second)
@@ -69,18 +70,16 @@ class NotesFeature:
         self.pane.entry_selected.connect(self.timeline.show_time)
 
         self.pane.observe_action.triggered.connect(lambda: self._show_tab(self.pane))
-        window.add_action(self.pane.observe_action)
-        self.pane.ae_action.triggered.connect(
-            lambda: window.side_tabs.setCurrentWidget(self.pane))
-        window.add_action(self.pane.ae_action)
+        shell.add_action(self.pane.observe_action)
+        self.pane.ae_action.triggered.connect(lambda: shell.show_side_tab(self.pane))
+        shell.add_action(self.pane.ae_action)
         for a in self.pane.tag_actions:
             a.triggered.connect(lambda _=False: self._show_tab(self.pane))
-            window.add_action(a)
-        self._action("Session timeline", "Ctrl+T", lambda: self._show_tab(self.timeline),
-                     "view")
-        self._action("Patients and courses…", "Ctrl+Shift+P", self.open_courses, "session")
+            shell.add_action(a)
+        shell.action("Session timeline", "Ctrl+T", lambda: self._show_tab(self.timeline), "view")
+        shell.action("Patients and courses…", "Ctrl+Shift+P", self.open_courses, "session")
         if ctx.people is None:  # with sign-in, staff are the accounts (Session ▸ Staff…)
-            self._action("Staff list…", "", self.open_staff, "session")
+            shell.action("Staff list…", "", self.open_staff, "session")
         else:  # every entry is written by the person at the keyboard (Ctrl+U switches)
             ctx.people.staff_changed.connect(lambda _s: self.pane.reload_staff())
             self.pane.author_box.setEnabled(False)
@@ -96,16 +95,8 @@ class NotesFeature:
             return [(a.name, a.roles_label) for a in self.ctx.people.accounts() if a.active]
         return [(s.name, s.role) for s in self.ctx.config.staff]
 
-    def _action(self, text: str, key: str, slot: object, menu: str) -> QAction:
-        a = QAction(text, self.window)
-        if key:
-            a.setShortcut(QKeySequence(key))
-        a.triggered.connect(slot)
-        self.window.add_action(a, menu)
-        return a
-
     def _show_tab(self, w: QWidget) -> None:
-        self.window.side_tabs.setCurrentWidget(w)
+        self.shell.show_side_tab(w)
         if w is self.pane:
             self.pane.focus_observation()
 
@@ -124,7 +115,7 @@ class NotesFeature:
 
     def jump(self, t: float, uid: str) -> None:
         """From the timeline: the vitals chart and the note go to that moment."""
-        self.window.vitals.trend.show_time(t)
+        self.shell.show_trend_time(t)
         self.pane.show_entry(t, uid)
 
     def open_session(self, session_id: int, uid: str = "") -> None:
@@ -148,11 +139,11 @@ class NotesFeature:
     def open_courses(self) -> None:
         if self.course_view is None:
             # A separate window, but owned by the console so it closes with it.
-            self.course_view = CourseView(self.ctx.reader, self.window)
+            self.course_view = CourseView(self.ctx.reader, self.shell.dialog_parent())
             self.course_view.setWindowFlag(Qt.WindowType.Window)
             self.course_view.open_session.connect(self.open_session)
             self.course_view.patient_shown.connect(self._course_shown)
-            self.window.place_dialog(self.course_view)  # clear of the tiles and alarms
+            self.shell.place_dialog(self.course_view)  # clear of the tiles and alarms
         else:
             self._course_logged = None  # opened again: the patient shown is logged again
             self.course_view.reload()
@@ -177,12 +168,21 @@ class NotesFeature:
     def open_staff(self) -> None:
         if self.staff_editor is None:
             self.staff_editor = StaffEditor(self.ctx.config, self.ctx.writer, self.ctx.clock,
-                                            lambda: self.ctx.sessions.author, self.window)
+                                            lambda: self.ctx.sessions.author,
+                                            self.shell.dialog_parent())
             self.staff_editor.saved.connect(self.pane.reload_staff)
-            self.window.place_dialog(self.staff_editor)  # clear of the tiles and alarms
+            self.shell.place_dialog(self.staff_editor)  # clear of the tiles and alarms
         self.staff_editor.show()
         self.staff_editor.raise_()
 
 
-def install(window: MainWindow, ctx: AppContext, feed: LiveFeed) -> None:
-    window.notes_feature = NotesFeature(window, ctx, feed)  # type: ignore[attr-defined]
+    def close(self) -> None:
+        """The console is closing: the course and staff windows go with it."""
+        for w in (self.course_view, self.staff_editor):
+            if w is not None:
+                w.close()
+
+
+def install(shell: Shell, ctx: AppContext, feed: LiveFeed) -> NotesFeature:
+    """Notes, timeline, courses and the staff list (see console/app.py FEATURES)."""
+    return NotesFeature(shell, ctx, feed)

@@ -8,7 +8,7 @@ console/core/people (the role table, PINs, presence); this module only shows it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
@@ -23,6 +23,10 @@ from console.ui.people.audit_view import AuditView
 from console.ui.people.lock_screen import LOCK_KEEPS, LOCK_VISIBLE, LockScreen
 from console.ui.people.pin_dialog import PinDialog
 from console.ui.people.staff_admin import StaffAdmin
+
+if TYPE_CHECKING:
+    from console.ui.main_window import MainWindow
+    from console.ui.shell import Menu
 
 SWITCH_KEY = "Ctrl+U"
 LOCK_KEY = "Ctrl+L"
@@ -56,7 +60,11 @@ class AtKeyboard(QPushButton):
 
 
 class PeopleUI(QObject):
-    def __init__(self, window: Any, ctx: AppContext) -> None:
+    def close(self) -> None:
+        """The window closes: nothing is left locked over it."""
+        self.lock.release()
+
+    def __init__(self, window: MainWindow, ctx: AppContext) -> None:
         super().__init__(window)
         assert ctx.people is not None
         self.window = window
@@ -171,7 +179,7 @@ class _Activity(QObject):
         return False
 
 
-def _action(window: Any, text: str, keys: str, slot: Any, menu: str = "session",
+def _action(window: MainWindow, text: str, keys: str, slot: Any, menu: Menu = "session",
             keeps: bool = False) -> QAction:
     a = QAction(text, window)
     if keys:
@@ -190,7 +198,7 @@ def install_guard(ctx: AppContext) -> None:
     ctx.sessions.guard = ctx.people.check
 
 
-def install_lock(window: Any, ui: PeopleUI) -> None:
+def install_lock(window: MainWindow, ui: PeopleUI) -> None:
     """The lock: on a key, after the clinic's idle time, and at start until someone signs
     in. The vitals strip stays visible (features mark theirs: the alarm banner, the timer)."""
     window.vitals.setProperty(LOCK_VISIBLE, True)
@@ -207,20 +215,20 @@ def install_lock(window: Any, ui: PeopleUI) -> None:
             a.setProperty(LOCK_KEEPS, True)
 
 
-def install_sign_in(window: Any, ui: PeopleUI) -> None:
+def install_sign_in(window: MainWindow, ui: PeopleUI) -> None:
     """Switch person (one key and a PIN), sign out, and who is at the keyboard."""
     window.menuBar().setCornerWidget(ui.at_keyboard, Qt.Corner.TopLeftCorner)
     _action(window, "Switch person…", SWITCH_KEY, ui.switch)
     _action(window, "Sign out", "", ui.sign_out)
 
 
-def install_admin(window: Any, ui: PeopleUI) -> None:
+def install_admin(window: MainWindow, ui: PeopleUI) -> None:
     """Staff management and the audit log, for the clinic admin."""
     _action(window, "Staff…", "", ui.open_staff)
     _action(window, "Audit log…", "", ui.open_audit)
 
 
-def install(window: Any, ctx: AppContext, feed: LiveFeed) -> PeopleUI:
+def install(window: MainWindow, ctx: AppContext, feed: LiveFeed) -> PeopleUI:
     """Everything about people, in the order it must happen: the guard first (nothing is
     recorded unchecked), then the pieces; the first run asks for a clinic admin at once."""
     install_guard(ctx)
@@ -231,6 +239,6 @@ def install(window: Any, ctx: AppContext, feed: LiveFeed) -> PeopleUI:
     if ctx.people is not None and ctx.people.active is None:
         ctx.sessions.set_user(None)  # a remembered name is no sign-in: nobody until a PIN
         ctx.people.presence.locked = True
-    window.people_ui = ui
+    window.provide(ui)  # found again with window.feature(PeopleUI), closed with it
     ui.refresh()
     return ui
