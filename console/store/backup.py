@@ -208,6 +208,7 @@ def _source(db_path: Path) -> tuple[Connection, bool]:
     try:
         conn = engine.connect(f"{db_path.resolve().as_uri()}?mode=ro", key, uri=True, timeout=10)
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        engine.limit_cache(conn)
         return conn, key is not None
     except engine.Error as e:
         if engine.is_not_a_database(e):
@@ -234,6 +235,7 @@ def _copy_into(src: Connection, tmp: Path, encrypted: bool = True) -> None:
         return
     dst = engine.connect(tmp, key)
     try:
+        engine.limit_cache(dst)
         src.backup(dst)  # one step: one consistent moment, never restarted by the writer
         dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal
     finally:

@@ -501,6 +501,7 @@ def open_db(path: str | os.PathLike[str], *, create: bool = True) -> Connection:
         chain.install(conn)
         sync_parameters(conn)
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        engine.limit_cache(conn)
     except engine.Error as e:
         conn.close()
         raise explain(p, e) from None
@@ -514,7 +515,12 @@ def open_reader(path: str | os.PathLike[str]) -> Connection:
     """A second connection for reading while the writer thread writes (WAL allows both)."""
     p = Path(path)
     conn = _connect(p, file_key(p, create=False))
-    conn.execute("PRAGMA query_only=ON")
+    try:
+        conn.execute("PRAGMA query_only=ON")
+        engine.limit_cache(conn)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -597,6 +603,7 @@ def _ro_connect(uri: str, key: bytes | None) -> Connection:
     try:
         conn.execute("PRAGMA query_only=ON")
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # opens the file now
+        engine.limit_cache(conn)
     except engine.Error:
         conn.close()
         raise

@@ -11,8 +11,6 @@ from console.core.exports.export_events import TITLES
 from console.core.report import rems_form
 from console.core.report.build import build_report
 from console.core.report.clinic import Clinic
-from console.core.report.pdf_report import render_report
-from console.core.report.rems_pdf import render_rems
 from console.store import engine
 
 EXPORT_KINDS = {"report": "report", "rems": "rems_form"}  # the event is `export.<kind>`
@@ -34,6 +32,11 @@ def page_count(data: bytes) -> int:
 def make_pdf(conn: engine.Connection, session_id: int, kind: str, clinic: Clinic,
              now: float | None = None) -> Made:
     """`kind` "report" or "rems"; raises build.SessionNotFound for a session not there."""
+    # The PDF writers (fpdf2, fontTools, Pillow: ~1 s and ~25 MB) are imported on the first
+    # report, not when the window starts.
+    from console.core.report.pdf_report import render_report
+    from console.core.report.rems_pdf import render_rems
+
     report = build_report(conn, session_id, clinic=clinic.name, now=now)
     if kind == "rems":
         from console.store.events import session_events
