@@ -72,9 +72,12 @@ rm -rf dist/holdspace
 t2=$(date +%s)
 out=dist/holdspace
 internal="$out/_internal"
-# Python's own library and modules carry debug information in some builds (pyenv): ~25 MB
-# that nobody reads on a workstation. Only debug sections go (symbols stay).
-strip --strip-debug "$internal"/libpython3*.so* "$internal"/python3*/lib-dynload/*.so 2>/dev/null || true
+# Debug information that nobody reads on a workstation: Python's own library and modules in
+# some builds (pyenv, ~25 MB), sqlcipher3's module (12 MB of its 21 MB), fontTools' and
+# Pillow's compiled modules (~9 MB). Only debug sections go (symbols stay), from every shared
+# library in the folder (the links PyInstaller makes to them are left alone).
+find "$internal" -type f \( -name '*.so' -o -name '*.so.*' \) -print0 \
+  | xargs -0 -r strip --strip-debug 2>/dev/null || true
 # What was shipped and under which licences, inside the folder itself.
 cp packaging/LICENSES.md "$out/LICENSES.md"
 cp packaging/holdspace.desktop packaging/install.sh "$out/"
