@@ -128,6 +128,80 @@ def check_store_and_simulator(tmp: Path, seconds: float = 4.0) -> str:
             f"decoded and stored in {db.name} (session {result.session_id})")
 
 
+def check_encrypted_store(tmp: Path) -> str:
+    from console.store import chain, engine, keys
+
+    db = tmp / "data" / "holdspace.db"
+    if not db.is_file():
+        raise CheckFailed("no database to check (the store check failed)")
+    with open(db, "rb") as f:
+        head = f.read(len(engine.PLAIN_HEADER))
+    if head == engine.PLAIN_HEADER:
+        raise CheckFailed(f"{db.name} was written as a plain SQLite file: patient data would "
+                          "be readable without the key")
+    keys.forget_cached()
+    key = keys.workstation_key(create=False)
+    if key is None:
+        raise CheckFailed(f"the database key for {db.name} cannot be found again")
+    # The self-test's own key file, in its temporary folder: never the workstation's keyring.
+    if key.kept != "key file" or tmp not in Path(key.where).parents:
+        raise CheckFailed(f"the self-test's key is kept {key.describe()}, not in its own "
+                          f"temporary folder {tmp}")
+    conn = engine.connect(db, key.raw)
+    try:
+        sessions = conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
+        linked = chain.has_chain(conn)
+    finally:
+        conn.close()
+    if not linked:
+        raise CheckFailed(f"{db.name} has no hash chain (its records cannot be checked for "
+                          "changes)")
+    without = engine.connect(db, None)
+    try:
+        without.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except engine.DatabaseError as e:
+        if not engine.is_not_a_database(e):
+            raise
+    else:
+        raise CheckFailed(f"{db.name} could be read without its key")
+    finally:
+        without.close()
+    return (f"{db.name} is encrypted (SQLCipher {engine.sqlcipher_version()}; no SQLite "
+            f"header, unreadable without the key), reopened with the self-test's key file "
+            f"({sessions} session(s), hash chain present)")
+
+
+def check_libraries(_tmp: Path) -> str:
+    """The libraries found only when used: the OS keyring's backends (found through their
+    packages' entry points, i.e. metadata a frozen build must carry) and the central server's
+    PostgreSQL client with its libpq. Nothing is read from or written to any keyring."""
+    from importlib.metadata import entry_points
+
+    import keyring.backend
+    import psycopg
+
+    import console.central
+    import console.replication
+
+    found = sorted(ep.name for ep in entry_points(group="keyring.backends"))
+    if not found:
+        raise CheckFailed("the keyring library finds none of its backends (its package "
+                          "metadata is missing): the database key could never be kept in the "
+                          "OS keyring")
+    viable = [type(k).__name__ for k in keyring.backend.get_all_keyring()
+              if getattr(k, "priority", 0) > 0]
+    service = (f"usable here: {', '.join(viable)}" if viable else
+               "no keyring service here, so a key file would be used")
+    impl = psycopg.pq.__impl__
+    if impl not in ("binary", "c"):
+        raise CheckFailed(f"the PostgreSQL client uses its {impl} libpq wrapper, not the "
+                          "shipped binary one")
+    libpq = psycopg.pq.version()
+    del console.central, console.replication
+    return (f"keyring backends {', '.join(found)} ({service}); psycopg {psycopg.__version__} "
+            f"with libpq {libpq // 10000}.{libpq % 100} ({impl})")
+
+
 def check_report(tmp: Path) -> str:
     import pypdfium2
 
@@ -275,6 +349,8 @@ CHECKS: list[tuple[str, Callable[[Path], str]]] = [
     ("program", check_program),
     ("shipped files", check_shipped),
     ("store and simulator", check_store_and_simulator),
+    ("encrypted store", check_encrypted_store),
+    ("keyring and central server libraries", check_libraries),
     ("report", check_report),
     ("music (libvlc)", check_music),
     ("window", check_window),

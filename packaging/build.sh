@@ -72,8 +72,18 @@ rm -rf dist/holdspace
 t2=$(date +%s)
 out=dist/holdspace
 internal="$out/_internal"
-# Python's own library and modules carry debug information in some builds (pyenv): ~25 MB
-# that nobody reads on a workstation. Only debug sections go (symbols stay).
+# Debug information and local symbols that nobody reads on a workstation: Python's own
+# library and modules in some builds (pyenv, ~25 MB), sqlcipher3's module (13 MB of its
+# 21 MB), cryptography's (3 MB), fontTools' compiled modules (~6 MB). The dynamic symbols
+# stay (`--strip-unneeded`, as Debian strips its libraries). Left alone: the libraries that
+# auditwheel grafted into the wheels (`*.libs/`) and every file it or a wheel's build
+# patched with an RPATH/RUNPATH: strip corrupts patchelf'd files ("ELF load command
+# address/offset not page-aligned", numpy's OpenBLAS).
+find "$internal" -type f \( -name '*.so' -o -name '*.so.*' \) -not -path '*.libs/*' -print0 \
+  | while IFS= read -r -d '' so; do
+      readelf -d "$so" 2>/dev/null | grep -qE '\((RPATH|RUNPATH)\)' || printf '%s\0' "$so"
+    done | xargs -0 -r strip --strip-unneeded 2>/dev/null || true
+# Python's own library and modules: their RPATH (pyenv) was set by the linker, not patchelf.
 strip --strip-debug "$internal"/libpython3*.so* "$internal"/python3*/lib-dynload/*.so 2>/dev/null || true
 # What was shipped and under which licences, inside the folder itself.
 cp packaging/LICENSES.md "$out/LICENSES.md"

@@ -27,11 +27,14 @@ def run_hs(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 def test_self_test_from_source_passes_every_check(tmp_path: Path) -> None:
     r = run_hs("--self-test", env={"HOME": str(tmp_path)})
     assert r.returncode == 0, r.stdout + r.stderr
-    for check in ("program", "shipped files", "store and simulator", "report",
-                  "music (libvlc)", "window"):
+    for check in ("program", "shipped files", "store and simulator", "encrypted store",
+                  "keyring and central server libraries", "report", "music (libvlc)", "window"):
         assert f"self-test: ok     {check}: " in r.stdout
     assert f"Holdspace {console.__version__}" in r.stdout
-    assert "self-test: all 6 checks passed" in r.stdout
+    assert "self-test: all 8 checks passed" in r.stdout
+    # the store it made and reopened is a SQLCipher file, keyed from its own key file
+    assert "encrypted store: holdspace.db is encrypted (SQLCipher " in r.stdout
+    assert "reopened with the self-test's key file" in r.stdout
     # nothing was written to the user's folders: the self-test keeps to a temporary folder
     assert not any(tmp_path.iterdir())
 
@@ -43,7 +46,7 @@ def test_self_test_says_in_plain_words_what_failed(tmp_path: Path) -> None:
     assert r.returncode == 1, r.stdout + r.stderr
     assert (f"self-test: FAILED music (libvlc): Music unavailable — the VLC library at "
             f"{missing} could not be loaded") in r.stdout
-    assert "self-test: 1 of 6 checks FAILED: music (libvlc)" in r.stdout
+    assert "self-test: 1 of 8 checks FAILED: music (libvlc)" in r.stdout
     assert "Traceback" not in r.stdout + r.stderr
 
 
