@@ -17,7 +17,9 @@ from console.core.dosing.dosing import DoseInputError
 from console.core.people.roles import Role
 from console.store.events import session_events
 from console.ui import theme
+from console.ui.dosing.dose_feature import DoseFeature
 from console.ui.main_window import MainWindow
+from console.ui.notes.notes_feature import NotesFeature
 from console.ui.people.feature import PeopleUI
 from console.ui.people.lock_screen import visible_widgets
 from console.ui.room_overlay import rect_in
@@ -130,7 +132,7 @@ def test_the_lock_hides_names_and_keeps_vitals_alarms_and_the_timer(
     window, running = console
     ui = ui_of(window)
     begin(running, "im", name=PATIENT)
-    feature = window.dose_feature  # type: ignore[attr-defined]
+    feature = window.feature(DoseFeature)
     qtbot.waitUntil(lambda: feature.day is not None)
     day = dose_day(window)
     ready_to_dose(window)
@@ -139,7 +141,7 @@ def test_the_lock_hides_names_and_keeps_vitals_alarms_and_the_timer(
     manual_vitals(window, sys="210", dia="125")
     qtbot.waitUntil(lambda: feature.banner.isVisible(), timeout=3000)
     assert PATIENT in window.header.who.text()
-    notes = window.notes_feature  # type: ignore[attr-defined]
+    notes = window.feature(NotesFeature)
     notes.notes.observe("Zephyrine said the music helps")
     qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: ui.lock.isVisible())
@@ -150,9 +152,9 @@ def test_the_lock_hides_names_and_keeps_vitals_alarms_and_the_timer(
     mask = ui.lock.mask()
     for w in (window.vitals, feature.banner, feature.timer_bar):
         assert not mask.intersects(rect_in(w, window)), w
-    for w in (window.header.who, window.side_tabs, ui.at_keyboard):
-        r = rect_in(w, window)
-        assert mask.contains(r.center()), w
+    for hidden in (window.header.who, window.side_tabs, ui.at_keyboard):
+        r = rect_in(hidden, window)
+        assert mask.contains(r.center()), hidden
     assert not any(a.isEnabled() for a in window.actions()
                    if a.text() in ("Export…", "Switch person…", "Start session…"))
     # on a screenshot: the patient's name and the note are not drawn, the alarm and vitals are
@@ -243,7 +245,7 @@ def test_a_signing_action_asks_the_pin_of_its_person_then_goes_through(
     people = running.ctx.people
     assert people is not None
     begin(running, "im", name=PATIENT)
-    qtbot.waitUntil(lambda: window.dose_feature.day is not None)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: window.feature(DoseFeature).day is not None)
     day = dose_day(window)
     ready_to_dose(window)
     people.presence.pin_window_s = 120.0

@@ -14,6 +14,7 @@ from console.app import build_window, start_core
 from console.core.config import Config
 from console.store import records
 from console.store.writer import StoreWriter
+from console.ui.resume_bar import ResumeBar
 from devices import mdc
 from devices.reading import Reading
 
@@ -50,7 +51,7 @@ def test_a_resumed_session_shows_the_history_of_every_source(
         # The live monitor is shown (under its own name) before the session is resumed.
         qtbot.waitUntil(lambda: hub.shown_source(HR) == "SIMULATOR"
                         and hub.shown_source(SPO2) == "SIMULATOR", timeout=10_000)
-        window.resume_bar.resume_button.click()  # type: ignore[attr-defined]
+        window.feature(ResumeBar).resume_button.click()
         assert running.ctx.sessions.current is not None
         assert running.ctx.sessions.current.id == sid
         trend = window.vitals.trend

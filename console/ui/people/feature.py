@@ -239,6 +239,5 @@ def install(window: MainWindow, ctx: AppContext, feed: LiveFeed) -> PeopleUI:
     if ctx.people is not None and ctx.people.active is None:
         ctx.sessions.set_user(None)  # a remembered name is no sign-in: nobody until a PIN
         ctx.people.presence.locked = True
-    window.provide(ui)  # found again with window.feature(PeopleUI), closed with it
     ui.refresh()
     return ui
