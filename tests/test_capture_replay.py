@@ -15,7 +15,7 @@ from console.app import start_core
 from console.cli import main
 from console.core.config import Config
 from console.core.vitals.captures import capture_path, port_slug
-from console.core.vitals.headless_recorder import record
+from console.core.vitals.headless_recorder import recording
 from devices import mdc
 from devices.capture import (
     CaptureError,
@@ -194,7 +194,7 @@ def test_record_with_capture_writes_a_replayable_file(tmp_path: Path,
     db = tmp_path / "db" / "holdspace.db"
     db.parent.mkdir()
     out = io.StringIO()
-    record(db, [(get_driver("sim"), port)], duration=0.6, out=out, install_signals=False,
+    recording(db, [(get_driver("sim"), port)], duration=0.6, out=out, install_signals=False,
            print_every=60, capture=True)
     files = list((db.parent / "captures").glob("*-sim-ttySIM0.hscap"))
     assert len(files) == 1, out.getvalue()
@@ -288,7 +288,7 @@ def test_a_capture_that_cannot_be_written_does_not_stop_recording(
     db = tmp_path / "holdspace.db"
     (tmp_path / "captures").write_text("a file where the folder should be")
     out = io.StringIO()
-    record(db, [(get_driver("sim"), port)], duration=1.0, out=out, install_signals=False,
+    recording(db, [(get_driver("sim"), port)], duration=1.0, out=out, install_signals=False,
            capture=True)
     text = out.getvalue()
     assert "No capture for" in text and "The monitor is read as usual." in text

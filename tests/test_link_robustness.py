@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from console.core.vitals.headless_recorder import record
+from console.core.vitals.headless_recorder import recording
 from console.store.db import open_db
 from console.store.events import session_events
 from devices import mdc
@@ -184,8 +184,9 @@ def test_record_prints_a_vanishing_port_and_stores_the_gap(tmp_path: Path) -> No
     out = io.StringIO()
     stop = threading.Event()
     result: list[int] = []
-    t = threading.Thread(target=lambda: result.append(record(
-        db, [(get_driver("sim"), port)], out=out, stop_event=stop, install_signals=False)))
+    t = threading.Thread(target=lambda: result.append(recording(
+        db, [(get_driver("sim"), port)], out=out, stop_event=stop,
+        install_signals=False).session_id))
     t.start()
     try:
         assert wait_until(lambda: ": live — Live." in out.getvalue())

@@ -395,13 +395,13 @@ def test_headless_recording_is_authored_by_the_device_not_a_person(
     """`holdspace record` has nobody at a keyboard: its session says so, by name."""
     import io
 
-    from console.core.vitals.headless_recorder import record
+    from console.core.vitals.headless_recorder import recording
     from console.store.db import open_readonly
     from devices.drivers import get_driver
 
     _sim, port = sim_port
-    sid = record(db_path, [(get_driver("sim"), port)], duration=1.5, out=io.StringIO(),
-                 print_every=60.0, install_signals=False)
+    sid = recording(db_path, [(get_driver("sim"), port)], duration=1.5, out=io.StringIO(),
+                    print_every=60.0, install_signals=False).session_id
     conn, _note = open_readonly(db_path)
     try:
         authors = {e.kind: e.author for e in session_events(conn, sid)}

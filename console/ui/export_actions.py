@@ -22,9 +22,8 @@ from console.core.context import AppContext
 from console.core.exports.export_events import CONSOLE
 from console.core.exports.make import Made, make_csv, make_fhir, make_vital, writer_recorder
 from console.core.exports.output import ExportError
-from console.core.people.roles import Permission
-from console.core.people.service import Refused
 from console.core.report.clinic import clinic_from
+from console.ui.export_rule import may_export
 from console.ui.live_feed import LiveFeed
 from console.ui.report_actions import chosen_session
 from console.ui.shell import Shell
@@ -137,19 +136,6 @@ class ExportActions(QObject):
 
     def close(self) -> None:
         """Nothing to let go: an export under way finishes on its own thread."""
-
-def may_export(ctx: AppContext, say: Callable[[str], None]) -> bool:
-    """Patient data leaves only under a person who may export and proved it with a PIN
-    (asked for now if needed: then export again)."""
-    if ctx.people is None:
-        return True
-    try:
-        ctx.people.require(Permission.EXPORT)
-    except Refused as e:
-        say(str(e))
-        return False
-    return True
-
 
 def install(shell: Shell, ctx: AppContext, feed: LiveFeed) -> ExportActions:
     """Session ▸ Export… (see console/app.py FEATURES)."""

@@ -29,6 +29,7 @@ from console.core.report.build import SessionNotFound
 from console.core.report.clinic import clinic_from
 from console.core.report.making import Made, make_pdf
 from console.store.db import open_reader
+from console.ui.export_rule import may_export
 from console.ui.live_feed import LiveFeed
 from console.ui.shell import Shell
 
@@ -101,7 +102,7 @@ class ReportActions(QObject):
         if sid is None:
             self.say("There is no session to report yet.")
             return
-        if not _may_export(self.ctx, self.say):
+        if not may_export(self.ctx, self.say):
             return
         if path is None:
             default = Path.home() / f"holdspace-session-{sid}-{kind}.pdf"
@@ -119,7 +120,7 @@ class ReportActions(QObject):
         if sid is None:
             self.say("There is no session to print yet.")
             return
-        if not _may_export(self.ctx, self.say):
+        if not may_export(self.ctx, self.say):
             return
         self._made_for_print(kind, sid, printer_for)
 
@@ -224,22 +225,6 @@ class ReportActions(QObject):
         if dlg.exec() != QDialog.DialogCode.Accepted:
             return None
         return printer
-
-
-def _may_export(ctx: AppContext, say: Callable[[str], None]) -> bool:
-    """A report or a print takes patient data out: the same rule as an export (a person who
-    may, with a fresh PIN — asked for now if needed)."""
-    if ctx.people is None:
-        return True
-    from console.core.people.roles import Permission
-    from console.core.people.service import Refused
-
-    try:
-        ctx.people.require(Permission.EXPORT)
-    except Refused as e:
-        say(str(e))
-        return False
-    return True
 
 
 def install(shell: Shell, ctx: AppContext, feed: LiveFeed) -> ReportActions:

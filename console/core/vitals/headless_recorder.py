@@ -188,23 +188,6 @@ def stored_counts(db_path: Path, session_id: int) -> tuple[int, int, float]:
     return int(n), int(samples), float(secs)
 
 
-def record(
-    db_path: Path,
-    devices: list[tuple[Driver, str]],
-    patient: str | None = None,
-    duration: float | None = None,
-    out: TextIO | None = None,
-    stop_event: threading.Event | None = None,
-    print_every: float = 60.0,
-    install_signals: bool = True,
-    capture: bool = False,
-    err: TextIO | None = None,
-) -> int:
-    """Record until `duration` or a signal; returns the session id (see `recording`)."""
-    return recording(db_path, devices, patient, duration, out, stop_event, print_every,
-                     install_signals, capture, err).session_id
-
-
 def recording(
     db_path: Path,
     devices: list[tuple[Driver, str]],
