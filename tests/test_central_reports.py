@@ -49,10 +49,17 @@ def _pdf_text(path: Path) -> str:
                           capture_output=True, text=True).stdout
 
 
-def _without_chain(text: str) -> str:
-    """The report's text with its "Hash chain" row left out (it runs up to "Generated")."""
+def _without_chain(text: str) -> list[str]:
+    """The report's content lines with its "Hash chain" row left out (it runs up to
+    "Generated") and the page furniture too (running header, footer, page numbers): the two
+    rows differ in length, so a page may break one line earlier or later."""
     start = text.index("Hash chain")
-    return text[:start] + text[text.index("Generated", start):]
+    text = text[:start] + text[text.index("Generated", start):]
+    first_page = text.split("\f", 1)[0].splitlines()
+    furniture = {line.strip() for line in first_page[:4] if line.strip()}
+    return [line.strip() for line in text.replace("\f", "\n").splitlines()
+            if line.strip() and line.strip() not in furniture
+            and " page " not in line and not line.strip().startswith("signed · record SHA")]
 
 
 def _serve(tmp_path: Path, pg: Cluster, pg_db: str, fill: Callable[[Day], object],
