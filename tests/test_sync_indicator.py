@@ -16,6 +16,7 @@ from console.store.db import open_db
 from console.ui import theme
 from tests.helpers.pg import Cluster, wait_for_server
 from tests.helpers.replication import server_counts
+from tests.helpers.staff import staff_signed_in
 from tests.helpers.window import begin
 
 
@@ -28,6 +29,7 @@ def test_status_bar_says_up_to_date_then_not_sending_while_the_server_is_down(
     theme.apply_theme(app)
     sync = SyncSettings(pg.url(pg_db, login_for("Room 4"), "pw-4"), "Room 4")
     running = start_core(db_path, devices=None, config=config, sync=sync)
+    staff_signed_in(running.ctx.people)  # who is at the console
     window, feed = build_window(running)
     qtbot.addWidget(window)
     window.show()

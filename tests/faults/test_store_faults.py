@@ -495,20 +495,19 @@ def test_a_database_full_by_sqlite_reaches_the_status_bar_through_ctx_post_in_nu
     from PySide6.QtWidgets import QApplication
 
     from console.app import build_window, start_core
-    from console.core.session import Staff
     from console.ui import theme
 
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     theme.apply_theme(app)
     running = start_core(db_path, devices=None, config=config)
+    staff_signed_in(running.ctx.people)  # who is at the console
     window, feed = build_window(running)
     qtbot.addWidget(window)
     try:
         window.show()
         ctx = running.ctx
         assert ctx.post == window.post, "the composition root set ctx.post to the window's"
-        ctx.sessions.set_user(Staff("Ana Ruiz", "nurse"))
         ctx.sessions.start(None)
         sid = ctx.sessions.current.id  # type: ignore[union-attr]
         qtbot.waitUntil(lambda: readings_after(db_path, sid, 0) > 0, timeout=10_000)
