@@ -331,7 +331,7 @@ class MainWindow(QMainWindow):
                                 else self.ctx.clock.now())
         self._history_loaded_for = session.id if session is not None else None
         if session is not None:
-            QTimer.singleShot(0, lambda sid=session.id: self._fill_history(sid))
+            QTimer.singleShot(0, self, lambda sid=session.id: self._fill_history(sid))
 
     def _fill_history(self, session_id: int) -> None:
         if session_id != self._history_loaded_for:

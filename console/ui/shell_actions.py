@@ -81,7 +81,7 @@ def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None
                 me = ctx.people.require(Permission.START_SESSION)
             except Refused as e:
                 window.show_problem(str(e))
-                QTimer.singleShot(15000, lambda: window.show_problem(""))
+                QTimer.singleShot(15000, window, lambda: window.show_problem(""))
                 return
             staff = [Staff(me.name, me.roles_label)]
         else:

@@ -359,7 +359,7 @@ class DosePanel(QFrame):
         if lay is not None:
             lay.activate()
         show()
-        QTimer.singleShot(0, show)
+        QTimer.singleShot(0, self, show)
 
     def _scroll_area(self) -> QScrollArea | None:
         p = self.parentWidget()

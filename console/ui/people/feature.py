@@ -122,7 +122,8 @@ class PeopleUI(QObject):
         """A refusal, in the window's message line for a while."""
         self.window.show_problem(text)
         self._said = text
-        QTimer.singleShot(15000, lambda: self.window.show_problem("")
+        # with the window as context: not called once the window is gone
+        QTimer.singleShot(15000, self.window, lambda: self.window.show_problem("")
                           if getattr(self, "_said", "") == text else None)
 
     def _allowed(self, perm: Permission) -> bool:
@@ -163,7 +164,8 @@ class PeopleUI(QObject):
 
     def _pin_wanted(self, need: NeedPin) -> None:
         if not self.people.presence.locked:
-            QTimer.singleShot(0, lambda: self.pin_dialog.confirm(need.account, need.permission))
+            QTimer.singleShot(0, self.pin_dialog,
+                              lambda: self.pin_dialog.confirm(need.account, need.permission))
 
 
 class _Activity(QObject):
