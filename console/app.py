@@ -245,8 +245,10 @@ def run_gui(
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             window.grab().save(str(screenshot))
             print(f"screenshot saved to {screenshot}")
-        QTimer.singleShot(int((quit_after or 5.0) * 1000) - 200, grab)
-    if quit_after is not None:
+            if quit_after is not None:
+                stop()  # after the picture: two timers might fire in either order under load
+        QTimer.singleShot(max(0, int((quit_after or 5.0) * 1000) - 200), grab)
+    elif quit_after is not None:
         QTimer.singleShot(int(quit_after * 1000), stop)
     try:
         return app.exec()
