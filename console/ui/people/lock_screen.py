@@ -165,8 +165,11 @@ class LockScreen(QWidget):
                          area.height() * 2 // 3 - 24)
         want = self.box.sizeHint()
         w = min(max(want.width(), 480), free.width(), 640)
-        h = min(free.height(), max(want.height(), self.box.minimumSizeHint().height()))
-        self.box.setGeometry(free.left() + (free.width() - w) // 2, free.top(), w, h)
+        # Never squeezed below what it needs to be read: on a small screen it rises (over the
+        # trend, or a tile's corner on the first run) rather than cram its fields together.
+        h = min(area.height() - 24, max(want.height(), self.box.minimumSizeHint().height()))
+        y = max(12, min(free.top(), area.bottom() - h - 12))
+        self.box.setGeometry(free.left() + (free.width() - w) // 2, y, w, h)
         region = QRegion(self.rect())
         for r in holes:
             region -= QRegion(r)
