@@ -55,11 +55,12 @@ def _without_chain(text: str) -> list[str]:
     rows differ in length, so a page may break one line earlier or later."""
     start = text.index("Hash chain")
     text = text[:start] + text[text.index("Generated", start):]
-    first_page = text.split("\f", 1)[0].splitlines()
-    furniture = {line.strip() for line in first_page[:4] if line.strip()}
-    return [line.strip() for line in text.replace("\f", "\n").splitlines()
-            if line.strip() and line.strip() not in furniture
-            and " page " not in line and not line.strip().startswith("signed · record SHA")]
+    pages = [[" ".join(line.split()) for line in page.splitlines() if line.strip()]
+             for page in text.split("\f") if page.strip()]
+    # what stands on every page (the running header and footer) is furniture
+    furniture = set.intersection(*(set(p) for p in pages)) if len(pages) > 1 else set()
+    return [line for page in pages for line in page
+            if line not in furniture and " page " not in line]
 
 
 def _serve(tmp_path: Path, pg: Cluster, pg_db: str, fill: Callable[[Day], object],
