@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import emit, load_average, rss_mb
+from benchlib import emit, load_average, rss_mb, staff_at_console
 
 SOURCE = "SIMULATOR"  # the built-in simulator's source name, so the live source matches
 
@@ -107,6 +107,7 @@ def resume(db_src: Path) -> dict[str, float]:
         check_db(db)
         running = start_core(db, devices=[], config=Config(path=data / "workstation.json"),
                              data_dir=data)
+        staff_at_console(running)
         window, feed = build_window(running)
         window.resize(1920, 1080)
         window.show()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -90,3 +91,15 @@ class MarkedPhysiology:
         hr = 60 + self.k % 50
         self.sent[f"{hr}"] = time.monotonic()
         return replace(self._p.vitals(t), hr=float(hr), artefact=False)
+
+
+def staff_at_console(running: Any) -> None:
+    """Staff on the roster and signed in, as in a room at work: the window is locked and
+    refuses clinical work until someone signs in. The tests' helper, with its cheap PIN
+    hashing, so a bench measures the console and not scrypt."""
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from tests.helpers.staff import staff_signed_in
+
+    staff_signed_in(running.ctx.people)
