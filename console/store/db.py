@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from console.store import chain, engine, keys, owner
@@ -334,6 +336,21 @@ def _connect(path: Path, key: bytes | None, busy_ms: int = BUSY_TIMEOUT_MS) -> C
     return conn
 
 
+def _sqlite_utils() -> ModuleType:
+    """sqlite_utils without pandas: it imports pandas when it can (for DataFrames, which the
+    migrations never use), and that alone would be ~40 MB resident for the rest of the run."""
+    if "sqlite_utils" in sys.modules or "pandas" in sys.modules:
+        import sqlite_utils
+
+        return sqlite_utils
+    sys.modules["pandas"] = None  # type: ignore[assignment]  # `import pandas` fails: skipped
+    try:
+        import sqlite_utils
+    finally:
+        del sys.modules["pandas"]
+    return sqlite_utils
+
+
 def migrate(conn: Connection, target: int = SCHEMA_VERSION) -> int:
     """Bring the file to `target`; returns the version it had."""
     found: int = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -344,9 +361,7 @@ def migrate(conn: Connection, target: int = SCHEMA_VERSION) -> int:
         )
     if found >= target:
         return found
-    import sqlite_utils
-
-    db = sqlite_utils.Database(conn)
+    db = _sqlite_utils().Database(conn)
     for version in range(found, target):
         conn.execute("BEGIN EXCLUSIVE")
         try:

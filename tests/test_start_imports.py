@@ -1,0 +1,69 @@
+"""What a start leaves resident: the libraries a console start does not need stay unimported,
+since each one stays in memory for the whole session (the peak with an 8-hour session resumed
+must stay under 300 MB). Checked in a new process, as a real start is."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+WATCHED = ("pandas", "sqlite_utils")
+
+
+def _start(db: Path, *, core: bool) -> dict[str, bool]:
+    """Which WATCHED libraries a new process has imported after the start-up check of `db`
+    (and, with `core`, the console's core opened on it and stopped)."""
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from console.cli import check_db\n"
+        f"db = Path({str(db)!r})\n"
+        "check_db(db)\n"
+        f"if {core!r}:\n"
+        "    from console.app import start_core\n"
+        "    from console.core.config import Config\n"
+        "    running = start_core(db, devices=[], config=Config(path=db.parent / 'ws.json'),\n"
+        "                         data_dir=db.parent)\n"
+        "    running.stop()\n"
+        f"print(json.dumps({{m: m in sys.modules for m in {WATCHED!r}}}))\n"
+    )
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    return dict(json.loads(p.stdout.strip().splitlines()[-1]))
+
+
+def test_a_new_database_is_made_without_pandas(tmp_path: Path) -> None:
+    """The migrations use sqlite_utils, which would import pandas (~40 MB) when it can."""
+    found = _start(tmp_path / "new.db", core=False)
+    assert found == {"pandas": False, "sqlite_utils": True}  # it did migrate, without pandas
+
+
+def test_starting_on_an_existing_database_imports_neither(tmp_path: Path) -> None:
+    db = tmp_path / "holdspace.db"
+    _start(db, core=False)  # made and migrated by one start
+    assert _start(db, core=True) == {"pandas": False, "sqlite_utils": False}
+
+
+def test_migrations_still_work_where_pandas_is_already_imported(tmp_path: Path) -> None:
+    """Another program embedding the store with pandas loaded: sqlite_utils uses it as is."""
+    if importlib.util.find_spec("pandas") is None:
+        pytest.skip("pandas is not installed here")
+    script = (
+        "import sys\n"
+        "import pandas\n"
+        "from pathlib import Path\n"
+        "from console.store.db import SCHEMA_VERSION, open_db\n"
+        f"conn = open_db(Path({str(tmp_path / 'p.db')!r}))\n"
+        "assert conn.execute('PRAGMA user_version').fetchone()[0] == SCHEMA_VERSION\n"
+        "import sqlite_utils.db\n"
+        "assert sqlite_utils.db.pd is pandas\n"
+    )
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
