@@ -56,6 +56,22 @@ def rss_mb() -> float:
     return 0.0
 
 
+def peak_rss_mb() -> float:
+    """The most this process has had resident so far (VmHWM; ru_maxrss where there is no
+    /proc): what must fit in the machine's memory, not only what is left at the end."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
 def emit(result: dict[str, Any], path: str | None) -> None:
     """Print the result as one JSON line (for bench/run_all.py) and optionally save it."""
     text = json.dumps(result, sort_keys=True)
