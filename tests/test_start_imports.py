@@ -67,3 +67,38 @@ def test_migrations_still_work_where_pandas_is_already_imported(tmp_path: Path) 
     p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                        timeout=120)
     assert p.returncode == 0, p.stderr
+
+
+def test_the_window_leaves_the_report_and_export_builders_for_their_first_use(
+        tmp_path: Path) -> None:
+    """Reports, exports and printing are menu items: their modules (and Qt's printing) are
+    imported when first used, not kept resident by every start."""
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from console.app import build_window, start_core\n"
+        "from console.cli import check_db\n"
+        "from console.core.config import Config\n"
+        "from tests.helpers.staff import staff_signed_in\n"
+        f"d = Path({str(tmp_path)!r}); db = d / 'holdspace.db'\n"
+        "check_db(db)\n"
+        "running = start_core(db, devices=[], config=Config(path=d / 'ws.json'), data_dir=d)\n"
+        "staff_signed_in(running.ctx.people)\n"
+        "window, feed = build_window(running)\n"
+        "names = sorted(m for m in sys.modules if m in LATER)\n"
+        "feed.stop(); window.allow_close_without_asking(); window.close(); running.stop()\n"
+        "print(json.dumps(names))\n"
+    ).replace("LATER", repr(LATER))
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=180)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout.strip().splitlines()[-1]) == []
+    # and the menus still find them (the modules import on their own)
+    for name in LATER:
+        importlib.import_module(name)
+
+
+LATER = ("console.core.exports.make", "console.core.report.making",
+         "console.core.report.build", "PySide6.QtPrintSupport")
