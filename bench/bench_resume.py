@@ -106,7 +106,7 @@ def cached_db(hours: float) -> tuple[Path, float]:
     return db, db.stat().st_size / 1e6 / hours
 
 
-def resume(db_src: Path) -> dict[str, float]:
+def resume(db_src: Path, hours: float) -> dict[str, float]:
     from PySide6.QtCore import QEvent, QObject, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -137,6 +137,7 @@ def resume(db_src: Path) -> dict[str, float]:
         hr = window.vitals.hr.value
         sid = running.ctx.sessions.waiting[0].row.id
         marks: dict[str, float] = {}
+        stored = min(3600, int(hours * 3600 / 2))  # points on the trend: the history is in
         rss: dict[str, float] = {}
 
         class Hook(QObject):
@@ -165,7 +166,7 @@ def resume(db_src: Path) -> dict[str, float]:
             from devices import mdc
 
             s = trend.series.get(mdc.MDC_ECG_HEART_RATE)
-            if "press" in marks and s is not None and s.n > 3600 and "history" not in marks:
+            if "press" in marks and s is not None and s.n > stored and "history" not in marks:
                 marks["history"] = time.perf_counter()
             if "history" in marks and "first" in marks and "settled" not in marks:
                 marks["settled"] = time.perf_counter() + SETTLE_S
@@ -176,6 +177,7 @@ def resume(db_src: Path) -> dict[str, float]:
                 quit_now()
 
         def quit_now() -> None:
+            rss.setdefault("live", rss_mb())  # also when the history never came (timeout)
             window.allow_close_without_asking()
             app.quit()
 
@@ -215,7 +217,7 @@ def main() -> int:
     t = time.perf_counter()
     db, mb_per_h = cached_db(a.hours)
     built = time.perf_counter() - t
-    r: dict[str, Any] = {k: round(v, 3) for k, v in resume(db).items()}
+    r: dict[str, Any] = {k: round(v, 3) for k, v in resume(db, a.hours).items()}
     r.update(hours=a.hours, db_mb_per_h=round(mb_per_h, 2), load=load_average(),
              keyring=keyring_on)
     print(f"{a.hours:g} h session: database {mb_per_h:.2f} MB per hour (built in {built:.0f} s "
@@ -225,7 +227,7 @@ def main() -> int:
           f"{r['rss_peak_mb']:.0f} MB; load {r['load']}")
     if not keyring_on:
         print("note: HOLDSPACE_KEYRING=off, so the OS keyring library was not loaded; a real "
-              "start loads it to look for the key (~17 MB more resident where this was written)")
+              "start loads it to look for the key (~15 MB more resident where this was written)")
     emit(r, a.json)
     return 0
 
