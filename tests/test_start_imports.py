@@ -39,7 +39,7 @@ def _start(db: Path, *, core: bool) -> dict[str, bool]:
 
 
 def test_a_new_database_is_made_without_pandas(tmp_path: Path) -> None:
-    """The migrations use sqlite_utils, which would import pandas (~40 MB) when it can."""
+    """The migrations use sqlite_utils, which would import pandas (~58 MB) when it can."""
     found = _start(tmp_path / "new.db", core=False)
     assert found == {"pandas": False, "sqlite_utils": True}  # it did migrate, without pandas
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -338,17 +339,21 @@ def _connect(path: Path, key: bytes | None, busy_ms: int = BUSY_TIMEOUT_MS) -> C
 
 def _sqlite_utils() -> ModuleType:
     """sqlite_utils without pandas: it imports pandas when it can (for DataFrames, which the
-    migrations never use), and that alone would be ~40 MB resident for the rest of the run."""
-    if "sqlite_utils" in sys.modules or "pandas" in sys.modules:
-        import sqlite_utils
+    migrations never use), and that alone would be ~58 MB resident for the rest of the run."""
+    with _IMPORT_LOCK:  # two first migrations at once (a check beside the writer)
+        if "sqlite_utils" in sys.modules or "pandas" in sys.modules:
+            import sqlite_utils
 
+            return sqlite_utils
+        sys.modules["pandas"] = None  # type: ignore[assignment]  # its import fails: skipped
+        try:
+            import sqlite_utils
+        finally:
+            sys.modules.pop("pandas", None)
         return sqlite_utils
-    sys.modules["pandas"] = None  # type: ignore[assignment]  # `import pandas` fails: skipped
-    try:
-        import sqlite_utils
-    finally:
-        del sys.modules["pandas"]
-    return sqlite_utils
+
+
+_IMPORT_LOCK = threading.Lock()
 
 
 def migrate(conn: Connection, target: int = SCHEMA_VERSION) -> int:
