@@ -13,6 +13,8 @@ has been made and someone is signed in.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer
@@ -27,8 +29,14 @@ from console.ui.shell import Shell
 
 EDGE = "#2f4558"  # a muted steel blue: calm, and unlike any alarm colour
 INFO = "#8fb0cc"
-HEADING = "For the clinic admin: a note from the start of Holdspace"
+HEADING = "For the clinic admin:"
 GOT_IT = "Got it"
+
+
+def as_html(note: str) -> str:
+    """The note as text (escaped), a `command` in the typewriter face it is typed in."""
+    return re.sub(r"`([^`<>]+)`", r"<span style='font-family: monospace;'>\1</span>",
+                  html.escape(note))
 
 
 class StartNoticeBanner(QFrame):
@@ -47,12 +55,8 @@ class StartNoticeBanner(QFrame):
         mark.setFixedSize(30, 30)
         mark.setStyleSheet(f"color: {INFO}; border: 2px solid {INFO}; border-radius: 15px; "
                            "font-size: 18px; font-weight: bold; font-family: serif;")
-        self.heading = QLabel(HEADING)
-        self.heading.setStyleSheet(f"color: {INFO}; font-size: 17px; font-weight: bold;")
-        self.count = QLabel("")
-        self.count.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 15px;")
         self.text = QLabel("")
-        self.text.setTextFormat(Qt.TextFormat.PlainText)  # paths are not markup
+        self.text.setTextFormat(Qt.TextFormat.RichText)  # the heading bold; the note escaped
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.text.setStyleSheet(f"color: {theme.TEXT}; font-size: 17px;")
@@ -62,30 +66,32 @@ class StartNoticeBanner(QFrame):
         self.got_it.setStyleSheet("font-size: 17px; font-weight: bold;")
         self.got_it.setToolTip("This note is not shown again.")
         self.got_it.clicked.connect(lambda _=False: self.dismiss())
-        top = QHBoxLayout()
-        top.setSpacing(10)
-        top.addWidget(self.heading)
-        top.addWidget(self.count)
-        top.addStretch(1)
-        words = QVBoxLayout()
-        words.setSpacing(2)
-        words.addLayout(top)
-        words.addWidget(self.text)
+        self.count = QLabel("")
+        self.count.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.count.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 14px;")
+        button = QVBoxLayout()
+        button.setSpacing(2)
+        button.addStretch(1)
+        button.addWidget(self.got_it)
+        button.addWidget(self.count)
+        button.addStretch(1)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(12, 6, 12, 6)
         lay.setSpacing(12)
         lay.addWidget(mark, 0, Qt.AlignmentFlag.AlignTop)
-        lay.addLayout(words, 1)
-        lay.addWidget(self.got_it, 0, Qt.AlignmentFlag.AlignVCenter)
+        lay.addWidget(self.text, 1)
+        lay.addLayout(button)
         self.shown = ""
         self.refresh()
 
     def refresh(self) -> None:
         notes = start_notices.pending(self.config)
         self.shown = notes[0] if notes else ""
-        self.text.setText(self.shown)
+        self.text.setText(f"<span style='color: {INFO}; font-weight: bold;'>{HEADING}</span>"
+                          f"&nbsp; {as_html(self.shown)}" if self.shown else "")
         more = len(notes) - 1
-        self.count.setText(f"· {more} more after this one" if more else "")
+        self.count.setText(f"{more} more after it" if more else "")
+        self.count.setVisible(bool(more))
         self.setVisible(bool(notes) and not self.locked())
 
     def dismiss(self) -> None:
