@@ -40,7 +40,8 @@ def first_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[
     monkeypatch.setenv("HOLDSPACE_DATA_DIR", str(data))
     keys.forget_cached()
     keys.take_notices()
-    data.mkdir(mode=0o755)  # readable by others: made private, and said
+    data.mkdir()
+    data.chmod(0o755)  # readable by others (whatever the umask): made private, and said
     yield check_db(data / "holdspace.db")
     keys.forget_cached()
 
