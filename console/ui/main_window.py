@@ -40,6 +40,7 @@ from console.ui.room_overlay import RoomOverlay, exempt_widgets, rect_in
 from console.ui.session_header import SessionHeader
 from console.ui.shell import Column, EndStep, Installed, Menu
 from console.ui.side_tabs import FitScroll, SideTabs
+from console.ui.status_line import OneLineLabel
 from console.ui.vitals.vital_tile import VitalTile
 from console.ui.vitals.vitals_strip import VitalsStrip
 from devices.reading import Sample
@@ -138,8 +139,7 @@ class MainWindow(QMainWindow):
 
         # The disclaimer sits in the menu bar's corner (no row of its own); the status bar
         # appears only to say that something is wrong with Holdspace itself.
-        self.problem_message = QLabel("")
-        self.problem_message.setWordWrap(True)
+        self.problem_message = OneLineLabel("")  # one line at most: notes go to a banner
         self.problem_message.setStyleSheet(f"color: {theme.ALARM_MEDIUM}; font-weight: bold;")
         self.statusBar().addWidget(self.problem_message, 1)
         self.statusBar().hide()
@@ -367,8 +367,7 @@ class MainWindow(QMainWindow):
 
     def show_problem(self, message: str) -> None:
         """A problem with Holdspace itself (disk, internal error), in the status bar."""
-        self.problem_message.setText(message)
-        self.problem_message.setToolTip(message)
+        self.problem_message.setText(message)  # its tooltip is the whole message
         self.statusBar().setVisible(bool(message) or self.keep_status_bar)
 
     # ----- ending a session -----
