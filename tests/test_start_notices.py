@@ -233,3 +233,24 @@ def test_the_one_line_label_says_everything_in_its_tooltip(qtbot: QtBot) -> None
     assert label.sizeHint().height() == label.fontMetrics().height()
     shown = super(OneLineLabel, label).text()
     assert shown.endswith("…") and len(shown) < len(long)
+
+
+def test_a_passing_note_is_never_drawn_over_a_problem(qtbot: QtBot, tmp_path: Path) -> None:
+    """A problem (the disk is full) keeps the status line: a note said meanwhile ("Record
+    intact…") is not painted over it, and notes show again once the problem is gone."""
+    from tests.helpers.window import whole_console
+
+    problem = ("Could not save to the database: the disk is full (or a file-size limit was "
+               "reached). Everything is kept and retried; do not close Holdspace.")
+    with whole_console(qtbot, tmp_path / "h.db", Config(path=tmp_path / "w.json"),
+                       size=SCREENS["laptop"]) as (window, _running):
+        window.show_status("Report saved.", 60_000)
+        window.show_problem(problem)
+        bar = window.statusBar()
+        assert bar.currentMessage() == ""  # the note gave way
+        window.show_status("Record intact: 3 entries verified.", 60_000)
+        assert bar.currentMessage() == ""
+        assert window.problem_message.isVisible() and window.problem_text() == problem
+        window.show_problem("")
+        window.show_status("Record intact: 3 entries verified.", 60_000)
+        assert bar.currentMessage() == "Record intact: 3 entries verified."

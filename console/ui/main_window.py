@@ -284,6 +284,10 @@ class MainWindow(QMainWindow):
         return self.problem_message.text()
 
     def show_status(self, message: str, ms: int) -> None:
+        """A passing note. While a problem is said, the problem keeps the line and the note
+        is not shown (two texts drawn over each other say nothing)."""
+        if self.problem_text():
+            return
         self.statusBar().showMessage(message, ms)
 
     def set_alarm(self, code: int, priority: str | None) -> None:
@@ -368,6 +372,9 @@ class MainWindow(QMainWindow):
     def show_problem(self, message: str) -> None:
         """A problem with Holdspace itself (disk, internal error), in the status bar."""
         self.problem_message.setText(message)  # its tooltip is the whole message
+        if message:  # a passing note ("Record intact…") must not be drawn over a problem
+            self.statusBar().clearMessage()
+        self.problem_message.setVisible(bool(message))
         self.statusBar().setVisible(bool(message) or self.keep_status_bar)
 
     # ----- ending a session -----
