@@ -20,8 +20,11 @@ from console.core.config import Config
 from console.core.saving import QUICK_S
 from console.store import records
 from console.store.db import connect_file
+from console.store.events import Event
+from console.ui.export_actions import ExportActions
 from console.ui.main_window import MainWindow
 from console.ui.notes.notes_feature import NotesFeature
+from console.ui.people.audit_view import AuditView
 from console.ui.session_dialog import SessionDialog
 from tests.helpers.disk import locked_out, stalled
 from tests.helpers.window import begin, manual_vitals, whole_console
@@ -267,3 +270,38 @@ def test_the_note_shows_what_another_feature_committed_without_polling(
             qtbot.waitUntil(lambda: "HR 47" in pane.full_note.toPlainText(), timeout=10_000)
         finally:
             running.ctx.reader.set_trace_callback(None)
+
+
+def test_an_export_and_the_audit_log_begun_while_the_disk_stalls_leave_the_screen_running(
+        qtbot: QtBot, db_path: Path, config: Config, tmp_path: Path) -> None:
+    with whole_console(qtbot, db_path, config) as (window, running):
+        ctx = running.ctx
+        begin(running, None)
+        sid = ctx.sessions.current.id  # type: ignore[union-attr]
+        exports = window.feature(ExportActions)
+        exports.chooser = lambda _sid, _suggested: (tmp_path / "day.csv", "csv")
+        (export_item,) = [a for a in window.session_menu.actions()
+                          if a.text().startswith("Export…")]
+        turning = Turning(window)
+        with stalled(ctx.writer):
+            lock = Event("audit.screen_locked", ctx.clock.now(), {"summary": "Screen locked"},
+                         author="Ana Nurse", recorded=ctx.clock.now())
+            ctx.writer.append_event(lock)  # queued behind the stall
+            pressed = time.monotonic()
+            export_item.trigger()
+            audit = AuditView(ctx.people, window)  # type: ignore[arg-type]
+            took = time.monotonic() - pressed
+            assert took < 2 * QUICK_S + 2.0, f"the presses waited {took:.1f} s for the disk"
+            assert exports.busy and exports.last_message == f"Exporting session {sid} as CSV…"
+            assert "Screen locked" not in audit_lines(audit), "shown once it is stored"
+            turning.keeps_turning(qtbot)
+        qtbot.waitUntil(lambda: not exports.busy, timeout=20_000)
+        assert exports.last_message.startswith(f"Session {sid} exported as CSV: day"), \
+            exports.last_message
+        qtbot.waitUntil(lambda: "Screen locked" in audit_lines(audit), timeout=10_000)
+        audit.close()
+
+
+def audit_lines(audit: AuditView) -> str:
+    return "\n".join(" | ".join(audit.table.item(i, j).text() for j in range(4))
+                     for i in range(audit.table.rowCount()))

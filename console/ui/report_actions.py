@@ -33,6 +33,10 @@ from console.ui.export_rule import may_export
 from console.ui.live_feed import LiveFeed
 from console.ui.shell import Shell
 
+# The worker waits for the writer before reading the file; this is said if it waited in vain.
+SLOW_DISK = ("Not made: the disk is slow and has not stored the latest entries yet. "
+             "Monitoring goes on; try again in a moment.")
+
 WHAT = {"report": "session report", "rems": "REMS form"}
 
 
@@ -132,18 +136,20 @@ class ReportActions(QObject):
         self.busy = True
         self.done.clear()
         self.say(f"Making the {WHAT[kind]} of session {sid}…")
-        self.ctx.writer.flush()
         return True
 
     def _run(self, kind: str, work: Callable[[], str]) -> None:
         """`work` on a worker thread; its sentence (or the error's) ends in the status bar."""
         def run() -> None:
             try:
-                message = work()
+                self.ctx.writer.flush()  # everything typed so far is in the file (here, not
+                message = work()        # on the GUI thread: a slow disk waits here)
             except SessionNotFound as e:
                 message = str(e)
             except ExportError as e:
                 message = f"Not saved: {e}"
+            except TimeoutError:
+                message = SLOW_DISK
             except Exception as e:
                 message = f"The {WHAT[kind]} could not be made: {e}"
             self.post(lambda: self._finish(message))
