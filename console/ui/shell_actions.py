@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 def start_session_from_choice(ctx: AppContext, choice: SessionChoice,
                               on_failed: Callable[[str], None] | None = None) -> str | None:
     """Open the session, with a new patient stored in the same transaction (on the writer
@@ -100,6 +101,7 @@ def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None
             staff = [Staff(me.name, me.roles_label)]
         else:
             staff = [Staff(s.name, s.role) for s in ctx.config.staff]
+
         def submit(choice: SessionChoice) -> str | None:
             def late(message: str) -> None:  # the disk refused after the dialog closed
                 if choice.new_patient is not None:
