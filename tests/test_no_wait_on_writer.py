@@ -303,5 +303,9 @@ def test_an_export_and_the_audit_log_begun_while_the_disk_stalls_leave_the_scree
 
 
 def audit_lines(audit: AuditView) -> str:
-    return "\n".join(" | ".join(audit.table.item(i, j).text() for j in range(4))
+    def cell(i: int, j: int) -> str:
+        item = audit.table.item(i, j)
+        return item.text() if item is not None else ""
+
+    return "\n".join(" | ".join(cell(i, j) for j in range(4))
                      for i in range(audit.table.rowCount()))
