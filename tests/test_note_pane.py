@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 
 from console.store.db import connect_file
 from console.ui import theme
+from console.ui.gui_post import GuiPoster
 from console.ui.notes.note_pane import NotePane
 from console.ui.notes.timeline import Timeline
 from tests.notes_support import rig
@@ -22,6 +23,8 @@ STAFF = [("Ana Ruiz", "therapist"), ("Dr Chen", "physician")]
 def pane(qtbot, qapp, tmp_path):
     theme.apply_theme(qapp)
     with rig(tmp_path) as r:
+        poster = GuiPoster()  # as the app wires it: committed events reach the GUI thread
+        r.writer.on_committed = lambda evs: poster(lambda: r.sessions.announce(evs))
         p = NotePane(r.notes, lambda: STAFF, default_author=lambda: r.sessions.author)
         qtbot.addWidget(p)
         p.resize(620, 980)
@@ -199,9 +202,8 @@ def test_sections_and_dose_record(qtbot, pane):
     r, p = pane
     from tests.notes_support import write_day
     write_day(r)
-    p.on_second(r.clock.now())
     box = p.section_boxes["dose_record"]
-    assert "Ketamine 50 mg IM" in box.derived_label.text()
+    qtbot.waitUntil(lambda: "Ketamine 50 mg IM" in box.derived_label.text())
     ci = p.section_boxes["check_in"]
     ci.inputs["mood"].setText("12")
     ci.text.setPlainText("Nervous but hopeful")

@@ -5,34 +5,14 @@ by a call that waits (as a disk stuck in fsync holds it)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
 from console.core.config import Config
 from console.core.session import Staff
-from console.store.writer import StoreWriter
+from tests.helpers.disk import stalled
 from tests.helpers.window import whole_console
-
-
-@contextmanager
-def stalled(writer: StoreWriter) -> Iterator[None]:
-    """The writer thread is stuck until the block ends (then it carries on in order)."""
-    entered, release = threading.Event(), threading.Event()
-
-    def hold(_c: object) -> None:
-        entered.set()
-        release.wait(30)
-
-    writer.call(hold)
-    assert entered.wait(10), "the writer took the hold"
-    try:
-        yield
-    finally:
-        release.set()
 
 
 def test_starting_a_session_on_a_stalled_disk_does_not_freeze_the_screen(

@@ -23,20 +23,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from console.core.clock import Clock
 from console.core.observers import Observers
-from console.core.saving import Post, SaveWatch
+from console.core.saving import QUICK_S, Post, SaveWatch, refused_words
 from console.store import engine, owner, records
 from console.store.events import Event
 from console.store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-QUICK_S = 0.5  # how long a press may wait for the writer before the screen goes on without it
 STARTUP_S = 10.0  # at start-up, before the window exists, the interrupted sessions are found
 
 
@@ -57,6 +56,17 @@ def no_note_session() -> int | None:
 class Staff:
     name: str
     role: str  # e.g. "therapist", "nurse", "physician"
+
+
+@dataclass(frozen=True, slots=True)
+class NewPatient:
+    """A patient typed in to start a session: stored in the same transaction as the session,
+    so a refusal leaves neither."""
+
+    display_name: str
+    identifier: str | None = None
+    birth_date: str | None = None
+    weight_kg: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,30 +123,35 @@ class SessionService:
         # What is waiting for a slow disk (None: nothing any more), for the window to say.
         self.pending_changed: Observers[str | None] = Observers()
 
-    def _after(self, fut: Future[T], what: str, then: Callable[[T], None]) -> None:
+    def _after(self, fut: Future[T], what: str, then: Callable[[T], None],
+               on_failed: Callable[[str], None] | None = None) -> None:
         """Run `then(result)` now if the writer answers within QUICK_S (a quick failure is
         raised to the caller, as before); else on the GUI thread once it has, announcing a
-        failure in `failed`. The screen never waits longer than QUICK_S for the disk."""
-        try:
-            value = fut.result(QUICK_S)
-        except TimeoutError:
+        failure in `failed` (and to `on_failed`, in the same words). The screen never waits
+        longer than QUICK_S for the disk."""
+        wait([fut], timeout=QUICK_S)
+        if not fut.done():
             self.pending = what
             self.pending_changed.emit(what)
             log.warning("the disk is slow: %s goes on when it answers", what)
-            fut.add_done_callback(lambda f: self.post(lambda: self._late(f, what, then)))
+            fut.add_done_callback(
+                lambda f: self.post(lambda: self._late(f, what, then, on_failed)))
             return
-        then(value)
+        then(fut.result())
 
-    def _late(self, fut: Future[T], what: str, then: Callable[[T], None]) -> None:
+    def _late(self, fut: Future[T], what: str, then: Callable[[T], None],
+              on_failed: Callable[[str], None] | None = None) -> None:
         self.pending = None
         self.pending_changed.emit(None)
         try:
             value = fut.result()
         except Exception as e:
             log.error("%s failed: %s", what, type(e).__name__, exc_info=e)
-            self.failed.emit(f"Holdspace could not {what}: the database did not accept it "
-                             f"({e}). Nothing else was changed; try again, and call support "
-                             "if it keeps happening.")
+            message = (f"Holdspace could not {what}: {refused_words(e)} Nothing else was "
+                       "changed; try again, and call support if it keeps happening.")
+            self.failed.emit(message)
+            if on_failed is not None:
+                on_failed(message)
             return
         then(value)
 
@@ -212,9 +227,11 @@ class SessionService:
         self.waiting_changed.emit(self.waiting)
 
     def start(self, patient_id: int | None, template: str | None = None,
-              title: str | None = None) -> OpenSession | None:
-        """Open a session; returns it, or None while a stalled disk still has it (`changed`
-        follows, or `failed` says why not)."""
+              title: str | None = None, *, new_patient: NewPatient | None = None,
+              on_failed: Callable[[str], None] | None = None) -> OpenSession | None:
+        """Open a session (for `new_patient`, stored with it in one transaction); returns it,
+        or None while a stalled disk still has it (`changed` follows, or `failed` and
+        `on_failed` say why not). A refusal within QUICK_S is raised here."""
         if self.current is not None:
             raise RuntimeError("a session is already open; end it first")
         self._busy()
@@ -224,7 +241,12 @@ class SessionService:
             self.guard("session.started", author, {})
 
         def start(c: engine.Connection) -> int:
-            sid = records.start_session(c, patient_id, now, template, title, author)
+            pid = patient_id
+            if new_patient is not None:
+                p = new_patient
+                pid = records.create_patient(c, p.display_name, now, p.identifier,
+                                             p.birth_date, p.weight_kg, author)
+            sid = records.start_session(c, pid, now, template, title, author)
             self.owners.claim(sid)  # in the same transaction: never seen unclaimed
             return sid
 
@@ -232,7 +254,9 @@ class SessionService:
             self.current = self._load(sid)
             self.changed.emit(self.current)
 
-        self._after(self.writer.call(start), "start the session", started)
+        what = ("save the new patient and start the session" if new_patient is not None
+                else "start the session")
+        self._after(self.writer.call(start), what, started, on_failed)
         return self.current
 
     def end(self, reason: str | None = None) -> None:

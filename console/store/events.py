@@ -86,13 +86,6 @@ def session_events(
     return [_from_row(r) for r in conn.execute(sql, args)]
 
 
-def last_event_id(conn: Connection, session_id: int) -> int:
-    """The newest event row of a session (0 if none): a cheap "anything new?" check for
-    views that refresh every second."""
-    row = conn.execute("SELECT MAX(id) FROM events WHERE session_id = ?", (session_id,)).fetchone()
-    return int(row[0] or 0)
-
-
 def event_by_uid(conn: Connection, uid: str) -> Event | None:
     r = conn.execute(f"SELECT {_COLS} FROM events WHERE uid = ?", (uid,)).fetchone()
     return _from_row(r) if r else None

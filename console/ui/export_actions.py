@@ -25,7 +25,7 @@ from console.core.exports.output import ExportError
 from console.core.report.clinic import clinic_from
 from console.ui.export_rule import may_export
 from console.ui.live_feed import LiveFeed
-from console.ui.report_actions import chosen_session
+from console.ui.report_actions import SLOW_DISK, chosen_session
 from console.ui.shell import Shell
 
 if TYPE_CHECKING:  # the exporters are imported at the first export, not at every start
@@ -108,7 +108,6 @@ class ExportActions(QObject):
         fmt = BY_KEY[key]
         self.busy = True
         self.say(f"Exporting session {sid} as {fmt.short}…")
-        self.ctx.writer.flush()  # everything typed so far is in the file
         db, author = self.ctx.db_path, self.ctx.sessions.author
         clinic = clinic_from(self.ctx.config.extra)
         recorder = writer_recorder(self.ctx.writer, self.ctx.clock.now)
@@ -123,12 +122,15 @@ class ExportActions(QObject):
 
         def work() -> None:
             try:
-                made = make()
+                self.ctx.writer.flush()  # everything typed so far is in the file (not waited
+                made = make()           # for on the GUI thread: a slow disk waits here)
                 names = " and ".join(f.name for f in made.files)
                 message = (f"Session {sid} exported as {fmt.short}: {names}, in "
                            f"{made.files[0].parent}.")
             except ExportError as e:
                 message = f"Not exported: {e}"
+            except TimeoutError:
+                message = SLOW_DISK
             except Exception as e:  # the window stays up and says what went wrong
                 message = f"The export could not be made: {e}"
             self.post(lambda: self._done(message))

@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 
     from console.core.report.making import Made
 
+# The worker waits for the writer before reading the file; this is said if it waited in vain.
+SLOW_DISK = ("Not made: the disk is slow and has not stored the latest entries yet. "
+             "Monitoring goes on; try again in a moment.")
+
 WHAT = {"report": "session report", "rems": "REMS form"}
 
 
@@ -136,7 +140,6 @@ class ReportActions(QObject):
         self.busy = True
         self.done.clear()
         self.say(f"Making the {WHAT[kind]} of session {sid}…")
-        self.ctx.writer.flush()
         return True
 
     def _run(self, kind: str, work: Callable[[], str]) -> None:
@@ -145,11 +148,14 @@ class ReportActions(QObject):
             from console.core.report.build import SessionNotFound
 
             try:
-                message = work()
+                self.ctx.writer.flush()  # everything typed so far is in the file (here, not
+                message = work()        # on the GUI thread: a slow disk waits here)
             except SessionNotFound as e:
                 message = str(e)
             except ExportError as e:
                 message = f"Not saved: {e}"
+            except TimeoutError:
+                message = SLOW_DISK
             except Exception as e:
                 message = f"The {WHAT[kind]} could not be made: {e}"
             self.post(lambda: self._finish(message))

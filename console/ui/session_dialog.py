@@ -4,6 +4,10 @@ Shown before anyone is dosed, so a dialog is acceptable here. Bad input (no name
 birth that is not a real date, a weight that is not a number or is implausible) is explained
 beside the field and nothing typed is lost; an unusual but possible weight is asked about
 once, naming the number.
+
+With `submit` the dialog hands the choice on itself and closes only when it was taken: a new
+patient the database refuses at once is said in the dialog, everything typed still in place
+(`fill` puts back what a later refusal kept).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.core.session import Staff
+from console.core.session import NewPatient, Staff
 from console.store import records
 from console.ui import theme
 
@@ -37,14 +41,6 @@ WEIGHT_RANGE_KG = (2.0, 350.0)  # outside: refused (not a person's weight in kg)
 USUAL_WEIGHT_KG = (20.0, 300.0)  # outside: possible, but asked about once
 WEIGHT_CHANGE_ASK = 0.10  # a correction by more than 10 % is asked about once
 MAX_AGE_YEARS = 120
-
-
-@dataclass(frozen=True)
-class NewPatient:
-    display_name: str
-    identifier: str | None = None
-    birth_date: str | None = None
-    weight_kg: float | None = None
 
 
 @dataclass(frozen=True)
@@ -121,11 +117,14 @@ class SessionDialog(QDialog):
         staff: list[Staff],
         template_choices: Callable[[], list[tuple[str, str]]] | None = None,
         parent: QWidget | None = None,
+        submit: Callable[[SessionChoice], str | None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Start a session")
         self.setMinimumWidth(620)
         self.choice: SessionChoice | None = None
+        # Takes the choice (None: taken, the dialog closes) or says why not (it stays open).
+        self.submit = submit
 
         self.existing = QRadioButton("Existing patient")
         self.new = QRadioButton("New patient")
@@ -263,4 +262,25 @@ class SessionDialog(QDialog):
                 template,
                 user,
             )
+        if self.submit is not None:
+            problem = self.submit(self.choice)
+            if problem:
+                self.choice = None
+                self.error.setText(problem)  # what was typed stays; Start tries again
+                return
         self.accept()
+
+    def fill(self, choice: SessionChoice, problem: str) -> None:
+        """Put back a new patient typed earlier that the database did not take, with why."""
+        p = choice.new_patient
+        if p is not None:
+            self.new.setChecked(True)
+            self.name.setText(p.display_name)
+            self.identifier.setText(p.identifier or "")
+            self.birth.setText(p.birth_date or "")
+            self.weight.setText(f"{p.weight_kg:g}" if p.weight_kg is not None else "")
+            self._weight_asked = p.weight_kg  # already asked about before it was sent
+        i = self.template.findData(choice.template)
+        if i >= 0:
+            self.template.setCurrentIndex(i)
+        self.error.setText(problem)

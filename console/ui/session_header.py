@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import time
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
 
 from console.core.session import OpenSession
 from console.ui import theme
+
+SAVED_SHOWN_MS = 10_000  # how long "Weight … saved." stays under the name
 
 
 def hms(seconds: float) -> str:
@@ -54,6 +56,7 @@ class SessionHeader(QFrame):
             f"color: {theme.ALARM_MEDIUM}; font-weight: bold; font-size: 17px;")
         self.weight_message.hide()
         self._weight_asked: float | None = None  # an unusual weight already asked about
+        self._weight_pending: float | None = None  # handed to the disk, not yet stored
         self.weight_edit.textChanged.connect(self._weight_edited)
         self.weight_edit.returnPressed.connect(self._save_weight)
         self.weight_button.clicked.connect(self._save_weight)
@@ -112,6 +115,7 @@ class SessionHeader(QFrame):
     def set_session(self, session: OpenSession | None) -> None:
         if session is None or self.session is None or session.id != self.session.id:
             self.weight_edit.clear()  # a weight typed for one session never reaches the next
+            self._weight_unlock()
         self.session = session
         if session is None:
             self.who.setText("No session open")
@@ -144,7 +148,7 @@ class SessionHeader(QFrame):
             w.setVisible(on)
         if on:
             self.weight_edit.setFocus()
-        else:
+        elif self._weight_pending is None:  # "saving…" stays until the disk answers
             self._say_weight("")
             self._weight_edited()
 
@@ -155,9 +159,11 @@ class SessionHeader(QFrame):
             self._say_weight("")
         self._button_text("Save weight")
 
-    def _say_weight(self, text: str) -> None:
+    def _say_weight(self, text: str, colour: str = theme.ALARM_MEDIUM) -> None:
         """A message about the typed weight on its own line (hidden when there is none)."""
         self.weight_message.setText(text)
+        self.weight_message.setStyleSheet(
+            f"color: {colour}; font-weight: bold; font-size: 17px;")
         self.weight_message.setVisible(bool(text))
 
     def _button_text(self, text: str) -> None:
@@ -183,9 +189,50 @@ class SessionHeader(QFrame):
             self._button_text(f"Confirm {kg:g} kg")
             return
         self._weight_asked = None
+        self.weight_entered.emit(kg)  # the number stays in the box until it is stored
+
+    # ----- the weight on its way to the disk (console/ui/shell_actions.py stores it) -----
+    def weight_saving(self, kg: float) -> None:
+        """Handed to the disk: "saving…", the number kept (and locked) until it is stored."""
+        self._weight_pending = kg
+        for w in (self.weight_edit, self.weight_button):
+            w.setEnabled(False)
+        self._say_weight(f"Saving {kg:g} kg…", theme.TEXT_DIM)
+
+    def weight_slow(self, kg: float) -> None:
+        """The disk has not answered within a moment: the screen goes on, and says so."""
+        if self._weight_pending == kg:
+            self._say_weight(f"Saving {kg:g} kg… the disk is slow; monitoring goes on.",
+                             theme.TEXT_DIM)
+
+    def weight_saved(self, session_id: int, kg: float) -> None:
+        """Committed: the box empties and "saved" is said for a while."""
+        if self.session is None or self.session.id != session_id:
+            return  # another session by now: nothing of this one is on screen
+        self._weight_unlock()
         self.weight_edit.clear()
-        self._say_weight("")
-        self.weight_entered.emit(kg)
+        self.show_weight_entry(False)
+        text = f"Weight {kg:g} kg saved."
+        self._say_weight(text, theme.OK)
+        QTimer.singleShot(SAVED_SHOWN_MS, self, lambda: self._say_weight("")
+                          if self.weight_message.text() == text else None)
+
+    def weight_failed(self, session_id: int, kg: float, why: str) -> None:
+        """Refused: said in words; the number is still in the box to be saved again."""
+        self._weight_unlock()
+        if self.session is None or self.session.id != session_id:
+            self._say_weight(f"The weight {kg:g} kg was NOT saved: {why}")
+            return
+        self.show_weight_entry(True)
+        if not self.weight_edit.text().strip():
+            self.weight_edit.setText(f"{kg:g}")
+        self._say_weight(f"The weight {kg:g} kg was NOT saved: {why} Press Save weight to "
+                         "try again.")
+
+    def _weight_unlock(self) -> None:
+        self._weight_pending = None
+        for w in (self.weight_edit, self.weight_button):
+            w.setEnabled(True)
 
     def refresh(self, now: float) -> None:
         self.clock.setText(wall(now))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
@@ -9,6 +11,8 @@ from PySide6.QtWidgets import QLabel
 
 from console.core.config import DeviceConfig
 from console.core.context import AppContext
+from console.core.people.service import Refused
+from console.core.saving import refused_words, settle
 from console.core.session import Staff
 from console.core.vitals.captures import connect
 from console.core.vitals.device_setup import apply_devices, preferred_from_config
@@ -24,23 +28,32 @@ from devices.simulator import Simulator
 if TYPE_CHECKING:
     from console.app import Running
 
-def start_session_from_choice(ctx: AppContext, choice: SessionChoice) -> None:
-    """Create the patient if new, then open the session (both through the writer thread)."""
+log = logging.getLogger(__name__)
+
+
+def start_session_from_choice(ctx: AppContext, choice: SessionChoice,
+                              on_failed: Callable[[str], None] | None = None) -> str | None:
+    """Open the session, with a new patient stored in the same transaction (on the writer
+    thread; the screen waits at most QUICK_S). Returns why not when refused at once; a later
+    refusal goes to `on_failed` (and the status bar), a slow disk to the status bar."""
     # With sign-in the person at the keyboard starts it (a name chosen in the dialog would be
     # a name without a PIN); without it, the dialog's "You are" as before.
     if choice.user is not None and ctx.people is None:
         ctx.sessions.set_user(choice.user)
-    pid = choice.patient_id
-    if choice.new_patient is not None:
-        np_ = choice.new_patient
-        now = ctx.clock.now()
-        author = ctx.sessions.author
-        pid = ctx.writer.call(
-            lambda c: records.create_patient(
-                c, np_.display_name, now, np_.identifier, np_.birth_date, np_.weight_kg, author
-            )
-        ).result(10)
-    ctx.sessions.start(pid, template=choice.template)
+    what = ("save the new patient and start the session" if choice.new_patient is not None
+            else "start the session")
+    try:
+        ctx.sessions.start(choice.patient_id, template=choice.template,
+                           new_patient=choice.new_patient, on_failed=on_failed)
+    except Refused as e:
+        return str(e)
+    except RuntimeError as e:  # a session already open, or the last start still waiting
+        text = str(e)
+        return f"{text[:1].upper()}{text[1:]}."
+    except Exception as e:  # refused by the database at once: said, nothing typed is lost
+        log.error("%s failed: %s", what, type(e).__name__, exc_info=e)
+        return f"Holdspace could not {what}: {refused_words(e)}"
+    return None
 
 
 def apply_device_choice(ctx: AppContext, running: Running, devices: list[DeviceConfig],
@@ -70,12 +83,14 @@ def apply_device_choice(ctx: AppContext, running: Running, devices: list[DeviceC
 
 
 def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None:
+    # A new patient the disk refused after the start dialog closed: shown again at the next.
+    refused: list[tuple[SessionChoice, str]] = []
+
     def start_session() -> None:
         if ctx.sessions.current is not None:
             return
         if ctx.people is not None:  # the person at the keyboard starts it, if they may
             from console.core.people.roles import Permission
-            from console.core.people.service import Refused
 
             try:
                 me = ctx.people.require(Permission.START_SESSION)
@@ -86,14 +101,24 @@ def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None
             staff = [Staff(me.name, me.roles_label)]
         else:
             staff = [Staff(s.name, s.role) for s in ctx.config.staff]
+
+        def submit(choice: SessionChoice) -> str | None:
+            def late(message: str) -> None:  # the disk refused after the dialog closed
+                if choice.new_patient is not None:
+                    refused[:] = [(choice, message)]
+                    window.show_problem(f"{message} What you typed is kept: press Start "
+                                        "session… to see it again.")
+            return start_session_from_choice(ctx, choice, late)
+
         dlg = SessionDialog(records.list_patients(ctx.reader), staff, window.template_choices,
-                            window)
+                            window, submit=submit)
         if ctx.people is not None:
             dlg.user.setCurrentIndex(1)  # the person signed in: Ctrl+U to be someone else
             dlg.user.setEnabled(False)
+        if refused:
+            dlg.fill(*refused.pop())
         window.place_dialog(dlg)  # clear of the tiles and the alarm banner
-        if dlg.exec() and dlg.choice is not None:
-            start_session_from_choice(ctx, dlg.choice)
+        dlg.exec()
 
     def choose_devices() -> None:
         def reconnect(d: DeviceConfig) -> None:
@@ -108,13 +133,26 @@ def install_shell(window: MainWindow, ctx: AppContext, running: Running) -> None
         show_sim_banner()
 
     def save_weight(kg: float) -> None:
+        """On the writer thread; the header says "saving…" until it is committed, then shows
+        the new weight, or why not with the number still in the box."""
         s = ctx.sessions.current
         if s is None or s.patient is None:
             return
         pid, sid, now, author = s.patient.id, s.id, ctx.clock.now(), ctx.sessions.author
-        ctx.writer.call(lambda c: records.set_patient_weight(
-            c, pid, kg, now, session_id=sid, author=author)).result(10)
-        ctx.sessions.refresh_patient()
+        window.header.weight_saving(kg)
+
+        def saved(_: None) -> None:
+            cur = ctx.sessions.current
+            if cur is not None and cur.id == sid:
+                ctx.sessions.refresh_patient()
+            window.header.weight_saved(sid, kg)
+
+        def failed(e: BaseException) -> None:
+            window.header.weight_failed(sid, kg, refused_words(e))
+
+        if not settle(ctx.writer.call(lambda c: records.set_patient_weight(
+                c, pid, kg, now, session_id=sid, author=author)), ctx.post, saved, failed):
+            window.header.weight_slow(kg)
 
     window.header.weight_entered.connect(save_weight)
     window.action("Patient weight…", "Ctrl+Shift+W",

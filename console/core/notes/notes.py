@@ -7,7 +7,9 @@ session. Events go through the writer thread; the ones not yet on disk are kept 
 view and the lock are right the moment after a write. Each is confirmed only once committed:
 `is_saving(uid)` is true until then (the pane shows it as "saving…"), and one the database
 refused is dropped from the record but kept in `unsaved()` with the reason, announced on
-`failed`, so the pane can say so and keep the text.
+`failed`, so the pane can say so and keep the text. What the rest of the console writes into
+the session (doses, checks, vitals by hand) is heard once committed
+(`SessionService.committed`) and announced on `changed`: nothing polls the database.
 """
 
 from __future__ import annotations
@@ -61,10 +63,12 @@ class NoteBook:
         # An entry the database refused, with the reason (on the owner thread).
         self.failed: Observers[SaveOutcome] = Observers()
         self._local: dict[str, Event] = {}
+        self._seen: set[str] = set()  # uids in the last record built: not news any more
         self.saves = sessions.saves if sessions is not None else SaveWatch()
         self.saves.done.connect(self._on_saved)
         if sessions is not None:
             sessions.changed.connect(self._on_session)
+            sessions.committed.connect(self._on_committed)
             if sessions.current is not None and session_id is None:
                 self.session_id = sessions.current.id
 
@@ -101,6 +105,7 @@ class NoteBook:
         seen = {e.uid for e in stored}
         for uid in [u for u in self._local if u in seen]:
             del self._local[uid]
+        self._seen = seen | set(self._local)
         return stored + [e for e in self._local.values()
                          if self.saves.state(e.uid) is not SaveState.FAILED]
 
@@ -126,6 +131,19 @@ class NoteBook:
             return  # news arriving after the console closed its reader: nothing to show
         if not outcome.saved:
             self.failed.emit(outcome)
+        self.changed.emit(rec)
+
+    def _on_committed(self, events: list[Event]) -> None:
+        """On the owner thread: what the writer committed. This session's events that the
+        last record did not hold (another feature's, or another window's) are news."""
+        sid = self.session_id
+        if sid is None or not any(e.session_id == sid and e.uid not in self._seen
+                                  for e in events):
+            return
+        try:
+            rec = self.record()
+        except engine.ProgrammingError:
+            return  # news arriving after the console closed its reader: nothing to show
         self.changed.emit(rec)
 
     def record(self) -> SessionRecord:

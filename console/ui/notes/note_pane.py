@@ -5,7 +5,9 @@ Every write goes through `NoteBook`; a refusal is shown in the message line abov
 words and the text stays where it was typed. Fields are cleared once the entry is handed to
 the disk; until it is committed it is listed dimmed as "saving…". If the database refuses it,
 the message line says so, the entry stays listed in red as NOT SAVED, and the typed text goes
-back into its box (observation, section) to be saved again.
+back into its box (observation, section) to be saved again. Entries the rest of the console
+writes into the session (doses, checks) appear when the writer has committed them (`NoteBook`
+hears `SessionService.committed`); nothing here polls the database.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ from console.core.notes.scales import SCORES, NoteError, clock_text, measures
 from console.core.notes.sections import Section, sections_for
 from console.core.saving import SaveOutcome
 from console.core.session_record import AMEND, Entry, SessionRecord
-from console.store.events import last_event_id
 from console.ui import theme
 from console.ui.gui_post import GuiPoster
 
@@ -165,9 +166,6 @@ class NotePane(QWidget):
         self.staff = staff
         self.default_author = default_author
         self.record: SessionRecord | None = None
-        self._event_count = -1
-        self._seen_event_id = -1  # newest event in the log when last looked
-        self._shown_saving: set[str] = set()  # uids listed as "saving…"
 
         # ----- header: who writes, lock state, messages -----
         self.author_box = QComboBox()
@@ -654,7 +652,6 @@ class NotePane(QWidget):
         if sec is not None and not box.dirty and any(
                 self.notes.is_saving(v.uid) for v in sec.history()):
             box.state.setText("saving…")
-            self._shown_saving.update(v.uid for v in sec.history())
 
     # ----- amendments and history -----
     def selected_uid(self) -> str | None:
@@ -736,21 +733,8 @@ class NotePane(QWidget):
             self.add_text.clear()
 
     # ----- showing the record -----
-    def on_second(self, _now: float) -> None:
-        """Pick up entries other features wrote (doses for the dose record)."""
-        sid = self.notes.session_id
-        newest = last_event_id(self.notes.reader, sid) if sid is not None else 0
-        settled = any(not self.notes.is_saving(u) for u in self._shown_saving)
-        if newest == self._seen_event_id and not settled:
-            return  # nothing new in the log: no need to rebuild the record
-        self._seen_event_id = newest
-        rec = self.notes.record()
-        if len(rec.events) != self._event_count or settled:
-            self.set_record(rec)
-
     def set_record(self, rec: SessionRecord) -> None:
         self.record = rec
-        self._event_count = len(rec.events)
         self._rebuild_sections(self.notes.template)
         keep = self.selected_uid()
         bar = self.entries.verticalScrollBar()
@@ -758,10 +742,8 @@ class NotePane(QWidget):
         following = bar is None or was_at >= bar.maximum() - 2 or not self.entries.count()
         self.entries.blockSignals(True)
         self.entries.clear()
-        self._shown_saving = set()
         for e in rec.of_kind(""):
             saving = [v.uid for v in e.history() if self.notes.is_saving(v.uid)]
-            self._shown_saving.update(saving)
             if e.kind in ("note.section", "discharge.recorded"):
                 continue
             mark = "   ✎ amended" if e.amended else ""

@@ -65,7 +65,6 @@ class NotesFeature:
         feed.second.connect(self.timeline.on_second)
         feed.samples.connect(self.timeline.add_samples)  # a live session grows as it is heard
         ctx.sessions.committed.connect(self.timeline.add_events)
-        feed.second.connect(self.pane.on_second)
         self.timeline.activated.connect(self.jump)
         self.pane.entry_selected.connect(self.timeline.show_time)
 

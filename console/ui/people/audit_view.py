@@ -22,12 +22,18 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.people.service import PeopleService
+from console.core.saving import settle
 from console.store.events import Event
 from console.ui import theme
+from console.ui.gui_post import GuiPoster
 
 COLUMNS = ["When", "What", "Who", "Details"]
 # kinds worth a second look, in amber
 WARN_KINDS = ("audit.pin_refused", "audit.locked_out")
+
+
+def _nothing(_c: object) -> None:
+    """A writer call that only waits its turn: everything queued before it is committed."""
 
 
 def _when(t: float) -> str:
@@ -45,6 +51,7 @@ class AuditView(QDialog):
     def __init__(self, people: PeopleService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.people = people
+        self._post = GuiPoster(self)  # the writer's late answer; dropped once this is gone
         self.setWindowTitle("Audit log — Holdspace")
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Show only lines with… (a name, “pin”, “export” …)")
@@ -82,7 +89,13 @@ class AuditView(QDialog):
         self.reload()
 
     def reload(self) -> None:
-        self.people.writer.flush(5)
+        """What the file holds, once the writer has stored what was queued before (a
+        sign-in a moment ago); on a slow disk what it holds now, and again when it has."""
+        stored = self.people.writer.call(_nothing)  # answered after all queued before it
+        if not settle(stored, self._post, self._show_stored, self._show_stored):
+            self._show_stored()
+
+    def _show_stored(self, _answer: object = None) -> None:
         self.events = self.people.audit_events()
         self._fill()
 
