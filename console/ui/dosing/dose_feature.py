@@ -33,7 +33,7 @@ from console.core.dosing.templates import PARAM_CODES, PARAMS, Catalog, Template
 from console.core.report import rems_form
 from console.core.report.clinic import clinic_from
 from console.core.saving import SaveOutcome
-from console.core.session import OpenSession
+from console.core.session import OpenSession, Staff
 from console.store.events import Event, session_events
 from console.ui import theme
 from console.ui.dosing import no_wheel
@@ -104,8 +104,7 @@ class DoseFeature(QObject):
         self.banner.acknowledge.connect(self.acknowledge)
         ctx.sessions.changed.connect(self._session)
         ctx.sessions.patient_changed.connect(self._session)  # e.g. the weight was entered
-        ctx.sessions.user_changed.connect(
-            lambda u: self.banner.name.setText(u.name) if u is not None else None)
+        ctx.sessions.user_changed.connect(self._user_changed)
         if ctx.sessions.author:
             self.banner.name.setText(ctx.sessions.author)
         feed.samples.connect(self._samples)
@@ -173,6 +172,13 @@ class DoseFeature(QObject):
             panel.message.setText(f"Not saved: {p.get('summary', 'the dose')}. {o.error} It is "
                                   "shown in red in the dose log; record it again.")
         self.dose_panel.refresh()
+
+    def _user_changed(self, user: Staff | None) -> None:
+        """Someone else is at the keyboard: the banner and "given by" name them."""
+        if user is not None:
+            self.banner.name.setText(user.name)
+        if self.day is not None:
+            self.dose_panel.follow_author(user.name if user is not None else None)
 
     def update_tabs(self) -> None:
         """The REMS tab only for esketamine sessions (and its summary after the end)."""

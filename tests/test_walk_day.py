@@ -1,0 +1,82 @@
+"""Found by walking a whole dosing day on the real console (1366×768, two people, two patients):
+what the screen pre-fills and what it keeps from the last patient.
+
+Real parts: the simulator over a pty, the hub, the writer and its SQLite file, the real window
+with the dose feature (see tests/test_dose_ui.py for the harness).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from console.core.clock import FakeClock
+from console.core.config import Config
+from console.core.session import Staff
+from tests.test_dose_ui import Console, begin, fill_checklist, start_sim
+
+
+@pytest.fixture
+def consoles(qtbot: QtBot) -> Iterator[list[Console]]:
+    made: list[Console] = []
+    yield made
+    for c in made:
+        if c.window.isVisible():
+            c.close()
+
+
+def test_given_by_and_signed_by_follow_a_switch_and_nothing_of_the_schedule_stays(
+        qtbot: QtBot, tmp_path: Path, consoles: list[Console], config: Config) -> None:
+    """Ana starts the session; Dr Lee takes the keyboard (Ctrl+U) and gives the dose. The dose
+    must not go down as given by Ana, nor the discharge as signed by her; after the end, the
+    last patient's check schedule is gone from the Checks tab."""
+    sim = start_sim("calm", 177, tmp_path)
+    try:
+        c = Console(qtbot, tmp_path / "w.db", sim.port, FakeClock(time.time()),
+                    tmp_path / "data", config)
+        consoles.append(c)
+        begin(c, "im")
+        feature, panel = c.feature, c.feature.dose_panel
+        qtbot.waitUntil(lambda: feature.day is not None
+                        and feature.day.gate().baseline["sys"] is not None, timeout=10000)
+        fill_checklist(qtbot, c)
+        qtbot.waitUntil(lambda: "Gate passed" in feature.checklist.gate.text(), timeout=5000)
+        assert panel.given_by.text() == "Ana Nurse"
+
+        c.ctx.sessions.set_user(Staff("Dr Lee", "prescriber"))  # what Ctrl+U does
+        assert panel.given_by.text() == "Dr Lee"
+        qtbot.keyClicks(panel.mg, "50")
+        qtbot.mouseClick(panel.record_button, Qt.MouseButton.LeftButton)
+        dose = c.events("dose.given")[0]
+        assert (dose.author, dose.payload["given_by"]) == ("Dr Lee", "Dr Lee")
+
+        # a name typed by hand (someone else gave it) stays through a switch
+        panel.given_by.clear()
+        qtbot.keyClicks(panel.given_by, "Kim Helper")
+        c.ctx.sessions.set_user(Staff("Ana Nurse", "nurse"))
+        assert panel.given_by.text() == "Kim Helper"
+
+        discharge = feature.discharge
+        assert discharge is not None
+        discharge.refresh()
+        assert discharge.signed_by.text() == "Ana Nurse"
+        c.ctx.sessions.set_user(Staff("Dr Lee", "prescriber"))
+        assert discharge.signed_by.text() == "Dr Lee"
+
+        checklist = feature.checklist
+        assert "BP every 15 min" in checklist.observation.text()
+        c.ctx.sessions.end("walk")
+        qtbot.waitUntil(lambda: c.ctx.sessions.current is None, timeout=5000)
+        qtbot.waitUntil(lambda: feature.day is None, timeout=5000)
+        assert checklist.observation.text() == ""
+        assert "Observation" not in checklist.title.text()
+    finally:
+        for con in consoles:
+            con.close()
+        consoles.clear()
+        sim.stop()
