@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -18,6 +19,10 @@ from pytestqt.qtbot import QtBot
 from console.core.clock import FakeClock
 from console.core.config import Config
 from console.core.session import Staff
+from console.ui import theme
+from console.ui.notes.note_pane import NotePane
+from console.ui.side_tabs import PageScroll
+from tests.notes_support import rig
 from tests.test_dose_ui import Console, begin, fill_checklist, start_sim
 
 
@@ -80,3 +85,56 @@ def test_given_by_and_signed_by_follow_a_switch_and_nothing_of_the_schedule_stay
             con.close()
         consoles.clear()
         sim.stop()
+
+
+def test_signing_refuses_while_a_section_holds_unsaved_text(qtbot: QtBot, qapp: Any,
+                                                             tmp_path: Path) -> None:
+    """Mood 6 typed in Check-in, not saved, then Sign: the session was signed and locked
+    without it while the box still showed 6, as if it were in the note."""
+    theme.apply_theme(qapp)
+    with rig(tmp_path) as r:
+        p = NotePane(r.notes, lambda: [("Ana Ruiz", "therapist")],
+                     default_author=lambda: r.sessions.author)
+        qtbot.addWidget(p)
+        p.show()
+        r.sessions.end()
+        qtbot.waitUntil(lambda: r.sessions.current is None)
+        ci = p.section_boxes["check_in"]
+        qtbot.keyClicks(ci.inputs["mood"], "6")
+        assert ci.dirty
+        p.sign_name.setCurrentText("Ana Ruiz")
+        p.sign_role.setText("therapist")
+        p.sign_button.click()
+        assert "Not signed: Check-in has text that is not saved yet" in p.message.text()
+        assert r.notes.record().signature is None
+        ci.save_button.click()
+        qtbot.waitUntil(lambda: "saved" in ci.state.text())
+        p.sign_button.click()
+        assert "signed and locked" in p.message.text()
+        sec = r.notes.record().section("check_in")
+        assert sec is not None and sec.current["fields"]["mood"] == 6.0
+
+
+def test_what_the_note_pane_says_comes_into_view_on_a_low_screen(qtbot: QtBot, qapp: Any,
+                                                                 tmp_path: Path) -> None:
+    """At 1366×768 the Notes tab shows ~150 px of the pane: a refused score (said at the
+    pane's top) and the adverse-event form (Ctrl+Shift+A) were below or above the fold."""
+    theme.apply_theme(qapp)
+    with rig(tmp_path) as r:
+        p = NotePane(r.notes, lambda: [("Ana Ruiz", "therapist")],
+                     default_author=lambda: r.sessions.author)
+        page = PageScroll(p)
+        qtbot.addWidget(page)
+        page.resize(440, 160)
+        page.show()
+        qtbot.waitExposed(page)
+        page.ensureWidgetVisible(p.score_edit)
+        qtbot.waitUntil(lambda: not p.score_edit.visibleRegion().isEmpty())
+        qtbot.keyClicks(p.score_edit, "9")
+        qtbot.keyClick(p.score_edit, Qt.Key.Key_Return)
+        assert "MOAA/S goes from 0 to 5" in p.message.text()
+        qtbot.waitUntil(lambda: not p.message.visibleRegion().isEmpty())
+        page.verticalScrollBar().setValue(0)
+        p.open_ae_form()
+        qtbot.waitUntil(lambda: not p.ae_what.visibleRegion().isEmpty())
+        page.grab().save(str(tmp_path / "ae.png"))
