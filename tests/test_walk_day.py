@@ -22,6 +22,11 @@ from console.core.session import Staff
 from console.ui import theme
 from console.ui.notes.note_pane import NotePane
 from console.ui.side_tabs import PageScroll
+from console.ui.vitals.vitals_strip import VitalsStrip
+from devices import mdc
+from devices.link import LinkState, LinkStatus
+from devices.protocol import DecoderStats
+from devices.reading import Quality, Reading
 from tests.notes_support import rig
 from tests.test_dose_ui import Console, begin, fill_checklist, start_sim
 
@@ -138,3 +143,38 @@ def test_what_the_note_pane_says_comes_into_view_on_a_low_screen(qtbot: QtBot, q
         p.open_ae_form()
         qtbot.waitUntil(lambda: not p.ae_what.visibleRegion().isEmpty())
         page.grab().save(str(tmp_path / "ae.png"))
+
+
+def test_a_lost_monitor_link_greys_its_live_values_at_once(qtbot: QtBot, qapp: Any) -> None:
+    """The simulator was stopped (a cable pulled): the banner said "Monitor link lost" while
+    HR 70, SpO2 98 and RR 14 stayed big and green, with no age, for several more seconds."""
+    theme.apply_theme(qapp)
+    strip = VitalsStrip()
+    qtbot.addWidget(strip)
+    strip.resize(1200, 600)
+    strip.show()
+    t0 = 1_800_000_000.0
+    src = "sim:/dev/pts/3"
+    strip.add_samples([
+        Reading(t0, src, mdc.MDC_ECG_HEART_RATE, 70, mdc.MDC_DIM_BEAT_PER_MIN, Quality.VALID),
+        Reading(t0, src, mdc.MDC_PULS_OXIM_SAT_O2, 98, mdc.MDC_DIM_PERCENT, Quality.VALID),
+        Reading(t0 - 100, src, mdc.MDC_PRESS_BLD_NONINV_SYS, 121, mdc.MDC_DIM_MMHG,
+                Quality.VALID),
+        Reading(t0 - 100, src, mdc.MDC_PRESS_BLD_NONINV_DIA, 79, mdc.MDC_DIM_MMHG,
+                Quality.VALID)])
+    strip.refresh(t0 + 1)
+    assert not strip.hr.is_stale(t0 + 1) and not strip.spo2.is_stale(t0 + 1)
+    strip.set_link_status(LinkStatus(src, LinkState.LOST, "Port not found", t0 + 1,
+                                     DecoderStats()))
+    strip.refresh(t0 + 1)
+    for tile in (strip.hr, strip.spo2):
+        assert tile.is_stale(t0 + 1)
+        assert "link lost" in tile.detail_text
+    assert not strip.nibp.is_stale(t0 + 1)  # a cuff BP keeps its own age
+    assert "link lost" not in strip.nibp.detail_text
+    # another monitor's link says nothing about these values; the next value is current
+    strip.add_samples([Reading(t0 + 2, src, mdc.MDC_ECG_HEART_RATE, 72,
+                               mdc.MDC_DIM_BEAT_PER_MIN, Quality.VALID)])
+    strip.refresh(t0 + 2)
+    assert not strip.hr.is_stale(t0 + 2) and "link lost" not in strip.hr.detail_text
+    assert strip.spo2.is_stale(t0 + 2)

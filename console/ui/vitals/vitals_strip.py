@@ -202,6 +202,13 @@ class VitalsStrip(QWidget):
             self.forget_link(st.source)
             return
         self.links[st.source] = st
+        if st.state in (LinkState.LOST, LinkState.NO_DATA):
+            # A lost link is known at once: its continuous values are not current any more,
+            # even before they are a few seconds old. A cuff BP keeps its own age.
+            why = "link lost" if st.state == LinkState.LOST else "no data"
+            for v in VITALS:
+                if v.continuous:
+                    self.tile_of[v.tile].source_stopped(st.source, why)
         self._render_links()
 
     def forget_link(self, source: str) -> None:
