@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from console.core.clock import FakeClock
@@ -27,6 +29,7 @@ from devices import mdc
 from devices.link import LinkState, LinkStatus
 from devices.protocol import DecoderStats
 from devices.reading import Quality, Reading
+from tests.helpers.window import whole_console
 from tests.notes_support import rig
 from tests.test_dose_ui import Console, begin, fill_checklist, start_sim
 
@@ -178,3 +181,34 @@ def test_a_lost_monitor_link_greys_its_live_values_at_once(qtbot: QtBot, qapp: A
     strip.refresh(t0 + 2)
     assert not strip.hr.is_stale(t0 + 2) and "link lost" not in strip.hr.detail_text
     assert strip.spo2.is_stale(t0 + 2)
+
+
+def test_the_windows_ctrl_keys_work_while_typing_in_a_field(qtbot: QtBot, tmp_path: Path,
+                                                            config: Config) -> None:
+    """On the clinic's Linux, Ctrl+U (switch person) in the observation field deleted what was
+    typed and switched nobody; Ctrl+E (export) went to the end of the line. Which Ctrl keys a
+    field claims depends on the platform (here, offscreen, Ctrl+Y is "redo"): whatever the
+    platform, a field does not claim a key the window has an action for."""
+    with whole_console(qtbot, tmp_path / "k.db", config, size=(1366, 768)) as (window, _r):
+        notes = window.findChild(NotePane)
+        assert notes is not None
+        field = notes.obs_edit
+        window.show_side_tab(notes)
+        field.setFocus()
+        qtbot.waitUntil(field.hasFocus)
+        keys = [QKeySequence(k)[0] for k in ("Ctrl+U", "Ctrl+E", "Ctrl+Y", "Ctrl+L")]
+        for key in keys:
+            ev = QKeyEvent(QEvent.Type.ShortcutOverride, key.key(), key.keyboardModifiers())
+            ev.setAccepted(False)
+            QApplication.sendEvent(field, ev)
+            assert not ev.isAccepted(), key.toCombined()  # left to the window's shortcut
+        # Ctrl+A (select all) is not the window's: the field keeps it
+        ev = QKeyEvent(QEvent.Type.ShortcutOverride, Qt.Key.Key_A,
+                       Qt.KeyboardModifier.ControlModifier)
+        ev.setAccepted(False)
+        QApplication.sendEvent(field, ev)
+        assert ev.isAccepted()
+        # and the key does what the window says: Ctrl+U asks who takes over
+        qtbot.keyClicks(field, "Eyes closed")
+        qtbot.keyClick(field, Qt.Key.Key_U, Qt.KeyboardModifier.ControlModifier)
+        assert field.text() == "Eyes closed"
