@@ -29,7 +29,6 @@ from console.core.dosing.gate import HoursInputError, parse_hours
 from console.ui import theme
 from console.ui.dosing.wrap_check import WrapCheck
 
-
 BEFORE_TITLE = "<b>Before the first dose</b>"
 
 
