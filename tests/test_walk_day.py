@@ -212,3 +212,49 @@ def test_the_windows_ctrl_keys_work_while_typing_in_a_field(qtbot: QtBot, tmp_pa
         qtbot.keyClicks(field, "Eyes closed")
         qtbot.keyClick(field, Qt.Key.Key_U, Qt.KeyboardModifier.ControlModifier)
         assert field.text() == "Eyes closed"
+
+
+def test_a_link_alarm_rebuilt_at_resume_clears_when_the_monitor_is_live(
+        qtbot: QtBot, tmp_path: Path, consoles: list[Console], config: Config) -> None:
+    """Resumed after a kill -9 with the monitor live again: "Monitor link lost … since 16:10"
+    stayed up (music lowered) beside live values, because the link had said "live" before
+    the session was resumed and says nothing more until it changes."""
+    sim = start_sim("calm", 177, tmp_path)
+    clock = FakeClock(time.time())
+    db = tmp_path / "r.db"
+    try:
+        c = Console(qtbot, db, sim.port, clock, tmp_path / "data", config)
+        consoles.append(c)
+        begin(c, "im")
+        feature, panel = c.feature, c.feature.dose_panel
+        qtbot.waitUntil(lambda: feature.day is not None
+                        and feature.day.gate().baseline["sys"] is not None, timeout=10000)
+        fill_checklist(qtbot, c)
+        qtbot.waitUntil(lambda: "Gate passed" in feature.checklist.gate.text(), timeout=5000)
+        qtbot.keyClicks(panel.mg, "50")
+        qtbot.mouseClick(panel.record_button, Qt.MouseButton.LeftButton)
+        (src,) = c.ctx.hub.statuses()
+        day = feature.day
+        assert day is not None
+        day.link(LinkStatus(src, LinkState.LOST, "Connection to the monitor lost", clock.now(),
+                            DecoderStats()))  # the cable out just before Holdspace died
+        key = f"tech:link:{src}"
+        assert key in day.alarms.active
+        c.close()
+        consoles.clear()
+        clock.advance(30)
+        c2 = Console(qtbot, db, sim.port, clock, tmp_path / "data", config)
+        consoles.append(c2)
+        qtbot.waitUntil(lambda: c2.window.vitals.links.get(src) is not None
+                        and c2.window.vitals.links[src].state == LinkState.LIVE, timeout=10000)
+        (waiting,) = c2.ctx.sessions.waiting
+        c2.ctx.sessions.resume(waiting.row.id)
+        f2 = c2.feature
+        assert f2.day is not None
+        assert key not in f2.day.alarms.active
+        qtbot.waitUntil(lambda: not f2.banner.isVisible(), timeout=3000)
+    finally:
+        for con in consoles:
+            con.close()
+        consoles.clear()
+        sim.stop()

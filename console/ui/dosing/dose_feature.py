@@ -187,11 +187,17 @@ class DoseFeature(QObject):
 
     def _seed_from_monitor(self) -> None:
         """The monitor's newest values (e.g. a cuff BP taken before the session was started)
-        count as the baseline at once, instead of waiting for the next NIBP cycle."""
+        count as the baseline at once, instead of waiting for the next NIBP cycle; the links'
+        states count at once too."""
         if self.day is None:
             return
         latest = [self.ctx.hub.latest(code) for codes in PARAM_CODES.values() for code in codes]
         self.day.readings([r for r in latest if r is not None])
+        # The links as they are now: a link alarm rebuilt from the record (a resumed session)
+        # clears if its monitor is live again, and one lost now is said at once (a link's
+        # state is announced only when it changes, which may have been before this day).
+        for st in self.ctx.hub.statuses().values():
+            self.day.link(st)
 
     def _choose(self) -> None:
         s = self.ctx.sessions.current
