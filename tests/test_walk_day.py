@@ -21,8 +21,10 @@ from pytestqt.qtbot import QtBot
 from console.core.clock import FakeClock
 from console.core.config import Config
 from console.core.session import Staff
+from console.store.records import Patient
 from console.ui import theme
 from console.ui.notes.note_pane import NotePane
+from console.ui.session_dialog import SessionDialog
 from console.ui.side_tabs import PageScroll
 from console.ui.vitals.vitals_strip import VitalsStrip
 from devices import mdc
@@ -258,3 +260,20 @@ def test_a_link_alarm_rebuilt_at_resume_clears_when_the_monitor_is_live(
             con.close()
         consoles.clear()
         sim.stop()
+
+
+def test_the_next_patient_is_never_chosen_for_the_clinician(qtbot: QtBot, qapp: Any) -> None:
+    """After Alice's day, Start session… opened with Alice already chosen: Start (or Enter)
+    would have opened Bruno's day under Alice's name."""
+    theme.apply_theme(qapp)
+    dlg = SessionDialog([Patient(1, "Alice Able", "A-100", None, 70.0)],
+                        [Staff("Kim Nurse", "nurse")])
+    qtbot.addWidget(dlg)
+    dlg.show()
+    assert dlg.existing.isChecked() and dlg.patient_list.currentItem() is None
+    dlg._accept()
+    assert dlg.choice is None
+    assert "Choose a patient from the list" in dlg.error.text()
+    dlg.patient_list.setCurrentRow(0)  # the clinician picks her
+    dlg._accept()
+    assert dlg.choice is not None and dlg.choice.patient_id == 1
