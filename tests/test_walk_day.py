@@ -277,3 +277,25 @@ def test_the_next_patient_is_never_chosen_for_the_clinician(qtbot: QtBot, qapp: 
     dlg.patient_list.setCurrentRow(0)  # the clinician picks her
     dlg._accept()
     assert dlg.choice is not None and dlg.choice.patient_id == 1
+
+
+def test_the_report_holds_the_discharge_sign_off_and_why_the_session_ended(
+        tmp_path: Path) -> None:
+    """Alice's report had no word of her discharge sign-off (criteria, escort, who signed,
+    ended 1 h 56 min early and why) nor of the reason the session was ended."""
+    from tests.helpers.report_day import rig as report_rig
+    from tests.helpers.report_day import start
+    from tests.test_report import pdf_text, report
+
+    with report_rig(tmp_path) as d:
+        start(d, "im")
+        d.feed(10)
+        d.sessions.record("session.discharge", {
+            "summary": "Discharge signed by Ana Nurse: 4 of 4 criteria met; escort Bob Able "
+                       "555-0100; ended 1 h 50 min before the minimum observation — reason: "
+                       "patient's family emergency"})
+        d.sessions.end("patient's family emergency")
+        text = " ".join(pdf_text(report(d, tmp_path)))
+        assert "Discharge" in text and "escort Bob Able 555-0100" in text
+        assert "4 of 4 criteria met" in text
+        assert "Session ended (patient's family emergency) — Ana Nurse" in text
