@@ -171,6 +171,7 @@ def test_a_lost_monitor_link_greys_its_live_values_at_once(qtbot: QtBot, qapp: A
     assert not strip.hr.is_stale(t0 + 1) and not strip.spo2.is_stale(t0 + 1)
     strip.set_link_status(LinkStatus(src, LinkState.LOST, "Port not found", t0 + 1,
                                      DecoderStats()))
+    assert theme.STALE in strip.hr.value.styleSheet() and "link lost" in strip.hr.detail.text()
     strip.refresh(t0 + 1)
     for tile in (strip.hr, strip.spo2):
         assert tile.is_stale(t0 + 1)
