@@ -107,8 +107,11 @@ def test_signing_refuses_while_a_section_holds_unsaved_text(qtbot: QtBot, qapp: 
                      default_author=lambda: r.sessions.author)
         qtbot.addWidget(p)
         p.show()
+        assert "Sign once the session has ended" in p.sign_state.text()
         r.sessions.end()
         qtbot.waitUntil(lambda: r.sessions.current is None)
+        # it has ended: the Sign tab no longer tells to wait for the end
+        qtbot.waitUntil(lambda: "Read the note below, then sign it" in p.sign_state.text())
         ci = p.section_boxes["check_in"]
         qtbot.keyClicks(ci.inputs["mood"], "6")
         assert ci.dirty

@@ -837,7 +837,10 @@ class NotePane(QWidget):
     def _show_sign_state(self, rec: SessionRecord) -> None:
         sig = rec.signature
         if sig is None:
-            self.sign_state.setText("Not signed. Sign once the session has ended.")
+            row = self.notes.session_row()
+            self.sign_state.setText("Not signed. Read the note below, then sign it."
+                                    if row is not None and row.state == "ended" else
+                                    "Not signed. Sign once the session has ended.")
             self.lock_label.setText("")
         else:
             self.sign_state.setText(f"Signed by {sig.name} ({sig.role}) at {_hhmm(sig.t)} "
