@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QKeyEvent, QTextDocument
+from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
 from console.core.clock import FakeClock
@@ -23,6 +23,7 @@ from console.core.config import Config
 from console.core.session import Staff
 from console.store.records import Patient
 from console.ui import theme
+from console.ui.dosing.rems_panel import RemsPanel
 from console.ui.notes.note_pane import NotePane
 from console.ui.session_dialog import SessionDialog
 from console.ui.side_tabs import PageScroll
@@ -303,3 +304,20 @@ def test_the_report_holds_the_discharge_sign_off_and_why_the_session_ended(
         assert "Discharge" in text and "escort Bob Able 555-0100" in text
         assert "4 of 4 criteria met" in text
         assert "Session ended (patient's family emergency) — Ana Nurse" in text
+
+
+def test_the_rems_form_says_manufacturers_not_an_html_entity(qtbot: QtBot, qapp: Any) -> None:
+    """The REMS tab read "per the manufacturer&#x27;s Patient Monitoring Form"."""
+    theme.apply_theme(qapp)
+    panel = RemsPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    shown = [lbl.text() for lbl in panel.findChildren(QLabel) if "Form version" in lbl.text()]
+    assert shown
+    for lbl in panel.findChildren(QLabel):
+        if "&#x27;" in lbl.text() or "&amp;" in lbl.text():
+            assert lbl.textFormat() == Qt.TextFormat.RichText, lbl.text()
+    (version,) = [lbl for lbl in panel.findChildren(QLabel) if "Form version" in lbl.text()]
+    doc = QTextDocument()
+    doc.setHtml(version.text())
+    assert "manufacturer's" in doc.toPlainText()
