@@ -321,3 +321,31 @@ def test_the_rems_form_says_manufacturers_not_an_html_entity(qtbot: QtBot, qapp:
     doc = QTextDocument()
     doc.setHtml(version.text())
     assert "manufacturer's" in doc.toPlainText()
+
+
+def test_a_simulator_stopped_with_kill_takes_its_link_away(tmp_path: Path) -> None:
+    """`kill` on `holdspace simulate --link PATH` left PATH pointing at a freed /dev/pts/N;
+    the system gave that pty to another terminal, and the console configured with PATH said
+    "in use by another program" (or would have read someone's shell)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    link = tmp_path / "ttysim"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "console", "simulate", "--link", str(link)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # printed once the pty and its link are there
+        assert str(link) in line and link.is_symlink(), line
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        assert not link.is_symlink()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
