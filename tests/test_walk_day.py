@@ -51,7 +51,7 @@ def test_given_by_and_signed_by_follow_a_switch_and_nothing_of_the_schedule_stay
     """Ana starts the session; Dr Lee takes the keyboard (Ctrl+U) and gives the dose. The dose
     must not go down as given by Ana, nor the discharge as signed by her; after the end, the
     last patient's check schedule is gone from the Checks tab."""
-    sim = start_sim("calm", 177, tmp_path)
+    sim = start_sim("calm", 179, tmp_path)  # a cuff BP ~3 s after start
     try:
         c = Console(qtbot, tmp_path / "w.db", sim.port, FakeClock(time.time()),
                     tmp_path / "data", config)
@@ -59,7 +59,7 @@ def test_given_by_and_signed_by_follow_a_switch_and_nothing_of_the_schedule_stay
         begin(c, "im")
         feature, panel = c.feature, c.feature.dose_panel
         qtbot.waitUntil(lambda: feature.day is not None
-                        and feature.day.gate().baseline["sys"] is not None, timeout=10000)
+                        and feature.day.gate().baseline["sys"] is not None, timeout=30000)
         fill_checklist(qtbot, c)
         qtbot.waitUntil(lambda: "Gate passed" in feature.checklist.gate.text(), timeout=5000)
         assert panel.given_by.text() == "Ana Nurse"
@@ -226,7 +226,7 @@ def test_a_link_alarm_rebuilt_at_resume_clears_when_the_monitor_is_live(
     """Resumed after a kill -9 with the monitor live again: "Monitor link lost … since 16:10"
     stayed up (music lowered) beside live values, because the link had said "live" before
     the session was resumed and says nothing more until it changes."""
-    sim = start_sim("calm", 177, tmp_path)
+    sim = start_sim("calm", 179, tmp_path)  # a cuff BP ~3 s after start
     clock = FakeClock(time.time())
     db = tmp_path / "r.db"
     try:
@@ -235,7 +235,7 @@ def test_a_link_alarm_rebuilt_at_resume_clears_when_the_monitor_is_live(
         begin(c, "im")
         feature, panel = c.feature, c.feature.dose_panel
         qtbot.waitUntil(lambda: feature.day is not None
-                        and feature.day.gate().baseline["sys"] is not None, timeout=10000)
+                        and feature.day.gate().baseline["sys"] is not None, timeout=30000)
         fill_checklist(qtbot, c)
         qtbot.waitUntil(lambda: "Gate passed" in feature.checklist.gate.text(), timeout=5000)
         qtbot.keyClicks(panel.mg, "50")
