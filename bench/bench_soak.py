@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import emit, load_average, rss_mb
+from benchlib import emit, load_average, rss_mb, staff_at_console
 
 
 class FastClock:
@@ -83,6 +83,7 @@ def soak(hours: float, speed: float) -> dict[str, Any]:
         running = start_core(data / "holdspace.db", devices=[DeviceConfig("sim", port)],
                              config=Config(path=data / "workstation.json"), data_dir=data,
                              clock=clock)
+        staff_at_console(running)
         window, feed = build_window(running)
         window.resize(1920, 1080)
         window.show()

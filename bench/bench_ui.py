@@ -38,6 +38,7 @@ from benchlib import (
     emit,
     load_average,
     percentile,
+    staff_at_console,
     thread_cpu,
 )
 
@@ -102,6 +103,7 @@ def idle(seconds: float, warmup: float) -> dict[str, Any]:
         port = sim.start()
         running = start_core(data / "holdspace.db", devices=[DeviceConfig("sim", port)],
                              config=Config(path=data / "workstation.json"), data_dir=data)
+        staff_at_console(running)
         window, feed = build_window(running)
         window.resize(1920, 1080)
         window.show()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -55,6 +56,22 @@ def rss_mb() -> float:
     return 0.0
 
 
+def peak_rss_mb() -> float:
+    """The most this process has had resident so far (VmHWM; ru_maxrss where there is no
+    /proc): what must fit in the machine's memory, not only what is left at the end."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
 def emit(result: dict[str, Any], path: str | None) -> None:
     """Print the result as one JSON line (for bench/run_all.py) and optionally save it."""
     text = json.dumps(result, sort_keys=True)
@@ -90,3 +107,15 @@ class MarkedPhysiology:
         hr = 60 + self.k % 50
         self.sent[f"{hr}"] = time.monotonic()
         return replace(self._p.vitals(t), hr=float(hr), artefact=False)
+
+
+def staff_at_console(running: Any) -> None:
+    """Staff on the roster and signed in, as in a room at work: the window is locked and
+    refuses clinical work until someone signs in. The tests' helper, with its cheap PIN
+    hashing, so a bench measures the console and not scrypt."""
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from tests.helpers.staff import staff_signed_in
+
+    staff_signed_in(running.ctx.people)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from console.core import at_console
+from console.core import at_console, start_notices
 from console.core.acquisition import AcquisitionHub
 from console.core.clock import Clock, SystemClock
 from console.core.config import Config, DeviceConfig, default_data_dir, plausible_limits
@@ -37,6 +37,7 @@ from devices.physiology import Physiology
 from devices.simulator import Simulator
 
 if TYPE_CHECKING:
+    from console.ui.crash_guard import CrashGuard
     from console.ui.live_feed import LiveFeed
     from console.ui.main_window import MainWindow
     from console.ui.shell import Feature
@@ -53,6 +54,7 @@ FEATURES: list[str] = [
     "console.ui.export_actions",
     "console.ui.backup_feature",
     "console.ui.record_integrity",
+    "console.ui.start_notices",  # under the others' banners: the alarm banner stays on top
     # last: the lock lies over everything the others put in, and the guard checks their writes
     "console.ui.people.feature",
 ]
@@ -177,6 +179,15 @@ def wire_store_messages(window: MainWindow, ctx: AppContext) -> None:
     ctx.sessions.post = post  # a start or end the disk was slow to store completes here
 
 
+def start_notes(notes: list[str], guard: CrashGuard) -> list[str]:
+    """What this start has to tell the person at the console once: `check_db`'s notes and
+    a crash of the last run."""
+    if guard.previous_crash:
+        notes = [*notes, "Holdspace closed unexpectedly last time; the record up to then is "
+                         f"kept. Details for support: {guard.dir / 'crash.previous.log'}"]
+    return notes
+
+
 def has_screen() -> bool:
     if sys.platform != "linux":
         return True
@@ -210,17 +221,13 @@ def run_gui(
     guard = CrashGuard(default_data_dir())
     guard.install()
     theme.apply_theme(app, room_mode=config.room_mode)
+    # A key made, a record encrypted, files made private, the last run's crash: kept until
+    # someone presses Got it on the banner (console/ui/start_notices.py), never the status bar.
+    start_notices.keep(config, start_notes(notes or [], guard))
     running = start_core(db_path, devices, config, scenario=scenario, capture=capture, sync=sync)
     window, feed = build_window(running)
     post = running.ctx.post  # a crash on any thread is shown on the GUI thread
     guard.show = lambda msg: post(lambda: window.show_problem(msg))
-    if notes:  # a key made, a record encrypted, files made private: said once, at start
-        window.show_problem(" ".join(notes))
-    if guard.previous_crash:
-        window.show_problem(
-            f"Holdspace closed unexpectedly last time; the record up to then is kept. "
-            f"Details for support: {guard.dir / 'crash.previous.log'}"
-        )
     # Ctrl-C / SIGTERM end the Qt loop normally, so the database is flushed and closed.
     # (a deliberate stop: no question; the open session resumes at the next start)
     def stop(*_: object) -> None:

@@ -1022,16 +1022,16 @@ def main(argv: list[str] | None = None) -> int:
         # With a file-size limit (ulimit -f) the kernel would kill us silently at the limit;
         # ignored, the write fails instead and Holdspace says so.
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    from console.store import keys
-    from console.store.modes import private_umask
-
-    private_umask()  # every file and folder Holdspace makes is its account's only
-    if sys.stdin is not None and sys.stdin.isatty():
-        import getpass
-
-        keys.passphrase_prompt = lambda question: getpass.getpass(question + " ")
     try:
-        a = parser().parse_args(argv)
+        a = parser().parse_args(argv)  # first: --help and --version answer without the store
+        from console.store import keys
+        from console.store.modes import private_umask
+
+        private_umask()  # every file and folder Holdspace makes is its account's only
+        if sys.stdin is not None and sys.stdin.isatty():
+            import getpass
+
+            keys.passphrase_prompt = lambda question: getpass.getpass(question + " ")
         if a.self_test:
             from console.self_test import run as self_test
 

@@ -1,13 +1,14 @@
 """The command line answers `--help` without the heavy libraries (numpy, sqlite_utils, Qt,
-cattrs): they are imported by the commands that use them, so a clinician typing
-`holdspace --help` waits for the help only."""
+cattrs) or the store (SQLCipher, the hash chain, the key code): they are imported by the
+commands that use them, so a clinician typing `holdspace --help` waits for the help only."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-HEAVY = ("numpy", "sqlite_utils", "PySide6", "pyqtgraph", "cattrs")
+HEAVY = ("numpy", "sqlite_utils", "PySide6", "pyqtgraph", "cattrs", "sqlcipher3",
+         "console.store.db", "console.store.keys", "keyring")
 
 
 def test_help_imports_none_of_the_heavy_libraries() -> None:

@@ -122,7 +122,11 @@ def test_holdspace_record_leaves_nothing_readable_by_others(tmp_path: Path) -> N
     assert "file modes:  1 file and 1 folder are readable by other accounts" in chk.stdout, \
         chk.stdout
     assert mode(data / "holdspace.db") == 0o644 and mode(data / "logs") == 0o755
-    notes = check_db(data / "holdspace.db")
+    old_umask = os.umask(0o077)  # as `holdspace` sets it before anything (cli.main)
+    try:
+        notes = check_db(data / "holdspace.db")
+    finally:
+        os.umask(old_umask)
     assert any("1 file and 1 folder were readable by other accounts" in n for n in notes), notes
     assert mode(data / "holdspace.db") == 0o600 and mode(data / "logs") == 0o700
     assert default_config_path().parent.exists() is False or mode(

@@ -257,3 +257,26 @@ def test_link_hash_follows_the_documented_definition(db_path: Path, kind: str) -
                       separators=(",", ":"), ensure_ascii=False)
     import hashlib
     assert hashlib.sha256(f"{row['prev_hash']}\n{body}".encode()).hexdigest() == row["hash"]
+
+
+@pytest.mark.parametrize(("readings", "waves"), [(0, 0), (5, 0), (0, 4), (9, 7), (8, 8)])
+def test_the_check_rehashes_a_link_as_it_reads_to_the_same_digest(
+        monkeypatch: pytest.MonkeyPatch, readings: int, waves: int) -> None:
+    """The start-up check hashes each link's rows as they come (a long link is not held in
+    memory): the digest is the one the writer made, whatever the chunking and contents."""
+    monkeypatch.setattr(chain, "CHECK_CHUNK", 3)  # chunk edges inside and at the end
+    rows = [(i, 7, T0 + i + 0.25, "SIM é", mdc.MDC_ECG_HEART_RATE, None if i == 2 else 60.5 + i,
+             mdc.MDC_DIM_BEAT_PER_MIN, 0, None, "out of range" if i == 3 else None)
+            for i in range(1, readings + 1)]
+    wave_rows = [(i, 7, "SIM", mdc.MDC_PULS_OXIM_PLETH, T0 + i, 125.0, 25, 0,
+                  np.arange(25, dtype="<f4").tobytes() if i % 2 else memoryview(b"\x00" * 8))
+                 for i in range(1, waves + 1)]
+    made, rehashed = chain._Digest(), chain._Rehash()
+    for r in rows:
+        made.add_reading(r)
+        rehashed.add_reading(r)
+    for w in wave_rows:
+        made.add_wave(w)
+        rehashed.add_wave(w)
+    assert (rehashed.readings, rehashed.waves) == (made.readings, made.waves)
+    assert rehashed.hexdigest() == made.hexdigest()

@@ -138,7 +138,7 @@ def test_a_whole_session_leaves_no_patient_data_outside_the_database(
                     "SELECT COUNT(*) FROM readings WHERE code=? AND source LIKE 'hl7:%'",
                     (mdc.MDC_ECG_HEART_RATE,)).fetchone()[0] >= 2
 
-            qtbot.waitUntil(hl7_stored, timeout=20_000)
+            qtbot.waitUntil(hl7_stored, timeout=60_000)
             ready_to_dose(window)
             dose_day(window).give_dose("50", lot="K-1", given_by="Ana Nurse")
             notes = window.feature(NotesFeature).notes

@@ -66,6 +66,9 @@ class Config:
     # who is at the console ("writing as") and for which session: survives a restart
     console_user: dict[str, Any] = field(default_factory=dict, metadata={MEANING: (
         "who is writing at the console, and for which session (kept by the console)")})
+    # start-up notes (a key made, files made private …) shown until someone presses Got it
+    notices: list[str] = field(default_factory=list, metadata={MEANING: (
+        "notes from a start not yet dismissed with Got it (kept by the console)")})
     extra: dict[str, Any] = field(default_factory=dict, metadata={MEANING: (
         "the sections below, one group {…} each")})  # feature settings by feature name
     path: Path | None = field(default=None, repr=False, compare=False)
@@ -133,6 +136,7 @@ class _WorkstationFile(TypedDict, total=False):
     staff: list[Any]
     room_mode: bool
     console_user: dict[str, Any]
+    notices: list[str]
     extra: dict[str, Any]
 
 
@@ -218,6 +222,7 @@ def _fill(cfg: Config, raw: dict[str, Any], text: str) -> None:
             note("preferred_source", f"the shown source for {code} must be text — ignored")
     cfg.room_mode = good.get("room_mode", False)
     cfg.console_user = dict(good.get("console_user", {}))
+    cfg.notices = list(good.get("notices", []))
     for name, section in good.get("extra", {}).items():
         schema = EXTRA_SECTIONS.get(name)
         if schema is None:

@@ -1,5 +1,5 @@
-"""The local SQLite store: one file holds every patient, session, reading and event."""
+"""The local SQLite store: one file holds every patient, session, reading and event.
 
-from console.store.db import SCHEMA_VERSION, StoreError, open_db
-
-__all__ = ["SCHEMA_VERSION", "StoreError", "open_db"]
+Import the module you need (`console.store.db`, `console.store.engine`, …): this package file
+loads nothing, so that `holdspace --help` and the umask set-up do not open the database code.
+"""

@@ -208,6 +208,66 @@ class _Digest:
 
 # JSON arrays of rows (see the module's definition).
 _ROW = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+CHECK_CHUNK = 4096  # rows encoded per JSON call while a link is checked
+
+
+class _Rehash:
+    """The readings digest of a link's rows as the check reads them (readings, then waveform
+    rows), hashed as they come: the same digest as `_Digest`, without holding the link's
+    rows. A link is about a minute of data, but a file with long links (written after a long
+    disk stall, or made faster than live) would otherwise be held whole in memory by the
+    check at every start. Only the waveform samples wait (they come last in the digest)."""
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256(b"readings\n")
+        self._rows: list[Any] = []  # not yet encoded (one JSON call per CHECK_CHUNK rows)
+        self._begun = False  # the current JSON array has an element written
+        self._in_waves = False
+        self._samples: list[bytes] = []
+        self.readings = 0
+        self.waves = 0
+
+    def _encode(self) -> None:
+        if self._rows:
+            body = _ROW(self._rows)[1:-1]  # "[a,b]" -> "a,b"
+            self._h.update((("," if self._begun else "[") + body).encode("utf-8"))
+            self._begun, self._rows = True, []
+
+    def _close_array(self) -> None:
+        self._encode()
+        self._h.update(b"]" if self._begun else b"[]")
+        self._begun = False
+
+    def add_reading(self, row: tuple[Any, ...]) -> None:
+        assert not self._in_waves, "a link's readings come before its waveform rows"
+        self.readings += 1
+        self._rows.append(row)
+        if len(self._rows) >= CHECK_CHUNK:
+            self._encode()
+
+    def add_wave(self, row: tuple[Any, ...]) -> None:
+        if not self._in_waves:
+            self._close_array()
+            self._h.update(b"\nwaveforms\n")
+            self._in_waves = True
+        samples = row[-1] if isinstance(row[-1], bytes) else bytes(row[-1] or b"")
+        self.waves += 1
+        self._rows.append([*row[:-1], len(samples)])
+        self._samples.append(samples)
+        if len(self._rows) >= CHECK_CHUNK:
+            self._encode()
+
+    def hexdigest(self) -> str:
+        if not self._in_waves:
+            self._close_array()
+            self._h.update(b"\nwaveforms\n")
+            self._in_waves = True
+        self._close_array()
+        self._h.update(b"\n")
+        for samples in self._samples:
+            self._h.update(samples)
+        self._samples = []
+        return self._h.hexdigest()
 
 
 _R_SQL = f"SELECT {', '.join(READING_COLS)} FROM readings WHERE id > ? AND id <= ? ORDER BY id"
@@ -456,7 +516,7 @@ def verify(conn: engine.Connection,
                 found.add(f"{_event_words(ev[4], ev_id, ev[2], ev[1])} was changed",
                           last_good, sid)
         elif whole or (only is not None and (sid is None or sid in only)):
-            d = _Digest()
+            d = _Rehash()
             lo_r, hi_r = link["first_reading"], link["last_reading"]
             lo_w, hi_w = link["first_wave"], link["last_wave"]
             extra = 0
@@ -509,7 +569,7 @@ def verify(conn: engine.Connection,
     return status
 
 
-def _how(link: dict[str, Any], d: _Digest, extra: int) -> str:
+def _how(link: dict[str, Any], d: _Digest | _Rehash, extra: int) -> str:
     if extra or d.readings > (link["readings"] or 0) or d.waves > (link["waves"] or 0):
         return "added to"
     if d.readings < (link["readings"] or 0) or d.waves < (link["waves"] or 0):

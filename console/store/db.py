@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from console.store import chain, engine, keys, owner
@@ -334,6 +337,25 @@ def _connect(path: Path, key: bytes | None, busy_ms: int = BUSY_TIMEOUT_MS) -> C
     return conn
 
 
+def _sqlite_utils() -> ModuleType:
+    """sqlite_utils without pandas: it imports pandas when it can (for DataFrames, which the
+    migrations never use), and that alone would be ~58 MB resident for the rest of the run."""
+    with _IMPORT_LOCK:  # two first migrations at once (a check beside the writer)
+        if "sqlite_utils" in sys.modules or "pandas" in sys.modules:
+            import sqlite_utils
+
+            return sqlite_utils
+        sys.modules["pandas"] = None  # type: ignore[assignment]  # its import fails: skipped
+        try:
+            import sqlite_utils
+        finally:
+            sys.modules.pop("pandas", None)
+        return sqlite_utils
+
+
+_IMPORT_LOCK = threading.Lock()
+
+
 def migrate(conn: Connection, target: int = SCHEMA_VERSION) -> int:
     """Bring the file to `target`; returns the version it had."""
     found: int = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -344,9 +366,7 @@ def migrate(conn: Connection, target: int = SCHEMA_VERSION) -> int:
         )
     if found >= target:
         return found
-    import sqlite_utils
-
-    db = sqlite_utils.Database(conn)
+    db = _sqlite_utils().Database(conn)
     for version in range(found, target):
         conn.execute("BEGIN EXCLUSIVE")
         try:

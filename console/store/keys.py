@@ -279,8 +279,12 @@ def workstation_key(*, create: bool) -> Key | None:
         return _cache[ck]
     key = _from_passphrase() if uses_passphrase() else (_from_keyring() or _from_file())
     if key is None and create:
+        said = len(_notices)
         key = keep(secrets.token_bytes(KEY_BYTES))
+        kept_note = _notices[said:]  # where it is kept, said after the recovery key
+        del _notices[said:]
         _write_recovery(key)
+        _notices.extend(kept_note)
     if key is not None:
         _cache[ck] = key
     return key
@@ -358,7 +362,9 @@ def _write_recovery(key: Key) -> Path:
     _write_private(f, text)
     _notices.append(f"A new database key was made for this workstation and kept "
                     f"{key.describe()}. Its RECOVERY KEY is in {f}: print it, keep the paper "
-                    "locked away, then delete the file.")
+                    "locked away (the clinic's safe), then delete the file. If the key is ever "
+                    "lost, `holdspace recover` opens the records with that paper; "
+                    "`holdspace check` says where the key is kept.")
     return f
 
 

@@ -151,8 +151,10 @@ def mark_closed_cleanly(db_path: str | os.PathLike[str]) -> None:
             print_ = _fingerprint(db_path)
             if print_ is not None:
                 tmp = folder / f"{CLEAN_NAME}.{os.getpid()}"
-                with contextlib.suppress(OSError):
-                    tmp.write_text(print_ + "\n")
+                with contextlib.suppress(OSError):  # private like the rest (modes.py)
+                    out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                    with os.fdopen(out, "w", encoding="ascii") as f:
+                        f.write(print_ + "\n")
                     os.replace(tmp, folder / CLEAN_NAME)
         finally:
             _unlock(fd)

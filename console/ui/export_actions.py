@@ -14,19 +14,22 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from console.core.context import AppContext
 from console.core.exports.export_events import CONSOLE
-from console.core.exports.make import Made, make_csv, make_fhir, make_vital, writer_recorder
 from console.core.exports.output import ExportError
 from console.core.report.clinic import clinic_from
 from console.ui.export_rule import may_export
 from console.ui.live_feed import LiveFeed
 from console.ui.report_actions import chosen_session
 from console.ui.shell import Shell
+
+if TYPE_CHECKING:  # the exporters are imported at the first export, not at every start
+    from console.core.exports.make import Made
 
 SHOWN_MS = 20_000
 
@@ -100,6 +103,8 @@ class ExportActions(QObject):
         self.start(sid, path, key)
 
     def start(self, sid: int, path: Path, key: str) -> None:
+        from console.core.exports.make import make_csv, make_fhir, make_vital, writer_recorder
+
         fmt = BY_KEY[key]
         self.busy = True
         self.say(f"Exporting session {sid} as {fmt.short}…")

@@ -40,6 +40,7 @@ from console.ui.room_overlay import RoomOverlay, exempt_widgets, rect_in
 from console.ui.session_header import SessionHeader
 from console.ui.shell import Column, EndStep, Installed, Menu
 from console.ui.side_tabs import FitScroll, SideTabs
+from console.ui.status_line import OneLineLabel
 from console.ui.vitals.vital_tile import VitalTile
 from console.ui.vitals.vitals_strip import VitalsStrip
 from console.ui.window_keys import WindowKeysFirst
@@ -139,8 +140,7 @@ class MainWindow(QMainWindow):
 
         # The disclaimer sits in the menu bar's corner (no row of its own); the status bar
         # appears only to say that something is wrong with Holdspace itself.
-        self.problem_message = QLabel("")
-        self.problem_message.setWordWrap(True)
+        self.problem_message = OneLineLabel("")  # one line at most: notes go to a banner
         self.problem_message.setStyleSheet(f"color: {theme.ALARM_MEDIUM}; font-weight: bold;")
         self.statusBar().addWidget(self.problem_message, 1)
         self.statusBar().hide()
@@ -286,6 +286,10 @@ class MainWindow(QMainWindow):
         return self.problem_message.text()
 
     def show_status(self, message: str, ms: int) -> None:
+        """A passing note. While a problem is said, the problem keeps the line and the note
+        is not shown (two texts drawn over each other say nothing)."""
+        if self.problem_text():
+            return
         self.statusBar().showMessage(message, ms)
 
     def set_alarm(self, code: int, priority: str | None) -> None:
@@ -369,8 +373,10 @@ class MainWindow(QMainWindow):
 
     def show_problem(self, message: str) -> None:
         """A problem with Holdspace itself (disk, internal error), in the status bar."""
-        self.problem_message.setText(message)
-        self.problem_message.setToolTip(message)
+        self.problem_message.setText(message)  # its tooltip is the whole message
+        if message:  # a passing note ("Record intact…") must not be drawn over a problem
+            self.statusBar().clearMessage()
+        self.problem_message.setVisible(bool(message))
         self.statusBar().setVisible(bool(message) or self.keep_status_bar)
 
     # ----- ending a session -----

@@ -15,23 +15,27 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QRectF
 from PySide6.QtGui import QImage, QPainter
-from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from console.core.context import AppContext
 from console.core.exports.export_events import CONSOLE
-from console.core.exports.make import make_report, pdf_export, writer_recorder
 from console.core.exports.output import ExportError
-from console.core.report.build import SessionNotFound
 from console.core.report.clinic import clinic_from
-from console.core.report.making import Made, make_pdf
 from console.store.db import open_reader
 from console.ui.export_rule import may_export
 from console.ui.live_feed import LiveFeed
 from console.ui.shell import Shell
+
+# The report builders and Qt's printing are imported at the first report or print, not at
+# every start: a console that makes no report that day does not keep them in memory.
+if TYPE_CHECKING:
+    from PySide6.QtPrintSupport import QPrinter
+
+    from console.core.report.making import Made
 
 WHAT = {"report": "session report", "rems": "REMS form"}
 
@@ -138,6 +142,8 @@ class ReportActions(QObject):
     def _run(self, kind: str, work: Callable[[], str]) -> None:
         """`work` on a worker thread; its sentence (or the error's) ends in the status bar."""
         def run() -> None:
+            from console.core.report.build import SessionNotFound
+
             try:
                 message = work()
             except SessionNotFound as e:
@@ -159,6 +165,8 @@ class ReportActions(QObject):
     def _save(self, kind: str, sid: int, path: Path) -> None:
         if not self._start(kind, sid):
             return
+        from console.core.exports.make import make_report, writer_recorder
+
         clinic = clinic_from(self.ctx.config.extra)
         db, author = self.ctx.db_path, self.ctx.sessions.author
         recorder = writer_recorder(self.ctx.writer, self.ctx.clock.now)
@@ -179,6 +187,8 @@ class ReportActions(QObject):
         db = self.ctx.db_path
 
         def work() -> str:
+            from console.core.report.making import make_pdf
+
             conn = open_reader(db)
             try:
                 made = make_pdf(conn, sid, kind, clinic)
@@ -200,6 +210,8 @@ class ReportActions(QObject):
         except ExportError as e:
             self.say(f"Not printed: {e}.")
             return
+        from console.core.exports.make import pdf_export, writer_recorder
+
         name = printer.printerName() or printer.outputFileName() or "printer"
         x = pdf_export(made, sid, [], by=self.ctx.sessions.author, via=CONSOLE,
                        to=f"printer {name}")
@@ -219,6 +231,8 @@ class ReportActions(QObject):
         """Nothing to let go: a report being recorded finishes on its own thread."""
 
     def _ask_printer(self) -> QPrinter | None:
+        from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         dlg = QPrintDialog(printer, self.shell.dialog_parent())
         dlg.setWindowTitle("Print")
