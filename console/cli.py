@@ -230,17 +230,30 @@ def cmd_simulate(a: argparse.Namespace) -> int:
         raise UserError(str(e)) from None
     sim = Simulator(driver, physio, link_path=a.link, tcp=a.tcp is not None,
                     tcp_port=a.tcp or 0)
-    port = sim.start()
-    print(f"simulated {driver.title}, scenario '{a.scenario}', on: {port}", flush=True)
-    print(f"connect with: holdspace record --device {driver.name}:{port}", flush=True)
+    _stop_on_signals()
     try:
+        port = sim.start()
+        print(f"simulated {driver.title}, scenario '{a.scenario}', on: {port}", flush=True)
+        print(f"connect with: holdspace record --device {driver.name}:{port}", flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:
-        sim.stop()
+        sim.stop()  # removes its --link: left behind, it names the next program's terminal
     return 0
+
+
+def _stop_on_signals() -> None:
+    """`kill` (SIGTERM) or a closed terminal (SIGHUP) stop a simulator as Ctrl-C does, so it
+    tidies up: a --link left pointing at a freed /dev/pts/N soon names another program's
+    terminal, and a console configured with the link would open that."""
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
 
 
 def cmd_record(a: argparse.Namespace) -> int:

@@ -43,6 +43,7 @@ from console.ui.side_tabs import FitScroll, SideTabs
 from console.ui.status_line import OneLineLabel
 from console.ui.vitals.vital_tile import VitalTile
 from console.ui.vitals.vitals_strip import VitalsStrip
+from console.ui.window_keys import WindowKeysFirst
 from devices.reading import Sample
 
 DISCLAIMER = (
@@ -153,6 +154,7 @@ class MainWindow(QMainWindow):
         self.devices_menu = self.menuBar().addMenu("&Devices")
         self.view_menu = self.menuBar().addMenu("&View")
         self.actions_menu = self.menuBar().addMenu("&Actions")
+        self.keys_first = WindowKeysFirst(self)  # Ctrl+U, Ctrl+E… work while typing in a field
         full = QAction("Full screen", self)
         full.setShortcut(QKeySequence("F11"))
         full.triggered.connect(

@@ -195,8 +195,8 @@ class SessionDialog(QDialog):
         self.patient_list.setEnabled(bool(patients))
         self.patient_list.setVisible(bool(patients))  # an empty list only takes room
         new_box.setEnabled(not patients)
-        if patients:
-            self.patient_list.setCurrentRow(0)
+        # No patient chosen for the clinician: the last one in the list is often the one who
+        # just left the chair, and Start would open the next patient's day under that name.
 
     def _with_problem(self, field: QLineEdit) -> QWidget:
         """The field with room for its own message just below it."""

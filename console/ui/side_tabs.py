@@ -5,7 +5,7 @@ area)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -27,6 +27,29 @@ def narrow_choice_boxes(w: QWidget) -> None:
         box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         box.setMinimumContentsLength(COMBO_MIN_CHARS)
         box.setMinimumWidth(140)  # a placeholder text must not widen it either
+
+
+def reveal(w: QWidget) -> None:
+    """Scroll the page `w` is on (if it scrolls) so that `w` is in view, now and once the
+    layout has settled: what a form says at its top (a refusal, a question) or the form a key
+    opened must not stay out of sight while the clinician looks at the field they used."""
+    area = w.parentWidget()
+    while area is not None and not isinstance(area, QScrollArea):
+        area = area.parentWidget()
+    if area is None:
+        return
+    scroll = area
+
+    def show() -> None:
+        inner = scroll.widget()
+        if not w.isVisible() or inner is None or not inner.isAncestorOf(w):
+            return
+        scroll.ensureWidgetVisible(w, 0, 0)
+        if w.height() > scroll.viewport().height():  # its top first
+            scroll.verticalScrollBar().setValue(w.mapTo(inner, QPoint(0, 0)).y())
+
+    show()
+    QTimer.singleShot(0, scroll, show)
 
 
 class PageScroll(QScrollArea):

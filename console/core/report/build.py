@@ -138,10 +138,11 @@ def _lifecycle(events: list[Event]) -> tuple[m.Lifecycle, ...]:
     for e in events:
         kind = e.kind.removeprefix("session.")
         if not e.kind.startswith("session.") or kind not in (
-                "started", "interrupted", "resumed", "ended"):
+                "started", "interrupted", "resumed", "discharge", "ended"):
             continue
         p = e.payload
         text = {"started": "Session started",
+                "discharge": str(p.get("summary") or "Discharge signed"),
                 "interrupted": str(p.get("summary") or f"Interrupted: {p.get('reason', '')}"),
                 "resumed": str(p.get("summary") or "Session resumed"),
                 "ended": "Session ended" + (f" ({p['reason']})" if p.get("reason") else "")}[kind]

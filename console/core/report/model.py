@@ -34,10 +34,11 @@ class WeightChange:
 
 @dataclass(frozen=True, slots=True)
 class Lifecycle:
-    """A moment in the session's life: started, interrupted, resumed, ended."""
+    """A moment in the session's life: started, interrupted, resumed, the discharge
+    sign-off, ended."""
 
     t: float
-    kind: str  # started | interrupted | resumed | ended
+    kind: str  # started | interrupted | resumed | discharge | ended
     author: str | None
     text: str
 

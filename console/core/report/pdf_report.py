@@ -95,6 +95,10 @@ def _overview(pdf: ClinicalPDF, r: m.SessionReport) -> None:
     for lc in r.lifecycle:
         if lc.kind in ("interrupted", "resumed"):
             rows.append((lc.kind.capitalize(), f"{date_time(lc.t)} — {lc.text}"))
+        elif lc.kind == "discharge":  # criteria, escort, who signed, why it ended early
+            rows.append(("Discharge", f"{when(lc.t)} — {lc.text}"))
+        elif lc.kind == "ended" and lc.text != "Session ended":  # with the reason given
+            rows.append(("Ended", f"{when(lc.t)} — {lc.text} — {lc.author or '?'}"))
     pdf.pairs(rows)
     pdf.ln(1)
     _altered(pdf, r)

@@ -29,6 +29,8 @@ from console.core.dosing.gate import HoursInputError, parse_hours
 from console.ui import theme
 from console.ui.dosing.wrap_check import WrapCheck
 
+BEFORE_TITLE = "<b>Before the first dose</b>"
+
 
 class ChecklistPanel(QFrame):
     changed = Signal()
@@ -44,7 +46,7 @@ class ChecklistPanel(QFrame):
             "border-radius: 4px; background: #0f1318; }"
             f"QCheckBox::indicator:checked {{ background: {theme.OK}; border-color: {theme.OK}; }}")
         self.day: DoseDay | None = None
-        self.title = QLabel("<b>Before the first dose</b>")
+        self.title = QLabel(BEFORE_TITLE)
         self.form = QFormLayout()
         self.form.setVerticalSpacing(4)
         # A typed item's label goes above its field when the tab is narrow.
@@ -189,8 +191,10 @@ class ChecklistPanel(QFrame):
 
     def refresh(self) -> None:
         day = self.day
-        if day is None:
+        if day is None:  # nothing of the last session's schedule stays on screen
             self.body.hide()
+            self.title.setText(BEFORE_TITLE)
+            self.observation.setText("")
             self.done_line.setText("To dose, choose a protocol: Session ▸ Start session… "
                                    "(Ctrl+N), or above, for a session open without one.")
             return
@@ -211,6 +215,7 @@ class ChecklistPanel(QFrame):
                                        "</span>")
             return
         self.body.show()
+        self.title.setText(BEFORE_TITLE)
         self.done_line.setText("")
         self.observation.setText("")
         g = day.gate()

@@ -34,7 +34,7 @@ from console.core.dosing.discharge import (
     sign_off_payload,
 )
 from console.core.dosing.dose_day import DoseDay
-from console.core.session import SessionService
+from console.core.session import SessionService, Staff
 from console.ui import theme
 from console.ui.dosing.wrap_check import WrapCheck
 
@@ -69,6 +69,7 @@ class DischargePanel(QFrame):
         self.signed_by = QLineEdit()
         self.signed_by.setObjectName("discharge_signed_by")
         self.signed_by.setPlaceholderText("your name")
+        self._signed_by_auto = ""  # the name put there for the person at the keyboard
         self.reason = QLineEdit()
         self.reason.setObjectName("discharge_reason")
         self.reason.setPlaceholderText("needed when ending early, with a criterion unmet "
@@ -103,6 +104,7 @@ class DischargePanel(QFrame):
         lay.addWidget(self.message)
         lay.addWidget(self.end_button)
         sessions.changed.connect(lambda _s: self.refresh())
+        sessions.user_changed.connect(self._user_changed)
         sessions.recorded.connect(lambda _e: self.refresh())
         self.refresh()
 
@@ -131,12 +133,26 @@ class DischargePanel(QFrame):
         for e in (self.escort, self.reason):
             e.clear()
         self._escort_typed = False
-        self.signed_by.setText(self.sessions.author or "")
+        self.signed_by.clear()
+        self._signed_by_auto = ""
+        self._follow_author(self.sessions.author)
         if day is not None:
             self.source.setText(f"Criteria from {day.template.path.name}"
                                 + (f": {day.template.discharge_source}"
                                    if day.template.discharge_source else ""))
         self.message.setText("")
+
+    def _user_changed(self, user: Staff | None) -> None:
+        self._follow_author(user.name if user is not None else None)
+        self.refresh()
+
+    def _follow_author(self, name: str | None) -> None:
+        """"Signed by" names the person at the keyboard until someone types another name:
+        the sign-off is recorded under that name, so after a switch (Ctrl+U) it must not
+        still read as the last person's."""
+        if self.signed_by.text().strip() in ("", self._signed_by_auto):
+            self.signed_by.setText(name or "")
+            self._signed_by_auto = name or ""
 
     def facts(self) -> DischargeFacts | None:
         day = self._day()
@@ -164,8 +180,7 @@ class DischargePanel(QFrame):
         f = self.facts()
         if f is None:
             return
-        if not self.signed_by.text().strip() and self.sessions.author:
-            self.signed_by.setText(self.sessions.author)
+        self._follow_author(self.sessions.author)
         known = day.answers.get("escort") if day is not None else None
         if not self._escort_typed and isinstance(known, str) and self.escort.text() != known:
             self.escort.setText(known)  # named in the pre-dose checklist

@@ -33,7 +33,7 @@ from console.core.dosing.templates import PARAM_CODES, PARAMS, Catalog, Template
 from console.core.report import rems_form
 from console.core.report.clinic import clinic_from
 from console.core.saving import SaveOutcome
-from console.core.session import OpenSession
+from console.core.session import OpenSession, Staff
 from console.store.events import Event, session_events
 from console.ui import theme
 from console.ui.dosing import no_wheel
@@ -104,8 +104,7 @@ class DoseFeature(QObject):
         self.banner.acknowledge.connect(self.acknowledge)
         ctx.sessions.changed.connect(self._session)
         ctx.sessions.patient_changed.connect(self._session)  # e.g. the weight was entered
-        ctx.sessions.user_changed.connect(
-            lambda u: self.banner.name.setText(u.name) if u is not None else None)
+        ctx.sessions.user_changed.connect(self._user_changed)
         if ctx.sessions.author:
             self.banner.name.setText(ctx.sessions.author)
         feed.samples.connect(self._samples)
@@ -174,6 +173,13 @@ class DoseFeature(QObject):
                                   "shown in red in the dose log; record it again.")
         self.dose_panel.refresh()
 
+    def _user_changed(self, user: Staff | None) -> None:
+        """Someone else is at the keyboard: the banner and "given by" name them."""
+        if user is not None:
+            self.banner.name.setText(user.name)
+        if self.day is not None:
+            self.dose_panel.follow_author(user.name if user is not None else None)
+
     def update_tabs(self) -> None:
         """The REMS tab only for esketamine sessions (and its summary after the end)."""
         if self.shell is not None:
@@ -181,11 +187,17 @@ class DoseFeature(QObject):
 
     def _seed_from_monitor(self) -> None:
         """The monitor's newest values (e.g. a cuff BP taken before the session was started)
-        count as the baseline at once, instead of waiting for the next NIBP cycle."""
+        count as the baseline at once, instead of waiting for the next NIBP cycle; the links'
+        states count at once too."""
         if self.day is None:
             return
         latest = [self.ctx.hub.latest(code) for codes in PARAM_CODES.values() for code in codes]
         self.day.readings([r for r in latest if r is not None])
+        # The links as they are now: a link alarm rebuilt from the record (a resumed session)
+        # clears if its monitor is live again, and one lost now is said at once (a link's
+        # state is announced only when it changes, which may have been before this day).
+        for st in self.ctx.hub.statuses().values():
+            self.day.link(st)
 
     def _choose(self) -> None:
         s = self.ctx.sessions.current

@@ -129,6 +129,7 @@ class DosePanel(QFrame):
         self.lot.setPlaceholderText("lot number")
         self.given_by = QLineEdit()
         self.given_by.setPlaceholderText("given by")
+        self._given_by_auto = ""  # the name put there for the person at the keyboard
         self.when = QLineEdit()
         self.when.setPlaceholderText("now — or hh:mm, or minutes ago")
         self.when.textChanged.connect(self._edited)
@@ -311,8 +312,7 @@ class DosePanel(QFrame):
                 self.default_text += (f" · protocol default {mg:g} mg" if mg is not None else
                                       f" · protocol default {d.default:g} mg/kg")
             self._preview()
-            if not self.given_by.text() and day.sessions.author:
-                self.given_by.setText(day.sessions.author)
+            self.follow_author(day.sessions.author)
             self.inf_box.setVisible(d.method == "infusion")
         else:  # no session (or one without a protocol): nothing of the last patient stays
             self.protocol.setText("")
@@ -324,9 +324,17 @@ class DosePanel(QFrame):
         """Nothing typed for one session may be there for the next."""
         for e in (self.mg, self.when, self.lot, self.given_by, self.rate, self.void_reason):
             e.clear()
+        self._given_by_auto = ""
         self.moaas.setCurrentIndex(0)
         self.cancel_void()
         self.per_kg.setText("")
+
+    def follow_author(self, name: str | None) -> None:
+        """"given by" names the person at the keyboard until someone types another name in
+        it: after a switch (Ctrl+U) the next dose must not go down as given by the last one."""
+        if self.given_by.text().strip() in ("", self._given_by_auto):
+            self.given_by.setText(name or "")
+            self._given_by_auto = name or ""
 
     def say(self, text: str) -> None:
         """A message about the dose, under the field and in view (empty: none)."""

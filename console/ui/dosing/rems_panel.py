@@ -59,6 +59,7 @@ class RemsPanel(QFrame):
         version = QLabel(f"Form version: {html.escape(self.spec.version)}. Field labels "
                          "summarise the form (wording UNVERIFIED).")
         version.setWordWrap(True)
+        version.setTextFormat(Qt.TextFormat.RichText)  # escaped: "manufacturer's", not &#x27;
         version.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 12px;")
         self.status = QLabel("")
         self.status.setObjectName("rems_status")
@@ -81,6 +82,7 @@ class RemsPanel(QFrame):
                     continue
                 label = QLabel(html.escape(f.label) + (" *" if f.required else ""))
                 label.setWordWrap(True)
+                label.setTextFormat(Qt.TextFormat.RichText)  # it is escaped for rich text
                 e = QLineEdit()
                 e.setObjectName(f"rems_{f.key}")
                 e.setToolTip(HINTS.get(f.kind, "") or (" / ".join(f.choices)))

@@ -43,6 +43,7 @@ from console.core.saving import SaveOutcome
 from console.core.session_record import AMEND, Entry, SessionRecord
 from console.ui import theme
 from console.ui.gui_post import GuiPoster
+from console.ui.side_tabs import reveal
 
 RESCUE_DRUGS = ("", "ondansetron", "clonidine", "labetalol", "metoprolol", "lorazepam",
                 "midazolam")
@@ -527,6 +528,8 @@ class NotePane(QWidget):
         colour = theme.ALARM_MEDIUM if error else theme.TEXT_DIM
         self.message.setStyleSheet(f"color: {colour}; font-weight: {'bold' if error else 400};")
         self.message.setVisible(bool(text))
+        if text:
+            reveal(self.message)  # said at the top of the pane: never below the fold
 
     def _save_failed(self, outcome: SaveOutcome) -> None:
         """The database refused an entry: say so, and put what was typed back in its box."""
@@ -607,6 +610,7 @@ class NotePane(QWidget):
         self.ae_box.setVisible(on)
         if on:
             self.ae_what.setFocus()
+            reveal(self.ae_box)  # Ctrl+Shift+A from anywhere: the form comes into view
 
     def add_outcome(self) -> None:
         m, v = self.measure_box.currentText(), self.measure_edit.text()
@@ -722,6 +726,12 @@ class NotePane(QWidget):
 
     # ----- sign-off -----
     def sign(self) -> None:
+        unsaved = [b.section.title for b in self.section_boxes.values() if b.dirty]
+        if unsaved:  # a signed note must not look as if it held what was never saved
+            self.say(f"Not signed: {', '.join(unsaved)} {'has' if len(unsaved) == 1 else 'have'}"
+                     " text that is not saved yet. Press Save section in the Note tab (or "
+                     "clear it), then sign.")
+            return
         name, role = self.sign_name.currentText(), self.sign_role.text()
         statement = self.sign_statement.text()
         self._try(lambda: self.notes.sign(name, role, statement), ok="Session signed and locked.")
@@ -809,7 +819,10 @@ class NotePane(QWidget):
     def _show_sign_state(self, rec: SessionRecord) -> None:
         sig = rec.signature
         if sig is None:
-            self.sign_state.setText("Not signed. Sign once the session has ended.")
+            row = self.notes.session_row()
+            self.sign_state.setText("Not signed. Read the note below, then sign it."
+                                    if row is not None and row.state == "ended" else
+                                    "Not signed. Sign once the session has ended.")
             self.lock_label.setText("")
         else:
             self.sign_state.setText(f"Signed by {sig.name} ({sig.role}) at {_hhmm(sig.t)} "

@@ -50,7 +50,8 @@ class VitalTile(QFrame):
         self._extra: str | None = None
         self._reason: str | None = None
         self._stale_after = stale_after
-        self._stopped = False  # the source of the value shown was removed
+        self._stopped = False  # the source of the value shown was removed, or its link lost
+        self._stopped_why = "monitor stopped"
 
         self.title = QLabel(title)
         self.unit = QLabel(unit)
@@ -93,10 +94,12 @@ class VitalTile(QFrame):
     def source(self) -> str:
         return self._source
 
-    def source_stopped(self, source: str) -> None:
-        """The monitor this value came from was removed: old at once, whatever its age."""
+    def source_stopped(self, source: str, why: str = "monitor stopped") -> None:
+        """The monitor this value came from was removed (or its link is lost): old at once,
+        whatever its age, until the next value from it."""
         if self._source == source and self._t is not None and not self._stopped:
             self._stopped = True
+            self._stopped_why = why
             self._restyle(stale=True)
 
     def set_alarm(self, priority: str | None) -> None:
@@ -131,7 +134,7 @@ class VitalTile(QFrame):
                 parts.append("DEMO DATA")
             tails = []
             if self._stopped:
-                tails.append("monitor stopped")
+                tails.append(self._stopped_why)
             if stale or self._stale_after > 60:
                 tails.append(age_text(now - self._t))
             head, tail = " · ".join(parts), " · ".join(tails)

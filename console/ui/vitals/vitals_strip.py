@@ -62,6 +62,7 @@ class VitalsStrip(QWidget):
                 self.tile_of[v.tile] = tile
             self.tiles.update(dict.fromkeys(v.codes, tile))
         self.tiles[NIBP_MEAN] = self.tile_of["nibp"]
+        self._now: float | None = None  # the time of the last repaint
         self.hr, self.spo2 = self.tile_of["hr"], self.tile_of["spo2"]
         self.nibp, self.rr = self.tile_of["nibp"], self.tile_of["rr"]
         # The newest cuff values per source (sys, dia, mean by code): one measurement is shown
@@ -202,6 +203,16 @@ class VitalsStrip(QWidget):
             self.forget_link(st.source)
             return
         self.links[st.source] = st
+        if st.state in (LinkState.LOST, LinkState.NO_DATA):
+            # A lost link is known at once: its continuous values are not current any more,
+            # even before they are a few seconds old. A cuff BP keeps its own age.
+            why = "link lost" if st.state == LinkState.LOST else "no data"
+            now = max(self._now or st.since, st.since)
+            for v in VITALS:
+                if v.continuous:
+                    tile = self.tile_of[v.tile]
+                    tile.source_stopped(st.source, why)
+                    tile.refresh(now)  # grey, why and how old: all at once
         self._render_links()
 
     def forget_link(self, source: str) -> None:
@@ -227,6 +238,7 @@ class VitalsStrip(QWidget):
 
     def refresh(self, now: float) -> None:
         """Repaint ages and staleness (called at 1 Hz and after each batch)."""
+        self._now = now
         for tile in self.tile_of.values():
             tile.refresh(now)
         self.trend.set_now(now)
