@@ -280,3 +280,59 @@ def test_the_check_rehashes_a_link_as_it_reads_to_the_same_digest(
         rehashed.add_wave(w)
     assert (rehashed.readings, rehashed.waves) == (made.readings, made.waves)
     assert rehashed.hexdigest() == made.hexdigest()
+
+
+def _documented_digest(conn: engine.Connection, link: dict[str, object]) -> str:
+    """A readings link's digest from the module's definition, with plain json and hashlib."""
+    import hashlib
+
+    def dumps(rows: list[list[object]]) -> bytes:
+        return json.dumps(rows, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+    readings = [list(r) for r in conn.execute(
+        f"SELECT {', '.join(chain.READING_COLS)} FROM readings WHERE id BETWEEN ? AND ? "
+        "ORDER BY id", (link["first_reading"], link["last_reading"]))]
+    waves = [list(w) for w in conn.execute(
+        f"SELECT {', '.join(chain.WAVE_COLS)} FROM waveforms WHERE id BETWEEN ? AND ? "
+        "ORDER BY id", (link["first_wave"], link["last_wave"]))]
+    h = hashlib.sha256(b"readings\n" + dumps(readings) + b"\nwaveforms\n"
+                       + dumps([[*w[:-1], len(w[-1])] for w in waves]) + b"\n")
+    for w in waves:
+        h.update(w[-1])
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("chunk", [7, chain.CHECK_CHUNK])
+def test_a_long_readings_link_is_hashed_in_chunks_as_the_definition_says(
+        db_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """A link over many rows (a writer held up; here one link at stop) is hashed a chunk of
+    rows at a time, never holding them all, and still gives the documented digest."""
+    monkeypatch.setattr(chain, "CHECK_CHUNK", chunk)
+    w = StoreWriter(str(db_path), digest_interval=3600.0)  # one link, made at stop
+    w.start()
+    sid = w.call(lambda c: records.start_session(c, None, T0)).result(5)
+    for s in range(0, 2500, 50):
+        w.add_samples(sid, [Reading(T0 + s + i, "sim", mdc.MDC_ECG_HEART_RATE, 60.0 + i % 7,
+                                    mdc.MDC_DIM_BEAT_PER_MIN) for i in range(50)])
+        w.add_samples(sid, [WaveChunk(T0 + s, "sim", mdc.MDC_PULS_OXIM_PLETH, 100.0,
+                                      np.linspace(0, 1, 50, dtype=np.float32) + s)])
+    w.stop()
+    conn = connect_file(db_path)
+    try:
+        cols = chain.LINK_FIELDS
+        links = [dict(zip(cols, r, strict=True)) for r in conn.execute(
+            f"SELECT {', '.join(cols)} FROM chain WHERE what='readings'")]
+        assert [(lk["readings"], lk["session_id"]) for lk in links] == [(2500, sid)]
+        assert links[0]["waves"] and links[0]["t_from"] == T0
+        assert links[0]["digest"] == _documented_digest(conn, links[0])
+        assert chain.verify(conn).ok
+    finally:
+        conn.close()
+
+
+def test_a_readings_digest_keeps_at_most_a_chunk_of_rows() -> None:
+    d = chain._Digest()
+    for i in range(1, 3 * chain.CHECK_CHUNK + 2):
+        d.add_reading((i, 1, T0 + i, "sim", 1, 60.0, None, 0, None, None))
+        assert len(d._rows) < chain.CHECK_CHUNK
+    assert d.readings == 3 * chain.CHECK_CHUNK + 1 and d.span() == (T0 + 1, T0 + d.readings, 1)

@@ -137,93 +137,26 @@ def head(conn: engine.Connection) -> tuple[int, str]:
 
 
 # ----- readings -----
-@dataclass
-class _Digest:
-    """The rows one readings link covers; encoded once at the end (one JSON call per link,
-    not per row: that is what keeps checking an 8-hour file in seconds)."""
-
-    r_rows: list[tuple[Any, ...]] = field(default_factory=list)
-    w_meta: list[list[Any]] = field(default_factory=list)
-    w_samples: list[bytes] = field(default_factory=list)
-    first_reading: int | None = None
-    first_wave: int | None = None
-    _hex: str | None = None
-
-    def add_reading(self, row: tuple[Any, ...]) -> None:
-        if self.first_reading is None:
-            self.first_reading = row[0]
-        self.r_rows.append(row)
-
-    def add_wave(self, row: tuple[Any, ...]) -> None:
-        if self.first_wave is None:
-            self.first_wave = row[0]
-        samples = row[-1] if isinstance(row[-1], bytes) else bytes(row[-1] or b"")
-        self.w_meta.append([*row[:-1], len(samples)])
-        self.w_samples.append(samples)
-
-    @property
-    def readings(self) -> int:
-        return len(self.r_rows)
-
-    @property
-    def waves(self) -> int:
-        return len(self.w_meta)
-
-    def hexdigest(self) -> str:
-        if self._hex is None:
-            h = hashlib.sha256(b"readings\n")
-            h.update(_ROW(self.r_rows).encode("utf-8"))
-            h.update(b"\nwaveforms\n")
-            h.update(_ROW(self.w_meta).encode("utf-8"))
-            h.update(b"\n")
-            for samples in self.w_samples:
-                h.update(samples)
-            self._hex = h.hexdigest()
-        return self._hex
-
-    def span(self) -> tuple[float | None, float | None, int | None]:
-        """(first time, last time, the one session or None) of the rows, for a new link."""
-        times: list[float] = [float(r[2]) for r in self.r_rows if isinstance(r[2], float | int)]
-        for m in self.w_meta:
-            t0, rate, n = m[4], m[5], m[6]
-            if isinstance(t0, float | int):
-                times.append(float(t0))
-                if isinstance(rate, float | int) and rate and isinstance(n, int):
-                    times.append(float(t0) + n / rate)
-        sessions = {r[1] for r in self.r_rows} | {m[1] for m in self.w_meta}
-        one = next(iter(sessions)) if len(sessions) == 1 else None
-        return (min(times) if times else None, max(times) if times else None,
-                one if isinstance(one, int) else None)
-
-    def fields(self, seq: int, at: float | None = None) -> dict[str, Any]:
-        t_from, t_to, sid = self.span()
-        return {"seq": seq, "what": "readings", "event_id": None, "kind": None,
-                "session_id": sid, "at": at if at is not None else t_to,
-                "first_reading": self.first_reading,
-                "last_reading": self.r_rows[-1][0] if self.r_rows else None,
-                "readings": self.readings, "first_wave": self.first_wave,
-                "last_wave": self.w_meta[-1][0] if self.w_meta else None, "waves": self.waves,
-                "t_from": t_from, "t_to": t_to, "digest": self.hexdigest()}
-
-
 # JSON arrays of rows (see the module's definition).
 _ROW = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 CHECK_CHUNK = 4096  # rows encoded per JSON call while a link is checked
 
 
 class _Rehash:
-    """The readings digest of a link's rows as the check reads them (readings, then waveform
-    rows), hashed as they come: the same digest as `_Digest`, without holding the link's
-    rows. A link is about a minute of data, but a file with long links (written after a long
-    disk stall, or made faster than live) would otherwise be held whole in memory by the
-    check at every start. Only the waveform samples wait (they come last in the digest)."""
+    """The readings digest of a link's rows as they are read (readings, then waveform rows),
+    hashed as they come, never holding the link's rows: the check reads a file's links with
+    it, and the writer makes each new link with it (`_Digest`). A link is about a minute of
+    data, but a long one (written after a long disk stall, a file linked from its start, or
+    made faster than live: the soak bench's 40x clock, whose first link held 40 minutes of
+    rows as Python tuples and left ~7 MB of the interpreter's arenas behind) would otherwise
+    be held whole. Only the waveform samples wait, in one buffer (they come last)."""
 
     def __init__(self) -> None:
         self._h = hashlib.sha256(b"readings\n")
         self._rows: list[Any] = []  # not yet encoded (one JSON call per CHECK_CHUNK rows)
         self._begun = False  # the current JSON array has an element written
         self._in_waves = False
-        self._samples: list[bytes] = []
+        self._samples = bytearray()
         self.readings = 0
         self.waves = 0
 
@@ -253,7 +186,7 @@ class _Rehash:
         samples = row[-1] if isinstance(row[-1], bytes) else bytes(row[-1] or b"")
         self.waves += 1
         self._rows.append([*row[:-1], len(samples)])
-        self._samples.append(samples)
+        self._samples += samples
         if len(self._rows) >= CHECK_CHUNK:
             self._encode()
 
@@ -264,10 +197,70 @@ class _Rehash:
             self._in_waves = True
         self._close_array()
         self._h.update(b"\n")
-        for samples in self._samples:
-            self._h.update(samples)
-        self._samples = []
+        self._h.update(self._samples)
+        self._samples = bytearray()
         return self._h.hexdigest()
+
+
+class _Digest(_Rehash):
+    """A new readings link: the digest, and what the link says of its rows (first and last
+    ids, counts, the clinical time they cover, their session), kept as the rows pass."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first_reading: int | None = None
+        self.last_reading: int | None = None
+        self.first_wave: int | None = None
+        self.last_wave: int | None = None
+        self._t_from: float | None = None
+        self._t_to: float | None = None
+        self._sessions: set[Any] = set()
+        self._hex: str | None = None
+
+    def _time(self, t: Any) -> None:
+        if isinstance(t, float | int):
+            t = float(t)
+            self._t_from = t if self._t_from is None else min(self._t_from, t)
+            self._t_to = t if self._t_to is None else max(self._t_to, t)
+
+    def add_reading(self, row: tuple[Any, ...]) -> None:
+        super().add_reading(row)
+        if self.first_reading is None:
+            self.first_reading = row[0]
+        self.last_reading = row[0]
+        self._time(row[2])
+        self._sessions.add(row[1])
+
+    def add_wave(self, row: tuple[Any, ...]) -> None:
+        super().add_wave(row)
+        if self.first_wave is None:
+            self.first_wave = row[0]
+        self.last_wave = row[0]
+        t0, rate, n = row[4], row[5], row[6]
+        self._time(t0)
+        if isinstance(t0, float | int) and isinstance(rate, float | int) and rate \
+                and isinstance(n, int):
+            self._time(float(t0) + n / rate)
+        self._sessions.add(row[1])
+
+    def hexdigest(self) -> str:
+        if self._hex is None:
+            self._hex = super().hexdigest()
+        return self._hex
+
+    def span(self) -> tuple[float | None, float | None, int | None]:
+        """(first time, last time, the one session or None) of the rows, for a new link."""
+        one = next(iter(self._sessions)) if len(self._sessions) == 1 else None
+        return self._t_from, self._t_to, one if isinstance(one, int) else None
+
+    def fields(self, seq: int, at: float | None = None) -> dict[str, Any]:
+        t_from, t_to, sid = self.span()
+        return {"seq": seq, "what": "readings", "event_id": None, "kind": None,
+                "session_id": sid, "at": at if at is not None else t_to,
+                "first_reading": self.first_reading, "last_reading": self.last_reading,
+                "readings": self.readings, "first_wave": self.first_wave,
+                "last_wave": self.last_wave, "waves": self.waves,
+                "t_from": t_from, "t_to": t_to, "digest": self.hexdigest()}
 
 
 _R_SQL = f"SELECT {', '.join(READING_COLS)} FROM readings WHERE id > ? AND id <= ? ORDER BY id"
