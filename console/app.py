@@ -29,7 +29,7 @@ from console.core.settings import SecuritySettings
 from console.core.vitals.captures import connect
 from console.core.vitals.device_setup import apply_devices, preferred_from_config
 from console.replication.replicator import Replicator, SyncSettings
-from console.store import owner
+from console.store import allocator, owner
 from console.store.db import open_reader
 from console.store.writer import StoreWriter
 from devices.drivers import get_driver
@@ -108,6 +108,7 @@ def start_core(
     With no device configured, the built-in simulator runs on a real pseudo-terminal (or a
     local TCP port on Windows) and the link reads it like any monitor.
     """
+    allocator.tune()  # before the writer and the links start their threads
     clock = clock or SystemClock()
     config = config or Config.load()
     writer = StoreWriter(str(db_path), on_error=on_store_error)

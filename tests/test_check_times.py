@@ -24,3 +24,11 @@ def test_times_stay_in_order_as_a_sorted_list_would() -> None:
     for lo in (-1.0, 2.0, 500.0, 2999.0, 4000.0):
         assert bisect.bisect_left(times, lo) == bisect.bisect_left(ref, lo)
     assert times[-1] == 3000.0 and isinstance(times[0], float)
+
+
+def test_times_grow_by_at_most_grow_max_once_long() -> None:
+    times = Times()
+    for i in range(8 * 3600):  # a parameter sent every second for eight hours
+        times.add(float(i))
+        assert len(times._a) - len(times) <= max(Times.GROW_MAX, 256)
+    assert list(times[-3:]) == [28797.0, 28798.0, 28799.0]

@@ -29,3 +29,22 @@ def test_extend_equals_appending_one_by_one(ts: list[float], gap: float | None, 
     if gap is not None:  # a silence longer than the gap is drawn as a break
         breaks = int(np.isnan(v1).sum())
         assert breaks == sum(1 for a, b in itertools.pairwise(ts) if b - a > gap)
+
+
+def test_a_long_curve_grows_an_hour_at_a_time_not_by_doubling() -> None:
+    """Eight hours at 1 Hz: the arrays never hold more than GROW_MAX points of spare room
+    once past it, and every point appended is there in order."""
+    from console.ui.series import GROW_MAX
+
+    s = Series(gap=None)
+    sizes = set()
+    for i in range(8 * 3600):
+        s.append(float(i), float(i % 90))
+        sizes.add(len(s.t))
+        assert len(s.t) - s.n <= max(GROW_MAX, 1024)
+    t, _ = s.arrays()
+    assert s.n == 8 * 3600 and np.array_equal(t, np.arange(8 * 3600, dtype=float))
+    steps = sorted(sizes)
+    assert all(b - a <= GROW_MAX for a, b in itertools.pairwise(steps))
+    s.extend(np.arange(8 * 3600, 9 * 3600, dtype=float), np.zeros(3600))  # a history's worth
+    assert len(s.t) - s.n <= GROW_MAX and s.arrays()[0][-1] == 9 * 3600 - 1

@@ -28,6 +28,7 @@ from console.core.config import Config
 from console.core.exports.export_events import CONSOLE, Export, record
 from console.core.observers import Observers
 from console.core.settings import BackupSettings
+from console.store import allocator
 from console.store.backup import (
     BackupError,
     Copy,
@@ -221,6 +222,7 @@ class BackupService:
                                        f"record ({e}).")
         for c in result.copies:
             log.info("backup %s: %s (%d bytes, %.1f s)", why, c.path, c.size, c.seconds)
+        allocator.release()  # the copy and its check freed megabytes: hand them back
         self.say(result.told(), not result.ok)
         self.finished.emit(result)
         return result

@@ -23,6 +23,7 @@ from console.core.context import AppContext
 from console.core.exports.export_events import CONSOLE
 from console.core.exports.output import ExportError
 from console.core.report.clinic import clinic_from
+from console.store import allocator
 from console.ui.export_rule import may_export
 from console.ui.live_feed import LiveFeed
 from console.ui.report_actions import SLOW_DISK, chosen_session
@@ -133,6 +134,7 @@ class ExportActions(QObject):
                 message = SLOW_DISK
             except Exception as e:  # the window stays up and says what went wrong
                 message = f"The export could not be made: {e}"
+            allocator.release()  # the export's rows are freed by now
             self.post(lambda: self._done(message))
 
         threading.Thread(target=work, name="holdspace-export", daemon=True).start()

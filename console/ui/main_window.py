@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from console.core.acquisition import SourceSwitch, grouped
 from console.core.context import AppContext
 from console.core.session import OpenSession
-from console.store import engine
+from console.store import allocator, engine
 from console.store.history import session_history
 from console.ui import theme
 from console.ui.gui_post import GuiPoster
@@ -347,6 +347,7 @@ class MainWindow(QMainWindow):
             self.vitals.show_history(history)
         except engine.ProgrammingError:
             return  # the store was closed meanwhile: the console is closing
+        allocator.release()  # reading a long session's history freed what it passed through
 
     # ----- live data -----
     def _on_switched(self, switches: list[SourceSwitch]) -> None:

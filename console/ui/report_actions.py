@@ -25,6 +25,7 @@ from console.core.context import AppContext
 from console.core.exports.export_events import CONSOLE
 from console.core.exports.output import ExportError
 from console.core.report.clinic import clinic_from
+from console.store import allocator
 from console.store.db import open_reader
 from console.ui.export_rule import may_export
 from console.ui.live_feed import LiveFeed
@@ -158,6 +159,7 @@ class ReportActions(QObject):
                 message = SLOW_DISK
             except Exception as e:
                 message = f"The {WHAT[kind]} could not be made: {e}"
+            allocator.release()  # a report's pages and pictures are freed by now
             self.post(lambda: self._finish(message))
 
         threading.Thread(target=run, name="holdspace-report", daemon=True).start()

@@ -21,7 +21,10 @@ from console.core.dosing.templates import CheckRule
 class Times(Sequence[float]):
     """Value times in order, in a growing float64 array: a parameter sent every second is
     28 800 times in 8 hours, 8 bytes each here instead of a Python float and a list slot
-    (~32 bytes) each, which grew the console by ~0.35 MB per session hour."""
+    (~32 bytes) each, which grew the console by ~0.35 MB per session hour. The array doubles
+    while small, then grows by GROW_MAX times at a time (not to twice an 8-hour session)."""
+
+    GROW_MAX = 4096  # a little over an hour of a parameter sent every second
 
     def __init__(self) -> None:
         self._a = np.empty(256)
@@ -36,7 +39,7 @@ class Times(Sequence[float]):
     def add(self, t: float) -> None:
         """One more time, kept in order (most come in order: appended)."""
         if self._n == len(self._a):
-            self._a = np.concatenate([self._a, np.empty(len(self._a))])
+            self._a = np.concatenate([self._a, np.empty(min(len(self._a), self.GROW_MAX))])
         if self._n and t < self._a[self._n - 1]:
             i = bisect.bisect_right(self, t)
             self._a[i + 1 : self._n + 1] = self._a[i : self._n].copy()
@@ -50,7 +53,8 @@ class Times(Sequence[float]):
         merged = np.sort(np.concatenate([self._a[: self._n], np.fromiter(ts, dtype=float)]),
                          kind="stable")
         self._n = len(merged)
-        self._a = np.concatenate([merged, np.empty(max(256, self._n // 2))])
+        self._a = np.concatenate([merged, np.empty(max(256, min(self._n // 2,
+                                                                self.GROW_MAX)))])
 
 MAX_OCCURRENCES = 60  # per rule; a safety net for a tiny `every_minutes`
 
