@@ -11,6 +11,15 @@ the first minute, here at 0.67 session hours at 40x), its slope against session 
 fitted by least squares: MB per session hour. The fit from the half hour alone is reported
 too (`rss_slope_incl_backup_mb_per_h`).
 
+What is per reading and what is per wall second, so the 40x figure reads right: the arrays
+that keep a session's values (trend, timeline, check times) grow per reading, as live; the
+writer commits every 0.25 s and links the readings into the hash chain every 60 s of wall
+time (console/store/chain.py), so here each commit holds 40x the rows and each chain link
+covers 40 session minutes, not one (the link is hashed in chunks, so it costs no more memory
+than a live one); the start-up backup, Qt's pooled threads (retired after 30 s idle), the
+trend's 1 s redraw and the pleth's 26 frames a second are wall-time too. Steps that come
+every minute of wall time are the chain, not the session.
+
     QT_QPA_PLATFORM=offscreen HOLDSPACE_AUDIO=dummy python bench/bench_soak.py [--hours 2]
 """
 

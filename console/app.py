@@ -108,7 +108,7 @@ def start_core(
     With no device configured, the built-in simulator runs on a real pseudo-terminal (or a
     local TCP port on Windows) and the link reads it like any monitor.
     """
-    allocator.tune()  # before the writer and the links start their threads
+    allocator.tune()  # before the writer, the links and the window allocate much
     clock = clock or SystemClock()
     config = config or Config.load()
     writer = StoreWriter(str(db_path), on_error=on_store_error)

@@ -14,14 +14,14 @@ GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 
 
 @pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")
-def test_arena_limit_is_set_on_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+def test_the_mapping_threshold_is_set_on_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
     monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
     assert allocator.tune()
 
 
-@pytest.mark.parametrize("var, value", [("MALLOC_ARENA_MAX", "4"),
-                                        ("GLIBC_TUNABLES", "glibc.malloc.arena_max=8")])
+@pytest.mark.parametrize(("var", "value"), [
+    ("MALLOC_MMAP_THRESHOLD_", "65536"), ("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=65536")])
 def test_a_choice_made_outside_is_kept(monkeypatch: pytest.MonkeyPatch, var: str,
                                        value: str) -> None:
     monkeypatch.setenv(var, value)

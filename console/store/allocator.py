@@ -1,19 +1,21 @@
-"""The C allocator: fewer arenas, and freed memory handed back after big jobs (glibc only).
+"""The C allocator: big blocks always from the system, and freed pages handed back after big
+jobs (glibc only).
 
 Why: a live session's RSS grew in steps that were neither Python objects nor SQLite's caches
-but glibc's malloc keeping memory it had been given back. glibc gives every thread that
-allocates an arena of its own (up to eight per core: the writer, each link, the simulator,
-the backup, Qt's pooled threads, ...), and an arena keeps the pages a big job freed: the
-start-up backup left ~9 MB behind in the backup thread's arena, and each job after it grew
-another arena where the previous one had room. Two arenas (the main thread's and one shared
-by the others) keep the same memory in fewer places, so what one job frees the next reuses
-(the threads mostly take turns under the GIL, so they hardly wait for each other); and
-`release()` after a big job (a backup, a report, an export, resuming a session) hands the
-free pages of every arena back to the system (`malloc_trim`).
+but glibc's malloc keeping memory it had been given back. glibc serves a block of 128 KiB or
+more with a mapping of its own, returned to the system when freed, but raises that limit to
+the size of every such block freed (up to 32 MiB): once Qt's pooled threads had freed a
+12 MiB buffer (a few minutes in), every block up to 12 MiB (numpy arrays, the chain's
+hashing, a backup's pages) came from the arenas instead, where freed memory stays: each big
+job left its arena a few MB larger. `tune()` fixes the limit at 128 KiB, so big blocks go
+back when freed, whoever freed the last one; `release()` after a big job (a backup, a report,
+an export, resuming a session) hands the free pages of every arena back too (`malloc_trim`).
+(Capping the arenas at two, the usual advice, made it worse here: the writer, the links and
+Qt's threads then shared the GUI thread's heap, which only shrinks from its top.)
 
 Nothing here changes what is stored or shown. Elsewhere than on glibc (macOS, Windows, musl)
-both calls do nothing; a MALLOC_ARENA_MAX or GLIBC_TUNABLES chosen by whoever starts the
-console is left as it is.
+both calls do nothing; a MALLOC_MMAP_THRESHOLD_ or GLIBC_TUNABLES chosen by whoever starts
+the console is left as it is.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ import os
 import sys
 import threading
 
-ARENA_MAX = 2  # the main thread's arena and one for every other thread
-_M_ARENA_MAX = -8  # mallopt's parameter number (malloc.h)
+MMAP_THRESHOLD = 128 * 1024  # glibc's own starting value, kept from then on
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 
 _lock = threading.Lock()
 _libc: ctypes.CDLL | None = None
@@ -53,16 +55,17 @@ def _glibc() -> ctypes.CDLL | None:
 
 
 def _chosen_outside() -> bool:
-    return "MALLOC_ARENA_MAX" in os.environ or \
-        "glibc.malloc.arena_max" in os.environ.get("GLIBC_TUNABLES", "")
+    return "MALLOC_MMAP_THRESHOLD_" in os.environ or \
+        "glibc.malloc.mmap_threshold" in os.environ.get("GLIBC_TUNABLES", "")
 
 
 def tune() -> bool:
-    """At start, before the console's threads: at most ARENA_MAX arenas. True when set."""
+    """At start: blocks of MMAP_THRESHOLD or more are mapped on their own and unmapped when
+    freed, for the whole run. True when set."""
     libc = _glibc()
     if libc is None or _chosen_outside():
         return False
-    return bool(libc.mallopt(_M_ARENA_MAX, ARENA_MAX))
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
 
 
 def release() -> bool:
