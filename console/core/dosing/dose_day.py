@@ -380,9 +380,10 @@ class DoseDay:
             raise DoseInputError(v.refused)
         if self.sessions.guard is not None:  # who may, before anything is written
             try:
-                self.sessions.guard("dose.given", self.sessions.author,
-                                    {"second_person": (second_person or "").strip() or None}
-                                    if v.needs_second_person else {})
+                self.sessions.guard("dose.given", self.sessions.author, {
+                    "given_by": given_by.strip() or None,
+                    **({"second_person": (second_person or "").strip() or None}
+                       if v.needs_second_person else {})})
             except Refused as e:
                 raise DoseInputError(str(e)) from e
         if not self.doses and not self.dosing_allowed():
