@@ -487,3 +487,26 @@ def test_an_addendum_names_only_a_signed_in_person_who_may_amend(room: Room) -> 
         book.addendum("Called the next day: well.", ADMIN.name, "admin")
     ev = book.addendum("Called the next day: well.", THERAPIST.name, "therapist")
     assert ev.author == THERAPIST.name
+
+
+def test_what_the_console_does_by_itself_names_no_person(room: Room) -> None:
+    """Alarms rising and clearing and checks falling overdue went down under whoever was at
+    the keyboard; only what a person did carries that person."""
+    staff_signed_in(room.people, keep_timing=True)
+    sid = _open(room)
+    tpl = load_catalog().get("im")
+    assert tpl is not None
+    typed: list[Reading] = []
+    day = DoseDay.open(tpl, room.sessions, room.clock, room.reader, typed.extend)
+    day.alarms.armed = True
+    for spo2 in [84.0] * 40 + [97.0] * 40:  # a dip long enough to alarm, then recovery
+        day.alarms.observe([Reading(room.clock.now(), "SIM", mdc.MDC_PULS_OXIM_SAT_O2, spo2,
+                                    mdc.MDC_DIM_PERCENT, Quality.VALID)])
+        room.clock.advance(10)
+    day.set_limit("hr-high", "130", reason="anxious baseline")
+    room.writer.flush()
+    who = {(e.kind, e.author) for e in session_events(room.reader, sid)
+           if e.kind.startswith(("alarm.", "limits."))}
+    assert ("alarm.raised", None) in who and ("alarm.cleared", None) in who, who
+    assert ("limits.changed", NURSE.name) in who
+    assert all(a is None for k, a in who if k != "limits.changed"), who
