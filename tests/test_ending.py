@@ -219,6 +219,17 @@ def test_the_discharge_is_signed_only_by_a_prescriber_or_medical_monitor_signed_
         sid = running.ctx.sessions.current.id  # type: ignore[union-attr]
         day = dose_day(window)
         ready_to_dose(window)
+        # "given by" is held to the same rule: a name not on staff writes nothing
+        dose = window.feature(DoseFeature).dose_panel
+        assert dose.givers is not None
+        assert dose.givers.model.stringList() == ["Ana Nurse"]
+        dose.given_by.selectAll()
+        qtbot.keyClicks(dose.given_by, "Kim Helper")
+        qtbot.keyClicks(dose.mg, "50")
+        qtbot.mouseClick(dose.record_button, Qt.MouseButton.LeftButton)
+        assert not day.doses
+        assert "Kim Helper is not on the staff list" in dose.message.text()
+        assert "Giving a dose needs a prescriber or medical monitor" in dose.message.text()
         day.give_dose("50")
         clock.advance(121 * MIN)
         panel = window.feature(DoseFeature).discharge
