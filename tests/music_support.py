@@ -96,7 +96,8 @@ def music_rig(tmp_path: Path, post, output: str = "dummy", fade: float = 1.5,
         sessions.start(pid)
         dirs = [two_phase_dir(tmp_path)]
         music = MusicController(engine, prog or program(fade), dirs, clock,
-                                lambda k, p: sessions.record(k, p))
+                                lambda k, p, automatic=False: sessions.record(
+                                    k, p, automatic=automatic))
         yield MusicRig(writer, reader, sessions, engine, music, path)
     finally:
         engine.close()

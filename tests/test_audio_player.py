@@ -131,6 +131,11 @@ def test_track_end_moves_on_and_volume_is_recorded(tmp_path, qtbot, post):
         assert stopped[0].payload["reason"] == "ended"
         vol = [e for e in ev if e.kind == "music.volume"]
         assert vol[0].payload["volume"] == 60 and vol[0].payload["previous"] == 70
+        # Ana is at the keyboard throughout: what she pressed is hers, what followed by
+        # itself (the track ended, the next began) names nobody
+        started = [e for e in ev if e.kind == "music.track_started"]
+        assert [e.author for e in started[:2]] == ["Ana Ruiz", None]
+        assert stopped[0].author is None and vol[0].author == "Ana Ruiz"
 
 
 def test_damaged_audio_file_is_skipped(tmp_path, qtbot, post):
@@ -151,7 +156,7 @@ def test_missing_libvlc_disables_music_with_a_reason(tmp_path):
     assert "Music unavailable" in str(exc.value)
     recorded: list[str] = []
     music = MusicController(None, program(), [], SystemClockLike(),
-                            lambda k, p: recorded.append(k),
+                            lambda k, p, automatic=False: recorded.append(k),
                             unavailable_reason=str(exc.value))
     music.start()
     music.fade_out()
@@ -226,6 +231,13 @@ def test_planned_phase_time_moves_on_and_extension_holds_it(tmp_path, qtbot, pos
         assert ext.payload["minutes"] == 0.02 and ext.payload["phase"] == "peak"
         change = [e for e in ev if e.kind == "music.phase_changed"][-1]
         assert change.payload["auto"] is True and change.payload["previous"] == "peak"
+        assert change.author is None, "the planned time moved it, not the therapist"
+        assert ext.author == "Ana Ruiz"
+        r.music.dose_given("booster")  # the dose record lengthens the phase by itself
+        r.music.set_ducked(True)  # an alarm lowers the music
+        later = r.events()[len(ev):]
+        assert {e.kind for e in later} >= {"music.phase_extended", "music.ducked"}
+        assert all(e.author is None for e in later), [(e.kind, e.author) for e in later]
 
 
 def test_phase_change_in_silence_waits_for_the_music_to_return(tmp_path, qtbot, post):

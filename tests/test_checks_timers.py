@@ -65,6 +65,9 @@ def test_day_timers_checks_tick_and_survive_a_wall_clock_change(core: Core) -> N
     assert [c.what for c in res.newly_overdue] == ["bp"]
     assert day.tick().newly_overdue == []
     assert len(core.events("check.overdue")) == 1
+    # the timer found it overdue, not the nurse at the keyboard: no person's name on it
+    assert [e.author for e in core.events("check.overdue")] == [None]
+    assert [e.author for e in core.events("check.recorded")] == ["Ana Nurse"]
     # a manual cuff BP now satisfies it, like a monitor value would
     day.manual_vitals({"sys": "138", "dia": "86", "hr": "", "spo2": "", "rr": ""})
     bp_check = next(c for c in day.checks() if c.label.startswith("BP about 40"))

@@ -202,8 +202,64 @@ def test_discharge_rules_in_words() -> None:
                                        "Sam", "Ana", ""))
     assert not v.ok and "1 h 39 min" in " ".join(v.why_reason)
     assert assess(facts, DischargeAnswers({}, "Sam", "", "a real reason")).blocking == (
-        "Type your name to sign the discharge.",)
+        "Name who signs the discharge: a prescriber or medical monitor, signed in at this "
+        "console.",)
     undosed = DischargeFacts("im", "im.toml", ("x",), "", dosed=False, observation_minutes=120,
                              observation_end=None, now=0.0)
     assert assess(undosed, DischargeAnswers()).ok
     assert early_text(40) == "40 s" and early_text(12 * MIN) == "12 min"
+
+
+def test_the_discharge_is_signed_only_by_a_prescriber_or_medical_monitor_signed_in(
+        qtbot: QtBot, db_path: Path, config: Config) -> None:
+    """"Signed by" took any typed name and the sign-off went down under it."""
+    clock = FakeClock(time.time())
+    with whole_console(qtbot, db_path, config, clock=clock) as (window, running):
+        begin(running, "im")
+        sid = running.ctx.sessions.current.id  # type: ignore[union-attr]
+        day = dose_day(window)
+        ready_to_dose(window)
+        # "given by" is held to the same rule: a name not on staff writes nothing
+        dose = window.feature(DoseFeature).dose_panel
+        assert dose.givers is not None
+        assert dose.givers.model.stringList() == ["Ana Nurse"]
+        dose.given_by.selectAll()
+        qtbot.keyClicks(dose.given_by, "Kim Helper")
+        qtbot.keyClicks(dose.mg, "50")
+        qtbot.mouseClick(dose.record_button, Qt.MouseButton.LeftButton)
+        assert not day.doses
+        assert "Kim Helper is not on the staff list" in dose.message.text()
+        assert "Giving a dose needs a prescriber or medical monitor" in dose.message.text()
+        day.give_dose("50")
+        clock.advance(121 * MIN)
+        panel = window.feature(DoseFeature).discharge
+        assert panel is not None
+        panel.refresh()
+        for w in panel.checks.values():
+            w.box.click()
+        assert panel.signers is not None
+        assert panel.signers.model.stringList() == ["Ana Nurse"], "the therapist may not sign"
+        for name, says in (("Kim Helper", "Kim Helper is not on the staff list"),
+                           ("Ana Ruiz", "(Ana Ruiz is signed in as therapist)")):
+            panel.signed_by.selectAll()
+            qtbot.keyClicks(panel.signed_by, name)
+            press_end_twice(qtbot, window)
+            assert running.ctx.sessions.current is not None, f"{name} may not discharge"
+            for where in (panel.message.text(), window.header.end_hint.text()):
+                assert says in where
+                assert "Signing the discharge needs a prescriber or medical monitor" in where
+        SHOTS.mkdir(exist_ok=True)
+        window.resize(1366, 768)
+        window.show_in_side_tab(panel)
+        window.grab().save(str(SHOTS / "discharge-signer-refused.png"))
+        panel.grab().save(str(SHOTS / "discharge-signer-panel.png"))
+        panel.signed_by.selectAll()
+        qtbot.keyClicks(panel.signed_by, "Ana Nurse")
+        assert "Ready" in panel.message.text(), "a new name clears the refusal"
+        press_end_twice(qtbot, window)
+        assert running.ctx.sessions.current is None
+        running.ctx.writer.flush()
+        signed = [e for e in session_events(open_db(db_path), sid)
+                  if e.kind == "session.discharge"]
+        assert [(e.author, e.payload["signed_by"]) for e in signed] == [
+            ("Ana Nurse", "Ana Nurse")]

@@ -358,7 +358,7 @@ def test_security_settings_come_from_the_workstation_file() -> None:
 
 def test_signed_permissions_are_the_issue_list() -> None:
     assert {p.value for p in SIGNED} == {"give_dose", "override_gate", "confirm_beyond_ceiling",
-                                         "sign", "amend", "export"}
+                                         "sign", "discharge", "amend", "export"}
 
 
 def test_person_helper_roles_match_their_names() -> None:
@@ -411,3 +411,102 @@ def test_headless_recording_is_authored_by_the_device_not_a_person(
     assert authors["session.ended"] == DEVICE_AUTHOR
     with pytest.raises(accounts.AccountError, match="monitors record on their own"):
         accounts.check_name("Device/Workstation")
+
+
+# ------------------------------------------------------------------ names typed into the record
+DISCHARGE: dict[str, object] = {"summary": "Discharge signed", "signed_by": "?"}
+
+
+def test_the_discharge_is_signed_only_by_a_signed_in_prescriber_or_medical_monitor(
+        room: Room) -> None:
+    """The "Signed by" box accepted any typed name: the sign-off went down under it."""
+    staff_signed_in(room.people, keep_timing=True)
+    add_people(room.people, PRESCRIBER)
+    sid = _open(room)
+    with pytest.raises(Refused) as e:  # not on staff
+        room.sessions.record("session.discharge", DISCHARGE, author="Kim Helper")
+    assert str(e.value) == (
+        "Kim Helper is not on the staff list, so cannot be named in the record. Signing the "
+        "discharge needs a prescriber or medical monitor — ask Ana Nurse, RN or Dr Lee, MD to "
+        "sign in (Ctrl+U).")
+    with pytest.raises(Refused) as e:  # signed in, but a therapist
+        room.sessions.record("session.discharge", DISCHARGE, author=THERAPIST.name)
+    assert str(e.value).startswith("Signing the discharge needs a prescriber or medical "
+                                   "monitor (Ana Ruiz is signed in as therapist)")
+    heard: list[NeedPin] = []
+    room.people.pin_wanted.connect(heard.append)
+    with pytest.raises(NeedPin):  # a prescriber not signed in: her PIN first
+        room.sessions.record("session.discharge", DISCHARGE, author=PRESCRIBER.name)
+    assert heard[-1].account.name == PRESCRIBER.name
+    room.clock.advance(121)  # the nurse's PIN window closed: a signature asks again
+    with pytest.raises(NeedPin):
+        room.sessions.record("session.discharge", DISCHARGE)
+    assert heard[-1].account.name == NURSE.name
+    room.people.confirm_pin(NURSE.name, NURSE.pin)
+    ev = room.sessions.record("session.discharge", DISCHARGE, author="ana nurse")
+    room.writer.flush()
+    assert [e.author for e in session_events(room.reader, sid, ["session.discharge"])] == [
+        ev.author]
+
+
+def test_given_by_names_only_a_signed_in_person_who_may_give_a_dose(room: Room) -> None:
+    """The dose's "given by" box named anyone; now the named person vouches like a signer."""
+    staff_signed_in(room.people, keep_timing=True)
+    add_people(room.people, PRESCRIBER)
+    _open(room)
+    tpl = load_catalog().get("im")
+    assert tpl is not None
+    typed: list[Reading] = []
+    day = DoseDay.open(tpl, room.sessions, room.clock, room.reader, typed.extend)
+    with pytest.raises(DoseInputError, match=r"Kim Helper is not on the staff list.*Giving a "
+                                             r"dose needs a prescriber or medical monitor"):
+        day.give_dose("50", given_by="Kim Helper")
+    with pytest.raises(DoseInputError, match=r"Giving a dose needs .*\(Ana Ruiz is signed in "
+                                             r"as therapist\)"):
+        day.give_dose("50", given_by=THERAPIST.name)
+    with pytest.raises(DoseInputError, match="Dr Lee: type your PIN"):
+        day.give_dose("50", given_by=PRESCRIBER.name)  # on staff, not signed in: her PIN
+    assert not day.doses, "nothing was written"
+    room.people.check("dose.given", NURSE.name, {"given_by": NURSE.name})  # herself: fine
+    room.people.confirm_pin(PRESCRIBER.name, PRESCRIBER.pin)
+    room.people.check("dose.given", NURSE.name, {"given_by": PRESCRIBER.name})
+
+
+def test_an_addendum_names_only_a_signed_in_person_who_may_amend(room: Room) -> None:
+    staff_signed_in(room.people, keep_timing=True)
+    sid = _open(room)
+    book = NoteBook(room.clock, room.writer, room.reader, room.sessions)
+    book.open(sid)
+    room.sessions.end()
+    book.sign(NURSE.name, "nurse")
+    with pytest.raises(NoteError, match=r"Kim Helper is not on the staff list.*Amending a "
+                                        r"signed session needs"):
+        book.addendum("Called the next day: well.", "Kim Helper", "nurse")
+    with pytest.raises(NoteError, match="Amending a signed session needs"):
+        room.people.sign_in(ADMIN.name, ADMIN.pin)
+        book.addendum("Called the next day: well.", ADMIN.name, "admin")
+    ev = book.addendum("Called the next day: well.", THERAPIST.name, "therapist")
+    assert ev.author == THERAPIST.name
+
+
+def test_what_the_console_does_by_itself_names_no_person(room: Room) -> None:
+    """Alarms rising and clearing and checks falling overdue went down under whoever was at
+    the keyboard; only what a person did carries that person."""
+    staff_signed_in(room.people, keep_timing=True)
+    sid = _open(room)
+    tpl = load_catalog().get("im")
+    assert tpl is not None
+    typed: list[Reading] = []
+    day = DoseDay.open(tpl, room.sessions, room.clock, room.reader, typed.extend)
+    day.alarms.armed = True
+    for spo2 in [84.0] * 40 + [97.0] * 40:  # a dip long enough to alarm, then recovery
+        day.alarms.observe([Reading(room.clock.now(), "SIM", mdc.MDC_PULS_OXIM_SAT_O2, spo2,
+                                    mdc.MDC_DIM_PERCENT, Quality.VALID)])
+        room.clock.advance(10)
+    day.set_limit("hr-high", "130", reason="anxious baseline")
+    room.writer.flush()
+    who = {(e.kind, e.author) for e in session_events(room.reader, sid)
+           if e.kind.startswith(("alarm.", "limits."))}
+    assert ("alarm.raised", None) in who and ("alarm.cleared", None) in who, who
+    assert ("limits.changed", NURSE.name) in who
+    assert all(a is None for k, a in who if k != "limits.changed"), who

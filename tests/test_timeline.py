@@ -242,3 +242,19 @@ def test_screenshot_of_a_finished_day(qtbot, qapp, tmp_path):
         assert [it.kind for it in tl.items].count("score.moaas") == 3
         assert [it.lane for it in tl.items if it.kind == "dose.given"] == ["doses", "doses"]
         tl.grab().save(str(SHOTS / "timeline_finished_session.png"))
+
+
+def test_the_timeline_says_automatic_for_what_the_console_did_by_itself(qapp) -> None:
+    from console.store.events import Event
+    from console.ui.notes.timeline import timeline_items, who_text
+
+    items = {it.kind: it for it in timeline_items([
+        Event("music.track_stopped", 1.0, {"summary": "Track stopped: A (ended)"}),
+        Event("music.fade_out", 2.0, {"summary": "Fading out"}, author="Ana Ruiz"),
+        Event("alarm.acknowledged", 3.0, {"at_locked_screen": True}),
+        Event("patient.weight_changed", 4.0, {"weight_kg": 66.0}, author="Ana Nurse"),
+    ])}
+    assert who_text(items["music.track_stopped"]) == "automatic"
+    assert who_text(items["music.fade_out"]) == "Ana Ruiz"
+    assert who_text(items["alarm.acknowledged"]) == "—", "a person's act, nobody named"
+    assert items["patient.weight_changed"].summary == "Weight changed", "never the raw kind"

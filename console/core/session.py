@@ -283,12 +283,16 @@ class SessionService:
 
     def record(self, kind: str, payload: dict[str, object] | None = None, *,
                t: float | None = None, refers_to: str | None = None,
-               author: str | None = None) -> Event:
+               author: str | None = None, automatic: bool = False) -> Event:
         """Append an event to the open session (or to no session) and return it at once,
-        before it is on the disk: `saved(ev)` confirms it."""
+        before it is on the disk: `saved(ev)` confirms it.
+
+        `automatic`: the console did it by itself (a track ended, the dose timer moved the
+        music, an alarm rose, a check fell overdue): it names no person, whoever is at the
+        keyboard; the report and the timeline say "automatic"."""
         now = self.clock.now()
         # "" names nobody on purpose (an alarm silenced at the locked screen without a PIN)
-        who = (author if author is not None else self.author) or None
+        who = None if automatic else (author if author is not None else self.author) or None
         if self.guard is not None:
             self.guard(kind, who, payload or {})
         ev = Event(

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from console.core.event_kinds import kind_label
 from console.store.events import Event
 
 AMEND = "note.amended"
@@ -58,7 +59,7 @@ class Entry:
 
     @property
     def summary(self) -> str:
-        return str(self.current.get("summary", self.kind))
+        return str(self.current.get("summary") or kind_label(self.kind))
 
     def history(self) -> list[Event]:
         """The original then each amendment, oldest first."""

@@ -87,7 +87,9 @@ def set_patient_weight(
         conn,
         [Event("patient.weight_changed", now,
                {"patient_id": patient_id, "weight_kg": weight_kg,
-                "previous_kg": old[0] if old else None},
+                "previous_kg": old[0] if old else None,
+                "summary": f"Weight changed to {weight_kg:g} kg"
+                           + (f" (was {old[0]:g} kg)" if old and old[0] is not None else "")},
                session_id=session_id, author=author)],
     )
 

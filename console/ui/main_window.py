@@ -360,7 +360,8 @@ class MainWindow(QMainWindow):
         if self.ctx.sessions.current is not None:
             for g in groups:
                 self.ctx.sessions.record("display.source_changed",
-                                         self.ctx.hub.switch_payload(g), t=g[0].t)
+                                         self.ctx.hub.switch_payload(g), t=g[0].t,
+                                         automatic=True)  # the hub's choice, not a person's
 
     def _on_samples(self, samples: list[Sample]) -> None:
         self.vitals.add_samples(samples)

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from console.core.people.roles import Permission, who_may
+
 MIN_REASON_CHARS = 5
 MIN_NAME_CHARS = 2
 
@@ -87,7 +89,8 @@ def assess(facts: DischargeFacts, answers: DischargeAnswers) -> Verdict:
         why.append("no escort is named")
     blocking: list[str] = []
     if len(answers.signed_by.strip()) < MIN_NAME_CHARS:
-        blocking.append("Type your name to sign the discharge.")
+        blocking.append(f"Name who signs the discharge: {who_may(Permission.DISCHARGE)}, "
+                        "signed in at this console.")
     if why and len(answers.reason.strip()) < MIN_REASON_CHARS:
         blocking.append("Write why the session ends now: " + "; ".join(why) + ".")
     return Verdict(tuple(blocking), tuple(why), unmet, early)

@@ -56,6 +56,11 @@ MANUAL_RANGES = {v.key: v.manual_range for v in VITALS}
 MANUAL_NAMES = {v.key: v.name for v in VITALS}
 MANUAL_UNITS = {v.key: v.mdc_unit for v in VITALS}
 
+# What the alarm engine records by itself (a limit change is a person's, like an
+# acknowledgement).
+AUTOMATIC_ALARM = frozenset({"alarm.raised", "alarm.escalated", "alarm.cleared"})
+
+
 class NeedsConfirmation(Exception):
     """The dose is outside the protocol: ask about this exact number, then call again with
     confirmed=True and confirm_mg = the number that was asked about."""
@@ -187,11 +192,12 @@ class DoseDay:
 
     # ------------------------------------------------------------------ recording
     def _record(self, kind: str, payload: dict[str, Any], t: float | None = None,
-                refers_to: str | None = None, author: str | None = None) -> Event:
+                refers_to: str | None = None, author: str | None = None,
+                automatic: bool = False) -> Event:
         self._recording = True
         try:
             ev = self.sessions.record(kind, payload, t=self.now() if t is None else t,
-                                      refers_to=refers_to, author=author)
+                                      refers_to=refers_to, author=author, automatic=automatic)
         except Refused as e:  # the role table or a PIN (console/core/people), in dose words
             raise DoseInputError(str(e)) from e
         finally:
@@ -202,9 +208,11 @@ class DoseDay:
 
     def _alarm_record(self, kind: str, payload: dict[str, Any], t: float,
                       refers_to: str | None) -> Event:
-        # an acknowledgement names its own person ("" at the locked screen: nobody said)
-        author = (payload.get("by") or "") if kind == "alarm.acknowledged" else None
-        return self._record(kind, payload, t, refers_to, author=author)
+        # an acknowledgement names its own person ("" at the locked screen: nobody said);
+        # raising, escalating and clearing are the console's own doing: no person
+        if kind == "alarm.acknowledged":
+            return self._record(kind, payload, t, refers_to, author=payload.get("by") or "")
+        return self._record(kind, payload, t, refers_to, automatic=kind in AUTOMATIC_ALARM)
 
     def _foreign(self, e: Event) -> None:
         """An event another feature recorded in this session (a score, a rescue drug)."""
@@ -380,9 +388,10 @@ class DoseDay:
             raise DoseInputError(v.refused)
         if self.sessions.guard is not None:  # who may, before anything is written
             try:
-                self.sessions.guard("dose.given", self.sessions.author,
-                                    {"second_person": (second_person or "").strip() or None}
-                                    if v.needs_second_person else {})
+                self.sessions.guard("dose.given", self.sessions.author, {
+                    "given_by": given_by.strip() or None,
+                    **({"second_person": (second_person or "").strip() or None}
+                       if v.needs_second_person else {})})
             except Refused as e:
                 raise DoseInputError(str(e)) from e
         if not self.doses and not self.dosing_allowed():
@@ -415,8 +424,7 @@ class DoseDay:
                 "override": self.override.uid if self.override else None,
                 "summary": ("Safety gate passed" if g.passed else
                             "Safety gate NOT passed — dosed under override")
-                + ": baseline " + ", ".join(f"{k} {val:g}" for k, val in g.baseline.items()
-                                            if val is not None)})
+                + ": baseline " + gate_mod.baseline_text(g.baseline)})
         payload: dict[str, Any] = {
             "drug": tpl.drug.name, "formulation": tpl.drug.formulation, "route": tpl.drug.route,
             "mg": v.mg, "mg_per_kg": None if v.mg_per_kg is None else round(v.mg_per_kg, 4),
@@ -578,7 +586,7 @@ class DoseDay:
                 res.events.append(self._record("check.overdue", {
                     "key": c.key, "what": c.what, "label": c.label, "due": c.due,
                     "summary": f"Check overdue: {c.label} (due {clock_text(c.due)})"},
-                    c.overdue_at))
+                    c.overdue_at, automatic=True))
         if res.events:
             self.changed.emit("tick")
         return res

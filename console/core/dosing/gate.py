@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,3 +113,21 @@ def evaluate(tpl: Template, answers: dict[str, Any], latest: dict[str, Reading],
     if missing:
         reasons.insert(0, f"Checklist not complete: {len(missing)} item(s) to do.")
     return GateResult(complete, complete and not reasons, tuple(reasons), tuple(missing), base)
+
+
+def baseline_text(base: Mapping[str, float | None]) -> str:
+    """The gate's baseline as a clinician writes it: "BP 121/79, HR 73, SpO2 97 %" (what
+    was not measured is left out; a BP missing one number shows a dash for it)."""
+    def n(v: float | None) -> str:
+        return "—" if v is None else f"{v:g}"
+
+    parts = []
+    if base.get("sys") is not None or base.get("dia") is not None:
+        parts.append(f"BP {n(base.get('sys'))}/{n(base.get('dia'))}")
+    if base.get("hr") is not None:
+        parts.append(f"HR {n(base.get('hr'))}")
+    if base.get("spo2") is not None:
+        parts.append(f"SpO2 {n(base.get('spo2'))} %")
+    parts += [f"{k} {v:g}" for k, v in base.items()
+              if k not in ("sys", "dia", "hr", "spo2") and v is not None]
+    return ", ".join(parts) or "none measured"

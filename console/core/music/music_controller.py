@@ -7,13 +7,20 @@ apply them, so a late timer never changes how long a fade takes.
 
 Without libvlc (`engine is None`) the controller still exists, says why music is off, and
 every method is a harmless no-op, so nothing else in the console has to care.
+
+What the controller does by itself (a track ends and the next starts, a planned phase time
+passes, the first dose moves the phase, an alarm lowers the music, the session's end stops
+it) is recorded as automatic: no person's name on it, whoever is at the keyboard. Only what a
+person pressed carries that person (the feature's recorder adds the name).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from console.core.clock import Clock
 from console.core.music import playlists
@@ -22,7 +29,28 @@ from console.core.music.music_program import MusicProgram
 from console.core.music.music_state import MusicState, NowPlaying, PhaseRun, Ramp
 from console.core.observers import Observers
 
-Record = Callable[[str, dict[str, Any]], Any]
+
+class Record(Protocol):
+    """Writes a music event; `automatic` when no person did it (see the module text)."""
+
+    def __call__(self, kind: str, payload: dict[str, Any], *,
+                 automatic: bool = False) -> Any: ...
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def by_itself(method: F) -> F:
+    """What this method records is the console's own doing (it runs from a timer, the
+    player, the dose record or the alarms), never the person at the keyboard."""
+
+    @functools.wraps(method)
+    def run(self: MusicController, *args: Any, **kwargs: Any) -> Any:
+        with self.automatic():
+            return method(self, *args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
 DUCK_GAIN = 0.25  # music level while an alarm sounds
 DUCK_SECONDS = 0.5
 SILENCE_FADE_SECONDS = 3.0
@@ -64,6 +92,7 @@ class MusicController:
         self._silence_cause: str | None = None
         self._deck_track: dict[int, playlists.Track | None] = {0: None, 1: None}
         self._deck_run: dict[int, PhaseRun | None] = {0: None, 1: None}
+        self._automatic = 0  # inside what the console does by itself (see `automatic`)
         if engine is not None:
             for i, deck in enumerate(engine.decks):
                 deck.on_event = lambda d, kind, i=i: self._on_deck_event(i, d, kind)
@@ -79,11 +108,22 @@ class MusicController:
         assert self.engine is not None
         return self.engine.decks[i]
 
+    @contextmanager
+    def automatic(self) -> Iterator[None]:
+        """Everything recorded inside names no person (the session ended, the console
+        closed, a session resumed: the music follows by itself)."""
+        self._automatic += 1
+        try:
+            yield
+        finally:
+            self._automatic -= 1
+
     def _emit(self, kind: str, summary: str, **fields: Any) -> None:
-        self._record(kind, {"summary": summary, **fields})
+        self._record(kind, {"summary": summary, **fields}, automatic=self._automatic > 0)
 
     def _problem(self, text: str) -> None:
-        self._emit("music.error", text)
+        with self.automatic():  # a file that will not play is nobody's doing
+            self._emit("music.error", text)
         self.messages.emit(text)
 
     def _now(self) -> float:
@@ -197,6 +237,7 @@ class MusicController:
         self._apply(now)
         self.changed.emit(None)
 
+    @by_itself
     def dose_given(self, role: str) -> None:
         """Follow the dose record: the first dose ends the first phase (pre-onset) with a
         crossfade; a booster lengthens the phase now playing. Rescue drugs change nothing."""
@@ -263,6 +304,7 @@ class MusicController:
         run.pos = (run.pos + step) % len(run.tracks)
         self._start_track(deck, run)
 
+    @by_itself
     def _on_deck_event(self, i: int, deck: Deck, kind: DeckEvent) -> None:
         run = self._deck_run.get(i)
         track = self._deck_track.get(i)
@@ -499,6 +541,7 @@ class MusicController:
                        volume=self.volume, previous=self._recorded_volume)
             self._recorded_volume = self.volume
 
+    @by_itself
     def set_ducked(self, on: bool) -> None:
         """An alarm is sounding: lower the music quickly, restore it afterwards."""
         now = self._now()
@@ -512,6 +555,7 @@ class MusicController:
         self.changed.emit(None)
 
     # ----- clock -----
+    @by_itself
     def tick(self) -> None:
         """Apply ramps and planned phase times; called a few times a second by the GUI."""
         if self.engine is None:

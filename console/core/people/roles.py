@@ -53,6 +53,7 @@ class Permission(StrEnum):
     ACKNOWLEDGE_ALARMS = "acknowledge_alarms"
     WRITE_NOTES = "write_notes"
     SIGN = "sign"
+    DISCHARGE = "discharge"  # releasing the patient at the end of a dosing session
     AMEND = "amend"
     EXPORT = "export"
     MANAGE_STAFF = "manage_staff"
@@ -73,6 +74,8 @@ PERMISSIONS: dict[Permission, tuple[str, frozenset[Role]]] = {
     Permission.ACKNOWLEDGE_ALARMS: ("Acknowledging an alarm", frozenset({T, M, P, A})),
     Permission.WRITE_NOTES: ("Writing in the note", frozenset({T, M, P})),
     Permission.SIGN: ("Signing a session", frozenset({T, M, P})),
+    # A clinical release (criteria met, escort): the nurse who monitored or the prescriber.
+    Permission.DISCHARGE: ("Signing the discharge", frozenset({P, M})),
     Permission.AMEND: ("Amending a signed session", frozenset({T, M, P})),
     Permission.EXPORT: ("Exporting patient data", frozenset({T, M, P, A})),
     Permission.MANAGE_STAFF: ("Managing staff", frozenset({A})),
@@ -82,7 +85,7 @@ PERMISSIONS: dict[Permission, tuple[str, frozenset[Role]]] = {
 # These carry a signature: recorded under a person who proved it with a PIN.
 SIGNED: frozenset[Permission] = frozenset({
     Permission.GIVE_DOSE, Permission.OVERRIDE_GATE, Permission.CONFIRM_BEYOND_CEILING,
-    Permission.SIGN, Permission.AMEND, Permission.EXPORT,
+    Permission.SIGN, Permission.DISCHARGE, Permission.AMEND, Permission.EXPORT,
 })
 
 # The event kinds each permission covers, so the core can check any write by its kind: an
@@ -95,6 +98,7 @@ KIND_PERMISSIONS: dict[str, Permission] = {
     "limits.changed": Permission.CHANGE_ALARM_LIMITS,
     "alarm.acknowledged": Permission.ACKNOWLEDGE_ALARMS,
     "sign.signed": Permission.SIGN,
+    "session.discharge": Permission.DISCHARGE,
     "sign.addendum": Permission.AMEND,
     "note.": Permission.WRITE_NOTES,
     "score.": Permission.WRITE_NOTES,

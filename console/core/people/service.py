@@ -152,8 +152,9 @@ class PeopleService:
             if name:
                 known = accounts.find(self.reader, name)
                 if known is None or not known.active:
-                    raise Refused(f"{name} is not on the staff list, so cannot be recorded "
-                                  "as the author. Sign in as yourself (Ctrl+U).")
+                    raise Refused(f"{name} is not on the staff list, so cannot be named in "
+                                  "the record. " + refusal(perm, None, (),
+                                                            self.who_could(perm)))
                 if perm in SIGNED and may(known.roles, perm):
                     # a named signer or second person who is not signed in: their PIN will do
                     need = NeedPin(f"{known.name}: type your PIN to confirm, then do it "
@@ -189,7 +190,16 @@ class PeopleService:
             raise Refused(f"{author} did not give a PIN at the locked screen. Leave the name "
                           "out to silence the alarm without it.")
         self.require(perm, author)
-        second = payload.get("second_person") if kind == "dose.given" else None
+        if kind != "dose.given":
+            return
+        # Everyone a dose names vouches for it: whoever gave it (when it was not the person
+        # recording it) and the second person beyond the ceiling, each on the team, in a role
+        # that may, with their PIN.
+        given = payload.get("given_by")
+        if isinstance(given, str) and given.strip() and (
+                author is None or given.strip().casefold() != author.strip().casefold()):
+            self.require(Permission.GIVE_DOSE, given.strip())
+        second = payload.get("second_person")
         if isinstance(second, str) and second:
             self.require(Permission.CONFIRM_BEYOND_CEILING, second)
 

@@ -19,6 +19,7 @@ import numpy as np
 from console.core.dosing import checks as checks_mod
 from console.core.dosing.infusion import Infusion
 from console.core.dosing.templates import PARAM_CODES, Catalog, Template, load_catalog
+from console.core.event_kinds import kind_label
 from console.core.notes.scales import clock_text
 from console.core.notes.sections import sections_for
 from console.core.report import model as m
@@ -283,7 +284,8 @@ def _doses(events: list[Event]) -> tuple[m.Dose, ...]:
         if stop is not None and _num(stop.payload.get("mg_delivered")) is not None:
             counted_mg = float(stop.payload["mg_delivered"])
         if later:
-            infusion = "; ".join(f"{clock_text(x.t)} {x.payload.get('summary', x.kind)}"
+            infusion = "; ".join(f"{clock_text(x.t)} "
+                                 f"{x.payload.get('summary') or kind_label(x.kind)}"
                                  for x in later)
         cumulative = None
         if v is None and role != "rescue":
@@ -396,13 +398,15 @@ def _limit(e: Event) -> m.LimitChange:
 
 
 def _log(events: list[Event], prefixes: tuple[str, ...]) -> tuple[m.LogLine, ...]:
-    return tuple(m.LogLine(e.t, e.kind, e.author, str(e.payload.get("summary") or e.kind))
+    return tuple(m.LogLine(e.t, e.kind, e.author,
+                           str(e.payload.get("summary") or kind_label(e.kind)))
                  for e in events if e.kind.startswith(prefixes))
 
 
 def _export(e: Event) -> m.ExportMade:
     p = e.payload
-    return m.ExportMade(e.t, e.kind, e.author, str(p.get("what") or p.get("summary") or e.kind),
+    return m.ExportMade(e.t, e.kind, e.author,
+                        str(p.get("what") or p.get("summary") or kind_label(e.kind)),
                         str(p.get("where") or p.get("path") or ""))
 
 
@@ -415,21 +419,22 @@ def _amendments(entry: Entry) -> tuple[m.Amendment, ...]:
         data.update(changes)
         out.append(m.Amendment(a.recorded if a.recorded is not None else a.t, a.author,
                                str(a.payload.get("reason") or ""), changes,
-                               str(data.get("summary", entry.kind))))
+                               str(data.get("summary") or kind_label(entry.kind))))
     return tuple(out)
 
 
 def _note_entry(entry: Entry) -> m.NoteEntry:
     return m.NoteEntry(entry.uid, entry.t, entry.kind, entry.author, entry.summary,
-                       str(entry.original.payload.get("summary", entry.kind)),
+                       str(entry.original.payload.get("summary") or kind_label(entry.kind)),
                        _amendments(entry))
 
 
 def _timed(rec: SessionRecord, events: list[Event]) -> tuple[m.NoteEntry, ...]:
     out = [_note_entry(e) for e in rec.of_kind("") if e.kind.startswith(("note.observation",
                                                                           "score."))]
-    out += [m.NoteEntry(e.uid, e.t, e.kind, e.author, str(e.payload.get("summary", e.kind)),
-                        str(e.payload.get("summary", e.kind)))
+    out += [m.NoteEntry(e.uid, e.t, e.kind, e.author,
+                        str(e.payload.get("summary") or kind_label(e.kind)),
+                        str(e.payload.get("summary") or kind_label(e.kind)))
             for e in events if e.kind in ("check.recorded", "check.overdue", "vitals.manual")]
     return tuple(sorted(out, key=lambda n: n.t))
 
@@ -442,7 +447,8 @@ def _scores(rec: SessionRecord) -> tuple[m.Score, ...]:
         if value is None:
             continue
         out.append(m.Score(e.uid, e.t, str(cur.get("scale") or e.kind.split(".", 1)[1]),
-                           str(cur.get("label") or e.kind), value, e.author, e.amended))
+                           str(cur.get("label") or kind_label(e.kind)), value, e.author,
+                           e.amended))
     return tuple(out)
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
+from console.core.dosing.gate import baseline_text
+from console.core.event_kinds import by_text
 from console.core.report import model as m
 from console.core.report.pdf_base import (
     ALERT,
@@ -157,7 +159,7 @@ def _checklist_and_gate(pdf: ClinicalPDF, r: m.SessionReport) -> None:
     if g.passed is None:
         pdf.para("The gate was never checked: no dose was given.", "I", 9, DIM)
     else:
-        base = ", ".join(f"{k} {v:g}" for k, v in g.baseline.items() if v is not None)
+        base = baseline_text(g.baseline)
         if g.passed:
             pdf.para(f"Safety gate PASSED at {when(g.checked_t)} — baseline {base}.", "B", 9.5,
                      OK)
@@ -330,14 +332,15 @@ def _logs(pdf: ClinicalPDF, r: m.SessionReport) -> None:
     pdf.heading("Music and set & setting")
     lines = sorted(r.music + r.setting, key=lambda x: x.t)
     if lines:
-        pdf.grid(("Time", "What", "By"), [(when(x.t), x.text, x.author or "—") for x in lines],
-                 (16, 136, 30))
+        pdf.grid(("Time", "What", "By"), [(when(x.t), x.text, by_text(x.author))
+                                          for x in lines], (16, 136, 30))
     else:
         pdf.quiet("No music or setting entries.")
     if r.other_log:
         pdf.heading("Monitors, display and other entries")
         pdf.grid(("Time", "What", "By"),
-                 [(when(x.t), x.text, x.author or "—") for x in r.other_log], (16, 136, 30))
+                 [(when(x.t), x.text, by_text(x.author)) for x in r.other_log],
+                 (16, 136, 30))
 
 
 def _sign_off(pdf: ClinicalPDF, r: m.SessionReport) -> None:

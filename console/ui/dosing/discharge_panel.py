@@ -6,6 +6,11 @@ before the minimum observation time, with a criterion unticked or without an esc
 written reason. Ending itself stays with the window's two-press End session; this panel is
 the window's end step: it is shown at the first press and, at the second, records
 `session.discharge` just before the session ends (console/core/dosing/discharge.py decides).
+
+The sign-off is a clinical release: the person named in "Signed by" must be on staff, signed
+in and a prescriber or medical monitor (the role table's DISCHARGE), with a fresh PIN like any
+signature. The second press asks the session's guard before anything is written, so a name
+typed by anyone else is refused in words that say who may sign.
 """
 
 from __future__ import annotations
@@ -34,8 +39,10 @@ from console.core.dosing.discharge import (
     sign_off_payload,
 )
 from console.core.dosing.dose_day import DoseDay
+from console.core.people.service import Refused
 from console.core.session import SessionService, Staff
 from console.ui import theme
+from console.ui.dosing.staff_names import StaffNames
 from console.ui.dosing.wrap_check import WrapCheck
 
 
@@ -46,7 +53,10 @@ class DischargePanel(QFrame):
 
     def __init__(self, sessions: SessionService, day: Callable[[], DoseDay | None],
                  end: Callable[[], object] | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None,
+                 signers: Callable[[], list[str]] | None = None) -> None:
+        """`signers`: the people signed in who may sign a discharge, offered as the name is
+        typed (the guard still decides)."""
         super().__init__(parent)
         self.setObjectName("panel")
         self.sessions = sessions
@@ -68,8 +78,10 @@ class DischargePanel(QFrame):
         self.escort.setPlaceholderText("who takes the patient home (name, phone)")
         self.signed_by = QLineEdit()
         self.signed_by.setObjectName("discharge_signed_by")
-        self.signed_by.setPlaceholderText("your name")
+        self.signed_by.setPlaceholderText("prescriber or medical monitor, signed in")
         self._signed_by_auto = ""  # the name put there for the person at the keyboard
+        self.signers = StaffNames(self.signed_by, signers) if signers is not None else None
+        self._refusal = ""  # why the guard refused the signer (until the name changes)
         self.reason = QLineEdit()
         self.reason.setObjectName("discharge_reason")
         self.reason.setPlaceholderText("needed when ending early, with a criterion unmet "
@@ -89,6 +101,7 @@ class DischargePanel(QFrame):
             self.end_button.clicked.connect(lambda _=False: end())
         self._escort_typed = False  # until typed here, it follows the pre-dose checklist
         self.escort.textEdited.connect(self._escort_edited)
+        self.signed_by.textChanged.connect(self._signer_changed)
         for e in (self.signed_by, self.reason):
             e.textEdited.connect(lambda _t: self.refresh())
         self.body = QWidget()
@@ -142,6 +155,9 @@ class DischargePanel(QFrame):
                                    if day.template.discharge_source else ""))
         self.message.setText("")
 
+    def _signer_changed(self, _text: str) -> None:
+        self._refusal = ""
+
     def _user_changed(self, user: Staff | None) -> None:
         self._follow_author(user.name if user is not None else None)
         self.refresh()
@@ -181,6 +197,8 @@ class DischargePanel(QFrame):
         if f is None:
             return
         self._follow_author(self.sessions.author)
+        if self.signers is not None:
+            self.signers.refresh()
         known = day.answers.get("escort") if day is not None else None
         if not self._escort_typed and isinstance(known, str) and self.escort.text() != known:
             self.escort.setText(known)  # named in the pre-dose checklist
@@ -198,7 +216,10 @@ class DischargePanel(QFrame):
             self.observation.setText(f"<span style='color:{theme.OK}'>Minimum observation "
                                      "complete.</span> Tick the criteria and name the escort.")
         v = assess(f, self.answers())
-        if v.ok:
+        if v.ok and self._refusal:
+            self.message.setText(f"<span style='color:{theme.WARN}'>"
+                                 f"{html.escape(self._refusal)}</span>")
+        elif v.ok:
             words = ("Ready: End session (press twice) signs this discharge and ends the "
                      "session." if f.dosed else "")
             self.message.setText(f"<span style='color:{theme.OK}'>{words}</span>"
@@ -225,10 +246,32 @@ class DischargePanel(QFrame):
         """Second press: what still blocks ending (None: ready)."""
         self.refresh()
         v = self.verdict()
-        if v is None or v.ok:
+        if v is None:
             return None
+        if v.ok:
+            refused = self._signer_refused()
+            if refused is None:
+                return None
+            self.shown.emit()
+            self.signed_by.setFocus()
+            return "Not ended: " + refused
         self.shown.emit()
         return "Not ended: the discharge sign-off is not complete (Checks tab)."
+
+    def _signer_refused(self) -> str | None:
+        """Ask the guard (role table, sign-in, PIN) about the signer before anything is
+        written; a missing PIN asks for it (the PIN dialog) and the ending waits."""
+        guard = self.sessions.guard
+        if guard is None:
+            return None
+        try:
+            guard("session.discharge", self.answers().signed_by.strip() or None, {})
+        except Refused as e:
+            self._refusal = str(e)
+            self.refresh()
+            return self._refusal
+        self._refusal = ""
+        return None
 
     def record_end(self) -> str | None:
         """Write `session.discharge` (before `session.ended`); returns the ending's reason."""

@@ -30,6 +30,7 @@ from console.core.context import AppContext
 from console.core.dosing.dose_day import DoseDay
 from console.core.dosing.dosing import DoseInputError
 from console.core.dosing.templates import PARAM_CODES, PARAMS, Catalog, Template, load_catalog
+from console.core.people.roles import Permission, may
 from console.core.report import rems_form
 from console.core.report.clinic import clinic_from
 from console.core.saving import SaveOutcome
@@ -67,7 +68,8 @@ class DoseFeature(QObject):
         self.template_errors.setStyleSheet(f"color: {theme.WARN}; font-size: 14px;")
         self.template_errors.setVisible(bool(self.catalog.errors))
         self.checklist = ChecklistPanel()
-        self.dose_panel = DosePanel(staff=lambda: staff_choices(ctx))
+        self.dose_panel = DosePanel(staff=lambda: staff_choices(ctx),
+                                    givers=lambda: team_who_may(ctx, Permission.GIVE_DOSE))
         self.limits = LimitsPanel()
         self.rems = RemsPanel()
         self.rems.set_store(ctx.sessions, lambda: clinic_from(ctx.config.extra))
@@ -328,11 +330,16 @@ def staff_choices(ctx: AppContext) -> list[tuple[str, str]]:
     """(name, role) of who may be named the second person: staff whose role may confirm a
     dose beyond the ceiling when people sign in, else the old workstation list."""
     if ctx.people is not None:
-        from console.core.people.roles import Permission, may
-
         return [(a.name, a.roles_label) for a in ctx.people.accounts()
                 if a.active and may(a.roles, Permission.CONFIRM_BEYOND_CEILING)]
     return [(s.name, s.role) for s in ctx.config.staff]
+
+
+def team_who_may(ctx: AppContext, perm: Permission) -> list[str]:
+    """The people signed in at this console who may do `perm` (offered in a name box)."""
+    if ctx.people is None:
+        return []
+    return [a.name for a in ctx.people.team if may(a.roles, perm)]
 
 
 def install(shell: Shell, ctx: AppContext, feed: LiveFeed) -> DoseFeature:
@@ -350,7 +357,8 @@ def install(shell: Shell, ctx: AppContext, feed: LiveFeed) -> DoseFeature:
     shell.add_bottom_panel(feature.dose_panel, 3, column="right",
                            keep_in_view=feature.dose_panel.record_button)
     # Ending a dosed session is a discharge sign-off, under the checks (no dialog).
-    discharge = DischargePanel(ctx.sessions, lambda: feature.day, shell.request_end_session)
+    discharge = DischargePanel(ctx.sessions, lambda: feature.day, shell.request_end_session,
+                               signers=lambda: team_who_may(ctx, Permission.DISCHARGE))
     left = feature.left.layout()
     assert left is not None
     left.addWidget(discharge)

@@ -36,6 +36,7 @@ from console.core.dosing.dosing import DoseInputError, method_text, mg_text, par
 from console.core.saving import SaveState
 from console.store.events import Event
 from console.ui import theme
+from console.ui.dosing.staff_names import StaffNames
 
 MOAAS = ["5 — responds readily to name", "4 — lethargic response to name",
          "3 — responds only to loud or repeated name", "2 — only to mild prodding or shaking",
@@ -98,7 +99,9 @@ class DosePanel(QFrame):
     dose_recorded = Signal(object)  # Event
     changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None, staff: StaffList | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, staff: StaffList | None = None,
+                 givers: Callable[[], list[str]] | None = None) -> None:
+        """`givers`: the people signed in who may give a dose, offered in "given by"."""
         super().__init__(parent)
         self.setObjectName("panel")
         self.day: DoseDay | None = None
@@ -130,6 +133,7 @@ class DosePanel(QFrame):
         self.given_by = QLineEdit()
         self.given_by.setPlaceholderText("given by")
         self._given_by_auto = ""  # the name put there for the person at the keyboard
+        self.givers = StaffNames(self.given_by, givers) if givers is not None else None
         self.when = QLineEdit()
         self.when.setPlaceholderText("now — or hh:mm, or minutes ago")
         self.when.textChanged.connect(self._edited)
@@ -335,6 +339,8 @@ class DosePanel(QFrame):
         if self.given_by.text().strip() in ("", self._given_by_auto):
             self.given_by.setText(name or "")
             self._given_by_auto = name or ""
+        if self.givers is not None:
+            self.givers.refresh()
 
     def say(self, text: str) -> None:
         """A message about the dose, under the field and in view (empty: none)."""

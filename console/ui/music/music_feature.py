@@ -99,23 +99,27 @@ class MusicFeature:
         if ctx.sessions.current is not None:
             self.on_session(ctx.sessions.current)
         elif autostart == "launch":
-            self.music.start()
+            with self.music.automatic():
+                self.music.start()
 
-    def record(self, kind: str, payload: dict[str, Any]) -> None:
+    def record(self, kind: str, payload: dict[str, Any], *, automatic: bool = False) -> None:
+        """A music or setting event under the person at the keyboard, or under nobody when
+        the console did it by itself (`automatic`, see MusicController)."""
         if self.ctx.sessions.current is None and self._ended_sid is not None:
             # The music stopping as the session ends still belongs to that session.
             now = self.ctx.clock.now()
-            self.ctx.writer.append_event(Event(kind, now, dict(payload),
-                                               session_id=self._ended_sid,
-                                               author=self.ctx.sessions.author, recorded=now))
+            self.ctx.writer.append_event(Event(
+                kind, now, dict(payload), session_id=self._ended_sid,
+                author=None if automatic else self.ctx.sessions.author, recorded=now))
             return
-        self.ctx.sessions.record(kind, payload)
+        self.ctx.sessions.record(kind, payload, automatic=automatic)
 
     def on_session(self, s: OpenSession | None) -> None:
         if s is None:
             self._ended_sid = self._sid
             try:
-                self.music.stop("session ended")
+                with self.music.automatic():  # the music follows the ending by itself
+                    self.music.stop("session ended")
             finally:
                 self._ended_sid = self._sid = None
             self.checklist.reset()
@@ -123,13 +127,14 @@ class MusicFeature:
         self._sid = s.id
         self.checklist.restore(session_events(self.ctx.reader, s.id, SETTING_KINDS))
         phase = self._resume_phase(s.id)
-        if self.music.state is MusicState.STOPPED:
-            if music_settings(self.ctx).autostart in ("session", "launch"):
-                self.music.start(phase)
-        elif phase and self.music.run is not None and self.music.run.index != phase:
-            # A session resumed after an interruption, while the music played from launch:
-            # carry on in the phase its record last shows.
-            self.music.go_to_phase(phase, trigger="session resumed")
+        with self.music.automatic():  # started with the session: nobody pressed play
+            if self.music.state is MusicState.STOPPED:
+                if music_settings(self.ctx).autostart in ("session", "launch"):
+                    self.music.start(phase)
+            elif phase and self.music.run is not None and self.music.run.index != phase:
+                # A session resumed after an interruption, while the music played from
+                # launch: carry on in the phase its record last shows.
+                self.music.go_to_phase(phase, trigger="session resumed")
 
     def doses_committed(self, events: list[Event]) -> None:
         """A dose now in this session's record moves the music (see `dose_given`)."""
@@ -164,7 +169,8 @@ class MusicFeature:
 
     def close(self) -> None:
         if self.music.available and self.music.state is not MusicState.STOPPED:
-            self.music.stop("console closed")
+            with self.music.automatic():
+                self.music.stop("console closed")
         self.music.close()
 
 

@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.core.event_kinds import Kind
+from console.core.event_kinds import Kind, by_text, kind_label
+from console.core.people.roles import permission_for_kind
 from console.core.session_record import AMEND, build_record
 from console.core.vitals_table import VITALS, Vital
 from console.store import engine
@@ -125,7 +126,7 @@ def timeline_items(events: list[Event]) -> list[TimelineItem]:
         if ev.kind == AMEND:
             continue
         entry = rec.entry(ev.uid)
-        summary = str(ev.payload.get("summary") or _humane(ev.kind))
+        summary = str(ev.payload.get("summary") or kind_label(ev.kind))
         if entry is not None and entry.amended:
             summary = f"{entry.summary}  [amended]"
         out.append(TimelineItem(ev.t, ev.uid, ev.kind, lane_of(ev.kind), colour_of(ev),
@@ -376,10 +377,10 @@ class Timeline(QWidget):
         rows = []
         for it in self.items:
             row = QTreeWidgetItem([time.strftime("%H:%M:%S", time.localtime(it.t)),
-                                   LANE_LABEL[it.lane], it.author or "", it.summary])
+                                   LANE_LABEL[it.lane], who_text(it), it.summary])
             row.setData(0, Qt.ItemDataRole.UserRole, it.uid)
             row.setForeground(3, QBrush(QColor(it.colour)))
-            row.setToolTip(3, f"{it.kind}\n{it.summary}")
+            row.setToolTip(3, f"{kind_label(it.kind)}\n{it.summary}")
             rows.append(row)
         self.table.addTopLevelItems(rows)
         selected = [r for r in rows if keep and r.data(0, Qt.ItemDataRole.UserRole) == keep]
@@ -490,7 +491,7 @@ class Timeline(QWidget):
         if it is None:
             return ""
         when = time.strftime("%H:%M:%S", time.localtime(it.t))
-        return f"{when}  {it.summary}" + (f"\n— {it.author}" if it.author else "")
+        return f"{when}  {it.summary}\n— {who_text(it)}"
 
     def _clicked(self, _item: object, points: list[pg.SpotItem], ev: object = None) -> None:
         """Marks close together overlap at a whole-day zoom: take the one nearest the click."""
@@ -534,10 +535,11 @@ def _label(ev: Event, current: dict[str, object] | None) -> str:
     return f"{value:g} mg" if ev.kind == "dose.given" else f"{value:g}"
 
 
-def _humane(kind: str) -> str:
-    """“session.started” → “Session started”, for events written without a summary."""
-    text = kind.replace(".", " ").replace("_", " ")
-    return text[:1].upper() + text[1:]
+def who_text(it: TimelineItem) -> str:
+    """Who did it: the person, or "automatic" for what the console did by itself (a track
+    ended, an alarm rose); a person's kind with nobody named (an alarm silenced at the locked
+    screen without a PIN) shows a dash."""
+    return by_text(it.author, permission_for_kind(it.kind) is not None)
 
 
 def _symbol(kind: str) -> str:
