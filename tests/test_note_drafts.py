@@ -225,6 +225,8 @@ def test_typed_text_comes_back_after_kill_9_and_resume(qtbot, db_path: Path, con
         assert pane.obs_edit.text() == "Eyes closed"
         assert RESTORED in pane.message.text()
         window.grab().save(str(tmp_path / "restored.png"))
+        pane.tabs.setCurrentIndex(1)
+        pane.grab().save(str(tmp_path / "restored_note.png"))
         pane.sign()  # refused while a section holds unsaved text
         assert "not saved yet" in pane.message.text()
         assert all(e.kind != "sign.signed" for e in session_events(running.ctx.reader, sid))

@@ -103,6 +103,7 @@ class SectionBox(QGroupBox):
         row = QHBoxLayout()
         self.state = QLabel("")
         self.state.setStyleSheet(f"color: {theme.TEXT_DIM};")
+        self.state.setWordWrap(True)  # a long state never pushes Save out of the column
         self.save_button = QPushButton("Save section")
         self.save_button.clicked.connect(lambda: self.saved.emit(section.key))
         self.discard_button = QPushButton("Discard")
