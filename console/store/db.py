@@ -30,7 +30,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from console.store import chain, engine, keys, owner
+from console.store import chain, drafts, engine, keys, owner
 from console.store.engine import Connection
 from devices import mdc
 
@@ -315,8 +315,16 @@ def _staff_accounts(db: sqlite_utils.Database) -> None:
     db.execute("CREATE UNIQUE INDEX staff_accounts_name ON staff_accounts(name COLLATE NOCASE)")
 
 
+def _drafts(db: sqlite_utils.Database) -> None:
+    """Typed text not saved yet (console/store/drafts.py): kept in this encrypted file so a
+    crash loses at most the last second of it. Not part of the record: rewritten and deleted,
+    never chained, replicated, reported or exported."""
+    drafts.create_table(db.conn)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _quarantine, _reading_reason, _replication, _hash_chain, _staff_accounts]
+    _v1, _v2, _quarantine, _reading_reason, _replication, _hash_chain, _staff_accounts,
+    _drafts]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # How long a write waits for another connection's transaction once the file is open. Our

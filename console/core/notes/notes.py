@@ -20,6 +20,7 @@ from typing import Any
 
 from console.core.clock import Clock
 from console.core.notes import signing
+from console.core.notes.drafts import Drafts
 from console.core.notes.scales import SCORES, NoteError, Scale, measures, parse_clock, parse_number
 from console.core.notes.sections import BY_KEY, parse_fields, summarise
 from console.core.observers import Observers
@@ -62,6 +63,8 @@ class NoteBook:
         self.switching: Observers[int] = Observers()
         # An entry the database refused, with the reason (on the owner thread).
         self.failed: Observers[SaveOutcome] = Observers()
+        # Typed text not saved yet, kept in the database while it is typed (not the record).
+        self.drafts = Drafts(clock, writer, reader)
         self._local: dict[str, Event] = {}
         self._seen: set[str] = set()  # uids in the last record built: not news any more
         self.saves = sessions.saves if sessions is not None else SaveWatch()

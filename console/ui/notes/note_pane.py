@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -35,12 +35,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.core.notes.drafts import FLUSH_S
 from console.core.notes.note_text import altered_line, note_text
 from console.core.notes.notes import DEFAULT_TAGS, PHASES, ROUTES, SEVERITIES, NoteBook
 from console.core.notes.scales import SCORES, NoteError, clock_text, measures
 from console.core.notes.sections import Section, sections_for
 from console.core.saving import SaveOutcome
 from console.core.session_record import AMEND, Entry, SessionRecord
+from console.store.events import Event
 from console.ui import theme
 from console.ui.gui_post import GuiPoster
 from console.ui.side_tabs import reveal
@@ -48,6 +50,9 @@ from console.ui.side_tabs import reveal
 RESCUE_DRUGS = ("", "ondansetron", "clonidine", "labetalol", "metoprolol", "lorazepam",
                 "midazolam")
 SCORE_KEYS = ("moaas", "cadss", "cadss6", "rass")
+RESTORED = "Restored text typed before Holdspace closed — not saved yet"
+OBSERVATION_BOX = "observation"  # draft keys besides "section:<key>"
+AE_BOX = "ae"
 
 
 def _hhmm(t: float) -> str:
@@ -58,6 +63,8 @@ class SectionBox(QGroupBox):
     """One section of the note: its structured fields, its prose, and a Save button."""
 
     saved = Signal(str)
+    changed = Signal(str)  # typed into (not a load): its draft is kept
+    discarded = Signal(str)  # the unsaved text was thrown away on purpose (pressed twice)
 
     def __init__(self, section: Section, parent: QWidget | None = None) -> None:
         super().__init__(section.title, parent)
@@ -96,16 +103,41 @@ class SectionBox(QGroupBox):
         row = QHBoxLayout()
         self.state = QLabel("")
         self.state.setStyleSheet(f"color: {theme.TEXT_DIM};")
+        self.state.setWordWrap(True)  # a long state never pushes Save out of the column
         self.save_button = QPushButton("Save section")
         self.save_button.clicked.connect(lambda: self.saved.emit(section.key))
+        self.discard_button = QPushButton("Discard")
+        self.discard_button.setToolTip("Throw away the text not saved yet (press twice)")
+        self.discard_button.clicked.connect(self._discard_pressed)
+        self.discard_button.hide()
         row.addWidget(self.state, 1)
+        row.addWidget(self.discard_button)
         row.addWidget(self.save_button)
         lay.addLayout(row)
 
     def _touched(self, *_: object) -> None:
         if not self._loading:
-            self.dirty = True
-            self.state.setText("not saved yet")
+            self.set_dirty(True, "not saved yet")
+            self.changed.emit(self.section.key)
+
+    def set_dirty(self, dirty: bool, why: str = "") -> None:
+        self.dirty = dirty
+        if dirty:
+            self.state.setText(why)
+        self.discard_button.setText("Discard")
+        self.discard_button.setVisible(dirty)
+
+    def _discard_pressed(self) -> None:
+        """Twice on purpose: typed clinical text is never thrown away by one slip."""
+        if self.discard_button.text() == "Discard":
+            self.discard_button.setText("Press again to discard")
+            return
+        self.set_dirty(False)
+        self.discarded.emit(self.section.key)
+
+    def draft(self) -> dict[str, object]:
+        """What the box holds, as its draft is kept."""
+        return {"text": self.text.toPlainText(), "fields": self.values()}
 
     def values(self) -> dict[str, str]:
         return {k: (w.currentText() if isinstance(w, QComboBox) else w.text())
@@ -114,8 +146,7 @@ class SectionBox(QGroupBox):
     def restore(self, text: str, fields: dict[str, object], why: str) -> None:
         """Put back what a refused save held: the section stays unsaved until saved again."""
         self._show(text, fields)
-        self.dirty = True
-        self.state.setText(why)
+        self.set_dirty(True, why)
 
     def load(self, entry: Entry | None) -> None:
         """Show what is stored, unless the clinician is still editing this section."""
@@ -212,6 +243,24 @@ class NotePane(QWidget):
             for a in self.actions_for_window():
                 a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
                 self.addAction(a)
+
+        # Typed text is kept as a draft in the database at most once a second while typing
+        # (the first change starts the timer; later ones ride along), so a crash loses at
+        # most the last second of it (console/core/notes/drafts.py).
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(int(FLUSH_S * 1000))
+        self._draft_timer.timeout.connect(self.flush_drafts)
+        self._drafts_of: int | None = None  # the session whose drafts are in the boxes
+        self._filling = False  # the AE form is being filled from a draft, not typed
+        for w in (self.obs_edit, self.at_edit):
+            w.textEdited.connect(self._observation_typed)
+        for w in (self.ae_what, self.ae_mg, self.ae_other, self.ae_outcome):
+            w.textEdited.connect(self._ae_typed)
+        self.ae_drug.editTextChanged.connect(self._ae_typed)
+        self.ae_drug.activated.connect(self._ae_typed)
+        self.ae_severity.activated.connect(self._ae_typed)
+        self.ae_route.activated.connect(self._ae_typed)
 
         self.reload_staff()
         notes.changed.connect(self.set_record)
@@ -431,6 +480,8 @@ class NotePane(QWidget):
         for sec in sections_for(template):
             box = SectionBox(sec)
             box.saved.connect(self.save_section)
+            box.changed.connect(self._section_typed)
+            box.discarded.connect(self._section_discarded)
             self.section_boxes[sec.key] = box
             self.note_layout.addWidget(box)
         self.note_layout.addWidget(self.outcome_box)
@@ -538,6 +589,7 @@ class NotePane(QWidget):
         where = "It is listed in red as NOT SAVED: enter it again."
         if ev.kind == "note.observation" and not self.obs_edit.text().strip():
             self.obs_edit.setText(str(p.get("text", "")))
+            self._observation_typed()  # kept as a draft again
             where = "Its text is back in the box: press Enter to save it again."
         section = p.get("section")
         changes = p.get("changes", {})
@@ -549,6 +601,7 @@ class NotePane(QWidget):
         if box is not None and "text" in p:
             box.restore(str(p.get("text", "")), dict(p.get("fields", {})),
                         "NOT SAVED — press Save section again")
+            self._section_typed(box.section.key)  # kept as a draft again
             where = f"The {box.section.title} text is kept: press Save section again."
         self.say(f"Not saved: “{p.get('summary', ev.kind)}”. {outcome.error} {where}")
 
@@ -569,15 +622,21 @@ class NotePane(QWidget):
 
     def add_observation(self, quote: bool = False) -> None:
         text, at = self.obs_edit.text(), self.at_edit.text()
-        if self._try(lambda: self.notes.observe(text, quote=quote, at=at, author=self.author())):
+        made: list[Event] = []
+        if self._try(lambda: made.append(
+                self.notes.observe(text, quote=quote, at=at, author=self.author()))):
             self.obs_edit.clear()
             self.at_edit.clear()
+            self._draft_saved(OBSERVATION_BOX, made[0] if made else None)
 
     def add_tag(self, tag: str) -> None:
         text, at = self.obs_edit.text(), self.at_edit.text()
-        if self._try(lambda: self.notes.observe(text, tags=[tag], at=at, author=self.author())):
+        made: list[Event] = []
+        if self._try(lambda: made.append(
+                self.notes.observe(text, tags=[tag], at=at, author=self.author()))):
             self.obs_edit.clear()
             self.at_edit.clear()
+            self._draft_saved(OBSERVATION_BOX, made[0] if made else None)
 
     def add_score(self) -> None:
         key = str(self.scale_box.currentData())
@@ -587,12 +646,15 @@ class NotePane(QWidget):
             self.at_edit.clear()
 
     def add_adverse_event(self) -> None:
+        made: list[Event] = []
+
         def do() -> None:
-            self.notes.adverse_event(
+            ae, _dose = self.notes.adverse_event(
                 self.ae_what.text(), self.ae_severity.currentText(),
                 drug=self.ae_drug.currentText(), mg=self.ae_mg.text(),
                 route=self.ae_route.currentText(), intervention=self.ae_other.text(),
                 outcome=self.ae_outcome.text(), at=self.at_edit.text(), author=self.author())
+            made.append(ae)
         if self._try(do):
             for e in (self.ae_what, self.ae_mg, self.ae_other, self.ae_outcome, self.at_edit):
                 e.clear()
@@ -600,6 +662,7 @@ class NotePane(QWidget):
                 c.setCurrentIndex(-1)
             self.ae_drug.setCurrentIndex(0)
             self.show_ae_form(False)
+            self._draft_saved(AE_BOX, made[0] if made else None)
 
     def open_ae_form(self) -> None:
         self.tabs.setCurrentIndex(0)
@@ -621,14 +684,16 @@ class NotePane(QWidget):
         """Before the note moves on, unsaved section text goes to the session it was typed
         for; what cannot be saved stays in its box with a message."""
         self.say("")  # the last session's messages ("signed and locked") are not this one's
+        self.flush_drafts()
         kept = []
         for key, box in self.section_boxes.items():
             if not box.dirty:
                 continue
             try:
-                self.notes.save_section(key, box.text.toPlainText(), box.values(),
-                                        author=self.author())
-                box.dirty = False
+                ev = self.notes.save_section(key, box.text.toPlainText(), box.values(),
+                                             author=self.author())
+                box.set_dirty(False)
+                self._draft_saved(f"section:{key}", ev)
             except NoteError as e:
                 kept.append(f"{box.section.title} ({e})")
         if kept:
@@ -643,12 +708,117 @@ class NotePane(QWidget):
 
     def save_section(self, key: str) -> None:
         box = self.section_boxes[key]
-        if self._try(lambda: self.notes.save_section(key, box.text.toPlainText(), box.values(),
-                                                     author=self.author()),
+        made: list[Event | None] = []
+        if self._try(lambda: made.append(self.notes.save_section(
+                key, box.text.toPlainText(), box.values(), author=self.author())),
                      ok=f"{box.section.title} saved."):
-            box.dirty = False
+            box.set_dirty(False)
+            self._draft_saved(f"section:{key}", made[0] if made else None)
             rec = self.notes.record()
             self._load_section(box, rec.section(key))
+
+    # ----- drafts: typed text kept in the database until it is saved -----
+    def _kick(self) -> None:
+        """At most one write a second while typing: the first change starts the clock."""
+        if not self._draft_timer.isActive():
+            self._draft_timer.start()
+
+    def flush_drafts(self) -> None:
+        """Hand what was typed since the last write to the writer thread (never waits)."""
+        self._draft_timer.stop()
+        self.notes.drafts.flush()
+
+    def _section_typed(self, key: str) -> None:
+        box = self.section_boxes.get(key)
+        if box is not None:
+            self.notes.drafts.typed(self.notes.session_id, f"section:{key}", self.author(),
+                                    box.draft())
+            self._kick()
+
+    def _section_discarded(self, key: str) -> None:
+        self.notes.drafts.discard(self.notes.session_id, f"section:{key}")
+        box = self.section_boxes.get(key)
+        if box is not None:
+            self._load_section(box, self.notes.record().section(key))
+            self.say(f"The unsaved {box.section.title} text was discarded.", error=False)
+
+    def _observation_typed(self, *_: object) -> None:
+        text, at = self.obs_edit.text(), self.at_edit.text()
+        content = {"text": text, "at": at} if text.strip() else None
+        self.notes.drafts.typed(self.notes.session_id, OBSERVATION_BOX, self.author(), content)
+        self._kick()
+
+    def _ae_content(self) -> dict[str, object] | None:
+        c: dict[str, object] = {
+            "what": self.ae_what.text(), "severity": self.ae_severity.currentText(),
+            "drug": self.ae_drug.currentText(), "mg": self.ae_mg.text(),
+            "route": self.ae_route.currentText(), "intervention": self.ae_other.text(),
+            "outcome": self.ae_outcome.text()}
+        return c if any(str(v).strip() for v in c.values()) else None
+
+    def _ae_typed(self, *_: object) -> None:
+        if self._filling:
+            return
+        self.notes.drafts.typed(self.notes.session_id, AE_BOX, self.author(),
+                                self._ae_content())
+        self._kick()
+
+    def _draft_saved(self, box: str, ev: Event | None) -> None:
+        """Saved: the box's drafts go once its event is committed."""
+        fut = self.notes.saves.future(ev) if ev is not None else None
+        self.notes.drafts.saved(self.notes.session_id, box, fut)
+
+    def _restore_drafts(self) -> None:
+        """The note opened on a session: text typed into it before Holdspace closed (a crash,
+        a kill, a power cut) comes back into its box, marked as not saved yet."""
+        sid = self.notes.session_id
+        rec = self.record
+        back: list[str] = []
+        seen: set[str] = set()
+        for d in self.notes.drafts.of_session(sid):  # newest first: one per box
+            if d.box in seen:
+                continue
+            seen.add(d.box)
+            c = d.content
+            who = f" (typed by {d.author})" if d.author and d.author != self.author() else ""
+            if d.box.startswith("section:"):
+                box = self.section_boxes.get(d.box.split(":", 1)[1])
+                if box is None or box.section.derived or box.dirty:
+                    continue
+                text = str(c.get("text", ""))
+                raw = c.get("fields", {})
+                fields: dict[str, object] = {str(k): str(v) for k, v in raw.items()} \
+                    if isinstance(raw, dict) else {}
+                if rec is not None:
+                    self._load_section(box, rec.section(box.section.key))
+                if box.text.toPlainText() == text and box.values() == fields:
+                    self.notes.drafts.discard(sid, d.box, d.rev)  # saved before the end
+                    continue
+                box.restore(text, fields, RESTORED + who)
+                back.append(box.section.title)
+            elif d.box == OBSERVATION_BOX and not self.obs_edit.text().strip():
+                self.obs_edit.setText(str(c.get("text", "")))
+                self.at_edit.setText(str(c.get("at", "")))
+                back.append("the observation line" + who)
+            elif d.box == AE_BOX and not self.ae_what.text().strip():
+                self._fill_ae(c)
+                back.append("the adverse event form" + who)
+        if back:
+            self.say(f"{RESTORED}: {', '.join(back)}. Save it, or discard it.", error=False)
+
+    def _fill_ae(self, c: dict[str, object]) -> None:
+        self._filling = True
+        try:
+            self.ae_what.setText(str(c.get("what", "")))
+            self.ae_mg.setText(str(c.get("mg", "")))
+            self.ae_other.setText(str(c.get("intervention", "")))
+            self.ae_outcome.setText(str(c.get("outcome", "")))
+            self.ae_drug.setCurrentText(str(c.get("drug", "")))
+            for combo, key in ((self.ae_severity, "severity"), (self.ae_route, "route")):
+                combo.setCurrentIndex(combo.findText(str(c.get(key, ""))))
+        finally:
+            self._filling = False
+        self.show_ae_form(True)
 
     def _load_section(self, box: SectionBox, sec: Entry | None) -> None:
         """What is stored in a section, and "saving…" until its last save is committed."""
@@ -746,6 +916,9 @@ class NotePane(QWidget):
     def set_record(self, rec: SessionRecord) -> None:
         self.record = rec
         self._rebuild_sections(self.notes.template)
+        if self.notes.session_id != self._drafts_of:
+            self._drafts_of = self.notes.session_id
+            self._restore_drafts()
         keep = self.selected_uid()
         bar = self.entries.verticalScrollBar()
         was_at = bar.value() if bar is not None else 0

@@ -177,6 +177,7 @@ class NotesFeature:
 
     def close(self) -> None:
         """The console is closing: the course and staff windows go with it."""
+        self.pane.flush_drafts()  # typed text not saved yet stays as a draft for next time
         for w in (self.course_view, self.staff_editor):
             if w is not None:
                 w.close()
