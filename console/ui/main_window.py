@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar, runtime_checkable
 
-from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QFontMetrics, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -63,6 +63,7 @@ NUMERAL_PX = {"compact": 52, "normal": theme.NUMERAL_PX, "large": 84}
 # The widest value each tile must show at its smallest allowed size (theme.NUMERAL_MIN_PX).
 WIDEST_VALUE = {"NIBP": "188/112?", "RR": "88?"}
 WIDEST_DEFAULT = "188?"
+TREND_MIN_PX = {True: 28, False: 100}  # the trend plot's least height: compact or not
 DIALOG_GAP = 8
 MIN_WINDOW = QSize(1180, 640)
 T = TypeVar("T")
@@ -73,6 +74,17 @@ class Scalable(Protocol):
     """A header widget or panel whose sizes follow the screen ("compact", "normal", "large")."""
 
     def set_scale(self, scale: str) -> None: ...
+
+
+@runtime_checkable
+class Foldable(Protocol):
+    """An information banner that can fold to one line (console/ui/start_notices.py)."""
+
+    folded: bool
+
+    def set_folded(self, on: bool) -> None: ...
+
+    def unfold_cost(self) -> int: ...
 
 
 def scale_for(height: int) -> str:
@@ -187,6 +199,8 @@ class MainWindow(QMainWindow):
         self._history_loaded_for: int | None = None
         self._load_session_history(ctx.sessions.current)
         self.overlay = RoomOverlay(self, self._room_exempt)
+        self._fold_pending = False
+        central.installEventFilter(self)  # a banner shown, hidden or grown: fold again?
         self._fit_to_height()
         self.refresh(ctx.clock.now())
 
@@ -196,10 +210,13 @@ class MainWindow(QMainWindow):
         self._follow_scale(w)
 
     def add_banner(self, w: QWidget, first: bool = False) -> None:
+        """A banner across the window. A Foldable one (information) folds to one line when
+        the window cannot hold it whole: the vitals' numerals keep their height."""
         if first:
             self.banners.insertWidget(0, w)
         else:
             self.banners.addWidget(w)
+        self._follow_scale(w)
 
     def add_bottom_panel(self, w: QWidget, stretch: int = 1, column: Column = "left",
                          optional: bool = False, keep_in_view: QWidget | None = None) -> None:
@@ -548,6 +565,39 @@ class MainWindow(QMainWindow):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_to_height()
+        self._fold_soon()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.centralWidget() and event.type() == QEvent.Type.LayoutRequest:
+            self._fold_soon()
+        return super().eventFilter(watched, event)
+
+    def _fold_soon(self) -> None:
+        if not self._fold_pending:
+            self._fold_pending = True
+            QTimer.singleShot(0, self, self._fold_banners)
+
+    def _fold_banners(self) -> None:
+        """What gives way when the window is crowded: first the trend (down to a strip, by
+        its minimum height), then the information banners fold to one line with More…,
+        the first first; never the alarm banner, the header or the tiles' numerals."""
+        self._fold_pending = False
+        central = self.centralWidget()
+        if central is None:
+            return
+        shown = [w for w in _banner_widgets(self.banners)
+                 if isinstance(w, Foldable) and w.isVisibleTo(self)]
+        spare = central.height() - central.minimumSizeHint().height()
+        for w in reversed(shown):  # room again: the last folded unfolds first
+            if w.folded and w.unfold_cost() <= spare:
+                spare -= w.unfold_cost()
+                w.set_folded(False)
+        for w in shown:
+            if spare >= 0:
+                break
+            if not w.folded:
+                spare += w.unfold_cost()
+                w.set_folded(True)
 
     def _follow_scale(self, w: QWidget) -> None:
         if isinstance(w, Scalable):
@@ -562,8 +612,10 @@ class MainWindow(QMainWindow):
         if scale != self.scale:
             self.scale = scale
             compact = scale == "compact"
-            self.vitals.pleth.setFixedHeight(46 if compact else 80)
-            self.vitals.trend.layout_widget.setMinimumHeight(90 if compact else 150)
+            self.vitals.pleth.setFixedHeight(40 if compact else 80)
+            # the trend gives way first (to the banners, the header's message), down to a
+            # strip; the tiles below their numerals' height never (VitalTile's floor)
+            self.vitals.trend.layout_widget.setMinimumHeight(TREND_MIN_PX[compact])
             # The trend's range buttons are not frequent actions: smaller on a low screen.
             self.vitals.trend.setStyleSheet(
                 "QPushButton { padding: 2px 10px; min-height: 22px; }" if compact else "")
