@@ -40,6 +40,7 @@ class VitalTile(QFrame):
                  parent: QWidget | None = None, value_px: int = theme.NUMERAL_PX) -> None:
         super().__init__(parent)
         self.setObjectName("panel")
+        self.setProperty(theme.LOCK_WHOLE, True)  # the lock's form never lies over a tile
         self.colour = colour
         self.stale_after = stale_after
         self.alarm: str | None = None
