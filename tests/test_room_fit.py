@@ -487,15 +487,19 @@ def test_a_long_name_at_the_keyboard_leaves_help_in_the_menu_bar(
         settle(qtbot, window, 1366, 768)
         people = running.ctx.people
         assert people is not None
+        ui = window.feature(PeopleUI)
+        assert "Ana Nurse, RN" in ui.at_keyboard.text()  # a usual name is not cut
         long = Person(LONG_NAME, "RN, MSN", frozenset({Role.MEDICAL_MONITOR}), "9191")
         add_people(people, long)
         people.sign_in(long.name, long.pin)
-        ui = window.feature(PeopleUI)
         qtbot.waitUntil(lambda: "Signed in" in ui.at_keyboard.text(), timeout=3000)
         settle(qtbot, window, 1366, 768)
         bar = window.menuBar()
-        corner = rect_of_corner = ui.at_keyboard.geometry()
-        del rect_of_corner
+        corner = ui.at_keyboard.geometry()
+        # the corner shows its whole text (not clipped at both ends), the name cut with …
+        assert ui.at_keyboard.sizeHint().width() <= corner.width(), (
+            ui.at_keyboard.sizeHint(), corner)
+        assert "…" in ui.at_keyboard.text()
         for a in bar.actions():
             r = bar.actionGeometry(a)
             assert r.isValid() and bar.rect().contains(r), a.text()
