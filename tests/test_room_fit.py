@@ -473,15 +473,18 @@ def test_a_whole_dose_fits_the_field_while_the_gate_is_locked(
         assert on_screen(window, mg) and on_screen(window, panel.record_button)
         button = panel.record_button
         assert button.fontMetrics().horizontalAdvance(button.text()) <= button.width()
+        # the notes, checks and sign panes keep room to write above the dose pane
+        # (a low screen: the dose pane asks for at most RIGHT_PANEL_SHARE; the rest scrolls)
+        assert window.side_tabs.height() >= 0.55 * window.right_column.height(), (
+            window.side_tabs.height(), window.right_column.height())
         assert window.grab().save(str(SHOTS / f"dose-field-locked-{width}x{height}.png"))
 
 
 def test_a_long_name_at_the_keyboard_leaves_help_in_the_menu_bar(
         qtbot: QtBot, db_path: Path, config: Config) -> None:
-    from tests.helpers.staff import Person, add_people
-
     from console.core.people.roles import Role
     from console.ui.people.feature import PeopleUI
+    from tests.helpers.staff import Person, add_people
 
     with whole_console(qtbot, db_path, config) as (window, running):
         settle(qtbot, window, 1366, 768)

@@ -63,6 +63,7 @@ NUMERAL_PX = {"compact": 52, "normal": theme.NUMERAL_PX, "large": 84}
 # The widest value each tile must show at its smallest allowed size (theme.NUMERAL_MIN_PX).
 WIDEST_VALUE = {"NIBP": "188/112?", "RR": "88?"}
 WIDEST_DEFAULT = "188?"
+RIGHT_PANEL_SHARE = 0.42  # a low screen: the dose pane asks for this part of its column
 TREND_MIN_PX = {True: 28, False: 100}  # the trend plot's least height: compact or not
 DIALOG_GAP = 8
 MIN_WINDOW = QSize(1180, 640)
@@ -111,6 +112,8 @@ class MainWindow(QMainWindow):
         self._end_steps: list[EndStep] = []
         self._scalable: list[Scalable] = []
         self._optional: list[tuple[FitScroll, QHBoxLayout]] = []
+        self._shared: list[FitScroll] = []  # under the tabs: a share of the column at most
+        self._shared_for = -1  # the right column's height they were sized for
         self.scale = ""
         self._end_armed_at: float | None = None
         self._close_allowed = False
@@ -226,6 +229,8 @@ class MainWindow(QMainWindow):
         reachable elsewhere) steps aside when its column is too narrow for it."""
         row = self.right_bottom if column == "right" else self.left_bottom
         scroll = FitScroll(w, flexible_width=optional, keep_in_view=keep_in_view)
+        if column == "right":
+            self._shared.append(scroll)
         row.addWidget(scroll, stretch)
         if optional:
             self._optional.append((scroll, row))
@@ -621,6 +626,9 @@ class MainWindow(QMainWindow):
                 "QPushButton { padding: 2px 10px; min-height: 22px; }" if compact else "")
             for w in self._scalable:
                 w.set_scale(scale)
+            for scroll in self._shared:  # the notes, checks and sign panes keep room
+                scroll.share = RIGHT_PANEL_SHARE if compact else None
+                scroll.updateGeometry()
             for tile in self.tiles():
                 self._size_tile(tile, NUMERAL_PX[scale])
         self._fit_to_width()
@@ -651,6 +659,10 @@ class MainWindow(QMainWindow):
 
     def _fit_to_width(self) -> None:
         """An optional panel steps aside when its column cannot hold it beside the others."""
+        if self.right_column.height() != self._shared_for:  # (a column's resize lands here)
+            self._shared_for = self.right_column.height()
+            for scroll in self._shared:
+                scroll.updateGeometry()
         for scroll, row in self._optional:
             col = row.parentWidget()
             if col is None:
