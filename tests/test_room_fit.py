@@ -407,6 +407,20 @@ def test_numerals_stay_whole_under_every_banner(qtbot: QtBot, db_path: Path, con
         msg = window.header.weight_message
         lines = msg.heightForWidth(msg.width()) // msg.fontMetrics().height()
         assert lines <= 1, (lines, msg.width())
+        # the start note: folded to one line on the laptop, whole on 1080p; More… shows it
+        # whole in a window clear of the tiles and the alarm banner
+        notice = window.feature(StartNotices).banner
+        assert notice.folded is (height < 1000), notice.folded
+        if notice.folded:
+            notice.more.click()
+            whole = notice.whole
+            assert whole is not None
+            qtbot.waitUntil(whole.isVisible, timeout=3000)
+            assert "holdspace recover opens the records" in whole.text()
+            r = whole.frameGeometry()
+            for vital in (feature.banner, *window.tiles()):
+                assert not r.intersects(global_rect(vital)), (r, vital)
+            whole.close()
 
 
 @pytest.mark.parametrize(("width", "height"), CROWDED)
