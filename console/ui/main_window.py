@@ -203,6 +203,7 @@ class MainWindow(QMainWindow):
         self._load_session_history(ctx.sessions.current)
         self.overlay = RoomOverlay(self, self._room_exempt)
         self._fold_pending = False
+        self._folded_for: tuple[int, ...] = ()  # what the window held when a banner folded
         central.installEventFilter(self)  # a banner shown, hidden or grown: fold again?
         self._fit_to_height()
         self.refresh(ctx.clock.now())
@@ -593,16 +594,23 @@ class MainWindow(QMainWindow):
         shown = [w for w in _banner_widgets(self.banners)
                  if isinstance(w, Foldable) and w.isVisibleTo(self)]
         spare = central.height() - central.minimumSizeHint().height()
-        for w in reversed(shown):  # room again: the last folded unfolds first
-            if w.folded and w.unfold_cost() <= spare:
-                spare -= w.unfold_cost()
-                w.set_folded(False)
+        # what else takes height: a banner unfolds again only once this has changed since
+        # it folded (so a cost measured a few pixels short can never make it flicker)
+        others = (central.height(), self.header.minimumSizeHint().height(),
+                  *(w.minimumSizeHint().height() if w.isVisibleTo(self) else -1
+                    for w in _banner_widgets(self.banners) if not isinstance(w, Foldable)))
+        if others != self._folded_for:
+            for w in reversed(shown):  # room again: the last folded unfolds first
+                if w.folded and w.unfold_cost() <= spare:
+                    spare -= w.unfold_cost()
+                    w.set_folded(False)
         for w in shown:
             if spare >= 0:
                 break
             if not w.folded:
                 spare += w.unfold_cost()
                 w.set_folded(True)
+                self._folded_for = others
 
     def _follow_scale(self, w: QWidget) -> None:
         if isinstance(w, Scalable):
