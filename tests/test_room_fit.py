@@ -319,3 +319,207 @@ def test_staff_list_is_a_dialog_escape_closes_and_space_adds_nothing(
         staff.dirty = False
         qtbot.keyClick(staff, Qt.Key.Key_Escape)
         qtbot.waitUntil(lambda: not staff.isVisible(), timeout=3000)
+
+
+# ----- crowded: every banner at once, a weight error in the header, the lock's forms -----
+CROWDED = [(1366, 768), (1920, 1080)]
+LONG_NOTICE = ("A new database key was made for this workstation and kept in the key file "
+               "/var/lib/holdspace/keys/database.key (readable by this account only: there is "
+               "no keyring service on this workstation). Its RECOVERY KEY is in "
+               "/var/lib/holdspace/keys/recovery-key-1dbc666f.txt: print it, keep the paper "
+               "locked away (the clinic's safe), then delete the file. If the key is ever lost, "
+               "`holdspace recover` opens the records with that paper.")
+LONG_NAME = "Maria-Fernanda Rodríguez-Villanueva de la Cruz"
+
+
+def numerals_unreadable(window: MainWindow) -> list[str]:
+    """Each tile's numerals whole inside the tile, at ≥ NUMERAL_MIN_PX, with the small line
+    under them (not over them), and the tile itself on screen."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    bad = []
+    px = numeral_px(window)
+    for tile in window.tiles():
+        name = tile.title.text()
+        value = QRect(tile.value.mapTo(tile, QPoint(0, 0)), tile.value.size())
+        f = QFont(tile.value.font())
+        f.setPixelSize(px[name])
+        f.setBold(True)
+        line = QFontMetrics(f)
+        if px[name] < theme.NUMERAL_MIN_PX:
+            bad.append(f"{name}: numerals at {px[name]} px")
+        if not tile.rect().contains(value):
+            bad.append(f"{name}: numerals {value} outside the tile {tile.rect()}")
+        if value.height() < line.height():
+            bad.append(f"{name}: numerals {value.height()} px high, their line {line.height()}")
+        if line.horizontalAdvance(tile.value.text()) > value.width():
+            bad.append(f"{name}: {tile.value.text()!r} wider than its label")
+        if tile.detail.isVisible() and tile.detail.geometry().top() < tile.value.geometry().bottom():
+            bad.append(f"{name}: the small line overlaps the numerals")
+        if not on_screen(window, tile):
+            bad.append(f"{name}: tile not on screen")
+    return bad
+
+
+def crowd(qtbot: QtBot, window: MainWindow, running: object, config: Config) -> None:
+    """A dosing day at its most crowded before the dose: a patient with no weight and a
+    mistyped one (the header's message), a start note on its banner, the simulated-monitor
+    banner, and a high alarm on the alarm banner."""
+    from console.core import start_notices
+    from console.ui.start_notices import StartNotices
+
+    begin(running, "im", weight=None)  # type: ignore[arg-type]
+    feature = window.feature(DoseFeature)
+    qtbot.waitUntil(lambda: feature.day is not None, timeout=5000)
+    window.header.weight_edit.setText("7O")
+    window.header.weight_button.click()
+    assert window.header.weight_message.isVisible()
+    start_notices.keep(config, [LONG_NOTICE, "Files in the data folder were made private."])
+    window.feature(StartNotices).banner.refresh()
+    day = dose_day(window)
+    day.set_limit("sys-severe", "100", "test: keep an alarm on the banner")
+    manual_vitals(window, sys="210", dia="125")
+    qtbot.waitUntil(lambda: feature.banner.isVisible(), timeout=3000)
+
+
+@pytest.mark.parametrize(("width", "height"), CROWDED)
+def test_numerals_stay_whole_under_every_banner(qtbot: QtBot, db_path: Path, config: Config,
+                                                width: int, height: int) -> None:
+    """The trend gives way first, then the information banner folds to one line; never the
+    numerals, the alarm banner or the header's message."""
+    from console.ui.start_notices import StartNotices
+
+    SHOTS.mkdir(exist_ok=True)
+    with whole_console(qtbot, db_path, config) as (window, running):
+        settle(qtbot, window, width, height)
+        crowd(qtbot, window, running, config)
+        show_wide_values(window, running.ctx.clock.now())
+        settle(qtbot, window, width, height)
+        assert window.grab().save(str(SHOTS / f"crowded-{width}x{height}.png"))
+        hint = window.minimumSizeHint()
+        assert hint.height() <= height, hint
+        assert numerals_unreadable(window) == []
+        feature = window.feature(DoseFeature)
+        for w in (feature.banner, feature.banner.ack, window.header.weight_message,
+                  window.header.end_button, window.feature(StartNotices).banner.got_it):
+            assert on_screen(window, w), w.objectName() or type(w).__name__
+        # the header's message takes one line more at most, whatever its length
+        msg = window.header.weight_message
+        lines = msg.heightForWidth(msg.width()) // msg.fontMetrics().height()
+        assert lines <= 1, (lines, msg.width())
+        # the start note: folded to one line on the laptop, whole on 1080p; More… shows it
+        # whole in a window clear of the tiles and the alarm banner
+        notice = window.feature(StartNotices).banner
+        assert notice.folded is (height < 1000), notice.folded
+        if notice.folded:
+            notice.more.click()
+            whole = notice.whole
+            assert whole is not None
+            qtbot.waitUntil(whole.isVisible, timeout=3000)
+            assert "holdspace recover opens the records" in whole.text()
+            r = whole.frameGeometry()
+            for vital in (feature.banner, *window.tiles()):
+                assert not r.intersects(global_rect(vital)), (r, vital)
+            whole.close()
+
+
+@pytest.mark.parametrize(("width", "height"), CROWDED)
+def test_the_locks_forms_cover_no_vital(qtbot: QtBot, db_path: Path, config: Config,
+                                        width: int, height: int) -> None:
+    """Unlock, sign in (after a restart) and the first run's admin form sit over the trend or
+    the right column: every tile and the alarm banner stay in sight."""
+    from console.ui.people.feature import PeopleUI
+    from console.ui.room_overlay import rect_in
+
+    SHOTS.mkdir(exist_ok=True)
+    with whole_console(qtbot, db_path, config) as (window, running):
+        settle(qtbot, window, width, height)
+        ui = window.feature(PeopleUI)
+        lock = ui.lock
+        feature = window.feature(DoseFeature)
+
+        def form_clear(state: str) -> None:
+            settle(qtbot, window, width, height)
+            lock.fit()
+            box = lock.box.geometry()
+            assert window.rect().contains(box), (state, box)
+            assert lock.box.minimumSizeHint().height() <= box.height(), state  # not squeezed
+            for w in [*window.tiles(), feature.banner, feature.timer_bar]:
+                if w.isVisible():
+                    assert not box.intersects(rect_in(w, window)), (state, w, box)
+            assert window.grab().save(str(SHOTS / f"lock-{state}-{width}x{height}.png"))
+
+        # the first run (no session yet: the clinic admin is made before anything else)
+        lock.show_first_admin()
+        form_clear("first-admin")
+        ui.refresh()  # someone is signed in (the test's staff): the lock goes
+        assert not lock.isVisible()
+        crowd(qtbot, window, running, config)
+        ui.lock_now()
+        qtbot.waitUntil(lambda: lock.isVisible(), timeout=3000)
+        assert feature.banner.isVisible()
+        form_clear("unlock")
+        # after a restart (a crash): nobody signed in yet
+        lock.show_unlock(running.ctx.people.accounts(), None, "Sign in")  # type: ignore[union-attr]
+        form_clear("sign-in")
+
+
+@pytest.mark.parametrize(("width", "height"), CROWDED)
+def test_a_whole_dose_fits_the_field_while_the_gate_is_locked(
+        qtbot: QtBot, db_path: Path, config: Config, width: int, height: int) -> None:
+    from PySide6.QtWidgets import QStyle, QStyleOptionFrame
+
+    with whole_console(qtbot, db_path, config) as (window, running):
+        settle(qtbot, window, width, height)
+        begin(running, "im")
+        panel = window.feature(DoseFeature).dose_panel
+        qtbot.waitUntil(lambda: "LOCKED" in panel.record_button.text(), timeout=5000)
+        settle(qtbot, window, width, height)
+        mg = panel.mg
+        mg.setText("112.5 mg")
+        opt = QStyleOptionFrame()
+        mg.initStyleOption(opt)
+        style = mg.style()
+        assert style is not None
+        inner = style.subElementRect(QStyle.SubElement.SE_LineEditContents, opt, mg)
+        need = mg.fontMetrics().horizontalAdvance("112.5 mg") + 4  # the cursor's margins
+        assert inner.width() >= need, (inner.width(), need)
+        assert on_screen(window, mg) and on_screen(window, panel.record_button)
+        button = panel.record_button
+        assert button.fontMetrics().horizontalAdvance(button.text()) <= button.width()
+        # the notes, checks and sign panes keep room to write above the dose pane
+        # (a low screen: the dose pane asks for at most RIGHT_PANEL_SHARE; the rest scrolls)
+        assert window.side_tabs.height() >= 0.55 * window.right_column.height(), (
+            window.side_tabs.height(), window.right_column.height())
+        assert window.grab().save(str(SHOTS / f"dose-field-locked-{width}x{height}.png"))
+
+
+def test_a_long_name_at_the_keyboard_leaves_help_in_the_menu_bar(
+        qtbot: QtBot, db_path: Path, config: Config) -> None:
+    from console.core.people.roles import Role
+    from console.ui.people.feature import PeopleUI
+    from tests.helpers.staff import Person, add_people
+
+    with whole_console(qtbot, db_path, config) as (window, running):
+        settle(qtbot, window, 1366, 768)
+        people = running.ctx.people
+        assert people is not None
+        ui = window.feature(PeopleUI)
+        assert "Ana Nurse, RN" in ui.at_keyboard.text()  # a usual name is not cut
+        long = Person(LONG_NAME, "RN, MSN", frozenset({Role.MEDICAL_MONITOR}), "9191")
+        add_people(people, long)
+        people.sign_in(long.name, long.pin)
+        qtbot.waitUntil(lambda: "Signed in" in ui.at_keyboard.text(), timeout=3000)
+        settle(qtbot, window, 1366, 768)
+        bar = window.menuBar()
+        corner = ui.at_keyboard.geometry()
+        # the corner shows its whole text (not clipped at both ends), the name cut with …
+        assert ui.at_keyboard.sizeHint().width() <= corner.width(), (
+            ui.at_keyboard.sizeHint(), corner)
+        assert "…" in ui.at_keyboard.text()
+        for a in bar.actions():
+            r = bar.actionGeometry(a)
+            assert r.isValid() and bar.rect().contains(r), a.text()
+            assert not r.intersects(corner), a.text()
+        assert ui.at_keyboard.toolTip() and LONG_NAME in ui.at_keyboard.toolTip()
+        assert window.grab().save(str(SHOTS / "long-name-1366x768.png"))

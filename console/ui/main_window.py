@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar, runtime_checkable
 
-from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QFontMetrics, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -63,6 +63,8 @@ NUMERAL_PX = {"compact": 52, "normal": theme.NUMERAL_PX, "large": 84}
 # The widest value each tile must show at its smallest allowed size (theme.NUMERAL_MIN_PX).
 WIDEST_VALUE = {"NIBP": "188/112?", "RR": "88?"}
 WIDEST_DEFAULT = "188?"
+RIGHT_PANEL_SHARE = 0.42  # a low screen: the dose pane asks for this part of its column
+TREND_MIN_PX = {True: 28, False: 100}  # the trend plot's least height: compact or not
 DIALOG_GAP = 8
 MIN_WINDOW = QSize(1180, 640)
 T = TypeVar("T")
@@ -73,6 +75,17 @@ class Scalable(Protocol):
     """A header widget or panel whose sizes follow the screen ("compact", "normal", "large")."""
 
     def set_scale(self, scale: str) -> None: ...
+
+
+@runtime_checkable
+class Foldable(Protocol):
+    """An information banner that can fold to one line (console/ui/start_notices.py)."""
+
+    folded: bool
+
+    def set_folded(self, on: bool) -> None: ...
+
+    def unfold_cost(self) -> int: ...
 
 
 def scale_for(height: int) -> str:
@@ -99,6 +112,8 @@ class MainWindow(QMainWindow):
         self._end_steps: list[EndStep] = []
         self._scalable: list[Scalable] = []
         self._optional: list[tuple[FitScroll, QHBoxLayout]] = []
+        self._shared: list[FitScroll] = []  # under the tabs: a share of the column at most
+        self._shared_for = -1  # the right column's height they were sized for
         self.scale = ""
         self._end_armed_at: float | None = None
         self._close_allowed = False
@@ -187,6 +202,9 @@ class MainWindow(QMainWindow):
         self._history_loaded_for: int | None = None
         self._load_session_history(ctx.sessions.current)
         self.overlay = RoomOverlay(self, self._room_exempt)
+        self._fold_pending = False
+        self._folded_for: tuple[int, ...] = ()  # what the window held when a banner folded
+        central.installEventFilter(self)  # a banner shown, hidden or grown: fold again?
         self._fit_to_height()
         self.refresh(ctx.clock.now())
 
@@ -196,10 +214,13 @@ class MainWindow(QMainWindow):
         self._follow_scale(w)
 
     def add_banner(self, w: QWidget, first: bool = False) -> None:
+        """A banner across the window. A Foldable one (information) folds to one line when
+        the window cannot hold it whole: the vitals' numerals keep their height."""
         if first:
             self.banners.insertWidget(0, w)
         else:
             self.banners.addWidget(w)
+        self._follow_scale(w)
 
     def add_bottom_panel(self, w: QWidget, stretch: int = 1, column: Column = "left",
                          optional: bool = False, keep_in_view: QWidget | None = None) -> None:
@@ -209,6 +230,8 @@ class MainWindow(QMainWindow):
         reachable elsewhere) steps aside when its column is too narrow for it."""
         row = self.right_bottom if column == "right" else self.left_bottom
         scroll = FitScroll(w, flexible_width=optional, keep_in_view=keep_in_view)
+        if column == "right":
+            self._shared.append(scroll)
         row.addWidget(scroll, stretch)
         if optional:
             self._optional.append((scroll, row))
@@ -550,6 +573,46 @@ class MainWindow(QMainWindow):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_to_height()
+        self._fold_soon()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.centralWidget() and event.type() == QEvent.Type.LayoutRequest:
+            self._fold_soon()
+        return super().eventFilter(watched, event)
+
+    def _fold_soon(self) -> None:
+        if not self._fold_pending:
+            self._fold_pending = True
+            QTimer.singleShot(0, self, self._fold_banners)
+
+    def _fold_banners(self) -> None:
+        """What gives way when the window is crowded: first the trend (down to a strip, by
+        its minimum height), then the information banners fold to one line with More…,
+        the first first; never the alarm banner, the header or the tiles' numerals."""
+        self._fold_pending = False
+        central = self.centralWidget()
+        if central is None:
+            return
+        shown = [w for w in _banner_widgets(self.banners)
+                 if isinstance(w, Foldable) and w.isVisibleTo(self)]
+        spare = central.height() - central.minimumSizeHint().height()
+        # what else takes height: a banner unfolds again only once this has changed since
+        # it folded (so a cost measured a few pixels short can never make it flicker)
+        others = (central.height(), self.header.minimumSizeHint().height(),
+                  *(w.minimumSizeHint().height() if w.isVisibleTo(self) else -1
+                    for w in _banner_widgets(self.banners) if not isinstance(w, Foldable)))
+        if others != self._folded_for:
+            for w in reversed(shown):  # room again: the last folded unfolds first
+                if w.folded and w.unfold_cost() <= spare:
+                    spare -= w.unfold_cost()
+                    w.set_folded(False)
+        for w in shown:
+            if spare >= 0:
+                break
+            if not w.folded:
+                spare += w.unfold_cost()
+                w.set_folded(True)
+                self._folded_for = others
 
     def _follow_scale(self, w: QWidget) -> None:
         if isinstance(w, Scalable):
@@ -564,13 +627,18 @@ class MainWindow(QMainWindow):
         if scale != self.scale:
             self.scale = scale
             compact = scale == "compact"
-            self.vitals.pleth.setFixedHeight(46 if compact else 80)
-            self.vitals.trend.layout_widget.setMinimumHeight(90 if compact else 150)
+            self.vitals.pleth.setFixedHeight(40 if compact else 80)
+            # the trend gives way first (to the banners, the header's message), down to a
+            # strip; the tiles below their numerals' height never (VitalTile's floor)
+            self.vitals.trend.layout_widget.setMinimumHeight(TREND_MIN_PX[compact])
             # The trend's range buttons are not frequent actions: smaller on a low screen.
             self.vitals.trend.setStyleSheet(
                 "QPushButton { padding: 2px 10px; min-height: 22px; }" if compact else "")
             for w in self._scalable:
                 w.set_scale(scale)
+            for scroll in self._shared:  # the notes, checks and sign panes keep room
+                scroll.share = RIGHT_PANEL_SHARE if compact else None
+                scroll.updateGeometry()
             for tile in self.tiles():
                 self._size_tile(tile, NUMERAL_PX[scale])
         self._fit_to_width()
@@ -601,6 +669,10 @@ class MainWindow(QMainWindow):
 
     def _fit_to_width(self) -> None:
         """An optional panel steps aside when its column cannot hold it beside the others."""
+        if self.right_column.height() != self._shared_for:  # (a column's resize lands here)
+            self._shared_for = self.right_column.height()
+            for scroll in self._shared:
+                scroll.updateGeometry()
         for scroll, row in self._optional:
             col = row.parentWidget()
             if col is None:

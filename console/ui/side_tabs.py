@@ -86,13 +86,21 @@ class FitScroll(PageScroll):
         super().__init__(w, min_height)
         self._flexible = flexible_width
         self._keep = keep_in_view
+        # On a low screen the window sets this: the panel asks for at most this part of its
+        # column's height (the rest of it scrolls), so the tabs above it keep room to write.
+        self.share: float | None = None
         # never taller than its content: spare height goes to the trend and the tabs
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         w.installEventFilter(self)
+        if keep_in_view is not None:
+            keep_in_view.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
             self.updateGeometry()  # the panel's content changed size: so does this row
+        elif (watched is getattr(self, "_keep", None)  # (set after the page's first events)
+              and event.type() == QEvent.Type.EnabledChange):
+            self.updateGeometry()  # its main control on or off: asks for more or less
         return super().eventFilter(watched, event)
 
     def sizeHint(self) -> QSize:
@@ -100,7 +108,14 @@ class FitScroll(PageScroll):
         if w is None:
             return super().sizeHint()
         hint = w.sizeHint()
-        return QSize(hint.width() + self._bar(), hint.height())
+        h = hint.height()
+        least = self.minimumSizeHint().height()
+        if self._keep is not None and not self._keep.isEnabled():
+            h = min(h, least)  # nothing to do with it now (no session): its first row only
+        col = self.parentWidget()
+        if self.share is not None and col is not None and col.height() > 0:
+            h = min(h, max(least, int(col.height() * self.share)))
+        return QSize(hint.width() + self._bar(), h)
 
     def minimumSizeHint(self) -> QSize:
         w = self.widget()

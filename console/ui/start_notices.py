@@ -18,7 +18,15 @@ import re
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from console.core import start_notices
 from console.core.config import Config
@@ -26,11 +34,18 @@ from console.core.context import AppContext
 from console.ui import theme
 from console.ui.live_feed import LiveFeed
 from console.ui.shell import Shell
+from console.ui.status_line import OneLineLabel
 
 EDGE = "#2f4558"  # a muted steel blue: calm, and unlike any alarm colour
 INFO = "#8fb0cc"
 HEADING = "For the clinic admin:"
 GOT_IT = "Got it"
+MORE = "More…"
+
+
+def as_plain(note: str) -> str:
+    """The note on one line, as plain text (the `command` marks dropped)."""
+    return " ".join(note.replace("`", "").split())
 
 
 def as_html(note: str) -> str:
@@ -66,6 +81,21 @@ class StartNoticeBanner(QFrame):
         self.got_it.setStyleSheet("font-size: 17px; font-weight: bold;")
         self.got_it.setToolTip("This note is not shown again.")
         self.got_it.clicked.connect(lambda _=False: self.dismiss())
+        # On a low screen (compact scale) the note folds to one line with More…: the
+        # vitals' numerals keep their height (console/ui/main_window.py add_banner).
+        self.line = OneLineLabel("")
+        self.line.setStyleSheet(f"color: {theme.TEXT}; font-size: 17px;")
+        self.line.hide()
+        self.more = QPushButton(MORE)
+        self.more.setAutoDefault(False)
+        self.more.setMinimumSize(96, 36)
+        self.more.setStyleSheet("font-size: 16px;")
+        self.more.setToolTip("The whole note, in a window beside the vitals.")
+        self.more.clicked.connect(lambda _=False: self.show_whole())
+        self.more.hide()
+        self.folded = False
+        self.whole: QMessageBox | None = None
+        self.place: Callable[[QWidget], None] | None = None  # the shell's place_dialog
         self.count = QLabel("")
         self.count.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.count.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 14px;")
@@ -80,7 +110,10 @@ class StartNoticeBanner(QFrame):
         lay.setSpacing(12)
         lay.addWidget(mark, 0, Qt.AlignmentFlag.AlignTop)
         lay.addWidget(self.text, 1)
+        lay.addWidget(self.line, 1)
+        lay.addWidget(self.more)
         lay.addLayout(button)
+        self._lay = lay
         self.shown = ""
         self.refresh()
 
@@ -91,8 +124,57 @@ class StartNoticeBanner(QFrame):
                           f"&nbsp; {as_html(self.shown)}" if self.shown else "")
         more = len(notes) - 1
         self.count.setText(f"{more} more after it" if more else "")
-        self.count.setVisible(bool(more))
+        after = f"  ({more} more after it)" if more else ""
+        self.line.setText(f"{HEADING}  {as_plain(self.shown)}{after}" if self.shown else "")
+        self._show_fold()
         self.setVisible(bool(notes) and not self.locked())
+        if self.whole is not None and self.whole.isVisible():
+            if self.shown:  # Got it while the whole note was open: the next one there
+                self.whole.setText(as_plain(self.shown))
+            else:
+                self.whole.close()
+
+    def set_folded(self, on: bool) -> None:
+        """One line and More…, when the window has no room for the whole note above the
+        vitals (console/ui/main_window.py decides)."""
+        if on != self.folded:
+            self.folded = on
+            self._show_fold()
+
+    def unfold_cost(self) -> int:
+        """How many pixels higher the whole note is than its one line, at this width."""
+        m = self._lay.contentsMargins()
+        room = self.width() - 24 - 30 - 2 * self._lay.spacing() - self.got_it.minimumWidth()
+        whole = max(self.text.heightForWidth(max(room, 200)), 30,
+                    44 + (self.count.sizeHint().height() + 2 if self.count.text() else 0))
+        line = max(self.line.sizeHint().height(), 36, 30)
+        return max(0, whole + 12 - (line + m.top() + m.bottom()))
+
+    def _show_fold(self) -> None:
+        folded = self.folded
+        self.text.setVisible(not folded)
+        self.line.setVisible(folded)
+        self.more.setVisible(folded)
+        self.count.setVisible(bool(self.count.text()) and not folded)
+        self.got_it.setMinimumSize(120, 36 if folded else 44)
+        self._lay.setContentsMargins(12, 2 if folded else 6, 12, 2 if folded else 6)
+
+    def show_whole(self) -> None:
+        """More…: the whole note in a window of its own (not modal, placed clear of the
+        tiles and the alarm banner), so the banner stays one line."""
+        if not self.shown:
+            return
+        if self.whole is None:
+            box = QMessageBox(QMessageBox.Icon.Information, "For the clinic admin", "",
+                              QMessageBox.StandardButton.Close, self.window())
+            box.setWindowModality(Qt.WindowModality.NonModal)
+            box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.whole = box
+        self.whole.setText(as_plain(self.shown))
+        if self.place is not None:
+            self.place(self.whole)
+        self.whole.show()
+        self.whole.raise_()
 
     def dismiss(self) -> None:
         """Got it: this note is gone for good; the next, if any, is shown."""
@@ -109,6 +191,7 @@ class StartNotices:
         self.banner = StartNoticeBanner(
             ctx.config, lambda: people is not None and people.presence.locked)
         shell.add_banner(self.banner)
+        self.banner.place = shell.place_dialog
         self._people = people
         if people is not None:
             people.presence.changed.connect(self._presence)

@@ -56,6 +56,10 @@ ROOM_EXEMPT = "holdspace_room_exempt"
 # LOCK_KEEPS keeps its key (acknowledge alarms).
 LOCK_VISIBLE = "holdspace_lock_visible"
 LOCK_KEEPS = "holdspace_lock_keeps"
+# Inside a LOCK_VISIBLE widget, a part the lock's form must never cover (a vital sign's
+# tile); the rest of that widget (the pleth, the trend) may lie under the form on a small
+# screen. A LOCK_VISIBLE widget with no such part is never covered at all.
+LOCK_WHOLE = "holdspace_lock_whole"
 CLOCK_PX = 84  # the since-dose clock is larger still
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QKeyEvent, QKeySequence
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -50,6 +50,12 @@ StaffList = Callable[[], list[tuple[str, str]]]  # () -> [(name, role)] from the
 # Where to pick a protocol, for whichever case applies (no session, or one without).
 NO_PROTOCOL = ("No dosing protocol is open. Choose a protocol: Session ▸ Start session… "
                "(Ctrl+N), or for the session already open, at the top of the Checks tab.")
+
+
+WIDEST_DOSE = "112.5 mg"  # what the mg field must show whole
+LOCKED_TEXT = "LOCKED: gate  (F2)"  # short: the mg field beside it keeps its width
+LOCKED_TIP = ("Dosing is locked until the gate passes: every check answered and a recent "
+              "baseline (the Checks tab).")
 
 
 def _wall(t: float) -> str:
@@ -121,7 +127,9 @@ class DosePanel(QFrame):
         f.setPixelSize(28)
         f.setBold(True)
         self.mg.setFont(f)
-        self.mg.setMaximumWidth(130)
+        # a whole dose ("112.5 mg") shows, whatever the button beside it says
+        self.mg.setMinimumWidth(QFontMetrics(f).horizontalAdvance(WIDEST_DOSE) + 28)
+        self.mg.setMaximumWidth(self.mg.minimumWidth() + 20)
         self.mg.textChanged.connect(self._preview)
         self.mg.textChanged.connect(self._edited)
         self.mg.returnPressed.connect(self.record)
@@ -577,10 +585,10 @@ class DosePanel(QFrame):
             return
         self.record_button.setEnabled(True)
         locked = not day.dosing_allowed()
-        self.record_button.setText("LOCKED until the gate passes  (F2)"
-                                   if locked else
+        self.record_button.setText(LOCKED_TEXT if locked else
                                    ("Record booster  (F2)" if day.doses else
                                     "Record dose  (F2)"))
+        self.record_button.setToolTip(LOCKED_TIP if locked else "")
         total = day.cumulative_mg()
         per = f" ({total / day.weight_kg:.2f} mg/kg)" if day.weight_kg else ""
         voided = f" · {len(day.voided)} entered in error, not counted" if day.voided else ""

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 SWITCH_KEY = "Ctrl+U"
 LOCK_KEY = "Ctrl+L"
+CORNER_MAX_PX = 300  # "Signed in: <name> (Ctrl+U)" at most: a longer name ends in "…"
 _ACTIVITY = (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.Wheel,
              QEvent.Type.TouchBegin, QEvent.Type.TabletPress)
 
@@ -47,15 +48,27 @@ class AtKeyboard(QPushButton):
         self.setStyleSheet("QPushButton#atKeyboard { font-size: 14px; font-weight: bold; "
                            "padding: 1px 10px; min-height: 18px; margin-right: 8px; }")
         self.clicked.connect(lambda _=False: switch())
+        self.setMaximumWidth(CORNER_MAX_PX)
 
     def show_presence(self, p: Presence) -> None:
         a = p.active
-        # short: the menus and the disclaimer share the bar on a 1366-pixel screen
-        self.setText(f"Signed in: {a.label} ({SWITCH_KEY})" if a else
-                     f"Nobody signed in ({SWITCH_KEY})")
+        # short: the menus and the disclaimer share the bar on a 1366-pixel screen; a long
+        # name ends in "…" (whole in the tooltip) rather than push Help off the bar
+        if a is None:
+            self.setText(f"Nobody signed in ({SWITCH_KEY})")
+        else:
+            self.ensurePolished()  # its style sheet's font and padding, to measure with
+            metrics = self.fontMetrics()
+            full = f"Signed in: {a.label} ({SWITCH_KEY})"
+            self.setText(full)
+            chrome = self.sizeHint().width() - metrics.horizontalAdvance(full)
+            room = (CORNER_MAX_PX - chrome
+                    - metrics.horizontalAdvance(f"Signed in:  ({SWITCH_KEY})"))
+            name = metrics.elidedText(a.label, Qt.TextElideMode.ElideRight, room)
+            self.setText(f"Signed in: {name} ({SWITCH_KEY})")
         others = [m.label for m in p.team if a is None or m.id != a.id]
         self.setToolTip("At the keyboard: everything is recorded under "
-                        f"{a.name if a else 'nobody'}."
+                        f"{a.label if a else 'nobody'}."
                         + (f" Also signed in: {', '.join(others)}." if others else ""))
 
 

@@ -28,8 +28,14 @@ from console.ui.room_overlay import rect_in
 
 LOCK_VISIBLE = theme.LOCK_VISIBLE  # a widget property: stays in sight when locked
 LOCK_KEEPS = theme.LOCK_KEEPS  # an action property: its key still works when locked
+LOCK_WHOLE = theme.LOCK_WHOLE  # a part of a visible widget the form never covers (a tile)
 _TYPING = (QEvent.Type.KeyPress, QEvent.Type.KeyRelease, QEvent.Type.ShortcutOverride,
            QEvent.Type.InputMethod)
+
+LONG_HINT = ("The vitals, the alarms and the dose timer stay on screen. To silence an alarm, "
+             "press Acknowledge on the alarm banner (F4) — choose your name and type your PIN "
+             "below first to be named in the record.")
+SHORT_HINT = "Silence an alarm: Acknowledge (F4) on its banner."
 
 
 def visible_widgets(root: QWidget) -> list[QWidget]:
@@ -46,10 +52,7 @@ class LockScreen(QWidget):
         self.box.setObjectName("lockBox")
         self.heading = QLabel("Screen locked")
         self.heading.setStyleSheet(f"color: {theme.TEXT}; font-size: 34px; font-weight: bold;")
-        self.hint = QLabel("The vitals, the alarms and the dose timer stay on screen. To "
-                           "silence an alarm, press Acknowledge on the alarm banner (F4) — "
-                           "choose your name and type your PIN below first to be named in "
-                           "the record.")
+        self.hint = QLabel(LONG_HINT)
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 17px;")
         self.unlock = PinPanel("Unlock", cancel=None)
@@ -66,6 +69,7 @@ class LockScreen(QWidget):
         lay.addStretch(1)
         self._disabled: list[QAction] = []
         self._hidden: list[QWidget] = []
+        self._fitted_for: tuple[object, ...] | None = None
         self._follow = QTimer(self)  # the holes follow an alarm banner that comes and goes
         self._follow.setInterval(250)
         self._follow.timeout.connect(self.fit)
@@ -79,7 +83,9 @@ class LockScreen(QWidget):
 
     def show_unlock(self, people: Sequence[Account], chosen: str | None,
                     heading: str = "Screen locked") -> None:
+        self._compact(False)
         self.heading.setText(heading)
+        self.heading.show()
         self.first_admin.hide()
         self.unlock.show()
         self.hint.show()
@@ -88,6 +94,7 @@ class LockScreen(QWidget):
         self.unlock.pin.setFocus()
 
     def show_first_admin(self) -> None:
+        self._compact(False)
         self.heading.setText("Welcome")
         self.unlock.hide()
         self.hint.hide()
@@ -146,30 +153,25 @@ class LockScreen(QWidget):
         return [rect_in(w, self.window_) for w in visible_widgets(self.window_)]
 
     def fit(self) -> None:
-        """Cover the window but the holes; the form sits where no hole is (beside the vitals,
-        below the banner and timer), and is never cut by a hole: if the screen has no such
-        place, the form covers what it must and is whole."""
+        """Cover the window but the holes; the form sits where it covers no vital sign's
+        tile, no alarm banner and no dose timer: beside the vitals where there is room,
+        else over the trend or the right column (a 1366×768 laptop), with a shorter hint
+        if it must. Only a screen with no such place at all has the form over the least of
+        them, low and right; the form is never cut."""
         self.setGeometry(self.window_.rect())
         holes = self.holes()
-        area = self.rect()
-        wide = [r for r in holes if r.width() >= area.width() * 0.8]  # banner rows
-        narrow = [r for r in holes if r.width() < area.width() * 0.8]  # vitals, timer
-        top = max((r.bottom() for r in wide), default=area.top())
-        beside = max((r.right() for r in narrow if r.bottom() > top), default=area.left())
-        free = QRect(beside + 24, top + 24, area.right() - beside - 48, area.bottom() - top - 48)
-        if free.width() < 420 or free.height() < 300:
-            below = max((r.bottom() for r in holes), default=area.top())
-            free = QRect(24, below + 24, area.width() - 48, area.bottom() - below - 48)
-        if free.width() < 420 or free.height() < 300:  # a small screen: at the bottom right
-            free = QRect(area.width() // 2, area.height() // 3, area.width() // 2 - 24,
-                         area.height() * 2 // 3 - 24)
-        want = self.box.sizeHint()
-        w = min(max(want.width(), 480), free.width(), 640)
-        # Never squeezed below what it needs to be read: on a small screen it rises (over the
-        # trend, or a tile's corner on the first run) rather than cram its fields together.
-        h = min(area.height() - 24, max(want.height(), self.box.minimumSizeHint().height()))
-        y = max(12, min(free.top(), area.bottom() - h - 12))
-        self.box.setGeometry(free.left() + (free.width() - w) // 2, y, w, h)
+        key = (self.width(), self.height(), tuple(r.getRect() for r in holes),
+               self.hint.isVisibleTo(self), self.first_admin.isVisibleTo(self),
+               self.heading.text(), self.box.minimumSizeHint().height())
+        if key != self._fitted_for:  # at 4 Hz while locked: measured when something moved
+            self._fitted_for = key
+            self._compact(False)
+            spot = self._place(holes)
+            if spot is None:
+                self._compact(True)
+                spot = self._place(holes) or self._anywhere()
+            self.box.setGeometry(spot)
+            self._fitted_for = (*key[:-1], self.box.minimumSizeHint().height())
         region = QRegion(self.rect())
         for r in holes:
             region -= QRegion(r)
@@ -177,6 +179,79 @@ class LockScreen(QWidget):
         if region != self.mask():
             self.setMask(region)
         self.raise_()
+
+    def never_covered(self, holes: list[QRect]) -> list[QRect]:
+        """The tiles (LOCK_WHOLE), and every hole that has none of them inside."""
+        whole = [rect_in(w, self.window_) for w in self.window_.findChildren(QWidget)
+                 if w.property(LOCK_WHOLE) and w.isVisible()]
+        return whole + [h for h in holes if not any(h.intersects(r) for r in whole)]
+
+    def _compact(self, on: bool) -> None:
+        """A small screen: the short hint, a smaller heading, less space between."""
+        text = SHORT_HINT if on else LONG_HINT
+        if self.hint.text() == text:
+            return
+        self.hint.setText(text)
+        self.heading.setStyleSheet(f"color: {theme.TEXT}; font-size: {26 if on else 34}px; "
+                                   "font-weight: bold;")
+        # the first run's form has its own title: "Welcome" above it is left out
+        self.heading.setVisible(not (on and self.first_admin.isVisibleTo(self)))
+        self.first_admin.set_compact(on)
+        lay = self.box.layout()
+        if lay is not None:
+            lay.setSpacing(6 if on else 14)
+            lay.activate()
+
+    def _size(self) -> list[tuple[int, int]]:
+        """The form's (width, height) to try: its comfortable width, then its least."""
+        want, least = self.box.sizeHint(), self.box.minimumSizeHint()
+        lay = self.box.layout()
+        out = []
+        for w in dict.fromkeys((min(max(want.width(), 480), 640), max(least.width(), 360))):
+            if w > self.width() - 24:
+                continue
+            h = lay.heightForWidth(w) if lay is not None and lay.hasHeightForWidth() else -1
+            out.append((w, min(self.height() - 24, max(h, want.height() if h < 0 else 0,
+                                                       least.height()))))
+        return out
+
+    def _place(self, holes: list[QRect]) -> QRect | None:
+        """Where the form covers no tile, alarm banner or timer: beside the vitals under the
+        banners (a large screen), else over the trend or the right column, right and low."""
+        area = self.rect()
+        keep = self.never_covered(holes)
+        wide = [r for r in holes if r.width() >= area.width() * 0.8]  # banner rows
+        narrow = [r for r in holes if r.width() < area.width() * 0.8]  # vitals, timer
+        top = max((r.bottom() for r in wide), default=area.top())
+        beside = max((r.right() for r in narrow if r.bottom() > top), default=area.left())
+        free = QRect(beside + 24, top + 24, area.right() - beside - 48, area.bottom() - top - 48)
+        sizes = self._size()
+        for w, h in sizes:
+            if free.width() >= w and free.height() >= h:
+                return QRect(free.left() + (free.width() - w) // 2, free.top(), w, h)
+        # else: the edges of what must stay in sight are the only places worth trying
+        best: tuple[tuple[int, int, int], QRect] | None = None
+        for w, h in sizes:
+            xs = {area.right() - 12 - w + 1, 12, *(k.right() + 12 for k in keep)}
+            ys = {area.bottom() - 12 - h + 1, 12, *(k.bottom() + 8 for k in keep)}
+            for x in xs:
+                for y in ys:
+                    r = QRect(x, y, w, h)
+                    if not area.adjusted(8, 8, -8, -8).contains(r):
+                        continue
+                    if any(r.intersects(k) for k in keep):
+                        continue
+                    score = (sum(_overlap(r, o) for o in holes), -x, -y)
+                    if best is None or score < best[0]:
+                        best = (score, r)
+            if best is not None:
+                return best[1]
+        return None
+
+    def _anywhere(self) -> QRect:
+        """A screen with no clean place: low and right, over the least it can."""
+        w, h = next(iter(self._size()), (self.width() - 24, self.height() - 24))
+        return QRect(self.width() - 12 - w, max(12, self.height() - 12 - h), w, h)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
@@ -208,3 +283,8 @@ class LockScreen(QWidget):
             self.first_admin.name.setFocus()
         else:
             self.unlock.pin.setFocus()
+
+
+def _overlap(a: QRect, b: QRect) -> int:
+    r = a.intersected(b)
+    return r.width() * r.height() if r.isValid() else 0

@@ -26,6 +26,7 @@ from console.ui import theme
 TITLE_CSS = f"color: {theme.TEXT}; font-size: 26px; font-weight: bold;"
 DETAIL_CSS = f"color: {theme.TEXT_DIM}; font-size: 17px;"
 FIELD_CSS = "font-size: 24px; padding: 8px; min-height: 40px;"
+COMPACT_FIELD_CSS = "font-size: 22px; padding: 4px; min-height: 34px;"
 BUTTON_CSS = "font-size: 20px; font-weight: bold; min-height: 48px; padding: 6px 18px;"
 
 
@@ -164,12 +165,13 @@ class FirstAdminPanel(QFrame):
         also = QLabel("Also works in the treatment room as:")
         also.setStyleSheet(DETAIL_CSS)
         self.roles: dict[Role, QCheckBox] = {}
-        row = QVBoxLayout()
+        self.detail = detail
+        self._roles = QVBoxLayout()
         for r in (Role.PRESCRIBER, Role.MEDICAL_MONITOR, Role.THERAPIST):
             box = QCheckBox(r.label)
             box.setStyleSheet("font-size: 17px;")
             self.roles[r] = box
-            row.addWidget(box)
+            self._roles.addWidget(box)
         self.pin = pin_field("PIN (at least 4 digits)")
         self.pin.setObjectName("pin")
         self.again = pin_field("The same PIN again")
@@ -187,10 +189,22 @@ class FirstAdminPanel(QFrame):
         lay.setSpacing(10)
         for w in (title, detail, self.name, self.credentials, also):
             lay.addWidget(w)
-        lay.addLayout(row)
+        lay.addLayout(self._roles)
         for w in (self.pin, self.again, self.message):
             lay.addWidget(w)
         lay.addWidget(self.go, 0, Qt.AlignmentFlag.AlignRight)
+
+    def set_compact(self, on: bool) -> None:
+        """A small screen (the lock's form beside the vitals): the sentence under the title
+        left out, the fields less tall, less space between; every field stays."""
+        self.detail.setVisible(not on)
+        for f in (self.name, self.credentials, self.pin, self.again):
+            f.setStyleSheet(COMPACT_FIELD_CSS if on else FIELD_CSS)
+        lay = self.layout()
+        if lay is not None:
+            lay.setContentsMargins(24, 12 if on else 20, 24, 12 if on else 20)
+            lay.setSpacing(4 if on else 10)
+            lay.activate()
 
     def refused(self, why: str) -> None:
         self.pin.clear()

@@ -40,6 +40,7 @@ class VitalTile(QFrame):
                  parent: QWidget | None = None, value_px: int = theme.NUMERAL_PX) -> None:
         super().__init__(parent)
         self.setObjectName("panel")
+        self.setProperty(theme.LOCK_WHOLE, True)  # the lock's form never lies over a tile
         self.colour = colour
         self.stale_after = stale_after
         self.alarm: str | None = None
@@ -56,7 +57,7 @@ class VitalTile(QFrame):
         self.title = QLabel(title)
         self.unit = QLabel(unit)
         self.value = QLabel("---")
-        self.value_px = value_px
+        self._value_px = value_px
         self._style_key: tuple[object, ...] | None = None  # what the style sheets now show
         self._shown: tuple[object, ...] | None = None  # what `refresh` last put on the labels
         self._fit_for: tuple[str, int, int] | None = None  # (text, width) `_fit` was measured for
@@ -75,6 +76,26 @@ class VitalTile(QFrame):
         lay.addWidget(self.value)
         lay.addWidget(self.detail)
         self._restyle(stale=True)
+        self._hold_numeral_height()
+
+    @property
+    def value_px(self) -> int:
+        return self._value_px
+
+    @value_px.setter
+    def value_px(self, px: int) -> None:
+        self._value_px = px
+        self._hold_numeral_height()
+
+    def _hold_numeral_height(self) -> None:
+        """The numerals' line is the tile's floor: however many banners are shown, the
+        layout takes height from the trend and the banners that fold, never from this."""
+        from PySide6.QtGui import QFont, QFontMetrics
+
+        f = QFont(self.value.font())
+        f.setPixelSize(max(self._value_px, theme.NUMERAL_MIN_PX))
+        f.setBold(True)
+        self.value.setMinimumHeight(QFontMetrics(f).height())
 
     def set_value(self, text: str | None, t: float | None, quality: Quality, source: str,
                   extra: str | None = None, stale_after: float | None = None,
