@@ -367,3 +367,32 @@ def test_extend_by_key_and_by_button_adds_the_programs_minutes(qtbot, db_path, c
         window.close()
         feed.stop()
         running.stop()
+
+
+def test_the_panel_touches_no_label_while_nothing_it_shows_changes(tmp_path, qtbot, themed):
+    """The panel refreshes 10 times a second; with the music stopped nothing it shows
+    changes, so no label's tooltip is set again or its layout redone (each re-elided and
+    re-laid-out text: the panel's share of an idle console's CPU). A change shows at once."""
+    from PySide6.QtCore import QEvent, QObject
+
+    with music_rig(tmp_path, GuiPoster()) as r:
+        _host, panel, _setting, _sc = _room(tmp_path, qtbot, r)
+        changes = [0]
+
+        class Count(QObject):
+            def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
+                if ev.type() == QEvent.Type.ToolTipChange:
+                    changes[0] += 1
+                return False
+
+        counter = Count()
+        for label in (panel.track, panel.phase):
+            label.installEventFilter(counter)
+        panel.refresh()
+        changes[0] = 0
+        for _ in range(10):
+            panel.refresh()
+        assert changes[0] == 0
+        r.music.set_volume(r.music.volume - 10)
+        panel.refresh()
+        assert panel.vol_label.text() == str(r.music.volume)

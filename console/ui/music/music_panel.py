@@ -8,7 +8,7 @@ nothing blinks. The panel only shows and forwards; `MusicController` does and re
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
@@ -126,6 +126,7 @@ class MusicPanel(QFrame):
         self._intention = intention or (lambda: "")
         self._return_index = music.program.index_of(return_phase)
         self._room = False
+        self._shown: object = None  # what refresh last put on screen
 
         self.title = QLabel("MUSIC")
         self.phase = QLabel("")
@@ -260,7 +261,18 @@ class MusicPanel(QFrame):
         self.message.setVisible(bool(text))
 
     def refresh(self) -> None:
+        """Show what plays. Called 10 times a second: when nothing shown has changed (to the
+        second) no label is touched — eliding and tooltips on every tick were the panel's
+        share of an idle console's CPU."""
         np_ = self.music.now_playing()
+        shown = (replace(np_, position_s=int(np_.position_s),
+                         phase_elapsed_s=int(np_.phase_elapsed_s)),
+                 self.music.available, self.music.program.name, self._room, self.scale,
+                 self._intention(), self.volume.isSliderDown(), self.track.width(),
+                 self.phase.width())
+        if shown == self._shown:
+            return
+        self._shown = shown
         st = np_.state
         if np_.phase is not None:
             planned = (f" · {_mmss(np_.phase_elapsed_s)} of {_mmss(np_.phase_planned_s)}"
