@@ -13,10 +13,12 @@ too (`rss_slope_incl_backup_mb_per_h`).
 
 What is per reading and what is per wall second, so the 40x figure reads right: the arrays
 that keep a session's values (trend, timeline, check times) grow per reading, as live; the
-writer commits every 0.25 s and links the readings into the hash chain every 60 s of wall
-time (console/store/chain.py), so here each commit holds 40x the rows and each chain link
-covers 40 session minutes, not one (the link is hashed in chunks, so it costs no more memory
-than a live one); the start-up backup, Qt's pooled threads (retired after 30 s idle), the
+writer commits every 0.25 s of wall time, so here each commit holds 40x the rows; the hash
+chain (console/store/chain.py) links the readings once a minute live, and the bench sets the
+writer's link interval to a session minute too (1.5 s of wall time at 40x), so each link
+covers the rows a live one does (a link over 40 session minutes built a 40x larger batch
+and raised the allocator's high-water mark by about 1.3 MB per session hour). The start-up
+backup, Qt's pooled threads (retired after 30 s idle), the
 trend's 1 s redraw and the pleth's 26 frames a second are wall-time too. Steps that come
 every minute of wall time are the chain, not the session.
 
@@ -26,6 +28,7 @@ every minute of wall time are the chain, not the session.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import resource
 import sys
@@ -67,12 +70,60 @@ def _slope(points: list[tuple[float, float]]) -> float:
             / sum((h - mh) ** 2 for h, _ in points))
 
 
-def soak(hours: float, speed: float) -> dict[str, Any]:
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+def _mallinfo() -> dict[str, float]:
+    """glibc's own account, MB: arena (heap pages held), uordblks (in use there), fordblks
+    (free there), hblkhd (big blocks mapped on their own). Empty elsewhere than glibc."""
+    try:
+        libc = ctypes.CDLL(None)
+        f = libc.mallinfo2
+    except (OSError, AttributeError):
+        return {}
+    f.restype = _MallInfo2
+    m = f()
+    return {k: getattr(m, k) / 2**20 for k in ("arena", "uordblks", "fordblks", "hblkhd")}
+
+
+def _sqlite_used() -> float:
+    """MB the SQLite library holds now (page caches of every connection, statements)."""
+    import sqlcipher3._sqlite3 as lib_module
+
+    lib = ctypes.CDLL(lib_module.__file__)
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+    return float(lib.sqlite3_memory_used()) / 2**20
+
+
+def _detail(window: Any, running: Any) -> dict[str, float]:
+    """Where the memory is, MB: the allocator's account, Python's blocks, and the arrays
+    that keep the session's values (shown history, timeline, dose day's check times)."""
+    from console.ui.dosing.dose_panel import DosePanel
+    from console.ui.notes.timeline import Timeline
+
+    d = _mallinfo()
+    d["sqlite"] = _sqlite_used()
+    d["py_blocks_mb"] = sys.getallocatedblocks() * 64 / 2**20  # rough: blocks x 64 B
+    d["shown_arrays"] = running.ctx.shown.nbytes / 2**20  # the trend's and live timeline's
+    d["timeline_own"] = sum(tl._own.nbytes for tl in window.findChildren(Timeline)) / 2**20
+    arrays = 0
+    for panel in window.findChildren(DosePanel)[:1]:
+        values = panel.day.values if panel.day is not None else {}
+        arrays += sum(t._a.nbytes for t in values.values())
+    d["check_times"] = arrays / 2**20
+    return d
+
+
+def soak(hours: float, speed: float, detail: bool = False) -> dict[str, Any]:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from console.app import build_window, start_core
     from console.core.config import Config, DeviceConfig
+    from console.store.chain import DIGEST_INTERVAL_S
     from console.ui import theme
     from devices.drivers import get_driver
     from devices.physiology import Physiology
@@ -83,6 +134,7 @@ def soak(hours: float, speed: float) -> dict[str, Any]:
     theme.apply_theme(app)
     clock = FastClock(speed)
     samples: list[tuple[float, float]] = []  # (session hours, RSS MB)
+    details: list[tuple[float, dict[str, float]]] = []
     wall0 = time.monotonic()
     backup_h = [0.0]  # session hours when the start-up backup is surely done
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,6 +145,9 @@ def soak(hours: float, speed: float) -> dict[str, Any]:
                              config=Config(path=data / "workstation.json"), data_dir=data,
                              clock=clock)
         staff_at_console(running)
+        # One chain link per session minute, as live (see the docstring).
+        running.ctx.writer.digest_interval = DIGEST_INTERVAL_S / speed
+        running.ctx.writer._digest_at = time.monotonic() + DIGEST_INTERVAL_S / speed
         window, feed = build_window(running)
         window.resize(1920, 1080)
         window.show()
@@ -102,6 +157,8 @@ def soak(hours: float, speed: float) -> dict[str, Any]:
         def sample() -> None:
             h = (clock.now() - t0) / 3600
             samples.append((h, rss_mb()))
+            if detail:
+                details.append((h, _detail(window, running)))
             if not backup_h[0] and time.monotonic() - wall0 >= BACKUP_DONE_S:
                 backup_h[0] = h
             if h >= hours:
@@ -120,7 +177,14 @@ def soak(hours: float, speed: float) -> dict[str, Any]:
         running.stop()
         sim.stop()
     fit = [(h, m) for h, m in samples if h >= max(0.5, backup_h[0] or 0.5)]
-    return {
+    out: dict[str, Any] = {}
+    if details:
+        start = fit[0][0]
+        keys = details[0][1].keys()
+        out["detail_slopes_mb_per_h"] = {
+            k: round(_slope([(h, d[k]) for h, d in details if h >= start]), 3) for k in keys}
+        out["detail_end_mb"] = {k: round(v, 2) for k, v in details[-1][1].items()}
+    return out | {
         "hours": round(samples[-1][0], 2), "speed": speed, "readings": rows,
         "rss_slope_mb_per_h": round(_slope(fit), 2),
         "rss_slope_incl_backup_mb_per_h": round(_slope([s for s in samples if s[0] >= 0.5]), 2),
@@ -136,10 +200,12 @@ def main() -> int:
     ap.add_argument("--hours", type=float, default=2.5, help="session hours to run")
     ap.add_argument("--speed", type=float, default=40.0, help="session seconds per wall second")
     ap.add_argument("--json", help="also write the result here")
+    ap.add_argument("--detail", action="store_true",
+                    help="also the slope of each part: allocator, Python, the value arrays")
     a = ap.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("HOLDSPACE_AUDIO", "dummy")
-    r = soak(a.hours, a.speed)
+    r = soak(a.hours, a.speed, a.detail)
     print(f"{r['hours']:.1f} session hours at {a.speed:g}x ({r['readings']} readings stored): "
           f"RSS grows {r['rss_slope_mb_per_h']:.2f} MB per session hour from "
           f"{r['fit_from_h']:.2f} h ({r['rss_slope_incl_backup_mb_per_h']:.2f} from 0.5 h) "

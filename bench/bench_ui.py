@@ -232,7 +232,7 @@ def redraw(hours: float, repeat: int = 7) -> dict[str, Any]:
     app.processEvents()
     ours = []
     for _ in range(repeat):
-        chart._dirty = True  # as after new data: every curve is given its arrays again
+        chart._drawn_version = -1  # as after new data: every curve is given its arrays again
         start = time.perf_counter()
         chart.redraw()
         chart.layout_widget.grab()

@@ -9,6 +9,7 @@ import random
 import numpy as np
 
 from console.core.dosing.checks import Times
+from console.core.growth import GROW_MAX
 
 
 def test_times_stay_in_order_as_a_sorted_list_would() -> None:
@@ -30,5 +31,5 @@ def test_times_grow_by_at_most_grow_max_once_long() -> None:
     times = Times()
     for i in range(8 * 3600):  # a parameter sent every second for eight hours
         times.add(float(i))
-        assert len(times._a) - len(times) <= max(Times.GROW_MAX, 256)
+        assert len(times._a) - len(times) <= GROW_MAX
     assert list(times[-3:]) == [28797.0, 28798.0, 28799.0]

@@ -107,3 +107,20 @@ def test_manual_vitals_are_stored_as_manual_readings_with_clear_errors(core: Cor
     assert [e.payload["summary"] for e in core.events("vitals.manual")] == [
         "Manual vitals: BP 128/82, HR 70"]
     assert day.gate().baseline["sys"] == 128
+
+
+def test_only_the_kinds_the_protocol_checks_keep_their_times(core: Core) -> None:
+    """HR and SpO2 every second would keep 8 bytes a second each for a check no rule of
+    this protocol asks for; the BP the 40-minute check asks for is kept and satisfies it."""
+    day = core.start("esketamine-rems")
+    ready(day)
+    dose = day.give_dose("56")
+    assert "bp" in day.asked and "hr" not in day.asked and "spo2" not in day.asked
+    t = core.clock.now()
+    for s in range(600):
+        day.readings([reading(t + s, "hr", 70), reading(t + s, "spo2", 97)])
+    day.readings(bp(dose.t + 41 * MIN, 128, 80))
+    assert set(day.values) == {"bp"} and day.values["bp"][-1] == dose.t + 41 * MIN
+    core.clock.advance(42 * MIN)
+    bp_check = next(c for c in day.checks() if c.label.startswith("BP about 40"))
+    assert bp_check.state == "done" and bp_check.done_at == pytest.approx(dose.t + 41 * MIN)

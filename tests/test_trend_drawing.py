@@ -8,7 +8,8 @@ import math
 import numpy as np
 from pytestqt.qtbot import QtBot
 
-from console.ui.vitals.trend_chart import GAP_SECONDS, Series, TrendChart, in_view
+from console.core.vitals.shown_history import Track
+from console.ui.vitals.trend_chart import GAP_SECONDS, TrendChart, in_view
 from devices import mdc
 from devices.reading import Reading
 
@@ -16,12 +17,12 @@ HR = mdc.MDC_ECG_HEART_RATE
 
 
 def test_in_view_keeps_spikes_and_gaps_at_any_zoom() -> None:
-    s = Series()
+    s = Track()
     for second in range(28_800):
         if not 12_000 < second < 13_000:  # the link was lost for 1000 s
-            s.append(float(second), 190.0 if second == 5000 else 70.0)
+            s.add(float(second), 190.0 if second == 5000 else 70.0)
     t, v = s.arrays()
-    x, y = in_view(t, v, 0.0, 28_800.0, 1000)
+    x, y = in_view(t, v, 0.0, 28_800.0, 1000, GAP_SECONDS)
     assert len(x) <= 3 * 1000 + 2
     assert np.nanmax(y) == 190.0 and np.nanmin(y) == 70.0
     breaks = x[np.isnan(y)]
@@ -29,24 +30,28 @@ def test_in_view_keeps_spikes_and_gaps_at_any_zoom() -> None:
     drawn = x[~np.isnan(y)]
     assert not ((drawn > 12_001) & (drawn < 13_000)).any(), "nothing drawn inside the gap"
     # zoomed in: every point in view, one either side
-    x, y = in_view(t, v, 100.0, 200.0, 1000)
+    x, y = in_view(t, v, 100.0, 200.0, 1000, GAP_SECONDS)
     assert x[0] == 99.0 and x[-1] == 201.0 and len(x) == 103 and not np.isnan(y).any()
+    # zoomed in across the gap: the points either side, and a break between them
+    x, y = in_view(t, v, 11_990.0, 13_010.0, 1000, GAP_SECONDS)
+    assert np.isnan(y).sum() == 1 and x[np.isnan(y)][0] == 12_000.001
 
 
-def test_history_goes_in_front_of_live_points_with_its_gaps() -> None:
-    s = Series()
-    s.append(1000.0, 80.0)
-    s.append(1001.0, 81.0)
+def test_history_goes_in_front_of_live_points_and_breaks_where_it_went_silent() -> None:
+    s = Track()
+    s.add(1000.0, 80.0)
+    s.add(1001.0, 81.0)
     hist_t = np.array([10.0, 11.0, 12.0, 100.0, 101.0, 1000.0])
     s.put_before(hist_t, np.array([60.0, 61.0, 62.0, 63.0, 64.0, 99.0]))
     t, v = s.arrays()
-    finite = ~np.isnan(v)
-    assert t[finite].tolist() == [10.0, 11.0, 12.0, 100.0, 101.0, 1000.0, 1001.0]
-    assert v[finite].tolist() == [60.0, 61.0, 62.0, 63.0, 64.0, 80.0, 81.0]
-    assert np.isnan(v).sum() == 2  # 12 -> 100 and 101 -> 1000 are gaps longer than GAP_SECONDS
-    assert (np.diff(t) > 0).all()
-    s.append(1001.0 + GAP_SECONDS + 1, 82.0)  # live data goes on after it
-    assert s.arrays()[1][-1] == 82.0 and math.isnan(s.arrays()[1][-2])
+    assert t.tolist() == [10.0, 11.0, 12.0, 100.0, 101.0, 1000.0, 1001.0]
+    assert v.tolist() == [60.0, 61.0, 62.0, 63.0, 64.0, 80.0, 81.0], "live wins at 1000"
+    x, y = in_view(t, v, 0.0, 2000.0, 1000, GAP_SECONDS)
+    assert np.isnan(y).sum() == 2  # 12 -> 100 and 101 -> 1000 are gaps longer than GAP_SECONDS
+    assert (np.diff(x) > 0).all()
+    s.add(1001.0 + GAP_SECONDS + 1, 82.0)  # live data goes on after it
+    x, y = in_view(*s.arrays(), 0.0, 2000.0, 1000, GAP_SECONDS)
+    assert y[-1] == 82.0 and math.isnan(y[-2])
 
 
 def test_a_whole_session_is_drawn_at_pixel_resolution(qtbot: QtBot) -> None:

@@ -13,6 +13,7 @@ from console.core.ducking import Ducking
 from console.core.people.service import PeopleService
 from console.core.saving import Post
 from console.core.session import SessionService
+from console.core.vitals.shown_history import ShownHistory
 from console.store import engine
 from console.store.writer import StoreWriter
 
@@ -39,4 +40,7 @@ class AppContext:
     # (console/app.py wire_store_messages). Until then (no window: the headless recorder,
     # core tests) a call runs at once on the caller's thread.
     post: Post = field(default=run_here)
+    # What the screen shows of the open session's values, kept once for the trend and the
+    # live timeline (console/core/vitals/shown_history.py).
+    shown: ShownHistory = field(default_factory=ShownHistory)
 

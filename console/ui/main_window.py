@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
         self.banners.setContentsMargins(0, 0, 0, 0)
         self.banners.setSpacing(4)
         self.vitals = VitalsStrip(shown_source=ctx.hub.shown_source,
-                                  stale_after=ctx.hub.stale_after)
+                                  stale_after=ctx.hub.stale_after, history=ctx.shown)
         self.side_tabs = SideTabs()
         self.side_tabs.hide()
 

@@ -16,18 +16,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from console.core.dosing.templates import CheckRule
+from console.core.growth import grown
 
 
 class Times(Sequence[float]):
     """Value times in order, in a growing float64 array: a parameter sent every second is
     28 800 times in 8 hours, 8 bytes each here instead of a Python float and a list slot
-    (~32 bytes) each, which grew the console by ~0.35 MB per session hour. The array doubles
-    while small, then grows by GROW_MAX times at a time (not to twice an 8-hour session)."""
-
-    GROW_MAX = 4096  # a little over an hour of a parameter sent every second
+    (~32 bytes) each. It grows as the shown history does (`console/core/growth.py`)."""
 
     def __init__(self) -> None:
-        self._a = np.empty(256)
+        self._a = np.empty(0)
         self._n = 0
 
     def __len__(self) -> int:
@@ -38,8 +36,7 @@ class Times(Sequence[float]):
 
     def add(self, t: float) -> None:
         """One more time, kept in order (most come in order: appended)."""
-        if self._n == len(self._a):
-            self._a = np.concatenate([self._a, np.empty(min(len(self._a), self.GROW_MAX))])
+        self._a = grown(self._a, self._n, self._n + 1)
         if self._n and t < self._a[self._n - 1]:
             i = bisect.bisect_right(self, t)
             self._a[i + 1 : self._n + 1] = self._a[i : self._n].copy()
@@ -53,8 +50,8 @@ class Times(Sequence[float]):
         merged = np.sort(np.concatenate([self._a[: self._n], np.fromiter(ts, dtype=float)]),
                          kind="stable")
         self._n = len(merged)
-        self._a = np.concatenate([merged, np.empty(max(256, min(self._n // 2,
-                                                                self.GROW_MAX)))])
+        self._a = merged
+
 
 MAX_OCCURRENCES = 60  # per rule; a safety net for a tiny `every_minutes`
 

@@ -106,6 +106,9 @@ class DoseDay:
         self.answers: dict[str, Any] = {}
         self.latest: dict[str, Reading] = {}
         self.values: dict[str, checks_mod.Times] = {}  # value times, per check kind
+        # Only the kinds this protocol checks keep their times: HR or SpO2 sent every second
+        # would otherwise keep 8 bytes a second for a check no rule asks for.
+        self.asked = frozenset(rule.what for rule in template.checks)
         self.doses: list[GivenDose] = []
         self.dose_events: dict[str, Event] = {}
         self.voided: set[str] = set()
@@ -160,7 +163,7 @@ class DoseDay:
             if not ok.any():
                 continue
             kind = CHECK_OF_PARAM.get(param)
-            if kind:
+            if kind in self.asked:
                 self._times(kind).extend(s.t[ok])
             newest[param] = max(newest.get(param, -math.inf), float(s.t[ok][-1]))
         cutoff = self.now() - REPLAY_S
@@ -262,7 +265,7 @@ class DoseDay:
     def _take(self, readings: list[Reading]) -> None:
         for r in self._take_latest(readings):
             kind = CHECK_OF_PARAM.get(PARAM_OF_CODE[mdc.canonical(r.code)])
-            if kind:
+            if kind in self.asked:
                 self._times(kind).add(r.t)
 
     def _times(self, kind: str) -> checks_mod.Times:

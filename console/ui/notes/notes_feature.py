@@ -51,7 +51,7 @@ class NotesFeature:
                               custom_measures=dict(settings.measures))
         self.pane = NotePane(self.notes, self._staff, tags=tags, own_shortcuts=False,
                              default_author=lambda: ctx.sessions.author)
-        self.timeline = Timeline(ctx.reader)
+        self.timeline = Timeline(ctx.reader, shown=ctx.shown)
         self.staff_editor: StaffEditor | None = None
         self.course_view: CourseView | None = None
         self._course_logged: int | None = None  # the patient whose course was last logged

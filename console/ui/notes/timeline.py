@@ -9,7 +9,6 @@ vitals chart and the note there.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,13 +31,13 @@ from PySide6.QtWidgets import (
 from console.core.event_kinds import Kind, by_text, kind_label
 from console.core.people.roles import permission_for_kind
 from console.core.session_record import AMEND, build_record
+from console.core.vitals.shown_history import ShownHistory, gapped
 from console.core.vitals_table import VITALS, Vital
 from console.store import engine
 from console.store.events import Event, session_events
 from console.store.history import session_history
 from console.ui import theme
 from console.ui.clock_axis import ClockAxis
-from console.ui.series import Series
 from devices import mdc
 from devices.reading import Reading, Sample
 
@@ -138,19 +137,24 @@ def timeline_items(events: list[Event]) -> list[TimelineItem]:
 class Timeline(QWidget):
     activated = Signal(float, str)  # t, uid
 
-    def __init__(self, reader: engine.Connection, parent: QWidget | None = None) -> None:
+    def __init__(self, reader: engine.Connection, parent: QWidget | None = None,
+                 shown: ShownHistory | None = None) -> None:
         super().__init__(parent)
+        # The open session's values are the console's shown history (shared with the trend,
+        # kept once); a session under review, or with no shared history (the central
+        # station's view), has its own, read from the store.
+        self.shown = shown
+        self._own = ShownHistory()
+        self._drawn_version = -1
         pg.setConfigOptions(antialias=False, background=theme.BG, foreground=theme.TEXT_DIM)
         self.reader = reader
         self.session_id: int | None = None
         self.live = False
         self.follow = True
         self.items: list[TimelineItem] = []
-        self._last_reading_t = -math.inf
         self._events: list[Event] = []  # the session's record as drawn (plus what is new)
         self._items_stale = self._curves_stale = False
         self._now: float | None = None
-        self._series: dict[int, Series] = {}
 
         self.title = QLabel("No session")
         self.title.setStyleSheet(f"color: {theme.TEXT}; font-weight: bold;")
@@ -241,9 +245,8 @@ class Timeline(QWidget):
         self.session_id = session_id
         self.live = live
         self.follow = live
-        self._series = {code: Series(GAP_S if v.continuous else None)
-                        for code, v in CURVES.items()}
-        self._last_reading_t = -math.inf
+        self._own = ShownHistory()
+        self._drawn_version = -1
         self._events = []
         if session_id is None:
             self.title.setText("No session")
@@ -256,7 +259,9 @@ class Timeline(QWidget):
                 state = "live" if live else "review"
                 self.title.setText(f"Session {session_id} · {row[2] or 'no template'} · "
                                    f"{day} · {state}")
-            self._read_readings()
+            self._own.since = self._start
+            if self._history is self._own:
+                self._read_readings()
             self._events = session_events(self.reader, session_id)
         self.items = timeline_items(self._events)
         self._items_stale = self._curves_stale = True
@@ -266,15 +271,9 @@ class Timeline(QWidget):
     def add_samples(self, samples: Sequence[Sample]) -> None:
         """A live batch from the feed: the session's drawable readings are kept (cheap);
         they are drawn at the next second while the timeline is on screen."""
-        if not self.live or self.session_id is None:
-            return
-        added = False
-        for r in samples:
-            if (isinstance(r, Reading) and r.code in _CURVE_OF and r.t >= self._start
-                    and int(r.quality) in _READABLE):
-                self._append(_CURVE_OF[r.code], r.t, r.value)
-                added = True
-        self._curves_stale |= added
+        if not self.live or self.session_id is None or self._history is not self._own:
+            return  # the shared history has them (the vitals strip keeps it)
+        self._own.add(r for r in samples if isinstance(r, Reading) and r.code in _CURVE_OF)
 
     def add_events(self, events: list[Event]) -> None:
         """Committed events (any feature's): this session's join the marks and rows, at once
@@ -304,7 +303,7 @@ class Timeline(QWidget):
         """Redraw what is stale, only while on screen (or when a session is loaded)."""
         if not force and not self.isVisible():
             return
-        if self._curves_stale:
+        if self._curves_stale or self._drawn_version != self._history.version:
             self._curves_stale = False
             self._draw_curves()
         if self._items_stale:
@@ -317,32 +316,36 @@ class Timeline(QWidget):
         if self.live and self._now is not None:
             self.set_now(self._now)
 
+    @property
+    def _history(self) -> ShownHistory:
+        """Where the curves' values are: shared while live, else the timeline's own."""
+        return self.shown if self.live and self.shown is not None else self._own
+
     def _read_readings(self) -> None:
-        """The session's stored readings, once: the shared history (`store/history.py`,
-        read per parameter straight into numpy and shared with the trend and the dose day)."""
+        """The session's stored readings, once (`store/history.py`, read per parameter
+        straight into numpy); a value that may not be shown is a break in its line."""
         assert self.session_id is not None
         history = session_history(self.reader, self.session_id)
         for code in CURVES:
             stored = history.series(code)
-            if not len(stored):
-                continue
-            drawable = np.isin(stored.quality, _READABLE)
-            self._series[code].extend(stored.t[drawable], stored.value[drawable])
-            self._last_reading_t = max(self._last_reading_t, float(stored.t[drawable].max(
-                initial=-math.inf)))
-
-    def _append(self, code: int, t: float, value: float | None) -> None:
-        self._series[code].append(t, math.nan if value is None else value)
-        self._last_reading_t = max(self._last_reading_t, t)
+            if len(stored):
+                self._own.add_history(code, stored.t, np.where(
+                    np.isin(stored.quality, _READABLE), stored.value, np.nan))
 
     def _draw_curves(self) -> None:
-        for code, series in self._series.items():
+        history = self._history
+        self._drawn_version = history.version
+        for code, v in CURVES.items():
+            track = history.tracks.get(code)
             curve = self.curves.get(code)
             if curve is None:
-                if not series.n:
+                if track is None or not track.n:
                     continue
                 curve = self.curves[code] = self._new_curve(code)
-            curve.setData(*series.arrays())
+            if track is None:
+                curve.setData([], [])
+            else:
+                curve.setData(*gapped(track.t, track.v, GAP_S if v.continuous else None))
 
     def _new_curve(self, code: int) -> pg.PlotDataItem:
         """Drawn as the vital-sign table says: a line for continuous values, marks for
@@ -397,7 +400,7 @@ class Timeline(QWidget):
         for i, it in enumerate(changes):
             nxt = changes[i + 1].t if i + 1 < len(changes) else None
             later = [t for t in ends if t > it.t]
-            end = nxt or (min(later) if later else max(self._last_reading_t, it.t + 60))
+            end = nxt or (min(later) if later else max(self._history.last_time(), it.t + 60))
             self.phases.append((it.t, end, it.phase or it.summary))
         if self._bands is not None:
             self.lane_plot.removeItem(self._bands)
@@ -443,8 +446,8 @@ class Timeline(QWidget):
             self.set_now(self.now_lines[0].value())
 
     def show_all(self) -> None:
-        ts = [it.t for it in self.items] + [float(t) for s in self._series.values() if s.n
-                                            for t in (s.t[0], s.t[s.n - 1])]
+        ts = [it.t for it in self.items] + [float(t) for s in self._history.tracks.values()
+                                            if s.n for t in (s.t[0], s.t[s.n - 1])]
         lo = min([self._start, *ts]) if ts or self._start else 0.0
         hi = max([self._end or self._start, *ts]) if ts or self._start else 1.0
         pad = max(60.0, (hi - lo) * 0.03)

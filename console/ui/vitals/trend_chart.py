@@ -1,17 +1,18 @@
 """Whole-session trends, one row per trend row of the vital-sign table, one time axis.
 
-Data accumulate in growing numpy arrays (a resumed session's history is put in front of them
-in one step, `add_history`). The chart is drawn once a second: on that tick the view steps
+The values are the session's shown history (`console/core/vitals/shown_history.py`), kept
+once for the trend and the live timeline (a resumed session's history is put in front of
+them in one step, `add_history`). The chart is drawn once a second: on that tick the view steps
 with the present when the present has used half the room on its right, and each curve gets
 `setData` of what is in view, cut to the view and
 reduced to each pixel's lowest and highest value when there are more points than pixels (an
 8-hour session is ~2 points per pixel, not 28 800), so a redraw costs the same at hour 8 as
-at minute 1; zooming or panning draws at once. A gap in the data (link lost, probe off) is a
-NaN, so the line breaks rather than bridging the gap, at any zoom. The grid is a few opaque
-lines per row (`Grid`), not the axes' grid, which blended its alpha over the whole chart at
-every paint. The view follows the present unless the user pans or zooms; "Live" brings it
-back. Everything on it belongs to one session: `reset` empties series and markers for the
-next.
+at minute 1; zooming or panning draws at once. A gap in the data (link lost, probe off) or
+a value that may not be shown breaks the line rather than bridging the gap, at any zoom.
+The grid is a few opaque lines per row (`Grid`), not the axes' grid, which blended its
+alpha over the whole chart at every paint. The view follows the present unless the user pans
+or zooms; "Live" brings it back. Everything on it belongs to one session: `reset` empties
+the history and the markers for the next.
 """
 
 from __future__ import annotations
@@ -23,26 +24,27 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from console.core.vitals.shown_history import ShownHistory, Track, gapped
 from console.core.vitals_table import VITALS, vital_of
 from console.ui import theme
 from console.ui.clock_axis import ClockAxis
-from console.ui.series import DEFAULT_GAP_S, Series
 from devices import mdc
 from devices.reading import Reading
 
-GAP_SECONDS = DEFAULT_GAP_S  # a longer silence between readings breaks the line
+GAP_SECONDS = 6.0  # a longer silence between readings breaks the line
 REDRAW_MS = 1000  # the chart moves with the present, and takes new data, once a second
 GRID_COLOUR = theme.dim(theme.TEXT_DIM, 0.25)  # opaque: the grid costs no blending
 
 
-def in_view(t: np.ndarray, v: np.ndarray, lo: float, hi: float,
-            pixels: int) -> tuple[np.ndarray, np.ndarray]:
+def in_view(t: np.ndarray, v: np.ndarray, lo: float, hi: float, pixels: int,
+            gap: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """What is drawn of (t, v) between lo and hi on `pixels` columns: the points in view (and
-    one either side, so the line reaches the edges); with more than two points per pixel,
-    each pixel's lowest and highest value, and a break where the pixel held a gap."""
+    one either side, so the line reaches the edges), a break after every silence longer than
+    `gap`; with more than two points per pixel, each pixel's lowest and highest value, and a
+    break where the pixel held a gap."""
     i = max(0, int(np.searchsorted(t, lo)) - 1)
     j = min(len(t), int(np.searchsorted(t, hi, side="right")) + 1)
-    t, v = t[i:j], v[i:j]
+    t, v = gapped(t[i:j], v[i:j], gap)
     if len(t) <= 2 * max(pixels, 1) or hi <= lo:
         return t, v
     col = ((t - lo) * (pixels / (hi - lo))).astype(np.int64)
@@ -50,12 +52,12 @@ def in_view(t: np.ndarray, v: np.ndarray, lo: float, hi: float,
     ends = np.r_[starts[1:], len(t)] - 1
     low = np.fmin.reduceat(v, starts)  # NaN only where the pixel has no value at all
     high = np.fmax.reduceat(v, starts)
-    gap = np.add.reduceat(np.isnan(v).astype(np.int8), starts) > 0
+    holes = np.add.reduceat(np.isnan(v).astype(np.int8), starts) > 0
     x = np.empty(3 * len(starts))
     y = np.empty(3 * len(starts))
     x[0::3], x[1::3], x[2::3] = t[starts], t[ends], t[ends]
     y[0::3], y[1::3] = low, high
-    y[2::3] = np.where(gap, math.nan, high)  # a gap in the pixel breaks the line after it
+    y[2::3] = np.where(holes, math.nan, high)  # a gap in the pixel breaks the line after it
     return x, y
 
 
@@ -98,8 +100,12 @@ MARKER_LEVELS = 3  # label rows before they start again at the top
 
 
 class TrendChart(QWidget):
-    def __init__(self, parent: QWidget | None = None, window_s: float = 30 * 60) -> None:
+    def __init__(self, parent: QWidget | None = None, window_s: float = 30 * 60,
+                 history: ShownHistory | None = None) -> None:
         super().__init__(parent)
+        # The values drawn: the console's one shown history (shared with the live timeline),
+        # or the chart's own when it stands alone.
+        self.history = history if history is not None else ShownHistory()
         pg.setConfigOptions(antialias=False, background=theme.BG, foreground=theme.TEXT_DIM)
         self.window_s = window_s
         self.follow = True
@@ -108,7 +114,7 @@ class TrendChart(QWidget):
         self.layout_widget.ci.setSpacing(2)
         self.plots: dict[str, pg.PlotItem] = {}
         self.grids: dict[str, Grid] = {}
-        self.series: dict[int, Series] = {}
+        self.gaps: dict[int, float | None] = {}  # per curve: the silence that breaks its line
         self.curves: dict[int, pg.PlotDataItem] = {}
         self.markers: list[tuple[float, str, str]] = []
         self._marker_lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
@@ -116,7 +122,6 @@ class TrendChart(QWidget):
         # appears with its first value, so a room without one loses no height to it.
         for key in dict.fromkeys(v.trend_row for v in VITALS if v.always_shown):
             self._add_row(key)
-        self.since: float | None = None  # nothing older is drawn (the session's start)
         self.live_button = QPushButton("Live")
         self.live_button.setToolTip("Follow the present again (L)")
         self.live_button.setShortcut("L")
@@ -136,7 +141,7 @@ class TrendChart(QWidget):
         lay.addLayout(bar)
         lay.addWidget(self.layout_widget, 1)
         self.layout_widget.setMinimumHeight(150)
-        self._dirty = False
+        self._drawn_version = -1  # the history's version the curves show
         self._drawn_range: tuple[float, float, int] | None = None  # what the curves now show
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
@@ -192,39 +197,39 @@ class TrendChart(QWidget):
         if symbol:
             kw.update(pen=None, symbol="o", symbolSize=7, symbolBrush=colour, symbolPen=None)
         self.curves[code] = self.plots[plot].plot([], [], **kw)
-        self.series[code] = Series(gap)
+        self.gaps[code] = gap
+
+    @property
+    def since(self) -> float | None:
+        """Nothing older is drawn (the session's start)."""
+        return self.history.since
+
+    @property
+    def series(self) -> dict[int, Track]:
+        """The values of each curve, as drawn (a curve with none yet is empty)."""
+        tracks = self.history.tracks
+        return {code: tracks.get(code) or Track() for code in self.curves}
+
+    def _drawn(self, code: int) -> bool:
+        """Whether the chart draws `code` (adding its row at its first value)."""
+        if code in self.curves:
+            return True
+        v = vital_of(code)
+        if v is None or v.trend_row in self.plots:
+            return False
+        self._add_row(v.trend_row)
+        return code in self.curves
 
     def add_readings(self, readings: list[Reading]) -> None:
-        for r in readings:
-            code = mdc.canonical(r.code)
-            s = self.series.get(code)
-            v = vital_of(code) if s is None else None
-            if v is not None and v.trend_row not in self.plots:
-                self._add_row(v.trend_row)
-                s = self.series.get(code)
-            if s is None or (self.since is not None and r.t < self.since):
-                continue
-            value = r.value if r.quality.displayable else math.nan
-            s.append(r.t, value)
-            self._dirty = True
+        """Live values: into the shown history (drawn at the next tick)."""
+        self.history.add(r for r in readings if self._drawn(mdc.canonical(r.code)))
 
     def add_history(self, code: int, t: np.ndarray, v: np.ndarray) -> None:
         """A parameter's stored readings (time order; NaN where no value can be shown) in
         front of those that arrived live: a resumed session's history, in one step."""
         code = mdc.canonical(code)
-        s = self.series.get(code)
-        vital = vital_of(code) if s is None else None
-        if vital is not None and len(t) and vital.trend_row not in self.plots:
-            self._add_row(vital.trend_row)
-            s = self.series.get(code)
-        if s is None:
-            return
-        if self.since is not None:
-            keep = t >= self.since
-            t, v = t[keep], v[keep]
-        if len(t):
-            s.put_before(np.asarray(t, dtype=float), np.asarray(v, dtype=float))
-            self._dirty = True
+        if len(t) and self._drawn(code):
+            self.history.add_history(code, t, v)
 
     def add_marker(self, t: float, text: str, colour: str = theme.TEXT) -> None:
         """A labelled vertical line across all trend rows (doses, alarms, notes).
@@ -250,15 +255,14 @@ class TrendChart(QWidget):
     def reset(self, since: float | None = None) -> None:
         """Empty: no series, no markers, nothing from before `since` (a session ended or
         another began)."""
-        self.since = since
         for p, line in self._marker_lines:
             p.removeItem(line)
         self._marker_lines = []
         self.markers = []
-        for code, s in self.series.items():
-            self.series[code] = Series(s.gap)
-            self.curves[code].setData([], [])
-        self._dirty = False
+        self.history.reset(since)
+        for curve in self.curves.values():
+            curve.setData([], [])
+        self._drawn_version = self.history.version
         self.go_live()
 
     def set_now(self, now: float) -> None:
@@ -272,7 +276,7 @@ class TrendChart(QWidget):
         self._update_live_button()
 
     def _start_time(self) -> float | None:
-        starts = [s.t[0] for s in self.series.values() if s.n]
+        starts = [float(s.t[0]) for s in self.history.tracks.values() if s.n]
         return min(starts) if starts else None
 
     def _target_window(self) -> tuple[float, float]:
@@ -328,7 +332,7 @@ class TrendChart(QWidget):
         """The chart's tick: the view moves with the present, curves take new data."""
         if self.follow and self._window_due():
             self._apply_window()
-        if self._dirty or self._drawn_range != self._range_key():
+        if self._drawn_version != self.history.version or self._drawn_range != self._range_key():
             self._draw_curves()
 
     def _range_key(self) -> tuple[float, float, int]:
@@ -344,15 +348,19 @@ class TrendChart(QWidget):
         self._moved.stop()
         key = self._range_key()
         lo, hi, pixels = key
-        self._dirty = False
+        self._drawn_version = self.history.version
         self._drawn_range = key
-        for code, s in self.series.items():
-            t, v = s.arrays()
-            x, y = in_view(t, v, lo, hi, max(pixels, 100))
+        tracks = self.history.tracks
+        for code, curve in self.curves.items():
+            s = tracks.get(code)
+            if s is None or not s.n:
+                curve.setData([], [])
+                continue
+            x, y = in_view(s.t, s.v, lo, hi, max(pixels, 100), self.gaps[code])
             # Only finite points go to pyqtgraph (no NaN check of its own: skipFiniteCheck),
             # with where the line breaks said by `connect`.
             shown = np.flatnonzero(~np.isnan(y))
             joined = np.r_[np.diff(shown) == 1, False] if len(shown) else shown.astype(bool)
-            self.curves[code].setData(x[shown], y[shown], connect=joined)
+            curve.setData(x[shown], y[shown], connect=joined)
         for g in self.grids.values():
             g.update()

@@ -17,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from console.core.vitals.shown_history import ShownHistory
 from console.core.vitals_table import NIBP_MEAN, VITALS, shown_codes, vital_of
 from console.store.history import SessionHistory
 from console.ui import theme
@@ -47,7 +48,7 @@ def _fmt(v: float) -> str:
 class VitalsStrip(QWidget):
     def __init__(self, shown_source: Callable[[int], str | None] | None = None,
                  stale_after: Callable[[str], float] | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, history: ShownHistory | None = None) -> None:
         super().__init__(parent)
         self.shown_source = shown_source or (lambda code: None)
         self.stale_after = stale_after or (lambda source: CONTINUOUS_STALE_S)
@@ -82,7 +83,7 @@ class VitalsStrip(QWidget):
         self.source_note.hide()
         self._switch_notes: list[tuple[float, str]] = []
         self.pleth = PlethView()
-        self.trend = TrendChart()
+        self.trend = TrendChart(history=history)
 
         tiles = QHBoxLayout()
         for key, w in self.tile_of.items():
