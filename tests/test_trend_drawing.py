@@ -72,3 +72,27 @@ def test_a_whole_session_is_drawn_at_pixel_resolution(qtbot: QtBot) -> None:
     assert x[0] == t0 and y.min() == 70 and y.max() == 89
     lo, hi = chart.view_range()
     assert lo == t0 and hi >= t[-1]
+
+
+def test_redrawing_symbols_adds_nothing_to_pyqtgraphs_symbol_atlas(qtbot: QtBot) -> None:
+    """pyqtgraph keeps every symbol it renders, keyed by the pen and brush objects: a colour
+    given afresh at each redraw made a new entry each time, and the console grew for as long
+    as it ran. A cuff value every 5 minutes and a redraw every second of an hour: the atlas
+    holds the symbols of the first drawing and no more."""
+    sys_code = mdc.MDC_PRESS_BLD_NONINV_SYS
+    chart = TrendChart()
+    qtbot.addWidget(chart)
+    chart.resize(1200, 300)
+    chart.show()
+    t0 = 1_800_000_000.0
+    sizes = []
+    for second in range(0, 3600, 10):
+        if second % 300 == 0:
+            chart.add_readings([Reading(t0 + second, "sim", sys_code, 120 + second % 7, 0)])
+        chart.add_readings([Reading(t0 + second, "sim", HR, 70, 0)])
+        chart.set_now(t0 + second)
+        chart.redraw()
+        chart.layout_widget.grab()  # painted: the atlas is filled as the symbols are drawn
+        sizes.append(len(chart.curves[sys_code].scatter.fragmentAtlas))
+    assert sizes[-1] >= 1, "the cuff values were drawn as symbols"
+    assert sizes[-1] == sizes[len(sizes) // 10], sizes

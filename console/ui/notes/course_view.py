@@ -31,7 +31,7 @@ from console.core.notes.course import CourseSession, measures_in, outcome_trend,
 from console.core.notes.scales import measures
 from console.core.notes.search import search
 from console.store import engine, records
-from console.ui import theme
+from console.ui import plot_style, theme
 from console.ui.clock_axis import ClockAxis
 
 MEASURE_COLOURS = ("#d9c7a3", "#c4a6e8", "#7f9cf5", "#e0914a", "#8fa3b8")
@@ -182,8 +182,9 @@ class CourseView(QWidget):
             pts = outcome_trend(self.course, m)
             colour = MEASURE_COLOURS[i % len(MEASURE_COLOURS)]
             self.chart.plot([t for t, _v in pts], [v for _t, v in pts], name=m,
-                            pen=pg.mkPen(colour, width=2), symbol="o", symbolBrush=colour,
-                            symbolPen=None, symbolSize=8)
+                            pen=pg.mkPen(colour, width=2), symbol="o",
+                            symbolBrush=plot_style.brush(colour),
+                            symbolPen=plot_style.pen(None), symbolSize=8)
 
     def run_search(self) -> None:
         try:

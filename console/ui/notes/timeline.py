@@ -36,7 +36,7 @@ from console.core.vitals_table import VITALS, Vital
 from console.store import engine
 from console.store.events import Event, session_events
 from console.store.history import session_history
-from console.ui import theme
+from console.ui import plot_style, theme
 from console.ui.clock_axis import ClockAxis
 from devices import mdc
 from devices.reading import Reading, Sample
@@ -355,14 +355,15 @@ class Timeline(QWidget):
             return self.vitals_plot.plot([], [], pen=pg.mkPen(colour, width=1), connect="finite")
         symbol = "t" if v.key == "sys" else "t1" if v.key == "dia" else "o"
         return self.vitals_plot.plot([], [], pen=None, symbol=symbol, symbolSize=8,
-                                     symbolBrush=colour, symbolPen=None)
+                                     symbolBrush=plot_style.brush(colour),
+                                     symbolPen=plot_style.pen(None))
 
     def _draw_items(self) -> None:
         """Marks and rows again (only when the log changed), keeping the row selected."""
         current = self.table.currentItem()
         keep = current.data(0, Qt.ItemDataRole.UserRole) if current is not None else None
         spots = [{"pos": (it.t, LANE_Y[it.lane]), "data": it.uid,
-                  "brush": pg.mkBrush(it.colour), "pen": pg.mkPen(theme.BG, width=1),
+                  "brush": plot_style.brush(it.colour), "pen": plot_style.pen(theme.BG),
                   "symbol": _symbol(it.kind),
                   "size": 9 if it.kind == Kind.ALARM_ACKNOWLEDGED else 13} for it in self.items]
         self.scatter.setData(spots)

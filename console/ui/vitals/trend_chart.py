@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from console.core.vitals.shown_history import ShownHistory, Track, gapped
 from console.core.vitals_table import VITALS, vital_of
-from console.ui import theme
+from console.ui import plot_style, theme
 from console.ui.clock_axis import ClockAxis
 from devices import mdc
 from devices.reading import Reading
@@ -195,7 +195,8 @@ class TrendChart(QWidget):
         pen = pg.mkPen(colour, width=1)
         kw: dict[str, object] = {"pen": pen, "skipFiniteCheck": True}
         if symbol:
-            kw.update(pen=None, symbol="o", symbolSize=7, symbolBrush=colour, symbolPen=None)
+            kw.update(pen=None, symbol="o", symbolSize=7, symbolBrush=plot_style.brush(colour),
+                      symbolPen=plot_style.pen(None))
         self.curves[code] = self.plots[plot].plot([], [], **kw)
         self.gaps[code] = gap
 
