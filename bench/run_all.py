@@ -51,7 +51,7 @@ def main() -> int:
     code = Path(a.code).resolve()
     load0 = load_average()
     seconds = "20" if a.quick else "60"
-    soak_h = "1" if a.quick else "2"
+    soak_h = "2" if a.quick else "8"  # the 8-hour session (12 minutes at 40x)
     res = {
         "ui": run("bench_ui.py", ["idle", "--seconds", seconds], code),
         "redraw": run("bench_ui.py", ["redraw"], code),
