@@ -42,6 +42,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import emit, load_average, rss_mb, staff_at_console
 
@@ -139,8 +141,14 @@ def soak(hours: float, speed: float, detail: bool = False,
     assert isinstance(app, QApplication)
     theme.apply_theme(app)
     clock = FastClock(speed)
-    samples: list[tuple[float, float]] = []  # (session hours, RSS MB)
-    details: list[tuple[float, dict[str, float]]] = []
+    # The bench's own record is allocated (and touched) before the session: a list growing
+    # by a tuple and a dict every wall second would be the bench's growth, not the console's
+    # (~3 MB per hour at 1x).
+    slots = int(hours * 3600 / speed) + 600
+    taken = np.zeros((slots, 2))  # (session hours, RSS MB) per wall second
+    parts: list[str] = []  # the detail's names, in the columns of `split`
+    split = np.zeros((slots, 16))
+    n = [0]
     wall0 = time.monotonic()
     backup_h = [0.0]  # session hours when the start-up backup is surely done
     with tempfile.TemporaryDirectory() as tmp:
@@ -162,9 +170,13 @@ def soak(hours: float, speed: float, detail: bool = False,
 
         def sample() -> None:
             h = (clock.now() - t0) / 3600
-            samples.append((h, rss_mb()))
+            i = min(n[0], slots - 1)
+            taken[i] = h, rss_mb()
             if detail:
-                details.append((h, _detail(window, running)))
+                d = _detail(window, running)
+                parts[:] = parts or list(d)
+                split[i, : len(parts)] = [d[k] for k in parts]
+            n[0] = i + 1
             if not backup_h[0] and time.monotonic() - wall0 >= BACKUP_DONE_S:
                 backup_h[0] = h
             if h >= hours:
@@ -182,14 +194,16 @@ def soak(hours: float, speed: float, detail: bool = False,
         window.close()
         running.stop()
         sim.stop()
+    samples = [(float(h), float(m)) for h, m in taken[: n[0]]]
     fit = [(h, m) for h, m in samples if h >= max(warmup, backup_h[0] or warmup)]
     out: dict[str, Any] = {}
-    if details:
+    if parts:
         start = fit[0][0]
-        keys = details[0][1].keys()
-        out["detail_slopes_mb_per_h"] = {
-            k: round(_slope([(h, d[k]) for h, d in details if h >= start]), 3) for k in keys}
-        out["detail_end_mb"] = {k: round(v, 2) for k, v in details[-1][1].items()}
+        out["detail_slopes_mb_per_h"] = {k: round(_slope(
+            [(h, float(split[i, j])) for i, (h, _m) in enumerate(samples) if h >= start]), 3)
+            for j, k in enumerate(parts)}
+        out["detail_end_mb"] = {k: round(float(split[n[0] - 1, j]), 2)
+                                for j, k in enumerate(parts)}
     return out | {
         "hours": round(samples[-1][0], 2), "speed": speed, "readings": rows,
         "rss_slope_mb_per_h": round(_slope(fit), 2),

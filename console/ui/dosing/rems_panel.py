@@ -177,8 +177,10 @@ class RemsPanel(QFrame):
         if self.sessions is None or self.session_id is None:
             return
         events = self._events()
+        # A session gets this panel only when its protocol asks for the REMS form (`attach`):
+        # said here, so the refresh every other second reads no protocol files from disk.
         self.form = form = rems_form.fill(self.sessions.reader, self.session_id, events,
-                                          spec=self.spec, clinic=self.clinic())
+                                          spec=self.spec, clinic=self.clinic(), rems=True)
         record_rows = []
         for f in form.fields:
             e, shown = self.inputs[f.spec.key], self.values[f.spec.key]
