@@ -73,25 +73,24 @@ def _slope(points: list[tuple[float, float]]) -> float:
     n = len(points)
     mh = sum(h for h, _ in points) / n
     mm = sum(m for _, m in points) / n
-    return sum((h - mh) * (m - mm) for h, m in points) / sum((h - mh) ** 2 for h, _ in points)
+    return (sum((h - mh) * (m - mm) for h, m in points)
+            / sum((h - mh) ** 2 for h, _ in points))
+
+
+def _by_quarter(points: list[tuple[float, float]], lo: float, hi: float) -> list[float] | None:
+    """The slope in each quarter of [lo, hi]: a cache filling flattens towards the end, a
+    leak keeps its slope. None when a quarter has too few samples to fit."""
+    edges = [lo + q * (hi - lo) / 4 for q in range(5)]
+    quarters = [[p for p in points if edges[q] <= p[0] <= edges[q + 1]] for q in range(4)]
+    if any(len(q) < 3 for q in quarters):
+        return None
+    return [round(_slope(q), 2) for q in quarters]
 
 
 class _MallInfo2(ctypes.Structure):
-    _fields_ = [
-        (n, ctypes.c_size_t)
-        for n in (
-            "arena",
-            "ordblks",
-            "smblks",
-            "hblks",
-            "hblkhd",
-            "usmblks",
-            "fsmblks",
-            "uordblks",
-            "fordblks",
-            "keepcost",
-        )
-    ]
+    _fields_ = [(n, ctypes.c_size_t) for n in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
 
 
 def _mallinfo() -> dict[str, float]:
@@ -135,7 +134,8 @@ def _detail(window: Any, running: Any) -> dict[str, float]:
     return d
 
 
-def soak(hours: float, speed: float, detail: bool = False, warmup: float = 0.5) -> dict[str, Any]:
+def soak(hours: float, speed: float, detail: bool = False,
+         warmup: float = 0.5) -> dict[str, Any]:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -165,13 +165,9 @@ def soak(hours: float, speed: float, detail: bool = False, warmup: float = 0.5) 
         data = Path(tmp)
         sim = Simulator(get_driver("sim"), Physiology("calm", start=clock.now()), now=clock.now)
         port = sim.start()
-        running = start_core(
-            data / "holdspace.db",
-            devices=[DeviceConfig("sim", port)],
-            config=Config(path=data / "workstation.json"),
-            data_dir=data,
-            clock=clock,
-        )
+        running = start_core(data / "holdspace.db", devices=[DeviceConfig("sim", port)],
+                             config=Config(path=data / "workstation.json"), data_dir=data,
+                             clock=clock)
         staff_at_console(running)
         # One chain link per session minute, as live (see the docstring).
         running.ctx.writer.digest_interval = DIGEST_INTERVAL_S / speed
@@ -211,49 +207,22 @@ def soak(hours: float, speed: float, detail: bool = False, warmup: float = 0.5) 
     samples = [(float(h), float(m)) for h, m in taken[: n[0]]]
     fit = [(h, m) for h, m in samples if h >= max(warmup, backup_h[0] or warmup)]
     out: dict[str, Any] = {}
-    # Slope in each quarter of the fitted span: a cache filling flattens towards the end,
-    # a leak keeps its slope.
-    span = fit[-1][0] - fit[0][0]
-    quarters = [
-        [s for s in fit if fit[0][0] + q * span / 4 <= s[0] <= fit[0][0] + (q + 1) * span / 4]
-        for q in range(4)
-    ]
-    if all(len(q) > 2 for q in quarters):
-        out["rss_slope_by_quarter_mb_per_h"] = [round(_slope(q), 2) for q in quarters]
+    lo, hi = fit[0][0], fit[-1][0]
+    out["rss_slope_by_quarter_mb_per_h"] = _by_quarter(fit, lo, hi)
     if parts:
-        start = fit[0][0]
-        out["detail_slopes_mb_per_h"] = {
-            k: round(_slope([(h, float(split[i, j])) for i, (h, _m) in enumerate(samples) if h >= start]), 3)
-            for j, k in enumerate(parts)
-        }
-        out["detail_end_mb"] = {k: round(float(split[n[0] - 1, j]), 2) for j, k in enumerate(parts)}
-        if "rss_slope_by_quarter_mb_per_h" in out:
-            edges = [fit[0][0] + q * span / 4 for q in range(5)]
-            out["detail_slopes_by_quarter"] = {
-                k: [
-                    round(
-                        _slope(
-                            [
-                                (h, float(split[i, j]))
-                                for i, (h, _m) in enumerate(samples)
-                                if edges[q] <= h <= edges[q + 1]
-                            ]
-                        ),
-                        2,
-                    )
-                    for q in range(4)
-                ]
-                for j, k in enumerate(parts)
-            }
+        series = {k: [(h, float(split[i, j])) for i, (h, _m) in enumerate(samples) if h >= lo]
+                  for j, k in enumerate(parts)}
+        out["detail_slopes_mb_per_h"] = {k: round(_slope(v), 3) for k, v in series.items()}
+        out["detail_slopes_by_quarter"] = {k: _by_quarter(v, lo, hi) for k, v in series.items()}
+        out["detail_end_mb"] = {k: round(float(split[n[0] - 1, j]), 2)
+                                for j, k in enumerate(parts)}
     return out | {
-        "hours": round(samples[-1][0], 2),
-        "speed": speed,
-        "readings": rows,
+        "hours": round(samples[-1][0], 2), "speed": speed, "readings": rows,
         "rss_slope_mb_per_h": round(_slope(fit), 2),
-        "rss_slope_incl_backup_mb_per_h": round(_slope([s for s in samples if s[0] >= warmup]), 2),
+        "rss_slope_incl_backup_mb_per_h": round(
+            _slope([s for s in samples if s[0] >= warmup]), 2),
         "fit_from_h": round(fit[0][0], 2),
-        "rss_start_mb": round(fit[0][1], 1),
-        "rss_end_mb": round(samples[-1][1], 1),
+        "rss_start_mb": round(fit[0][1], 1), "rss_end_mb": round(samples[-1][1], 1),
         "rss_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "load": load_average(),
     }
@@ -263,29 +232,20 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hours", type=float, default=2.5, help="session hours to run")
     ap.add_argument("--speed", type=float, default=40.0, help="session seconds per wall second")
-    ap.add_argument(
-        "--warmup",
-        type=float,
-        default=0.5,
-        help="session hours left out of the fit (imports, caches, first growths)",
-    )
+    ap.add_argument("--warmup", type=float, default=0.5,
+                    help="session hours left out of the fit (imports, caches, first growths)")
     ap.add_argument("--json", help="also write the result here")
-    ap.add_argument(
-        "--detail",
-        action="store_true",
-        help="also the slope of each part: allocator, Python, the value arrays",
-    )
+    ap.add_argument("--detail", action="store_true",
+                    help="also the slope of each part: allocator, Python, the value arrays")
     a = ap.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("HOLDSPACE_AUDIO", "dummy")
     r = soak(a.hours, a.speed, a.detail, a.warmup)
-    print(
-        f"{r['hours']:.1f} session hours at {a.speed:g}x ({r['readings']} readings stored): "
-        f"RSS grows {r['rss_slope_mb_per_h']:.2f} MB per session hour from "
-        f"{r['fit_from_h']:.2f} h ({r['rss_slope_incl_backup_mb_per_h']:.2f} from {a.warmup:g} h) "
-        f"({r['rss_start_mb']:.0f} -> {r['rss_end_mb']:.0f} MB), peak {r['rss_peak_mb']:.0f} MB; "
-        f"load {r['load']}"
-    )
+    print(f"{r['hours']:.1f} session hours at {a.speed:g}x ({r['readings']} readings stored): "
+          f"RSS grows {r['rss_slope_mb_per_h']:.2f} MB per session hour from "
+          f"{r['fit_from_h']:.2f} h ({r['rss_slope_incl_backup_mb_per_h']:.2f} from {a.warmup:g} h) "
+          f"({r['rss_start_mb']:.0f} -> {r['rss_end_mb']:.0f} MB), peak {r['rss_peak_mb']:.0f} MB; "
+          f"load {r['load']}")
     emit(r, a.json)
     return 0
 
