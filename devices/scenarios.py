@@ -4,7 +4,7 @@ for `--help` without importing numpy (which the model needs)."""
 from __future__ import annotations
 
 SCENARIOS: dict[str, str] = {
-    "calm": "Resting adult: HR ~72, SpO2 97-98 %, RR 14, NIBP ~122/78 every 3 min.",
+    "calm": "Resting adult: HR ~72, SpO2 97-98 % (99 now and then), RR 14, NIBP ~122/78 every 3 min.",
     "hypertensive": "Raised BP before and after dosing: NIBP ~172/104, HR ~96.",
     "desaturation": "Calm, then SpO2 falls to ~86 % from minute 1 for a minute and recovers.",
     "tachycardia": "HR climbs to ~128 from minute 1 and stays there.",
