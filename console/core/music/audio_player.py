@@ -132,7 +132,6 @@ class Deck:
         self.path: Path | None = None
         self.has_audio = False
         self.gain = 1.0
-        self._applied: int | None = None
         self.on_event: Callable[[Deck, DeckEvent], None] | None = None
         self._generation = 0  # events from a previous track are ignored
         em = self._mp.event_manager()
@@ -157,7 +156,6 @@ class Deck:
         if gen != self._generation or self._engine.closed:
             return
         if kind is DeckEvent.PLAYING:
-            self._applied = None
             self.apply_gain()
         elif kind is DeckEvent.AUDIO:
             self.has_audio = True
@@ -178,7 +176,6 @@ class Deck:
         self.path = path
         self.has_audio = False
         self.gain = gain
-        self._applied = None
         media = self._engine.instance.media_new_path(str(path))
         self._mp.set_media(media)
         media.release()
@@ -190,11 +187,17 @@ class Deck:
         self.apply_gain()
 
     def apply_gain(self) -> None:
+        """Set libvlc's volume to the gain unless libvlc already reports it.
+
+        Compared with libvlc's own figure, not with what was last sent: while the audio output
+        is starting, libvlc can accept a volume (return 0) and still keep the old one, and only
+        the next tick's comparison puts it right.
+        """
         if self._dead:
             return
         vol = round(self.gain * 100)
-        if vol != self._applied and self._mp.audio_set_volume(vol) == 0:
-            self._applied = vol
+        if self._mp.audio_get_volume() != vol:
+            self._mp.audio_set_volume(vol)
 
     def pause(self) -> None:
         if not self._dead and self.is_playing():
@@ -203,7 +206,6 @@ class Deck:
     def resume(self) -> None:
         if not self._dead and self.path is not None and not self.is_playing():
             self._mp.set_pause(0)
-            self._applied = None
             self.apply_gain()
 
     def stop(self) -> None:
