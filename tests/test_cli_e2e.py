@@ -35,7 +35,7 @@ def simulate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     first = proc.stdout.readline()
     assert str(link) in first
     yield str(link)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGTERM)  # as Ctrl-C; SIGINT is ignored under `&`
     proc.wait(10)
     proc.stdout.close()
 

@@ -53,7 +53,7 @@ def simulators(tmp_path: Path) -> Iterator[list[str]]:
         links.append(str(link))
     yield links
     for p in procs:
-        p.send_signal(signal.SIGINT)
+        p.send_signal(signal.SIGTERM)  # as Ctrl-C; SIGINT is ignored under `&`
         p.wait(10)
         assert p.stdout is not None
         p.stdout.close()

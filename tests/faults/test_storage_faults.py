@@ -70,7 +70,7 @@ def simulate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert proc.stdout is not None
     assert str(link) in proc.stdout.readline()
     yield str(link)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGTERM)  # as Ctrl-C; SIGINT is ignored under `&`
     proc.wait(10)
     proc.stdout.close()
 
