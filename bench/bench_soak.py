@@ -176,13 +176,15 @@ def soak(hours: float, speed: float, detail: bool = False,
     assert isinstance(app, QApplication)
     theme.apply_theme(app)
     clock = FastClock(speed)
-    # The bench's own record is allocated (and touched) before the session: a list growing
+    # The bench's own record is allocated and touched before the session: a list growing
     # by a tuple and a dict every wall second would be the bench's growth, not the console's
-    # (~3 MB per hour at 1x).
+    # (~3 MB per hour at 1x), and so would arrays whose pages are first written as they
+    # fill (np.zeros maps fresh zero pages; RSS takes each page when first written:
+    # 144 bytes a wall second, 0.5 MB per hour at 1x with --detail).
     slots = int(hours * 3600 / speed) + 600
-    taken = np.zeros((slots, 2))  # (session hours, RSS MB) per wall second
+    taken = np.full((slots, 2), np.nan)  # (session hours, RSS MB) per wall second
     parts: list[str] = []  # the detail's names, in the columns of `split`
-    split = np.zeros((slots, 16))
+    split = np.full((slots, 16), np.nan)
     n = [0]
     wall0 = time.monotonic()
     backup_h = [0.0]  # session hours when the start-up backup is surely done
